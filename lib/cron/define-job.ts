@@ -1,0 +1,226 @@
+import { z } from "zod";
+import { backoffDelayMs, type BackoffPolicy } from "./backoff";
+import { parseDurationMs, type Duration } from "./duration";
+import { JobConfigError } from "./errors";
+import { cronExpressionError, isValidTimezone, type Schedule } from "./schedule";
+
+export type DurationString = `${number}${"ms" | "s" | "m" | "h" | "d"}`;
+/** A string with its unit ("10m"), or a number of seconds as in the seed interface. */
+export type DurationInput = DurationString | number;
+
+export type OverlapPolicy = "skip" | "allow" | "bufferOne" | "replace";
+export type MissedPolicy = "skip" | "once" | "all";
+export type RunTrigger = "schedule" | "manual" | "retry" | "replay" | "catchup" | "tick";
+
+export interface JobLogger {
+  (message: string, data?: Record<string, unknown>): void;
+}
+
+/** What a handler receives. */
+export interface JobContext {
+  /** Aborts at the job's timeout, or when a `replace` trigger takes over. */
+  signal: AbortSignal;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** The slot this run belongs to; null for a manual run without one. */
+  scheduledFor: Date | null;
+  runId: string;
+  trigger: RunTrigger;
+  /** Adds a line to the run's log (kept with the run, capped). */
+  log: JobLogger;
+  /** Extends the lease now; the engine also does this on its own while the handler runs. */
+  heartbeat(): Promise<void>;
+}
+
+export type JobHandler = (ctx: JobContext) => unknown | Promise<unknown>;
+
+/** A job as written in lib/jobs. Every field but name, schedule and handler has a default. */
+export interface JobConfig {
+  /** kebab-case and permanent: it keys the run log and the lease. */
+  name: string;
+  /** 5-field cron in UTC, or with a timezone. */
+  schedule: string | { cron: string; timezone?: string };
+  handler: JobHandler;
+  description?: string;
+  /** Groups jobs on the dashboard. Default "general". */
+  category?: string;
+  /** Default true; the database can override it at run time. */
+  enabled?: boolean;
+  /** "10m", "30s"... or seconds. Default 5 minutes. */
+  timeout?: DurationInput;
+  /** Extra attempts after the first, 0-10. Default 0. */
+  retries?: number;
+  /** Default linear 5s (5s, 10s, 15s), capped at 5 minutes, no jitter. */
+  backoff?: {
+    strategy?: BackoffPolicy["strategy"];
+    delay?: DurationInput;
+    factor?: number;
+    max?: DurationInput;
+    jitter?: boolean;
+  };
+  /** What a trigger does while a run of this job holds the lease. Default "skip". */
+  overlap?: OverlapPolicy;
+  /** What the tick does with slots nobody triggered. Default "skip". */
+  missed?: MissedPolicy | { policy: MissedPolicy; max?: number };
+  /** Who fires the job: Vercel Cron per job, or the once-a-minute tick. Default: vercel for UTC schedules, tick otherwise. */
+  dispatch?: "vercel" | "tick";
+  alerts?: {
+    afterConsecutiveFailures?: number;
+    onDeadLetter?: boolean;
+    reAlertAfter?: DurationInput;
+    slackWebhook?: string;
+    email?: string | string[];
+  };
+  deadLetter?: {
+    /** Pause the job after this many consecutive dead-lettered runs. Default 3. */
+    pauseAfter?: number;
+    /** How often one entry may be replayed. Default 3. */
+    replayLimit?: number;
+  };
+}
+
+/** A validated job with every default applied and every duration in ms. */
+export interface JobDefinition {
+  name: string;
+  schedule: Schedule;
+  handler: JobHandler;
+  description: string;
+  category: string;
+  enabled: boolean;
+  timeoutMs: number;
+  retries: number;
+  backoff: BackoffPolicy;
+  overlap: OverlapPolicy;
+  missed: { policy: MissedPolicy; max: number };
+  dispatch: "vercel" | "tick";
+  alerts: {
+    afterConsecutiveFailures: number;
+    onDeadLetter: boolean;
+    reAlertAfterMs: number;
+    slackWebhook: string | null;
+    email: string[];
+  };
+  deadLetter: { pauseAfter: number; replayLimit: number };
+}
+
+export const JOB_NAME_RE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+const durationSchema = z.union([z.string(), z.number()]).superRefine((value, ctx) => {
+  try {
+    parseDurationMs(value as Duration);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: (error as Error).message });
+  }
+});
+
+const jobConfigSchema = z.strictObject({
+  name: z
+    .string()
+    .min(1, "is required")
+    .max(100, "must be at most 100 characters")
+    .regex(JOB_NAME_RE, "must be kebab-case (lower-case letters, digits and single dashes), such as \"cleanup-old-logs\""),
+  schedule: z.union([
+    z.string(),
+    z.strictObject({ cron: z.string(), timezone: z.string().optional() }),
+  ]),
+  handler: z.custom<JobHandler>((value) => typeof value === "function", "must be a function"),
+  description: z.string().max(500).optional(),
+  category: z.string().min(1).max(50).regex(/^[a-z0-9][a-z0-9_-]*$/i, "must be a short word such as \"cleanup\"").optional(),
+  enabled: z.boolean().optional(),
+  timeout: durationSchema.optional(),
+  retries: z.number().int("must be a whole number").min(0, "must be 0 or more").max(10, "must be at most 10").optional(),
+  backoff: z
+    .strictObject({
+      strategy: z.enum(["immediate", "fixed", "linear", "exponential"]).optional(),
+      delay: durationSchema.optional(),
+      factor: z.number().min(1, "must be 1 or more").max(10).optional(),
+      max: durationSchema.optional(),
+      jitter: z.boolean().optional(),
+    })
+    .optional(),
+  overlap: z.enum(["skip", "allow", "bufferOne", "replace"]).optional(),
+  missed: z
+    .union([
+      z.enum(["skip", "once", "all"]),
+      z.strictObject({ policy: z.enum(["skip", "once", "all"]), max: z.number().int().min(1).max(1000).optional() }),
+    ])
+    .optional(),
+  dispatch: z.enum(["vercel", "tick"]).optional(),
+  alerts: z
+    .strictObject({
+      afterConsecutiveFailures: z.number().int().min(1).max(1000).optional(),
+      onDeadLetter: z.boolean().optional(),
+      reAlertAfter: durationSchema.optional(),
+      slackWebhook: z.url().optional(),
+      email: z.union([z.email(), z.array(z.email())]).optional(),
+    })
+    .optional(),
+  deadLetter: z
+    .strictObject({
+      pauseAfter: z.number().int().min(1).max(1000).optional(),
+      replayLimit: z.number().int().min(0).max(100).optional(),
+    })
+    .optional(),
+});
+
+function fail(name: unknown, field: string, message: string): never {
+  const job = typeof name === "string" && name ? `job "${name}"` : "a job";
+  throw new JobConfigError(`${job}: ${field} ${message}`);
+}
+
+/**
+ * Validates a job definition when its module loads and fills in the defaults.
+ * Every error names the job and the field.
+ */
+export function defineJob(config: JobConfig): JobDefinition {
+  const parsed = jobConfigSchema.safeParse(config);
+  const name = (config as { name?: unknown } | null)?.name;
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue.path.length ? issue.path.join(".") : "definition";
+    const message = issue.code === "unrecognized_keys" ? `has unknown field(s) ${issue.keys.join(", ")}` : issue.message;
+    fail(name, field, message);
+  }
+  const c = parsed.data;
+  const cron = typeof c.schedule === "string" ? c.schedule : c.schedule.cron;
+  const timezone = typeof c.schedule === "string" ? "UTC" : (c.schedule.timezone ?? "UTC");
+  const cronError = cronExpressionError(cron);
+  if (cronError) fail(c.name, "schedule", cronError);
+  if (!isValidTimezone(timezone)) fail(c.name, "schedule.timezone", `"${timezone}" is not an IANA timezone such as "Europe/Paris" or "UTC"`);
+
+  const backoff: BackoffPolicy = {
+    strategy: c.backoff?.strategy ?? "linear",
+    delayMs: parseDurationMs((c.backoff?.delay ?? "5s") as Duration),
+    factor: c.backoff?.factor ?? 2,
+    maxDelayMs: parseDurationMs((c.backoff?.max ?? "5m") as Duration),
+    jitter: c.backoff?.jitter ?? false,
+  };
+  // A policy whose first delay is over its cap is almost certainly a unit mistake.
+  if (backoffDelayMs({ ...backoff, jitter: false }, 1) > backoff.maxDelayMs) fail(c.name, "backoff.delay", "is longer than backoff.max");
+
+  const missed = typeof c.missed === "object" ? c.missed : { policy: c.missed ?? "skip" };
+  const email = c.alerts?.email === undefined ? [] : Array.isArray(c.alerts.email) ? c.alerts.email : [c.alerts.email];
+
+  return {
+    name: c.name,
+    schedule: { cron: cron.trim().split(/\s+/).join(" "), timezone },
+    handler: c.handler,
+    description: c.description ?? "",
+    category: c.category ?? "general",
+    enabled: c.enabled ?? true,
+    timeoutMs: parseDurationMs((c.timeout ?? "5m") as Duration),
+    retries: c.retries ?? 0,
+    backoff,
+    overlap: c.overlap ?? "skip",
+    missed: { policy: missed.policy, max: missed.max ?? 10 },
+    dispatch: c.dispatch ?? (timezone === "UTC" ? "vercel" : "tick"),
+    alerts: {
+      afterConsecutiveFailures: c.alerts?.afterConsecutiveFailures ?? 3,
+      onDeadLetter: c.alerts?.onDeadLetter ?? true,
+      reAlertAfterMs: parseDurationMs((c.alerts?.reAlertAfter ?? "1h") as Duration),
+      slackWebhook: c.alerts?.slackWebhook ?? null,
+      email,
+    },
+    deadLetter: { pauseAfter: c.deadLetter?.pauseAfter ?? 3, replayLimit: c.deadLetter?.replayLimit ?? 3 },
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * Durations in job definitions carry their unit: `"10m"`, `"5s"`, `"250ms"`, `"1h"`,
+ * or a plain number of seconds where the seed interface used seconds (`timeout: 300`).
+ */
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION_RE = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
+
+export type Duration = string | number;
+
+/** Parses `"10m"` style strings (and numbers of seconds) into milliseconds. Throws with a fix on bad input. */
+export function parseDurationMs(value: Duration, numberUnit: "s" | "ms" = "s"): number {
+  if (typeof value === "number") {
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`must be a positive number of ${numberUnit === "s" ? "seconds" : "milliseconds"}, got ${value}`);
+    return Math.round(value * UNIT_MS[numberUnit]);
+  }
+  const match = DURATION_RE.exec(value.trim());
+  if (!match) throw new Error(`"${value}" is not a duration: write a number with a unit, such as "250ms", "30s", "10m", "1h" or "1d"`);
+  const ms = Math.round(Number(match[1]) * UNIT_MS[match[2]]);
+  if (ms <= 0) throw new Error(`must be longer than 0, got "${value}"`);
+  return ms;
+}
+
+/** Short human form: 1500 -> "1.5s", 600000 -> "10m". */
+export function formatDurationMs(ms: number): string {
+  if (ms < 1_000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${+(ms / 1_000).toFixed(1)}s`;
+  if (ms < 3_600_000) return `${+(ms / 60_000).toFixed(1)}m`;
+  return `${+(ms / 3_600_000).toFixed(1)}h`;
+}

@@ -1,0 +1,36 @@
+/** Throw from a handler to fail the run without further attempts. */
+export class NonRetriableError extends Error {
+  override name = "NonRetriableError";
+}
+
+/** Throw from a handler to ask for the next attempt after a given delay. */
+export class RetryAfterError extends Error {
+  override name = "RetryAfterError";
+  constructor(message: string, readonly retryAfterMs: number) {
+    super(message);
+  }
+}
+
+/** A job definition that cannot be used; the message names the job and the field. */
+export class JobConfigError extends Error {
+  override name = "JobConfigError";
+}
+
+/** The handler did not settle before the job's timeout. */
+export class JobTimeoutError extends Error {
+  override name = "JobTimeoutError";
+  constructor(readonly timeoutMs: number) {
+    super(`timed out after ${timeoutMs}ms`);
+  }
+}
+
+/** Turns anything thrown into an Error. */
+export function coerceError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  if (typeof thrown === "string") return new Error(thrown);
+  try {
+    return new Error(`non-error thrown: ${JSON.stringify(thrown)}`);
+  } catch {
+    return new Error(`non-error thrown: ${String(thrown)}`);
+  }
+}

@@ -1,0 +1,150 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgSequence,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+  varchar,
+} from "drizzle-orm/pg-core";
+
+/** Every claimed run takes the next value: a finish or heartbeat with an older token changes nothing. */
+export const fencingTokenSeq = pgSequence("cron_fencing_token_seq", { startWith: 1 });
+
+/** One row per trigger: runs, skips and missed slots alike, so nothing is silent. */
+export const cronJobLogs = pgTable(
+  "cron_job_logs",
+  {
+    id: uuid("id").primaryKey().default(sql`gen_random_uuid()`),
+    jobName: varchar("job_name", { length: 100 }).notNull(),
+    /** started | completed | failed | timed_out | skipped | abandoned | missed | queued | retry_scheduled */
+    status: varchar("status", { length: 20 }).notNull(),
+    startedAt: timestamp("started_at", { withTimezone: true }).notNull().defaultNow(),
+    completedAt: timestamp("completed_at", { withTimezone: true }),
+    durationMs: integer("duration_ms"),
+    errorMessage: text("error_message"),
+    attempts: integer("attempts").default(1),
+    createdAt: timestamp("created_at", { withTimezone: true }).defaultNow(),
+    /** The slot: the schedule occurrence this run is for. Null for a manual run. */
+    scheduledFor: timestamp("scheduled_for", { withTimezone: true }),
+    /** schedule | manual | retry | replay | catchup | tick */
+    trigger: varchar("trigger", { length: 20 }).notNull().default("schedule"),
+    /**
+     * What makes a delivery a duplicate: `slot:<iso>` for scheduled runs, `key:<Idempotency-Key>`
+     * for manual ones, null for runs that may repeat (replays, plain manual runs).
+     */
+    dedupeKey: text("dedupe_key"),
+    skipReason: varchar("skip_reason", { length: 30 }),
+    fencingToken: bigint("fencing_token", { mode: "number" }),
+    leaseExpiresAt: timestamp("lease_expires_at", { withTimezone: true }),
+    holder: text("holder"),
+    errorStack: text("error_stack"),
+    output: jsonb("output"),
+    logLines: jsonb("log_lines"),
+    attemptDetails: jsonb("attempt_details"),
+    codeVersion: text("code_version"),
+    actor: text("actor"),
+    cancelRequestedAt: timestamp("cancel_requested_at", { withTimezone: true }),
+    nextRetryAt: timestamp("next_retry_at", { withTimezone: true }),
+    replayOf: uuid("replay_of"),
+  },
+  (t) => [
+    index("idx_cron_logs_job_started").on(t.jobName, t.startedAt.desc()),
+    index("idx_cron_logs_status").on(t.status),
+    index("idx_cron_logs_started_at").on(t.startedAt.desc()),
+    index("idx_cron_logs_job_status").on(t.jobName, t.status),
+    uniqueIndex("uq_cron_logs_job_dedupe").on(t.jobName, t.dedupeKey),
+    uniqueIndex("uq_cron_logs_job_slot")
+      .on(t.jobName, t.scheduledFor)
+      .where(sql`dedupe_key LIKE 'slot:%'`),
+    index("idx_cron_logs_running").on(t.jobName).where(sql`status = 'started'`),
+  ],
+);
+
+/**
+ * The job's lease: at most one row per job, held by one run until it finishes or the
+ * lease expires (the database clock decides). Jobs with `overlap: "allow"` take none.
+ */
+export const cronJobLeases = pgTable("cron_job_leases", {
+  jobName: varchar("job_name", { length: 100 }).primaryKey(),
+  runId: uuid("run_id").notNull(),
+  fencingToken: bigint("fencing_token", { mode: "number" }).notNull(),
+  holder: text("holder").notNull(),
+  acquiredAt: timestamp("acquired_at", { withTimezone: true }).notNull().defaultNow(),
+  expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+});
+
+/** Runtime state per job; the code's definition is the default when a job has no row. */
+export const cronJobConfig = pgTable("cron_job_config", {
+  jobName: varchar("job_name", { length: 100 }).primaryKey(),
+  enabled: boolean("enabled").default(true),
+  lastModifiedAt: timestamp("last_modified_at", { withTimezone: true }).defaultNow(),
+  lastModifiedBy: text("last_modified_by"),
+  notes: text("notes"),
+  paused: boolean("paused").notNull().default(false),
+  pausedReason: text("paused_reason"),
+  pausedAt: timestamp("paused_at", { withTimezone: true }),
+  consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+  consecutiveDeadLetters: integer("consecutive_dead_letters").notNull().default(0),
+  deadLettered: boolean("dead_lettered").notNull().default(false),
+  deadLetterReason: text("dead_letter_reason"),
+  deadLetteredSince: timestamp("dead_lettered_since", { withTimezone: true }),
+  lastNotificationAt: timestamp("last_notification_at", { withTimezone: true }),
+  lastNotificationKind: varchar("last_notification_kind", { length: 30 }),
+});
+
+export const cronDeadLetters = pgTable(
+  "cron_dead_letters",
+  {
+    id: uuid("id").primaryKey().default(sql`gen_random_uuid()`),
+    runId: uuid("run_id").notNull(),
+    jobName: varchar("job_name", { length: 100 }).notNull(),
+    scheduledFor: timestamp("scheduled_for", { withTimezone: true }),
+    failureReason: text("failure_reason").notNull(),
+    errorStack: text("error_stack"),
+    attempts: integer("attempts").notNull().default(1),
+    /** pending | replayed | resolved | permanently_failed */
+    recoveryStatus: varchar("recovery_status", { length: 20 }).notNull().default("pending"),
+    notes: text("notes"),
+    assignedTo: text("assigned_to"),
+    /** low | normal | high | critical */
+    priority: varchar("priority", { length: 10 }).notNull().default("normal"),
+    replayCount: integer("replay_count").notNull().default(0),
+    lastReplayedAt: timestamp("last_replayed_at", { withTimezone: true }),
+    lastReplayRunId: uuid("last_replay_run_id"),
+    resolvedAt: timestamp("resolved_at", { withTimezone: true }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index("idx_cron_dlq_status_created").on(t.recoveryStatus, t.createdAt.desc()),
+    index("idx_cron_dlq_job").on(t.jobName, t.createdAt.desc()),
+    uniqueIndex("uq_cron_dlq_run").on(t.runId),
+  ],
+);
+
+export const cronAuditLog = pgTable(
+  "cron_audit_log",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    actor: text("actor").notNull(),
+    action: varchar("action", { length: 50 }).notNull(),
+    target: text("target"),
+    detail: jsonb("detail"),
+    ipAddress: text("ip_address"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("idx_cron_audit_created").on(t.createdAt.desc())],
+);
+
+export type CronJobLog = typeof cronJobLogs.$inferSelect;
+export type CronJobConfigRow = typeof cronJobConfig.$inferSelect;
+export type CronDeadLetter = typeof cronDeadLetters.$inferSelect;
+export type CronAuditEntry = typeof cronAuditLog.$inferSelect;
+export type CronJobLease = typeof cronJobLeases.$inferSelect;

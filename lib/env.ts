@@ -1,0 +1,94 @@
+import { z } from "zod";
+
+/**
+ * Every environment variable the app reads, parsed in one place. A malformed value stops
+ * start-up (instrumentation.ts calls loadEnv) with a message naming the variable and the
+ * shape it should have. Nothing here is read at import time.
+ */
+const optionalString = z.preprocess((v) => (v === "" ? undefined : v), z.string().optional());
+const postgresUrl = z.preprocess(
+  (v) => (v === "" ? undefined : v),
+  z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/, "must look like postgres://user:password@host:5432/database")
+    .optional(),
+);
+const httpUrl = z.preprocess((v) => (v === "" ? undefined : v), z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as https://example.com" }).optional());
+const secret = (name: string) =>
+  z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z.string().min(16, `${name} must be at least 16 characters: generate one with \`openssl rand -hex 32\``).optional(),
+  );
+const positiveInt = (fallback: number) =>
+  z.preprocess((v) => (v === "" || v === undefined ? fallback : v), z.coerce.number().int("must be a whole number").positive("must be positive"));
+
+export const envSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    DATABASE_URL: postgresUrl,
+    POSTGRES_URL: postgresUrl,
+    PGLITE_DIR: z.preprocess((v) => (v === "" ? undefined : v), z.string().default(".data/pglite")),
+    CRON_SECRET: secret("CRON_SECRET"),
+    CRON_SECRET_PREVIOUS: secret("CRON_SECRET_PREVIOUS"),
+    ADMIN_TOKEN: secret("ADMIN_TOKEN"),
+    UPSTASH_REDIS_REST_URL: httpUrl,
+    UPSTASH_REDIS_REST_TOKEN: optionalString,
+    KV_REST_API_URL: httpUrl,
+    KV_REST_API_TOKEN: optionalString,
+    SENTRY_DSN: httpUrl,
+    CRON_LOG_RETENTION_DAYS: positiveInt(90),
+    CRON_PLAN: z.preprocess((v) => (v === "" ? undefined : v), z.enum(["hobby", "pro"], { error: "must be hobby or pro" }).default("pro")),
+    HEALTHCHECK_URLS: z.preprocess(
+      (v) => (typeof v === "string" && v.trim() !== "" ? v.split(",").map((s) => s.trim()).filter(Boolean) : []),
+      z.array(z.url({ protocol: /^https?$/, error: "must be a comma-separated list of http(s) URLs" })),
+    ),
+    NEXT_PUBLIC_APP_URL: httpUrl,
+    VERCEL_URL: optionalString,
+    VERCEL_GIT_COMMIT_SHA: optionalString,
+    VERCEL_DEPLOYMENT_ID: optionalString,
+    VERCEL_REGION: optionalString,
+    CRONDECK_CODE_VERSION: optionalString,
+  })
+  .superRefine((env, ctx) => {
+    const pairs: Array<[keyof typeof env, keyof typeof env]> = [
+      ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"],
+      ["KV_REST_API_URL", "KV_REST_API_TOKEN"],
+    ];
+    for (const [url, token] of pairs) {
+      if (env[url] && !env[token]) ctx.addIssue({ code: "custom", path: [token], message: `is required when ${url} is set` });
+      if (env[token] && !env[url]) ctx.addIssue({ code: "custom", path: [url], message: `is required when ${token} is set` });
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;
+
+export class EnvError extends Error {
+  override name = "EnvError";
+}
+
+/** Parses the environment; throws one message listing every bad variable. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const result = envSchema.safeParse(source);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const variable = String(issue.path[0] ?? "environment");
+    const message = issue.message.startsWith(variable) ? issue.message : `${variable} ${issue.message}`;
+    return `  - ${message}`;
+  });
+  throw new EnvError(`Invalid environment:\n${lines.join("\n")}`);
+}
+
+let cached: { source: NodeJS.ProcessEnv; env: Env } | undefined;
+
+/** The parsed process environment, parsed once. */
+export function loadEnv(): Env {
+  if (cached?.source === process.env) return cached.env;
+  const env = parseEnv(process.env);
+  cached = { source: process.env, env };
+  return env;
+}
+
+/** Forget the parsed environment (tests change process.env). */
+export function resetEnv(): void {
+  cached = undefined;
+}
