@@ -1,1 +1,228 @@
--- Custom SQL migration file, put your code below! --
+-- The trigger's hot path, one round trip per step: claim, heartbeat, finish.
+-- Functions run each statement on a fresh snapshot (READ COMMITTED), so a loser that
+-- waited on a concurrent winner's row sees that row when it works out why it lost.
+
+-- At most one queued run per job (overlap "bufferOne" and "replace").
+CREATE UNIQUE INDEX IF NOT EXISTS uq_cron_logs_one_queued ON cron_job_logs (job_name) WHERE status = 'queued';
+--> statement-breakpoint
+CREATE OR REPLACE FUNCTION crondeck_record_skip(
+  p_job text, p_trigger text, p_scheduled_for timestamptz, p_dedupe text, p_reason text,
+  p_holder text, p_code_version text, p_actor text
+) RETURNS TABLE (outcome text, reason text, run_id uuid, fencing_token bigint, started_at timestamptz, lease_expires_at timestamptz, blocking_run_id uuid)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_reason text := p_reason;
+  v_run uuid;
+  v_blocking uuid;
+BEGIN
+  -- A skip for a slot that already has its run is a duplicate delivery, whoever saw it first.
+  IF p_dedupe IS NOT NULL THEN
+    SELECT l.id INTO v_blocking FROM cron_job_logs l WHERE l.job_name = p_job AND l.dedupe_key = p_dedupe;
+    IF FOUND THEN v_reason := 'duplicate'; END IF;
+  END IF;
+  IF v_blocking IS NULL THEN
+    SELECT k.run_id INTO v_blocking FROM cron_job_leases k WHERE k.job_name = p_job;
+  END IF;
+  INSERT INTO cron_job_logs AS l (job_name, status, started_at, completed_at, duration_ms, attempts, scheduled_for, trigger, skip_reason, holder, code_version, actor)
+  VALUES (p_job, 'skipped', now(), now(), 0, 0, p_scheduled_for, p_trigger, v_reason, p_holder, p_code_version, p_actor)
+  RETURNING l.id INTO v_run;
+  RETURN QUERY SELECT 'skipped'::text, v_reason, v_run, NULL::bigint, now(), NULL::timestamptz, v_blocking;
+END $$;
+--> statement-breakpoint
+CREATE OR REPLACE FUNCTION crondeck_claim_run(
+  p_job text, p_trigger text, p_scheduled_for timestamptz, p_dedupe text, p_overlap text,
+  p_enabled_default boolean, p_check_state boolean, p_lease_ms integer,
+  p_holder text, p_code_version text, p_actor text, p_replay_of uuid DEFAULT NULL
+) RETURNS TABLE (outcome text, reason text, run_id uuid, fencing_token bigint, started_at timestamptz, lease_expires_at timestamptz, blocking_run_id uuid)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_cfg record;
+  v_reason text;
+  v_run uuid;
+  v_token bigint;
+  v_expires timestamptz := now() + make_interval(secs => p_lease_ms / 1000.0);
+  v_leased uuid;
+  v_blocking uuid;
+BEGIN
+  -- 1. Runtime state: disabled, paused or dead-lettered jobs skip scheduled triggers.
+  IF p_check_state THEN
+    SELECT c.enabled, c.paused, c.dead_lettered INTO v_cfg FROM cron_job_config c WHERE c.job_name = p_job;
+    IF FOUND AND v_cfg.dead_lettered THEN v_reason := 'dead_lettered';
+    ELSIF FOUND AND v_cfg.paused THEN v_reason := 'paused';
+    ELSIF NOT coalesce(CASE WHEN FOUND THEN v_cfg.enabled END, p_enabled_default) THEN v_reason := 'disabled';
+    END IF;
+  END IF;
+  -- 2. A slot that already has a row is a duplicate delivery (checked first so a loser draws no fencing token).
+  IF v_reason IS NULL AND p_dedupe IS NOT NULL AND EXISTS (SELECT 1 FROM cron_job_logs l WHERE l.job_name = p_job AND l.dedupe_key = p_dedupe) THEN
+    v_reason := 'duplicate';
+  END IF;
+  IF v_reason IS NOT NULL THEN
+    RETURN QUERY SELECT * FROM crondeck_record_skip(p_job, p_trigger, p_scheduled_for, p_dedupe, v_reason, p_holder, p_code_version, p_actor);
+    RETURN;
+  END IF;
+
+  -- 3. The run row; UNIQUE(job_name, dedupe_key) settles a race for the same slot.
+  v_token := nextval('cron_fencing_token_seq');
+  INSERT INTO cron_job_logs AS l (job_name, status, started_at, attempts, scheduled_for, trigger, dedupe_key, fencing_token, lease_expires_at, holder, code_version, actor, replay_of)
+  VALUES (p_job, 'started', now(), 0, p_scheduled_for, p_trigger, p_dedupe, v_token, v_expires, p_holder, p_code_version, p_actor, p_replay_of)
+  ON CONFLICT DO NOTHING
+  RETURNING l.id INTO v_run;
+  IF v_run IS NULL THEN
+    RETURN QUERY SELECT * FROM crondeck_record_skip(p_job, p_trigger, p_scheduled_for, p_dedupe, 'duplicate', p_holder, p_code_version, p_actor);
+    RETURN;
+  END IF;
+  IF p_overlap = 'allow' THEN
+    RETURN QUERY SELECT 'claimed'::text, NULL::text, v_run, v_token, now(), v_expires, NULL::uuid;
+    RETURN;
+  END IF;
+
+  -- 4. The job's lease. A holder whose lease expired is a dead process: its run is abandoned.
+  UPDATE cron_job_logs l
+     SET status = 'abandoned', completed_at = now(),
+         duration_ms = (extract(epoch FROM now() - l.started_at) * 1000)::int,
+         error_message = format('lease expired %s ago; holder %s stopped heartbeating', date_trunc('second', now() - k.expires_at), k.holder)
+    FROM cron_job_leases k
+   WHERE k.job_name = p_job AND k.expires_at <= now() AND l.id = k.run_id AND l.status = 'started';
+  INSERT INTO cron_job_leases AS k (job_name, run_id, fencing_token, holder, acquired_at, expires_at)
+  VALUES (p_job, v_run, v_token, p_holder, now(), v_expires)
+  ON CONFLICT (job_name) DO UPDATE
+     SET run_id = excluded.run_id, fencing_token = excluded.fencing_token, holder = excluded.holder,
+         acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+   WHERE k.expires_at <= now()
+  RETURNING k.run_id INTO v_leased;
+  IF v_leased IS NOT NULL THEN
+    RETURN QUERY SELECT 'claimed'::text, NULL::text, v_run, v_token, now(), v_expires, NULL::uuid;
+    RETURN;
+  END IF;
+
+  -- 5. Someone holds the lease.
+  SELECT k.run_id INTO v_blocking FROM cron_job_leases k WHERE k.job_name = p_job;
+  IF p_overlap IN ('bufferOne', 'replace') THEN
+    BEGIN
+      UPDATE cron_job_logs l SET status = 'queued', fencing_token = NULL, lease_expires_at = NULL WHERE l.id = v_run;
+      IF p_overlap = 'replace' THEN
+        UPDATE cron_job_logs l SET cancel_requested_at = now() WHERE l.id = v_blocking AND l.status = 'started';
+      END IF;
+      RETURN QUERY SELECT 'queued'::text, NULL::text, v_run, NULL::bigint, now(), NULL::timestamptz, v_blocking;
+      RETURN;
+    EXCEPTION WHEN unique_violation THEN
+      NULL; -- another run is already waiting: this one is skipped below
+    END;
+  END IF;
+  UPDATE cron_job_logs l
+     SET status = 'skipped', skip_reason = 'already_running', completed_at = now(), duration_ms = 0,
+         fencing_token = NULL, lease_expires_at = NULL
+   WHERE l.id = v_run;
+  RETURN QUERY SELECT 'skipped'::text, 'already_running'::text, v_run, NULL::bigint, now(), NULL::timestamptz, v_blocking;
+END $$;
+--> statement-breakpoint
+-- Moves a queued run into the lease once it is free; 'waiting' while it is held.
+CREATE OR REPLACE FUNCTION crondeck_promote_run(p_run uuid, p_lease_ms integer, p_holder text)
+RETURNS TABLE (outcome text, fencing_token bigint, started_at timestamptz, lease_expires_at timestamptz)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_job text;
+  v_token bigint;
+  v_expires timestamptz := now() + make_interval(secs => p_lease_ms / 1000.0);
+  v_leased uuid;
+BEGIN
+  SELECT l.job_name INTO v_job FROM cron_job_logs l WHERE l.id = p_run AND l.status = 'queued';
+  IF NOT FOUND THEN
+    RETURN QUERY SELECT 'gone'::text, NULL::bigint, NULL::timestamptz, NULL::timestamptz;
+    RETURN;
+  END IF;
+  UPDATE cron_job_logs l
+     SET status = 'abandoned', completed_at = now(),
+         duration_ms = (extract(epoch FROM now() - l.started_at) * 1000)::int,
+         error_message = format('lease expired %s ago; holder %s stopped heartbeating', date_trunc('second', now() - k.expires_at), k.holder)
+    FROM cron_job_leases k
+   WHERE k.job_name = v_job AND k.expires_at <= now() AND l.id = k.run_id AND l.status = 'started';
+  v_token := nextval('cron_fencing_token_seq');
+  INSERT INTO cron_job_leases AS k (job_name, run_id, fencing_token, holder, acquired_at, expires_at)
+  VALUES (v_job, p_run, v_token, p_holder, now(), v_expires)
+  ON CONFLICT (job_name) DO UPDATE
+     SET run_id = excluded.run_id, fencing_token = excluded.fencing_token, holder = excluded.holder,
+         acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+   WHERE k.expires_at <= now()
+  RETURNING k.run_id INTO v_leased;
+  IF v_leased IS NULL THEN
+    RETURN QUERY SELECT 'waiting'::text, NULL::bigint, NULL::timestamptz, NULL::timestamptz;
+    RETURN;
+  END IF;
+  UPDATE cron_job_logs l SET status = 'started', started_at = now(), fencing_token = v_token, lease_expires_at = v_expires, holder = p_holder
+   WHERE l.id = p_run;
+  RETURN QUERY SELECT 'claimed'::text, v_token, now(), v_expires;
+END $$;
+--> statement-breakpoint
+-- Extends a live lease; tells the holder whether a "replace" trigger asked it to stop.
+-- The lease row (not the run's status) decides: a timed-out handler that ignores its
+-- signal keeps the job's lease until it settles, so no new run can overlap it.
+CREATE OR REPLACE FUNCTION crondeck_heartbeat(p_run uuid, p_token bigint, p_lease_ms integer)
+RETURNS TABLE (alive boolean, cancel_requested boolean, lease_expires_at timestamptz)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_expires timestamptz := now() + make_interval(secs => p_lease_ms / 1000.0);
+  v_cancel timestamptz;
+BEGIN
+  UPDATE cron_job_leases k SET expires_at = v_expires WHERE k.run_id = p_run AND k.fencing_token = p_token;
+  IF FOUND THEN
+    UPDATE cron_job_logs l SET lease_expires_at = v_expires WHERE l.id = p_run RETURNING l.cancel_requested_at INTO v_cancel;
+  ELSE
+    -- Runs of overlap "allow" jobs hold no job lease: their own row is their lease.
+    UPDATE cron_job_logs l SET lease_expires_at = v_expires
+     WHERE l.id = p_run AND l.fencing_token = p_token AND l.status = 'started' AND l.lease_expires_at > now()
+       AND NOT EXISTS (SELECT 1 FROM cron_job_leases k WHERE k.run_id = p_run)
+    RETURNING l.cancel_requested_at INTO v_cancel;
+    IF NOT FOUND THEN
+      RETURN QUERY SELECT false, false, NULL::timestamptz;
+      RETURN;
+    END IF;
+  END IF;
+  RETURN QUERY SELECT true, v_cancel IS NOT NULL, v_expires;
+END $$;
+--> statement-breakpoint
+-- The fenced finish: writes the outcome only while this holder's run is still running,
+-- frees its lease (unless the handler is still running after a timeout), and keeps the
+-- job's consecutive-failure count. finished = false means a newer holder owns the job.
+CREATE OR REPLACE FUNCTION crondeck_finish_run(
+  p_run uuid, p_token bigint, p_status text, p_attempts integer, p_error text, p_stack text,
+  p_output jsonb, p_log_lines jsonb, p_attempt_details jsonb, p_release boolean, p_next_retry_at timestamptz DEFAULT NULL
+) RETURNS TABLE (finished boolean, completed_at timestamptz, duration_ms integer, consecutive_failures integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_job text;
+  v_duration integer;
+  v_failures integer;
+BEGIN
+  UPDATE cron_job_logs l
+     SET status = p_status, completed_at = now(),
+         duration_ms = (extract(epoch FROM now() - l.started_at) * 1000)::int,
+         attempts = p_attempts, error_message = p_error, error_stack = p_stack, output = p_output,
+         log_lines = p_log_lines, attempt_details = p_attempt_details, next_retry_at = p_next_retry_at,
+         lease_expires_at = CASE WHEN p_release THEN NULL ELSE l.lease_expires_at END
+   WHERE l.id = p_run AND l.fencing_token = p_token AND l.status = 'started'
+  RETURNING l.job_name, l.duration_ms INTO v_job, v_duration;
+  IF NOT FOUND THEN
+    RETURN QUERY SELECT false, NULL::timestamptz, NULL::integer, NULL::integer;
+    RETURN;
+  END IF;
+  IF p_release THEN
+    DELETE FROM cron_job_leases k WHERE k.job_name = v_job AND k.run_id = p_run AND k.fencing_token = p_token;
+  END IF;
+  -- enabled stays NULL here: "follow the job's definition" until someone toggles it.
+  INSERT INTO cron_job_config AS c (job_name, enabled, consecutive_failures)
+  VALUES (v_job, NULL, CASE WHEN p_status = 'completed' THEN 0 ELSE 1 END)
+  ON CONFLICT (job_name) DO UPDATE
+     SET consecutive_failures = CASE WHEN p_status = 'completed' THEN 0 ELSE c.consecutive_failures + 1 END
+  RETURNING c.consecutive_failures INTO v_failures;
+  RETURN QUERY SELECT true, now(), v_duration, v_failures;
+END $$;
+--> statement-breakpoint
+-- Frees a lease after a timed-out handler finally settled.
+CREATE OR REPLACE FUNCTION crondeck_release_lease(p_run uuid, p_token bigint)
+RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE cron_job_logs l SET lease_expires_at = NULL WHERE l.id = p_run AND l.fencing_token = p_token;
+  DELETE FROM cron_job_leases k WHERE k.run_id = p_run AND k.fencing_token = p_token;
+  RETURN FOUND;
+END $$;

@@ -22,7 +22,7 @@ export interface Database {
   close(): Promise<void>;
 }
 
-const NEON_HOST_RE = /@[^/]*\.neon\.tech(:\d+)?\//;
+const NEON_HOST_RE = /@[^/?]*\.neon\.tech(:\d+)?([/?]|$)/;
 
 /** Which database the environment asks for: Neon/Vercel Postgres, a Postgres server, or embedded PGlite. */
 export function targetFromEnv(env: Pick<Env, "DATABASE_URL" | "POSTGRES_URL" | "PGLITE_DIR">): DatabaseTarget {

@@ -1,0 +1,98 @@
+import type { OverlapPolicy, RunTrigger } from "./define-job";
+
+/** Final and in-between states of a run row. */
+export type RunStatus =
+  | "started"
+  | "completed"
+  | "failed"
+  | "timed_out"
+  | "skipped"
+  | "abandoned"
+  | "missed"
+  | "queued"
+  | "retry_scheduled";
+
+export type SkipReason = "already_running" | "duplicate" | "disabled" | "paused" | "dead_lettered";
+
+export interface ClaimInput {
+  jobName: string;
+  trigger: RunTrigger;
+  scheduledFor: Date | null;
+  /** `slot:<iso>` or `key:<Idempotency-Key>`; null when repeats are allowed. */
+  dedupeKey: string | null;
+  overlap: OverlapPolicy;
+  /** The job's `enabled` from code, used until the database says otherwise. */
+  enabledByDefault: boolean;
+  /** Scheduled triggers respect disabled/paused/dead-lettered; an operator's manual run does not. */
+  checkState: boolean;
+  leaseMs: number;
+  holder: string;
+  codeVersion: string | null;
+  actor: string | null;
+  replayOf?: string | null;
+}
+
+export type ClaimResult =
+  | { outcome: "claimed"; runId: string; fencingToken: number; startedAt: Date; leaseExpiresAt: Date }
+  | { outcome: "queued"; runId: string; blockingRunId: string | null }
+  | { outcome: "skipped"; runId: string; reason: SkipReason; blockingRunId: string | null; startedAt: Date };
+
+export type PromoteResult =
+  | { outcome: "claimed"; fencingToken: number; startedAt: Date; leaseExpiresAt: Date }
+  | { outcome: "waiting" }
+  | { outcome: "gone" };
+
+export interface AttemptRecord {
+  attempt: number;
+  startedAt: string;
+  durationMs: number;
+  error?: string;
+  timedOut?: boolean;
+}
+
+export interface LogLine {
+  at: string;
+  message: string;
+  data?: Record<string, unknown>;
+}
+
+export interface FinishInput {
+  runId: string;
+  fencingToken: number;
+  status: "completed" | "failed" | "timed_out" | "retry_scheduled";
+  attempts: number;
+  errorMessage: string | null;
+  errorStack: string | null;
+  output: unknown;
+  logLines: LogLine[];
+  attemptDetails: AttemptRecord[];
+  /** False while a timed-out handler is still running: the lease stays until it settles. */
+  releaseLease: boolean;
+  nextRetryAt?: Date | null;
+}
+
+export interface FinishResult {
+  /** False when the run was no longer ours (fenced out): nothing was written. */
+  finished: boolean;
+  completedAt: Date | null;
+  durationMs: number | null;
+  consecutiveFailures: number | null;
+}
+
+export interface HeartbeatResult {
+  alive: boolean;
+  cancelRequested: boolean;
+}
+
+/** Where runs are claimed and recorded. lib/db/run-store.ts implements it on Postgres. */
+export interface RunStore {
+  claim(input: ClaimInput): Promise<ClaimResult>;
+  /** Records a skip decided before the database was asked (a Redis lease held elsewhere). */
+  recordSkip(input: ClaimInput, reason: SkipReason): Promise<ClaimResult & { outcome: "skipped" }>;
+  promote(runId: string, leaseMs: number, holder: string): Promise<PromoteResult>;
+  /** Gives up on a queued run that never got the lease. */
+  dropQueued(runId: string): Promise<void>;
+  heartbeat(runId: string, fencingToken: number, leaseMs: number): Promise<HeartbeatResult>;
+  finish(input: FinishInput): Promise<FinishResult>;
+  releaseLease(runId: string, fencingToken: number): Promise<void>;
+}

@@ -1,0 +1,92 @@
+import { sql } from "drizzle-orm";
+import type { ClaimInput, ClaimResult, FinishInput, FinishResult, HeartbeatResult, PromoteResult, RunStore, SkipReason } from "../cron/run-store";
+import { queryRows, type Db } from "./client";
+
+interface ClaimRow {
+  outcome: "claimed" | "queued" | "skipped";
+  reason: SkipReason | null;
+  run_id: string;
+  fencing_token: string | number | null;
+  started_at: Date | string;
+  lease_expires_at: Date | string | null;
+  blocking_run_id: string | null;
+}
+
+const toDate = (value: Date | string): Date => (value instanceof Date ? value : new Date(value));
+
+function claimResult(row: ClaimRow | undefined): ClaimResult {
+  if (!row) throw new Error("the claim returned no row");
+  switch (row.outcome) {
+    case "claimed":
+      return { outcome: "claimed", runId: row.run_id, fencingToken: Number(row.fencing_token), startedAt: toDate(row.started_at), leaseExpiresAt: toDate(row.lease_expires_at!) };
+    case "queued":
+      return { outcome: "queued", runId: row.run_id, blockingRunId: row.blocking_run_id };
+    case "skipped":
+      return { outcome: "skipped", runId: row.run_id, reason: row.reason!, blockingRunId: row.blocking_run_id, startedAt: toDate(row.started_at) };
+  }
+}
+
+/** The Postgres run store: each method is one call to a function in drizzle/0002_engine_functions.sql. */
+export class PostgresRunStore implements RunStore {
+  constructor(private readonly db: Db) {}
+
+  async claim(c: ClaimInput): Promise<ClaimResult> {
+    const rows = await queryRows<ClaimRow>(
+      this.db,
+      sql`SELECT * FROM crondeck_claim_run(${c.jobName}, ${c.trigger}, ${c.scheduledFor?.toISOString() ?? null}::timestamptz, ${c.dedupeKey},
+            ${c.overlap}, ${c.enabledByDefault}, ${c.checkState}, ${Math.ceil(c.leaseMs)}::int, ${c.holder}, ${c.codeVersion}, ${c.actor}, ${c.replayOf ?? null}::uuid)`,
+    );
+    return claimResult(rows[0]);
+  }
+
+  async recordSkip(c: ClaimInput, reason: SkipReason) {
+    const rows = await queryRows<ClaimRow>(
+      this.db,
+      sql`SELECT * FROM crondeck_record_skip(${c.jobName}, ${c.trigger}, ${c.scheduledFor?.toISOString() ?? null}::timestamptz, ${c.dedupeKey}, ${reason}, ${c.holder}, ${c.codeVersion}, ${c.actor})`,
+    );
+    return claimResult(rows[0]) as ClaimResult & { outcome: "skipped" };
+  }
+
+  async promote(runId: string, leaseMs: number, holder: string): Promise<PromoteResult> {
+    const [row] = await queryRows<{ outcome: PromoteResult["outcome"]; fencing_token: string | number | null; started_at: Date | null; lease_expires_at: Date | null }>(
+      this.db,
+      sql`SELECT * FROM crondeck_promote_run(${runId}::uuid, ${Math.ceil(leaseMs)}::int, ${holder})`,
+    );
+    if (row.outcome !== "claimed") return { outcome: row.outcome };
+    return { outcome: "claimed", fencingToken: Number(row.fencing_token), startedAt: toDate(row.started_at!), leaseExpiresAt: toDate(row.lease_expires_at!) };
+  }
+
+  async dropQueued(runId: string): Promise<void> {
+    await this.db.execute(
+      sql`UPDATE cron_job_logs SET status = 'skipped', skip_reason = 'already_running', completed_at = now(), duration_ms = 0
+          WHERE id = ${runId}::uuid AND status = 'queued'`,
+    );
+  }
+
+  async heartbeat(runId: string, fencingToken: number, leaseMs: number): Promise<HeartbeatResult> {
+    const [row] = await queryRows<{ alive: boolean; cancel_requested: boolean }>(
+      this.db,
+      sql`SELECT alive, cancel_requested FROM crondeck_heartbeat(${runId}::uuid, ${fencingToken}::bigint, ${Math.ceil(leaseMs)}::int)`,
+    );
+    return { alive: row.alive, cancelRequested: row.cancel_requested };
+  }
+
+  async finish(f: FinishInput): Promise<FinishResult> {
+    const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
+    const [row] = await queryRows<{ finished: boolean; completed_at: Date | null; duration_ms: number | null; consecutive_failures: number | null }>(
+      this.db,
+      sql`SELECT * FROM crondeck_finish_run(${f.runId}::uuid, ${f.fencingToken}::bigint, ${f.status}, ${f.attempts}::int, ${f.errorMessage}, ${f.errorStack},
+            ${json(f.output)}::jsonb, ${json(f.logLines)}::jsonb, ${json(f.attemptDetails)}::jsonb, ${f.releaseLease}, ${f.nextRetryAt?.toISOString() ?? null}::timestamptz)`,
+    );
+    return {
+      finished: row.finished,
+      completedAt: row.completed_at ? toDate(row.completed_at) : null,
+      durationMs: row.duration_ms,
+      consecutiveFailures: row.consecutive_failures,
+    };
+  }
+
+  async releaseLease(runId: string, fencingToken: number): Promise<void> {
+    await this.db.execute(sql`SELECT crondeck_release_lease(${runId}::uuid, ${fencingToken}::bigint)`);
+  }
+}
