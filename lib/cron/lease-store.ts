@@ -12,7 +12,7 @@ export interface LeaseHolder {
 
 export interface LeaseStore {
   readonly kind: string;
-  /** Takes the lease when it is free or expired; true when `owner` holds it afterwards. */
+  /** Takes the lease when it is free or expired; true when `owner` took it (not re-entrant: a live holder asking again gets false). */
   acquire(key: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Pushes the expiry to now + ttlMs; false (and no change) unless `owner` holds a live lease. */
   extend(key: string, owner: string, ttlMs: number): Promise<boolean>;

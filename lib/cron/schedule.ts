@@ -80,10 +80,23 @@ export interface Schedule {
  * `now` in the job's timezone. A Hobby-plan call at 01:37 for "0 1 * * *" is the 01:00 slot.
  */
 export function slotAt(schedule: Schedule, now: Date): Date {
-  // cron-parser's prev() is strictly before currentDate and works in whole seconds:
-  // step one second past `now` so an occurrence at exactly `now` is its own slot.
+  // cron-parser's prev() and next() disagree around DST (prev() misses a gap-shifted
+  // occurrence and sees a repeated local time twice), and next() is the one that decides
+  // when a job fires. So step back three occurrences with prev() and walk forward with
+  // next(): the slot is the last forward occurrence at or before now. prev() is strictly
+  // before its start and works in whole seconds, hence the start one second past now.
   const after = new Date(Math.floor(now.getTime() / 1000) * 1000 + 1000);
-  return CronExpressionParser.parse(schedule.cron, { tz: schedule.timezone, currentDate: after }).prev().toDate();
+  const back = CronExpressionParser.parse(schedule.cron, { tz: schedule.timezone, currentDate: after });
+  back.prev();
+  back.prev();
+  const start = back.prev().toDate();
+  const forward = CronExpressionParser.parse(schedule.cron, { tz: schedule.timezone, currentDate: new Date(start.getTime() - 1000) });
+  let slot = start;
+  for (;;) {
+    const next = forward.next().toDate();
+    if (next.getTime() > now.getTime()) return slot;
+    slot = next;
+  }
 }
 
 /** The first occurrence strictly after `after`. */

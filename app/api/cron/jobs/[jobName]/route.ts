@@ -1,0 +1,8 @@
+import { handleGetJob } from "@/lib/server/jobs-api";
+
+export const dynamic = "force-dynamic";
+export const runtime = "nodejs";
+
+export async function GET(request: Request, { params }: { params: Promise<{ jobName: string }> }) {
+  return handleGetJob(request, (await params).jobName);
+}

@@ -1,0 +1,8 @@
+import { handleListJobs } from "@/lib/server/jobs-api";
+
+export const dynamic = "force-dynamic";
+export const runtime = "nodejs";
+
+export function GET(request: Request) {
+  return handleListJobs(request);
+}

@@ -1,0 +1,202 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { sql } from "drizzle-orm";
+import type { LeaseStore } from "./cron/lease-store";
+import { queryRows, type Db } from "./db/client";
+
+/**
+ * The health check: is the database answering, is the lock store answering, and (optionally)
+ * do a few URLs answer. Dependencies come in as arguments so a job can run the same check.
+ */
+
+export type CheckStatus = "ok" | "failed";
+
+export interface UrlCheck {
+  url: string;
+  status: CheckStatus;
+  /** The HTTP status code, when the URL answered at all. */
+  statusCode?: number;
+  durationMs: number;
+  /** Why it failed: "timeout", "network error", or "HTTP <code>". */
+  error?: string;
+}
+
+export interface HealthyReport {
+  status: "ok";
+  database: "ok";
+  databaseKind: string;
+  databaseLatencyMs: number;
+  lockStore: "ok" | "failed" | "not_configured";
+  lockStoreKind?: string;
+  urls?: UrlCheck[];
+  version: string;
+  uptimeSeconds: number;
+  checkedAt: string;
+}
+
+export interface UnhealthyReport {
+  status: "error";
+  database: "unreachable";
+  code: "database_unreachable";
+  message: string;
+  version: string;
+  uptimeSeconds: number;
+  checkedAt: string;
+}
+
+export type HealthReport = HealthyReport | UnhealthyReport;
+
+export interface HealthDeps {
+  /** Opens (or returns the already open) database. */
+  openDb: () => Promise<Db>;
+  /** What the database is (pglite, postgres, neon); reported as databaseKind. */
+  databaseKind?: string;
+  /** The lease store in front of Postgres, when one is configured (Upstash Redis). */
+  leaseStore?: LeaseStore | null;
+  /** URLs to fetch; each is reported ok (2xx/3xx) or failed. */
+  urls?: string[];
+  /** Per-URL timeout. Default 5000. */
+  fetchTimeoutMs?: number;
+  /** How long the database may take to open and answer SELECT 1. Default 5000. */
+  dbTimeoutMs?: number;
+  /** The code version reported. Default: see codeVersion(). */
+  version?: string;
+  /** Injected clock. Default Date.now. */
+  now?: () => number;
+  /** Where the database's error goes (redacted of URLs and passwords). Default console.error. */
+  log?: (message: string) => void;
+}
+
+const DEFAULT_TIMEOUT_MS = 5_000;
+
+class TimeoutError extends Error {
+  override name = "TimeoutError";
+}
+
+/** Rejects with TimeoutError after timeoutMs; the timer never keeps the process alive. */
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`${what} did not answer within ${timeoutMs} ms`)), timeoutMs);
+    timer.unref?.();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+let packageVersion: string | undefined;
+
+/** The deployed commit on Vercel, else CRONDECK_CODE_VERSION, else package.json's version. */
+export function codeVersion(env: Record<string, string | undefined> = process.env): string {
+  const explicit = env.VERCEL_GIT_COMMIT_SHA || env.CRONDECK_CODE_VERSION;
+  if (explicit) return explicit;
+  if (packageVersion === undefined) {
+    try {
+      packageVersion = (JSON.parse(readFileSync(join(process.cwd(), "package.json"), "utf8")) as { version?: string }).version ?? "unknown";
+    } catch {
+      packageVersion = "unknown";
+    }
+  }
+  return packageVersion;
+}
+
+async function checkUrl(url: string, timeoutMs: number, now: () => number): Promise<UrlCheck> {
+  const started = now();
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "manual", cache: "no-store" });
+    // The body is not needed; release the socket.
+    await response.body?.cancel().catch(() => {});
+    const ok = response.status < 400;
+    return {
+      url,
+      status: ok ? "ok" : "failed",
+      statusCode: response.status,
+      durationMs: now() - started,
+      ...(ok ? {} : { error: `HTTP ${response.status}` }),
+    };
+  } catch (error) {
+    const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
+    return { url, status: "failed", durationMs: now() - started, error: timedOut ? "timeout" : "network error" };
+  }
+}
+
+/**
+ * Checks the database (SELECT 1, within dbTimeoutMs), the lease store and the URLs.
+ * Never throws: an unreachable database is an UnhealthyReport whose message carries no
+ * connection string, host or password (the underlying error is the caller's to log).
+ */
+export async function checkHealth(deps: HealthDeps): Promise<HealthReport> {
+  const now = deps.now ?? Date.now;
+  const base = {
+    version: deps.version ?? codeVersion(),
+    uptimeSeconds: Math.round(process.uptime()),
+    checkedAt: new Date(now()).toISOString(),
+  };
+  const timeoutMs = deps.dbTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+
+  const started = now();
+  try {
+    await withTimeout(
+      deps.openDb().then((db) => queryRows(db, sql`SELECT 1 AS ok`)),
+      timeoutMs,
+      "The database",
+    );
+  } catch (error) {
+    const timedOut = error instanceof TimeoutError;
+    (deps.log ?? console.error)(`[health] database check failed: ${describeError(error)}`);
+    return {
+      status: "error",
+      database: "unreachable",
+      code: "database_unreachable",
+      message: timedOut
+        ? `The database did not answer within ${timeoutMs} ms. Check that it is running and that DATABASE_URL points at it.`
+        : "The database could not be reached. Check that it is running and that DATABASE_URL (or POSTGRES_URL) is correct; the server log has the driver's error.",
+      ...base,
+    };
+  }
+  const databaseLatencyMs = now() - started;
+
+  const fetchTimeoutMs = deps.fetchTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const [lockStore, urls] = await Promise.all([
+    checkLeaseStore(deps.leaseStore ?? null, timeoutMs),
+    deps.urls?.length ? Promise.all(deps.urls.map((url) => checkUrl(url, fetchTimeoutMs, now))) : Promise.resolve(undefined),
+  ]);
+
+  return {
+    status: "ok",
+    database: "ok",
+    databaseKind: deps.databaseKind ?? "unknown",
+    databaseLatencyMs,
+    lockStore: lockStore.status,
+    ...(lockStore.kind ? { lockStoreKind: lockStore.kind } : {}),
+    ...(urls ? { urls } : {}),
+    ...base,
+  };
+}
+
+async function checkLeaseStore(store: LeaseStore | null, timeoutMs: number): Promise<{ status: HealthyReport["lockStore"]; kind?: string }> {
+  if (!store) return { status: "not_configured" };
+  try {
+    await withTimeout(store.ping(), timeoutMs, "The lock store");
+    return { status: "ok", kind: store.kind };
+  } catch {
+    return { status: "failed", kind: store.kind };
+  }
+}
+
+/** Drops anything that looks like a connection string or a password from a message meant for logs. */
+export function redactSecrets(text: string): string {
+  return text
+    .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'`]*/gi, (url) => url.replace(/\/\/[^/\s]*@/, "//***@").replace(/^([^?]*)\?.*$/, "$1?***"))
+    .replace(/(password\s*[=:]\s*)\S+/gi, "$1***");
+}
+
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return redactSecrets(String(error));
+  const code = (error as { code?: unknown }).code;
+  return redactSecrets(`${error.name}${typeof code === "string" ? ` ${code}` : ""}: ${error.message}`);
+}
+
+/** 200 when healthy, 503 when the database is unreachable. */
+export function healthStatusCode(report: HealthReport): 200 | 503 {
+  return report.status === "ok" ? 200 : 503;
+}

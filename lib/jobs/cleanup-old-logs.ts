@@ -1,0 +1,25 @@
+import { sql } from "drizzle-orm";
+import { defineJob } from "../cron/define-job";
+import { getDatabase, queryRows } from "../db/client";
+import { loadEnv } from "../env";
+
+/**
+ * Weekly: deletes runs older than CRON_LOG_RETENTION_DAYS (default 90). The SQL function
+ * deletes in batches and keeps running runs and runs behind pending dead-letter entries.
+ */
+export default defineJob({
+  name: "cleanup-old-logs",
+  schedule: "0 0 * * 0",
+  description: "Delete run logs older than the retention window (CRON_LOG_RETENTION_DAYS, default 90)",
+  category: "cleanup",
+  timeout: "10m",
+  retries: 2,
+  backoff: { strategy: "exponential", delay: "5s", factor: 2, max: "5m", jitter: true },
+  handler: async (ctx) => {
+    const env = loadEnv();
+    const { db } = await getDatabase(env);
+    const [row] = await queryRows<{ deleted: number }>(db, sql`SELECT cleanup_old_cron_logs(${env.CRON_LOG_RETENTION_DAYS}::int) AS deleted`);
+    ctx.log(`deleted ${row.deleted} runs older than ${env.CRON_LOG_RETENTION_DAYS} days`);
+    return { deleted: Number(row.deleted), retentionDays: env.CRON_LOG_RETENTION_DAYS };
+  },
+});

@@ -1,0 +1,117 @@
+import { verifyCronAuthorization } from "../auth/cron-secret";
+import { JOB_NAME_RE, type RunTrigger } from "../cron/define-job";
+import { runTrigger, type TriggerOutcome } from "../cron/run-job";
+import { slotAt } from "../cron/schedule";
+import { registry } from "../jobs";
+import { loadEnv } from "../env";
+import { errorResponse, HttpError, json, toErrorResponse } from "./http";
+import { getRuntime } from "./runtime";
+
+/** Leaves time after the handler to write the result before the platform stops the function. */
+const FINISH_MARGIN_MS = 2_000;
+const TRIGGERS_FROM_CALLERS = new Set<RunTrigger>(["schedule", "manual", "tick", "retry", "catchup"]);
+const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,200}$/;
+
+/** The trigger a request asks for: Vercel Cron's GET is scheduled; a POST is manual unless it says otherwise. */
+export function triggerOf(request: Request, url: URL): RunTrigger {
+  const asked = url.searchParams.get("trigger") ?? request.headers.get("x-crondeck-trigger");
+  if (asked !== null) {
+    if (!TRIGGERS_FROM_CALLERS.has(asked as RunTrigger)) {
+      throw new HttpError(400, "invalid_trigger", `trigger must be one of ${[...TRIGGERS_FROM_CALLERS].join(", ")}; got "${asked.slice(0, 40)}"`);
+    }
+    return asked as RunTrigger;
+  }
+  return request.method === "GET" ? "schedule" : "manual";
+}
+
+/** Authenticates, finds the job, derives the slot and runs the trigger; maps every outcome to JSON. */
+export async function handleExecute(request: Request, rawJobName: string, maxDurationSeconds: number): Promise<Response> {
+  const t0 = Date.now();
+  try {
+    const env = loadEnv();
+    const auth = verifyCronAuthorization(request.headers.get("authorization"), { current: env.CRON_SECRET, previous: env.CRON_SECRET_PREVIOUS });
+    if (!auth.ok) return errorResponse(auth.status, auth.code, auth.message);
+
+    const job = JOB_NAME_RE.test(rawJobName) ? registry.get(rawJobName) : undefined;
+    if (!job) {
+      const shown = rawJobName.length > 60 ? `${rawJobName.slice(0, 60)}…` : rawJobName;
+      return errorResponse(404, "job_not_found", `No job named "${shown}". GET /api/cron/jobs lists the jobs.`);
+    }
+
+    const url = new URL(request.url);
+    const trigger = triggerOf(request, url);
+    const idempotencyKey = request.headers.get("idempotency-key");
+    if (idempotencyKey !== null && !IDEMPOTENCY_KEY_RE.test(idempotencyKey)) {
+      throw new HttpError(400, "invalid_idempotency_key", "Idempotency-Key must be 1-200 visible ASCII characters.");
+    }
+    let scheduledFor: Date | null = null;
+    const slotParam = url.searchParams.get("slot");
+    if (slotParam !== null) {
+      const parsed = new Date(slotParam);
+      if (Number.isNaN(parsed.getTime())) throw new HttpError(400, "invalid_slot", "slot must be an ISO 8601 timestamp such as 2026-11-24T01:00:00Z.");
+      if (slotAt(job.schedule, parsed).getTime() !== parsed.getTime()) {
+        throw new HttpError(400, "invalid_slot", `slot ${parsed.toISOString()} is not an occurrence of "${job.schedule.cron}" (${job.schedule.timezone}).`);
+      }
+      if (parsed.getTime() > Date.now() + 60_000) throw new HttpError(400, "invalid_slot", "slot is in the future.");
+      scheduledFor = parsed;
+    } else if (trigger === "schedule" || trigger === "tick" || trigger === "catchup") {
+      scheduledFor = slotAt(job.schedule, new Date());
+    }
+
+    const runtime = await getRuntime();
+    const outcome = await runTrigger(runtime.engine, {
+      job,
+      trigger,
+      scheduledFor,
+      idempotencyKey,
+      actor: trigger === "manual" ? "api" : null,
+      budgetMs: maxDurationSeconds * 1000 - (Date.now() - t0) - FINISH_MARGIN_MS,
+    });
+    return outcomeResponse(outcome);
+  } catch (error) {
+    return toErrorResponse(error, `execute ${rawJobName.slice(0, 60)}`);
+  }
+}
+
+export function outcomeResponse(outcome: TriggerOutcome): Response {
+  if (outcome.kind === "skipped") {
+    return json({
+      success: true,
+      skipped: true,
+      reason: outcome.reason,
+      jobName: outcome.jobName,
+      execution: { id: outcome.runId, status: "skipped", scheduledFor: outcome.scheduledFor?.toISOString() ?? null, trigger: outcome.trigger, startedAt: outcome.startedAt.toISOString() },
+      message: `Skipped ${outcome.jobName}: ${SKIP_MESSAGES[outcome.reason]}`,
+    });
+  }
+  const run = outcome.run;
+  const completed = run.status === "completed";
+  return json(
+    {
+      success: completed,
+      jobName: run.jobName,
+      execution: {
+        id: run.id,
+        status: run.status,
+        scheduledFor: run.scheduledFor?.toISOString() ?? null,
+        startedAt: run.startedAt.toISOString(),
+        completedAt: run.completedAt.toISOString(),
+        duration: run.durationMs,
+        attempts: run.attempts,
+        trigger: run.trigger,
+        ...(run.retryDeferred ? { retryDeferred: true, nextRetryAt: run.nextRetryAt?.toISOString() } : {}),
+      },
+      message: completed ? `${run.jobName} completed in ${run.durationMs}ms` : `${run.jobName} ${run.status === "timed_out" ? "timed out" : "failed"} after ${run.attempts} attempt(s)`,
+      ...(completed ? {} : { error: run.error }),
+    },
+    completed ? 200 : 500,
+  );
+}
+
+const SKIP_MESSAGES = {
+  already_running: "a run of this job is still holding its lease",
+  duplicate: "this slot already has its run",
+  disabled: "the job is disabled",
+  paused: "the job is paused",
+  dead_lettered: "the job is paused after repeated dead-lettered runs; recover it to resume",
+} as const;

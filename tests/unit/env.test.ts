@@ -1,0 +1,97 @@
+import { describe, expect, it } from "vitest";
+import { EnvError, parseEnv } from "@/lib/env";
+
+function parseError(source: Record<string, string | undefined>): EnvError {
+  try {
+    parseEnv(source);
+  } catch (error) {
+    if (error instanceof EnvError) return error;
+    throw error;
+  }
+  throw new Error("expected parseEnv to throw");
+}
+
+describe("parseEnv", () => {
+  it("fills in defaults for an empty environment", () => {
+    const env = parseEnv({});
+    expect(env).toMatchObject({
+      NODE_ENV: "development",
+      PGLITE_DIR: ".data/pglite",
+      CRON_LOG_RETENTION_DAYS: 90,
+      CRON_PLAN: "pro",
+      HEALTHCHECK_URLS: [],
+    });
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.CRON_SECRET).toBeUndefined();
+  });
+
+  it("treats empty strings as unset", () => {
+    const env = parseEnv({ DATABASE_URL: "", CRON_SECRET: "", CRON_LOG_RETENTION_DAYS: "", PGLITE_DIR: "", CRON_PLAN: "" });
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.CRON_SECRET).toBeUndefined();
+    expect(env.CRON_LOG_RETENTION_DAYS).toBe(90);
+    expect(env.PGLITE_DIR).toBe(".data/pglite");
+    expect(env.CRON_PLAN).toBe("pro");
+  });
+
+  it("accepts postgres:// and postgresql:// URLs", () => {
+    expect(parseEnv({ DATABASE_URL: "postgres://postgres@127.0.0.1:5432/test" }).DATABASE_URL).toBe("postgres://postgres@127.0.0.1:5432/test");
+    expect(parseEnv({ POSTGRES_URL: "postgresql://u:p@h/db" }).POSTGRES_URL).toBe("postgresql://u:p@h/db");
+  });
+
+  it("names a malformed DATABASE_URL and the shape it should have", () => {
+    const error = parseError({ DATABASE_URL: "mysql://x" });
+    expect(error.message).toContain("DATABASE_URL");
+    expect(error.message).toContain("postgres://");
+  });
+
+  it("lists every bad variable in one message", () => {
+    const error = parseError({ DATABASE_URL: "mysql://x", CRON_LOG_RETENTION_DAYS: "abc", CRON_PLAN: "enterprise" });
+    expect(error.message).toMatch(/DATABASE_URL/);
+    expect(error.message).toMatch(/CRON_LOG_RETENTION_DAYS/);
+    expect(error.message).toMatch(/CRON_PLAN must be hobby or pro/);
+  });
+
+  it("coerces CRON_LOG_RETENTION_DAYS and rejects non-positive or fractional values", () => {
+    expect(parseEnv({ CRON_LOG_RETENTION_DAYS: "30" }).CRON_LOG_RETENTION_DAYS).toBe(30);
+    for (const value of ["abc", "0", "-3", "1.5"]) {
+      expect(parseError({ CRON_LOG_RETENTION_DAYS: value }).message).toContain("CRON_LOG_RETENTION_DAYS");
+    }
+  });
+
+  it("rejects a CRON_SECRET shorter than 16 characters and says how to make one", () => {
+    const error = parseError({ CRON_SECRET: "short" });
+    expect(error.message).toContain("CRON_SECRET must be at least 16 characters");
+    expect(error.message).toContain("openssl rand");
+    expect(parseEnv({ CRON_SECRET: "a".repeat(16) }).CRON_SECRET).toBe("a".repeat(16));
+  });
+
+  it("rejects an Upstash URL without its token, and a token without its URL", () => {
+    expect(parseError({ UPSTASH_REDIS_REST_URL: "https://example.upstash.io" }).message).toContain(
+      "UPSTASH_REDIS_REST_TOKEN is required when UPSTASH_REDIS_REST_URL is set",
+    );
+    expect(parseError({ KV_REST_API_TOKEN: "token" }).message).toContain("KV_REST_API_URL is required when KV_REST_API_TOKEN is set");
+    const env = parseEnv({ UPSTASH_REDIS_REST_URL: "https://example.upstash.io", UPSTASH_REDIS_REST_TOKEN: "token" });
+    expect(env.UPSTASH_REDIS_REST_URL).toBe("https://example.upstash.io");
+  });
+
+  it("rejects an Upstash URL that is not http(s)", () => {
+    expect(parseError({ UPSTASH_REDIS_REST_URL: "redis://localhost:6379", UPSTASH_REDIS_REST_TOKEN: "t" }).message).toContain("UPSTASH_REDIS_REST_URL");
+  });
+
+  it("splits HEALTHCHECK_URLS on commas, trimming blanks", () => {
+    expect(parseEnv({ HEALTHCHECK_URLS: " https://a.example/health , http://b.example:8080/x,, " }).HEALTHCHECK_URLS).toEqual([
+      "https://a.example/health",
+      "http://b.example:8080/x",
+    ]);
+    expect(parseEnv({ HEALTHCHECK_URLS: "   " }).HEALTHCHECK_URLS).toEqual([]);
+    expect(parseError({ HEALTHCHECK_URLS: "https://ok.example,ftp://nope.example" }).message).toContain("HEALTHCHECK_URLS");
+  });
+
+  it("throws an EnvError whose message starts with a summary line", () => {
+    const error = parseError({ NODE_ENV: "staging" });
+    expect(error.name).toBe("EnvError");
+    expect(error.message.split("\n")[0]).toBe("Invalid environment:");
+    expect(error.message).toContain("NODE_ENV");
+  });
+});
