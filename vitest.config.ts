@@ -20,6 +20,19 @@ export default defineConfig({
           pool: "forks",
         },
       },
+      {
+        extends: true,
+        test: {
+          name: "http",
+          include: ["tests/http/**/*.test.ts"],
+          environment: "node",
+          // Real HTTP against `next start` on one `next build` (CRONDECK_SKIP_BUILD=1 reuses .next/).
+          globalSetup: ["tests/support/build-next.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          pool: "forks",
+        },
+      },
     ],
   },
 });

@@ -20,7 +20,7 @@ const secret = (name: string) =>
     z.string().min(16, `${name} must be at least 16 characters: generate one with \`openssl rand -hex 32\``).optional(),
   );
 const positiveInt = (fallback: number) =>
-  z.preprocess((v) => (v === "" || v === undefined ? fallback : v), z.coerce.number().int("must be a whole number").positive("must be positive"));
+  z.preprocess((v) => (v === "" || v === undefined ? fallback : v), z.coerce.number({ error: "must be a whole number such as 90" }).int("must be a whole number such as 90").positive("must be a positive whole number"));
 
 export const envSchema = z
   .object({
@@ -48,6 +48,14 @@ export const envSchema = z
     VERCEL_DEPLOYMENT_ID: optionalString,
     VERCEL_REGION: optionalString,
     CRONDECK_CODE_VERSION: optionalString,
+    VERCEL_ENV: optionalString,
+    /** Loads the demo jobs (lib/jobs/demo-*.ts); never on a Vercel production deployment. */
+    CRON_DEMO: z.preprocess(
+      (v) => (v === "" || v === undefined ? "0" : v),
+      z.enum(["0", "1", "true", "false"], { error: "must be 1 or 0" }).transform((v) => v === "1" || v === "true"),
+    ),
+    CRON_DEMO_SLOW_MS: positiveInt(2_000),
+    CRON_DEMO_STUBBORN_MS: positiveInt(3_000),
   })
   .superRefine((env, ctx) => {
     const pairs: Array<[keyof typeof env, keyof typeof env]> = [

@@ -57,8 +57,14 @@ export interface HealthDeps {
   urls?: string[];
   /** Per-URL timeout. Default 5000. */
   fetchTimeoutMs?: number;
-  /** How long the database may take to open and answer SELECT 1. Default 5000. */
+  /** How long SELECT 1 may take once the database is open. Default 5000. */
   dbTimeoutMs?: number;
+  /**
+   * How long opening the database may take. The first open migrates it: PGlite on a fresh
+   * directory took 2-5.5 s here, which would trip a 5 s budget. A Postgres server that does
+   * not answer fails sooner anyway (the pool's connectionTimeoutMillis is 5000). Default 20000.
+   */
+  openTimeoutMs?: number;
   /** The code version reported. Default: see codeVersion(). */
   version?: string;
   /** Injected clock. Default Date.now. */
@@ -68,6 +74,7 @@ export interface HealthDeps {
 }
 
 const DEFAULT_TIMEOUT_MS = 5_000;
+const DEFAULT_OPEN_TIMEOUT_MS = 20_000;
 
 class TimeoutError extends Error {
   override name = "TimeoutError";
@@ -133,13 +140,12 @@ export async function checkHealth(deps: HealthDeps): Promise<HealthReport> {
   };
   const timeoutMs = deps.dbTimeoutMs ?? DEFAULT_TIMEOUT_MS;
 
-  const started = now();
+  let databaseLatencyMs: number;
   try {
-    await withTimeout(
-      deps.openDb().then((db) => queryRows(db, sql`SELECT 1 AS ok`)),
-      timeoutMs,
-      "The database",
-    );
+    const db = await withTimeout(deps.openDb(), deps.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS, "The database");
+    const started = now();
+    await withTimeout(queryRows(db, sql`SELECT 1 AS ok`), timeoutMs, "The database");
+    databaseLatencyMs = now() - started;
   } catch (error) {
     const timedOut = error instanceof TimeoutError;
     (deps.log ?? console.error)(`[health] database check failed: ${describeError(error)}`);
@@ -148,12 +154,11 @@ export async function checkHealth(deps: HealthDeps): Promise<HealthReport> {
       database: "unreachable",
       code: "database_unreachable",
       message: timedOut
-        ? `The database did not answer within ${timeoutMs} ms. Check that it is running and that DATABASE_URL points at it.`
+        ? `${error.message}. Check that it is running and that DATABASE_URL (or POSTGRES_URL) points at it.`
         : "The database could not be reached. Check that it is running and that DATABASE_URL (or POSTGRES_URL) is correct; the server log has the driver's error.",
       ...base,
     };
   }
-  const databaseLatencyMs = now() - started;
 
   const fetchTimeoutMs = deps.fetchTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const [lockStore, urls] = await Promise.all([

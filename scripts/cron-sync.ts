@@ -5,11 +5,11 @@
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { vercelCronsFor, withCrons } from "../lib/cron/vercel";
-import { registry } from "../lib/jobs";
+import { jobs } from "../lib/jobs";
 
 const file = join(process.cwd(), "vercel.json");
 const current = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>) : { $schema: "https://openapi.vercel.sh/vercel.json" };
-const wanted = withCrons(current, vercelCronsFor(registry.list()));
+const wanted = withCrons(current, vercelCronsFor(jobs));
 const text = `${JSON.stringify(wanted, null, 2)}\n`;
 
 if (process.argv.includes("--check")) {
@@ -22,5 +22,5 @@ if (process.argv.includes("--check")) {
   console.log(`vercel.json matches the registry (${(wanted.crons as unknown[]).length} crons).`);
 } else {
   writeFileSync(file, text);
-  console.log(`vercel.json: wrote ${(wanted.crons as unknown[]).length} crons from ${registry.size} jobs.`);
+  console.log(`vercel.json: wrote ${(wanted.crons as unknown[]).length} crons from ${jobs.length} jobs.`);
 }

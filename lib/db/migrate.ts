@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import type { Db } from "./client";
 
@@ -19,7 +19,7 @@ export interface Migration {
 
 /** The migrations folder: drizzle/ beside package.json (traced into the Vercel bundle by next.config.mjs). */
 export function migrationsFolder(): string {
-  return resolve(process.env.CRONDECK_MIGRATIONS_DIR ?? join(process.cwd(), "drizzle"));
+  return join(/* turbopackIgnore: true */ process.cwd(), "drizzle");
 }
 
 /** Reads drizzle-kit's journal and SQL files (generated and custom alike). */

@@ -2,7 +2,7 @@ import { verifyCronAuthorization } from "../auth/cron-secret";
 import { JOB_NAME_RE, type RunTrigger } from "../cron/define-job";
 import { runTrigger, type TriggerOutcome } from "../cron/run-job";
 import { slotAt } from "../cron/schedule";
-import { registry } from "../jobs";
+import { getRegistry } from "../jobs";
 import { loadEnv } from "../env";
 import { errorResponse, HttpError, json, toErrorResponse } from "./http";
 import { getRuntime } from "./runtime";
@@ -32,7 +32,7 @@ export async function handleExecute(request: Request, rawJobName: string, maxDur
     const auth = verifyCronAuthorization(request.headers.get("authorization"), { current: env.CRON_SECRET, previous: env.CRON_SECRET_PREVIOUS });
     if (!auth.ok) return errorResponse(auth.status, auth.code, auth.message);
 
-    const job = JOB_NAME_RE.test(rawJobName) ? registry.get(rawJobName) : undefined;
+    const job = JOB_NAME_RE.test(rawJobName) ? getRegistry().get(rawJobName) : undefined;
     if (!job) {
       const shown = rawJobName.length > 60 ? `${rawJobName.slice(0, 60)}…` : rawJobName;
       return errorResponse(404, "job_not_found", `No job named "${shown}". GET /api/cron/jobs lists the jobs.`);

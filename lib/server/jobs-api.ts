@@ -5,7 +5,7 @@ import { formatDurationMs } from "../cron/duration";
 import { nextRunAfter } from "../cron/schedule";
 import { queryRows } from "../db/client";
 import { loadEnv } from "../env";
-import { registry } from "../jobs";
+import { getRegistry } from "../jobs";
 import { errorResponse, json, toErrorResponse } from "./http";
 import { getRuntime } from "./runtime";
 
@@ -37,7 +37,7 @@ function authorize(request: Request): Response | null {
 export function handleListJobs(request: Request): Response {
   const refused = authorize(request);
   if (refused) return refused;
-  const jobs = registry.list().map((job) => describeJob(job));
+  const jobs = getRegistry().list().map((job) => describeJob(job));
   const categories: Record<string, number> = {};
   for (const job of jobs) categories[job.category] = (categories[job.category] ?? 0) + 1;
   return json({ total: jobs.length, jobs, categories });
@@ -47,7 +47,7 @@ export function handleListJobs(request: Request): Response {
 export async function handleGetJob(request: Request, jobName: string): Promise<Response> {
   const refused = authorize(request);
   if (refused) return refused;
-  const job = registry.get(jobName);
+  const job = getRegistry().get(jobName);
   if (!job) return errorResponse(404, "job_not_found", `No job named "${jobName.slice(0, 60)}". GET /api/cron/jobs lists the jobs.`);
   try {
     const { database } = await getRuntime();

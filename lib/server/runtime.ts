@@ -4,7 +4,7 @@ import type { JobRegistry } from "../cron/registry";
 import { currentHolder, getDatabase, type Database } from "../db/client";
 import { PostgresRunStore } from "../db/run-store";
 import { loadEnv, type Env } from "../env";
-import { registry } from "../jobs";
+import { getRegistry } from "../jobs";
 import { redisLeaseStoreFromEnv } from "../locks/redis-lease-store";
 
 export interface Runtime {
@@ -43,7 +43,7 @@ export async function getRuntime(): Promise<Runtime> {
   return {
     env,
     database,
-    registry,
+    registry: getRegistry(env),
     preLock,
     engine: {
       runs: new PostgresRunStore(database.db),

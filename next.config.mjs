@@ -1,0 +1,20 @@
+/**
+ * Next.js configuration. Kept ESM (package.json has "type": "module").
+ * Sentry's withSentryConfig wraps this later; keep the export a plain object.
+ * @type {import("next").NextConfig}
+ */
+const nextConfig = {
+  // Vercel Cron does not follow redirects: /api/cron/execute/x must never answer 308 to add or strip a slash.
+  trailingSlash: false,
+  typedRoutes: false,
+  // Loaded by Node at run time, not bundled: PGlite reads its .wasm and .data files from its own
+  // package directory, and pg has optional native bindings (pg-native) the bundler cannot resolve.
+  serverExternalPackages: ["@electric-sql/pglite", "pg"],
+  // lib/db/migrate.ts reads process.cwd()/drizzle at run time, which the tracer cannot see:
+  // ship the migrations with every server route.
+  outputFileTracingIncludes: {
+    "/**": ["./drizzle/**/*"],
+  },
+};
+
+export default nextConfig;

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# npm test: type-check, then every vitest project (unit, integration on PGlite and, when
+# TEST_DATABASE_URL or DATABASE_URL is set, on the Postgres server; http against `next start`),
+# then the Playwright browser tests. Ends with one "N passed, N failed" line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p test-results
+
+status=0
+echo "== type-check"
+npx tsc --noEmit -p . || status=1
+
+echo "== vitest (unit, integration, http)"
+npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@" || status=1
+
+if [ -f playwright.config.ts ] && [ $# -eq 0 ]; then
+  echo "== playwright (e2e)"
+  npx playwright test --reporter=list,json 2>&1 | tee test-results/playwright.log || status=1
+fi
+
+node scripts/test-summary.mjs || status=1
+exit $status

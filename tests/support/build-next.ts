@@ -1,0 +1,26 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { childEnv, projectRoot } from "./next-server";
+
+/**
+ * vitest globalSetup for the http project: one `next build` before the suite.
+ * CRONDECK_SKIP_BUILD=1 reuses an existing .next/ (fast reruns while editing tests only).
+ */
+export default async function buildNext(): Promise<void> {
+  if (process.env.CRONDECK_SKIP_BUILD === "1" && existsSync(resolve(projectRoot, ".next/BUILD_ID"))) return;
+  const nextBin = resolve(projectRoot, "node_modules/next/dist/bin/next");
+  const child = spawn(process.execPath, [nextBin, "build"], {
+    cwd: projectRoot,
+    env: childEnv() as NodeJS.ProcessEnv,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+  const code = await new Promise<number | null>((r, reject) => {
+    child.once("error", reject);
+    child.once("exit", (c) => r(c));
+  });
+  if (code !== 0) throw new Error(`next build failed (exit code ${code}):\n${output}`);
+}

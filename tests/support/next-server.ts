@@ -1,0 +1,134 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { resolve } from "node:path";
+
+/** The app's root: next start runs here (it reads .next/ and, at run time, drizzle/). */
+export const projectRoot = resolve(import.meta.dirname, "../..");
+const nextBin = resolve(projectRoot, "node_modules/next/dist/bin/next");
+
+export interface NextServer {
+  url: string;
+  port: number;
+  /** Sends the signal (default SIGTERM; SIGKILL after 10 s) and resolves with the exit code (null when killed by a signal). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Everything the server printed so far, stdout and stderr interleaved. */
+  output(): string;
+  process: ChildProcess;
+}
+
+export interface NextServerOptions {
+  /** Merged over process.env; an explicit undefined removes the variable. */
+  env?: Record<string, string | undefined>;
+  /** Default: a free port. */
+  port?: number;
+}
+
+/** A port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+/** process.env with overrides; undefined removes. NODE_ENV is left for next start to set (production). */
+export function childEnv(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...process.env };
+  // vitest sets NODE_ENV=test; next start must run as production unless a test says otherwise.
+  delete env.NODE_ENV;
+  env.NEXT_TELEMETRY_DISABLED = "1";
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return env;
+}
+
+function spawnNextStart(port: number, env: Record<string, string | undefined> | undefined) {
+  const child = spawn(process.execPath, [nextBin, "start", "-p", String(port), "-H", "127.0.0.1"], {
+    cwd: projectRoot,
+    env: childEnv(env) as NodeJS.ProcessEnv,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
+    child.once("exit", (code, signal) => resolveExit({ code, signal }));
+  });
+  return { child, exited, output: () => output };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starts `next start` on the last build and waits until /api/health answers anything
+ * (any status: a 503 is still a running server). Fails with the server's output if it
+ * exits first or does not answer within startTimeoutMs (default 60 s).
+ */
+export async function startNextServer(opts: NextServerOptions & { startTimeoutMs?: number } = {}): Promise<NextServer> {
+  const port = opts.port ?? (await freePort());
+  const url = `http://127.0.0.1:${port}`;
+  const { child, exited, output } = spawnNextStart(port, opts.env);
+  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  void exited.then((info) => (exitInfo = info));
+
+  const stop = async (signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> => {
+    if (exitInfo) return exitInfo.code;
+    child.kill(signal);
+    const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    const { code } = await exited;
+    clearTimeout(killer);
+    return code;
+  };
+
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
+  while (true) {
+    if (exitInfo) {
+      throw new Error(`next start exited (code ${exitInfo.code}, signal ${exitInfo.signal}) before answering:\n${output()}`);
+    }
+    if (Date.now() > deadline) {
+      await stop("SIGKILL");
+      throw new Error(`next start did not answer on ${url}/api/health within ${opts.startTimeoutMs ?? 60_000} ms:\n${output()}`);
+    }
+    try {
+      const response = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(15_000) });
+      await response.body?.cancel();
+      break;
+    } catch {
+      await sleep(100);
+    }
+  }
+  return { url, port, stop, output, process: child };
+}
+
+export interface ExitResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  output: string;
+}
+
+/**
+ * Runs `next start` expecting it to stop by itself (a bad environment). If it is still
+ * running after timeoutMs (default 30 s) it is killed and the promise rejects with its output.
+ */
+export async function runNextExpectingExit(opts: NextServerOptions & { timeoutMs?: number } = {}): Promise<ExitResult> {
+  const port = opts.port ?? (await freePort());
+  const { child, exited, output } = spawnNextStart(port, opts.env);
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), timeoutMs)));
+  const result = await Promise.race([exited, timedOut]);
+  clearTimeout(timer);
+  if (result === "timeout") {
+    child.kill("SIGKILL");
+    await exited;
+    throw new Error(`next start was still running after ${timeoutMs} ms; expected it to exit:\n${output()}`);
+  }
+  return { ...result, output: output() };
+}
