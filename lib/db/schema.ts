@@ -97,6 +97,8 @@ export const cronJobConfig = pgTable("cron_job_config", {
   deadLetteredSince: timestamp("dead_lettered_since", { withTimezone: true }),
   lastNotificationAt: timestamp("last_notification_at", { withTimezone: true }),
   lastNotificationKind: varchar("last_notification_kind", { length: 30 }),
+  /** Missed-slot detection looks at slots after this instant (set when the tick first sees the job). */
+  missedCheckedUntil: timestamp("missed_checked_until", { withTimezone: true }),
 });
 
 export const cronDeadLetters = pgTable(
@@ -129,6 +131,26 @@ export const cronDeadLetters = pgTable(
   ],
 );
 
+/** Every alert Crondeck tried to send, per channel, delivered or not. Also the rate limiter's memory. */
+export const cronAlerts = pgTable(
+  "cron_alerts",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    jobName: varchar("job_name", { length: 100 }).notNull(),
+    /** failure | dead_letter | auto_paused | missed | recovered */
+    kind: varchar("kind", { length: 20 }).notNull(),
+    runId: uuid("run_id"),
+    /** slack | email | webhook | sentry */
+    channel: varchar("channel", { length: 20 }).notNull(),
+    /** sent | failed | suppressed */
+    status: varchar("status", { length: 20 }).notNull(),
+    error: text("error"),
+    message: text("message"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("idx_cron_alerts_job_kind_created").on(t.jobName, t.kind, t.createdAt.desc()), index("idx_cron_alerts_created").on(t.createdAt.desc())],
+);
+
 export const cronAuditLog = pgTable(
   "cron_audit_log",
   {
@@ -148,3 +170,4 @@ export type CronJobConfigRow = typeof cronJobConfig.$inferSelect;
 export type CronDeadLetter = typeof cronDeadLetters.$inferSelect;
 export type CronAuditEntry = typeof cronAuditLog.$inferSelect;
 export type CronJobLease = typeof cronJobLeases.$inferSelect;
+export type CronAlert = typeof cronAlerts.$inferSelect;

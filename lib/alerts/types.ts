@@ -1,0 +1,37 @@
+/** What Crondeck tells people about. */
+export type AlertKind = "failure" | "dead_letter" | "auto_paused" | "missed" | "recovered";
+
+export interface AlertEvent {
+  kind: AlertKind;
+  jobName: string;
+  category: string;
+  /** The run the alert is about (absent for a missed slot that has no run). */
+  runId: string | null;
+  /** The slot, when the run had one; for `missed`, the missed slot. */
+  scheduledFor: Date | null;
+  consecutiveFailures: number;
+  /** The last error message (already redacted), if any. */
+  error: string | null;
+  /** When it happened. */
+  at: Date;
+  /** Link to the run (or the job) on the dashboard, when the app's URL is known. */
+  url: string | null;
+  /** Extra facts shown in the message: attempts, trigger, pause reason, missed slot count... */
+  detail?: Record<string, string | number | boolean | null>;
+}
+
+/** Where a job's alerts go beyond the app-wide channels. */
+export interface AlertRouting {
+  slackWebhook: string | null;
+  email: string[];
+  /** At most one alert per job and kind within this window. */
+  reAlertAfterMs: number;
+}
+
+/** One delivery channel. `send` rejects on failure; the dispatcher records and contains it. */
+export interface AlertChannel {
+  readonly name: "slack" | "email" | "webhook";
+  send(event: AlertEvent, routing: AlertRouting): Promise<void>;
+  /** False when this channel has nowhere to send for this job (no webhook URL, no recipients). */
+  appliesTo(routing: AlertRouting): boolean;
+}
