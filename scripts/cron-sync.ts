@@ -9,7 +9,8 @@ import { jobs } from "../lib/jobs";
 
 const file = join(process.cwd(), "vercel.json");
 const current = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>) : { $schema: "https://openapi.vercel.sh/vercel.json" };
-const wanted = withCrons(current, vercelCronsFor(jobs));
+const plan = process.env.CRON_PLAN === "hobby" ? "hobby" : "pro";
+const wanted = withCrons(current, vercelCronsFor(jobs, plan));
 const text = `${JSON.stringify(wanted, null, 2)}\n`;
 
 if (process.argv.includes("--check")) {

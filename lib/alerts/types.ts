@@ -34,4 +34,15 @@ export interface AlertChannel {
   send(event: AlertEvent, routing: AlertRouting): Promise<void>;
   /** False when this channel has nowhere to send for this job (no webhook URL, no recipients). */
   appliesTo(routing: AlertRouting): boolean;
+  /** How long one `send` may take; the dispatcher gives up shortly after. Default 3000. */
+  readonly timeoutMs?: number;
+  /** Values scrubbed from recorded errors (webhook URLs, SMTP password, signing secret). */
+  readonly secrets?: readonly string[];
+}
+
+/** What one `notify` did: channels that delivered, channels that failed, or all held back by the rate limit. */
+export interface AlertOutcome {
+  delivered: string[];
+  failed: string[];
+  suppressed: boolean;
 }

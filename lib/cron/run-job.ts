@@ -35,6 +35,8 @@ export interface TriggerInput {
   idempotencyKey?: string | null;
   actor?: string | null;
   replayOf?: string | null;
+  /** Resume this run, whose retry was deferred (status retry_scheduled), instead of claiming a new one. */
+  retryOf?: string | null;
   /** Milliseconds this invocation may still use (the route's maxDuration minus a margin). */
   budgetMs: number;
 }
@@ -42,7 +44,8 @@ export interface TriggerInput {
 export interface RunReport {
   id: string;
   jobName: string;
-  status: "completed" | "failed" | "timed_out";
+  /** retry_scheduled: an attempt failed and the next one is due after this invocation's budget. */
+  status: "completed" | "failed" | "timed_out" | "retry_scheduled";
   trigger: RunTrigger;
   scheduledFor: Date | null;
   startedAt: Date;
@@ -57,6 +60,12 @@ export interface RunReport {
   retryDeferred: boolean;
   nextRetryAt: Date | null;
   consecutiveFailures: number | null;
+  /** Consecutive failures before this run (a success after some is a recovery). */
+  previousFailures: number | null;
+  /** Set when this run failed for good and went to the dead-letter queue. */
+  deadLetterId: string | null;
+  /** This run's dead letter paused the job. */
+  autoPaused: boolean;
   /** False when another holder had taken the job over: this run's result was not written. */
   recorded: boolean;
 }
@@ -162,38 +171,56 @@ export async function runTrigger(deps: EngineDeps, input: TriggerInput): Promise
   const releasePreLock = () => (usePreLock ? deps.preLock!.release(preLockKey, preLockOwner).catch(() => false) : Promise.resolve(false));
 
   // 2. Claim in Postgres, the source of truth.
-  let claim;
-  try {
-    claim = await deps.runs.claim(claimInput);
-  } catch (error) {
-    await releasePreLock();
-    throw error;
-  }
-  if (claim.outcome === "skipped") {
-    await releasePreLock();
-    return skipped(claim);
-  }
   let fencingToken: number;
   let startedAt: Date;
-  const runId = claim.runId;
-  if (claim.outcome === "queued") {
-    // bufferOne / replace: wait for the holder to finish (or to obey its abort), within the budget.
-    const deadline = t0 + Math.max(0, input.budgetMs - FINISH_RESERVE_MS - Math.min(job.timeoutMs, input.budgetMs / 2));
-    let promoted;
-    for (;;) {
-      promoted = await deps.runs.promote(runId, leaseMs, deps.holder);
-      if (promoted.outcome !== "waiting" || Date.now() >= deadline) break;
-      await sleep(Math.min(deps.queuePollMs ?? 250, deadline - Date.now()));
+  let runId: string;
+  let scheduledFor = input.scheduledFor;
+  let priorAttempts: AttemptRecord[] = [];
+  let priorLogLines: LogLine[] = [];
+  if (input.retryOf) {
+    // A deferred retry resumes its own row: no new row, no new slot.
+    const resumed = await deps.runs.claimRetry(input.retryOf, leaseMs, deps.holder);
+    if (resumed.outcome !== "claimed") {
+      return skipped({ runId: input.retryOf, reason: resumed.outcome === "busy" ? "already_running" : "duplicate", startedAt: new Date() });
     }
-    if (promoted.outcome !== "claimed") {
-      await deps.runs.dropQueued(runId);
-      return skipped({ runId, reason: "already_running", startedAt: new Date() });
-    }
-    fencingToken = promoted.fencingToken;
-    startedAt = promoted.startedAt;
+    runId = input.retryOf;
+    fencingToken = resumed.fencingToken;
+    startedAt = resumed.startedAt;
+    scheduledFor = resumed.scheduledFor;
+    priorAttempts = resumed.attemptDetails;
+    priorLogLines = resumed.logLines;
   } else {
-    fencingToken = claim.fencingToken;
-    startedAt = claim.startedAt;
+    let claim;
+    try {
+      claim = await deps.runs.claim(claimInput);
+    } catch (error) {
+      await releasePreLock();
+      throw error;
+    }
+    if (claim.outcome === "skipped") {
+      await releasePreLock();
+      return skipped(claim);
+    }
+    runId = claim.runId;
+    if (claim.outcome === "queued") {
+      // bufferOne / replace: wait for the holder to finish (or to obey its abort), within the budget.
+      const deadline = t0 + Math.max(0, input.budgetMs - FINISH_RESERVE_MS - Math.min(job.timeoutMs, input.budgetMs / 2));
+      let promoted;
+      for (;;) {
+        promoted = await deps.runs.promote(runId, leaseMs, deps.holder);
+        if (promoted.outcome !== "waiting" || Date.now() >= deadline) break;
+        await sleep(Math.min(deps.queuePollMs ?? 250, deadline - Date.now()));
+      }
+      if (promoted.outcome !== "claimed") {
+        await deps.runs.dropQueued(runId);
+        return skipped({ runId, reason: "already_running", startedAt: new Date() });
+      }
+      fencingToken = promoted.fencingToken;
+      startedAt = promoted.startedAt;
+    } else {
+      fencingToken = claim.fencingToken;
+      startedAt = claim.startedAt;
+    }
   }
 
   // 3. Heartbeats keep the lease while the handler runs; they also carry "you were replaced".
@@ -214,9 +241,9 @@ export async function runTrigger(deps: EngineDeps, input: TriggerInput): Promise
   const stopHeartbeats = () => clearInterval(heartbeatTimer);
   startHeartbeats();
 
-  const logLines: LogLine[] = [];
+  const logLines: LogLine[] = [...priorLogLines];
   let droppedLines = 0;
-  const attemptDetails: AttemptRecord[] = [];
+  const attemptDetails: AttemptRecord[] = [...priorAttempts];
   const log = (message: string, data?: Record<string, unknown>) => {
     if (logLines.length >= MAX_LOG_LINES) return void droppedLines++;
     const line: LogLine = { at: new Date().toISOString(), message: truncate(redact(String(message), secrets), MAX_LOG_CHARS) };
@@ -232,7 +259,7 @@ export async function runTrigger(deps: EngineDeps, input: TriggerInput): Promise
     const ctx: JobContext = {
       signal: controller.signal,
       attempt,
-      scheduledFor: input.scheduledFor,
+      scheduledFor,
       runId,
       trigger: input.trigger,
       log,
@@ -262,7 +289,7 @@ export async function runTrigger(deps: EngineDeps, input: TriggerInput): Promise
   };
 
   // 4. Attempts with backoff; a delay that does not fit in this invocation is deferred.
-  let attempt = 0;
+  let attempt = priorAttempts.length;
   let last: AttemptOutcome | undefined;
   let retryDeferred = false;
   let nextRetryAt: Date | null = null;
@@ -294,7 +321,7 @@ export async function runTrigger(deps: EngineDeps, input: TriggerInput): Promise
   }
 
   // 5. The fenced finish. A handler still running after its timeout keeps the lease until it settles.
-  const status = last.ok ? "completed" : !last.ok && last.timedOut ? "timed_out" : "failed";
+  const status: RunReport["status"] = last.ok ? "completed" : retryDeferred ? "retry_scheduled" : last.timedOut ? "timed_out" : "failed";
   const error = last.ok ? null : last.error;
   const releaseLease = last.ok || last.settled;
   if (releaseLease) stopHeartbeats();
@@ -312,6 +339,8 @@ export async function runTrigger(deps: EngineDeps, input: TriggerInput): Promise
       attemptDetails,
       releaseLease,
       nextRetryAt,
+      deadLetter: status === "failed" || status === "timed_out",
+      pauseAfter: job.deadLetter.pauseAfter,
     });
   } finally {
     if (releaseLease) await releasePreLock();
@@ -332,7 +361,7 @@ export async function runTrigger(deps: EngineDeps, input: TriggerInput): Promise
     jobName: job.name,
     status,
     trigger: input.trigger,
-    scheduledFor: input.scheduledFor,
+    scheduledFor,
     startedAt,
     completedAt: finish.completedAt ?? new Date(),
     durationMs: finish.durationMs ?? Date.now() - startedAt.getTime(),
@@ -344,6 +373,9 @@ export async function runTrigger(deps: EngineDeps, input: TriggerInput): Promise
     retryDeferred,
     nextRetryAt,
     consecutiveFailures: finish.consecutiveFailures,
+    previousFailures: finish.previousFailures,
+    deadLetterId: finish.deadLetterId,
+    autoPaused: finish.autoPaused,
     recorded: finish.finished,
   };
   if (deps.onRunFinished) await deps.onRunFinished(report, job).catch(() => {});

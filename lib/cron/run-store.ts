@@ -69,6 +69,10 @@ export interface FinishInput {
   /** False while a timed-out handler is still running: the lease stays until it settles. */
   releaseLease: boolean;
   nextRetryAt?: Date | null;
+  /** The run failed for good (retries exhausted or not retriable): make a dead-letter entry. */
+  deadLetter?: boolean;
+  /** Pause the job after this many dead-lettered runs in a row. */
+  pauseAfter?: number;
 }
 
 export interface FinishResult {
@@ -77,7 +81,26 @@ export interface FinishResult {
   completedAt: Date | null;
   durationMs: number | null;
   consecutiveFailures: number | null;
+  /** The count before this run: a success after failures is a recovery. */
+  previousFailures: number | null;
+  deadLetterId: string | null;
+  /** This run's dead letter paused the job. */
+  autoPaused: boolean;
 }
+
+export type RetryClaimResult =
+  | {
+      outcome: "claimed";
+      jobName: string;
+      fencingToken: number;
+      startedAt: Date;
+      scheduledFor: Date | null;
+      attempts: number;
+      attemptDetails: AttemptRecord[];
+      logLines: LogLine[];
+    }
+  | { outcome: "busy"; blockingRunId: string | null }
+  | { outcome: "gone" };
 
 export interface HeartbeatResult {
   alive: boolean;
@@ -94,5 +117,7 @@ export interface RunStore {
   dropQueued(runId: string): Promise<void>;
   heartbeat(runId: string, fencingToken: number, leaseMs: number): Promise<HeartbeatResult>;
   finish(input: FinishInput): Promise<FinishResult>;
+  /** Resumes a run whose retry was deferred, under the job's lease. */
+  claimRetry(runId: string, leaseMs: number, holder: string): Promise<RetryClaimResult>;
   releaseLease(runId: string, fencingToken: number): Promise<void>;
 }

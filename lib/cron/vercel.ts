@@ -6,16 +6,27 @@ export interface VercelCron {
 }
 
 export const EXECUTE_PATH = "/api/cron/execute";
+export const TICK_PATH = "/api/cron/tick";
+
+/**
+ * The tick runs every minute on Pro. Hobby allows one run a day per cron entry, so there it
+ * runs daily: abandoned runs, deferred retries and missed slots are then found once a day.
+ */
+export function tickScheduleFor(plan: "hobby" | "pro"): string {
+  return plan === "hobby" ? "0 0 * * *" : "* * * * *";
+}
 
 /**
  * The `crons` of vercel.json for a registry: one entry per job that Vercel Cron fires
- * (UTC schedules; Vercel Cron knows no timezones), sorted by path so the file is stable.
+ * (UTC schedules; Vercel Cron knows no timezones), sorted by path so the file is stable,
+ * then the tick, which dispatches the others and does the housekeeping.
  */
-export function vercelCronsFor(jobs: readonly JobDefinition[]): VercelCron[] {
-  return jobs
+export function vercelCronsFor(jobs: readonly JobDefinition[], plan: "hobby" | "pro" = "pro"): VercelCron[] {
+  const perJob = jobs
     .filter((job) => job.dispatch === "vercel")
     .map((job) => ({ path: `${EXECUTE_PATH}/${job.name}`, schedule: job.schedule.cron }))
     .sort((a, b) => a.path.localeCompare(b.path));
+  return [...perJob, { path: TICK_PATH, schedule: tickScheduleFor(plan) }];
 }
 
 /** vercel.json with its crons replaced; every other setting is kept. */

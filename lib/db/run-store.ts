@@ -1,5 +1,17 @@
 import { sql } from "drizzle-orm";
-import type { ClaimInput, ClaimResult, FinishInput, FinishResult, HeartbeatResult, PromoteResult, RunStore, SkipReason } from "../cron/run-store";
+import type {
+  AttemptRecord,
+  ClaimInput,
+  ClaimResult,
+  FinishInput,
+  FinishResult,
+  HeartbeatResult,
+  LogLine,
+  PromoteResult,
+  RetryClaimResult,
+  RunStore,
+  SkipReason,
+} from "../cron/run-store";
 import { queryRows, type Db } from "./client";
 
 interface ClaimRow {
@@ -73,16 +85,54 @@ export class PostgresRunStore implements RunStore {
 
   async finish(f: FinishInput): Promise<FinishResult> {
     const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
-    const [row] = await queryRows<{ finished: boolean; completed_at: Date | null; duration_ms: number | null; consecutive_failures: number | null }>(
+    const [row] = await queryRows<{
+      finished: boolean;
+      completed_at: Date | string | null;
+      duration_ms: number | null;
+      consecutive_failures: number | null;
+      previous_failures: number | null;
+      dead_letter_id: string | null;
+      auto_paused: boolean;
+    }>(
       this.db,
       sql`SELECT * FROM crondeck_finish_run(${f.runId}::uuid, ${f.fencingToken}::bigint, ${f.status}, ${f.attempts}::int, ${f.errorMessage}, ${f.errorStack},
-            ${json(f.output)}::jsonb, ${json(f.logLines)}::jsonb, ${json(f.attemptDetails)}::jsonb, ${f.releaseLease}, ${f.nextRetryAt?.toISOString() ?? null}::timestamptz)`,
+            ${json(f.output)}::jsonb, ${json(f.logLines)}::jsonb, ${json(f.attemptDetails)}::jsonb, ${f.releaseLease}, ${f.nextRetryAt?.toISOString() ?? null}::timestamptz,
+            ${f.deadLetter ?? false}, ${f.pauseAfter ?? 3}::int)`,
     );
     return {
       finished: row.finished,
       completedAt: row.completed_at ? toDate(row.completed_at) : null,
       durationMs: row.duration_ms,
       consecutiveFailures: row.consecutive_failures,
+      previousFailures: row.previous_failures,
+      deadLetterId: row.dead_letter_id,
+      autoPaused: row.auto_paused,
+    };
+  }
+
+  async claimRetry(runId: string, leaseMs: number, holder: string): Promise<RetryClaimResult> {
+    const [row] = await queryRows<{
+      outcome: "claimed" | "busy" | "gone";
+      job_name: string | null;
+      fencing_token: string | number | null;
+      started_at: Date | string | null;
+      scheduled_for: Date | string | null;
+      attempts: number | null;
+      attempt_details: AttemptRecord[] | null;
+      log_lines: LogLine[] | null;
+      blocking_run_id: string | null;
+    }>(this.db, sql`SELECT * FROM crondeck_claim_retry(${runId}::uuid, ${Math.ceil(leaseMs)}::int, ${holder})`);
+    if (row.outcome === "gone") return { outcome: "gone" };
+    if (row.outcome === "busy") return { outcome: "busy", blockingRunId: row.blocking_run_id };
+    return {
+      outcome: "claimed",
+      jobName: row.job_name!,
+      fencingToken: Number(row.fencing_token),
+      startedAt: toDate(row.started_at!),
+      scheduledFor: row.scheduled_for ? toDate(row.scheduled_for) : null,
+      attempts: row.attempts ?? 0,
+      attemptDetails: row.attempt_details ?? [],
+      logLines: row.log_lines ?? [],
     };
   }
 

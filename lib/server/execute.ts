@@ -3,7 +3,7 @@ import { JOB_NAME_RE, type RunTrigger } from "../cron/define-job";
 import { runTrigger, type TriggerOutcome } from "../cron/run-job";
 import { slotAt } from "../cron/schedule";
 import { getRegistry } from "../jobs";
-import { loadEnv } from "../env";
+import { loadEnv, type Env } from "../env";
 import { errorResponse, HttpError, json, toErrorResponse } from "./http";
 import { getRuntime } from "./runtime";
 
@@ -11,6 +11,13 @@ import { getRuntime } from "./runtime";
 const FINISH_MARGIN_MS = 2_000;
 const TRIGGERS_FROM_CALLERS = new Set<RunTrigger>(["schedule", "manual", "tick", "retry", "catchup"]);
 const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,200}$/;
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The CRON_SECRET check shared by the cron routes: a response when refused, null when allowed. */
+export function refuseUnlessCron(request: Request, env: Env): Response | null {
+  const auth = verifyCronAuthorization(request.headers.get("authorization"), { current: env.CRON_SECRET, previous: env.CRON_SECRET_PREVIOUS });
+  return auth.ok ? null : errorResponse(auth.status, auth.code, auth.message);
+}
 
 /** The trigger a request asks for: Vercel Cron's GET is scheduled; a POST is manual unless it says otherwise. */
 export function triggerOf(request: Request, url: URL): RunTrigger {
@@ -29,8 +36,8 @@ export async function handleExecute(request: Request, rawJobName: string, maxDur
   const t0 = Date.now();
   try {
     const env = loadEnv();
-    const auth = verifyCronAuthorization(request.headers.get("authorization"), { current: env.CRON_SECRET, previous: env.CRON_SECRET_PREVIOUS });
-    if (!auth.ok) return errorResponse(auth.status, auth.code, auth.message);
+    const refused = refuseUnlessCron(request, env);
+    if (refused) return refused;
 
     const job = JOB_NAME_RE.test(rawJobName) ? getRegistry().get(rawJobName) : undefined;
     if (!job) {
@@ -44,6 +51,11 @@ export async function handleExecute(request: Request, rawJobName: string, maxDur
     if (idempotencyKey !== null && !IDEMPOTENCY_KEY_RE.test(idempotencyKey)) {
       throw new HttpError(400, "invalid_idempotency_key", "Idempotency-Key must be 1-200 visible ASCII characters.");
     }
+    let retryOf: string | null = null;
+    if (trigger === "retry") {
+      retryOf = url.searchParams.get("run");
+      if (!retryOf || !UUID_RE.test(retryOf)) throw new HttpError(400, "invalid_run", "trigger=retry needs run=<the run id of a run waiting for its retry>.");
+    }
     let scheduledFor: Date | null = null;
     const slotParam = url.searchParams.get("slot");
     if (slotParam !== null) {
@@ -54,7 +66,9 @@ export async function handleExecute(request: Request, rawJobName: string, maxDur
       }
       if (parsed.getTime() > Date.now() + 60_000) throw new HttpError(400, "invalid_slot", "slot is in the future.");
       scheduledFor = parsed;
-    } else if (trigger === "schedule" || trigger === "tick" || trigger === "catchup") {
+    } else if (trigger === "catchup") {
+      throw new HttpError(400, "invalid_slot", "trigger=catchup needs slot=<the missed slot, ISO 8601>.");
+    } else if (trigger === "schedule" || trigger === "tick") {
       scheduledFor = slotAt(job.schedule, new Date());
     }
 
@@ -64,6 +78,7 @@ export async function handleExecute(request: Request, rawJobName: string, maxDur
       trigger,
       scheduledFor,
       idempotencyKey,
+      retryOf,
       actor: trigger === "manual" ? "api" : null,
       budgetMs: maxDurationSeconds * 1000 - (Date.now() - t0) - FINISH_MARGIN_MS,
     });
@@ -101,7 +116,11 @@ export function outcomeResponse(outcome: TriggerOutcome): Response {
         trigger: run.trigger,
         ...(run.retryDeferred ? { retryDeferred: true, nextRetryAt: run.nextRetryAt?.toISOString() } : {}),
       },
-      message: completed ? `${run.jobName} completed in ${run.durationMs}ms` : `${run.jobName} ${run.status === "timed_out" ? "timed out" : "failed"} after ${run.attempts} attempt(s)`,
+      message: completed
+        ? `${run.jobName} completed in ${run.durationMs}ms`
+        : run.status === "retry_scheduled"
+          ? `${run.jobName} failed attempt ${run.attempts}; the next attempt is due at ${run.nextRetryAt?.toISOString()} and the tick will start it`
+          : `${run.jobName} ${run.status === "timed_out" ? "timed out" : "failed"} after ${run.attempts} attempt(s)`,
       ...(completed ? {} : { error: run.error }),
     },
     completed ? 200 : 500,

@@ -152,10 +152,10 @@ describeOnDatabases("engine", (ctx) => {
     expect(row.error_stack).not.toContain("hunter2-secret-value");
   });
 
-  it("defers a retry whose delay does not fit the time budget", async () => {
+  it("defers a retry whose delay does not fit the time budget (retry_scheduled)", async () => {
     const j = job({ retries: 3, backoff: { strategy: "exponential", delay: "1m" }, handler: async () => { throw new Error("flaky"); } });
     const run = ran(await runTrigger(deps, { job: j, trigger: "schedule", scheduledFor: new Date("2026-11-24T11:00:00Z"), budgetMs: 5_000 }));
-    expect(run).toMatchObject({ status: "failed", attempts: 1, retryDeferred: true });
+    expect(run).toMatchObject({ status: "retry_scheduled", attempts: 1, retryDeferred: true, deadLetterId: null });
     expect(run.nextRetryAt!.getTime()).toBeGreaterThan(Date.now() + 50_000);
   });
 

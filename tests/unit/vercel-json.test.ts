@@ -17,5 +17,9 @@ it("leaves jobs with a timezone to the tick, since Vercel Cron is UTC only", () 
     defineJob({ name: "a-paris", schedule: { cron: "0 9 * * *", timezone: "Europe/Paris" }, handler: noop }),
     defineJob({ name: "c-forced", schedule: "0 2 * * *", dispatch: "tick", handler: noop }),
   ]);
-  expect(crons).toEqual([{ path: "/api/cron/execute/b-utc", schedule: "0 1 * * *" }]);
+  expect(crons).toEqual([
+    { path: "/api/cron/execute/b-utc", schedule: "0 1 * * *" },
+    { path: "/api/cron/tick", schedule: "* * * * *" },
+  ]);
+  expect(vercelCronsFor([], "hobby")).toEqual([{ path: "/api/cron/tick", schedule: "0 0 * * *" }]);
 });

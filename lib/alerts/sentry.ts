@@ -1,0 +1,95 @@
+import * as Sentry from "@sentry/nextjs";
+import type { JobDefinition } from "../cron/define-job";
+import type { RunReport } from "../cron/run-job";
+
+/**
+ * Crondeck's few calls into Sentry. Every function is a no-op while Sentry has no client,
+ * which is the case whenever SENTRY_DSN is unset (sentry.server.config.ts only calls init
+ * with a DSN), so callers never check.
+ */
+
+export type CronPlan = "hobby" | "pro";
+
+/** The shape Sentry.captureCheckIn takes as its second argument. */
+export interface CronMonitorConfig {
+  schedule: { type: "crontab"; value: string };
+  timezone: string;
+  checkinMargin: number;
+  maxRuntime: number;
+  failureIssueThreshold: number;
+  recoveryThreshold: number;
+}
+
+export function sentryEnabled(): boolean {
+  return Boolean(Sentry.getClient());
+}
+
+/** "timed out after 30000ms" and "timed out after 1200ms" are one issue. */
+export function normaliseErrorMessage(message: string): string {
+  return message.replace(/\d+/g, "0").slice(0, 200);
+}
+
+/**
+ * Sentry monitor settings for a job. Vercel Hobby fires a cron anywhere within its hour, so a
+ * check-in may be up to 60 minutes late there; Pro fires within the minute.
+ */
+export function monitorConfigFor(job: JobDefinition, plan: CronPlan): CronMonitorConfig {
+  return {
+    schedule: { type: "crontab", value: job.schedule.cron },
+    timezone: job.schedule.timezone,
+    checkinMargin: plan === "hobby" ? 60 : 1,
+    maxRuntime: Math.max(1, Math.ceil(job.timeoutMs / 60_000)),
+    failureIssueThreshold: job.alerts.afterConsecutiveFailures,
+    recoveryThreshold: 1,
+  };
+}
+
+/**
+ * Reports a failed or timed-out run as one Sentry issue per job and error message (digits
+ * normalised), tagged so issues can be filtered by job, category and trigger.
+ * Returns the event id, or undefined when Sentry is off.
+ */
+export function captureRunFailure(report: RunReport, job: JobDefinition): string | undefined {
+  if (!Sentry.getClient()) return undefined;
+  const message = report.error ?? (report.status === "timed_out" ? `timed out after ${job.timeoutMs}ms` : "run failed");
+  const error = new Error(message);
+  error.name = report.status === "timed_out" ? "CronJobTimeout" : "CronJobFailure";
+  // The handler's own stack (already redacted by the engine), so Sentry shows where it threw.
+  if (report.errorStack) error.stack = report.errorStack;
+  return Sentry.captureException(error, {
+    tags: {
+      job_name: job.name,
+      category: job.category,
+      trigger: report.trigger,
+      attempts: String(report.attempts),
+      slot: report.scheduledFor ? report.scheduledFor.toISOString() : "none",
+    },
+    fingerprint: ["crondeck", job.name, normaliseErrorMessage(message)],
+    extra: { runId: report.id, durationMs: report.durationMs, status: report.status },
+  });
+}
+
+/** Opens a Sentry cron check-in for a run (creating or updating the monitor); undefined when Sentry is off. */
+export function checkInStarted(job: JobDefinition, plan: CronPlan): string | undefined {
+  if (!Sentry.getClient()) return undefined;
+  return Sentry.captureCheckIn({ monitorSlug: job.name, status: "in_progress" }, monitorConfigFor(job, plan));
+}
+
+/** Closes the check-in opened by {@link checkInStarted}. Sentry takes the duration in seconds. */
+export function checkInFinished(job: JobDefinition, checkInId: string | undefined, status: "ok" | "error", durationMs: number): void {
+  if (!Sentry.getClient() || !checkInId) return;
+  Sentry.captureCheckIn({ monitorSlug: job.name, status, checkInId, duration: durationMs / 1000 });
+}
+
+/**
+ * Sends what is queued before a serverless function freezes. Resolves false when it ran out
+ * of time (or Sentry is off); never rejects.
+ */
+export async function flushSentry(timeoutMs = 2_000): Promise<boolean> {
+  if (!Sentry.getClient()) return false;
+  try {
+    return await Sentry.flush(timeoutMs);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,140 @@
+import { sql } from "drizzle-orm";
+import { queryRows, type Db } from "./client";
+
+export interface AbandonedRun {
+  runId: string;
+  jobName: string;
+  holder: string;
+  heldForSeconds: number;
+  expiredSecondsAgo: number;
+}
+
+/** A lease that expired this long ago was not a slow heartbeat but a dead process. */
+export const LONG_EXPIRED_SECONDS = 600;
+
+/**
+ * Frees expired leases and marks their runs abandoned, recording who held the lease, for
+ * how long, and how long ago it expired. Also catches runs of overlap "allow" jobs, which
+ * hold no job lease, by their own lease expiry. Uses the database clock.
+ */
+export async function sweepExpiredLeases(db: Db): Promise<AbandonedRun[]> {
+  const rows = await queryRows<{ run_id: string; job_name: string; holder: string; held_s: number; expired_s: number }>(
+    db,
+    sql`WITH expired AS (
+          DELETE FROM cron_job_leases k WHERE k.expires_at <= now()
+          RETURNING k.run_id, k.job_name, k.holder, k.acquired_at, k.expires_at
+        ), leased AS (
+          UPDATE cron_job_logs l
+             SET status = 'abandoned', completed_at = now(),
+                 duration_ms = (extract(epoch FROM now() - l.started_at) * 1000)::int,
+                 error_message = format('abandoned: holder %s held the lease for %s and stopped heartbeating; it expired %s ago%s',
+                   e.holder, date_trunc('second', e.expires_at - e.acquired_at), date_trunc('second', now() - e.expires_at),
+                   CASE WHEN now() - e.expires_at > make_interval(secs => ${LONG_EXPIRED_SECONDS}) THEN ' (long ago: the process most likely crashed)' ELSE '' END)
+            FROM expired e
+           WHERE l.id = e.run_id AND l.status = 'started'
+          RETURNING l.id AS run_id, l.job_name, e.holder,
+                    extract(epoch FROM e.expires_at - e.acquired_at)::int AS held_s, extract(epoch FROM now() - e.expires_at)::int AS expired_s
+        ), unleased AS (
+          UPDATE cron_job_logs l
+             SET status = 'abandoned', completed_at = now(),
+                 duration_ms = (extract(epoch FROM now() - l.started_at) * 1000)::int,
+                 error_message = format('abandoned: holder %s stopped heartbeating; its lease expired %s ago', l.holder, date_trunc('second', now() - l.lease_expires_at))
+           WHERE l.status = 'started' AND l.lease_expires_at <= now()
+             AND NOT EXISTS (SELECT 1 FROM cron_job_leases k WHERE k.run_id = l.id)
+             AND NOT EXISTS (SELECT 1 FROM expired e WHERE e.run_id = l.id)
+          RETURNING l.id AS run_id, l.job_name, l.holder,
+                    extract(epoch FROM l.lease_expires_at - l.started_at)::int AS held_s, extract(epoch FROM now() - l.lease_expires_at)::int AS expired_s
+        )
+        SELECT * FROM leased UNION ALL SELECT * FROM unleased`,
+  );
+  return rows.map((r) => ({ runId: r.run_id, jobName: r.job_name, holder: r.holder, heldForSeconds: Number(r.held_s), expiredSecondsAgo: Number(r.expired_s) }));
+}
+
+/** Deferred retries whose time has come, oldest first. */
+export async function dueRetries(db: Db, now: Date, limit = 20): Promise<Array<{ runId: string; jobName: string; nextRetryAt: Date }>> {
+  const rows = await queryRows<{ id: string; job_name: string; next_retry_at: string | Date }>(
+    db,
+    sql`SELECT id, job_name, next_retry_at FROM cron_job_logs
+        WHERE status = 'retry_scheduled' AND next_retry_at <= ${now.toISOString()}::timestamptz
+        ORDER BY next_retry_at LIMIT ${limit}`,
+  );
+  return rows.map((r) => ({ runId: r.id, jobName: r.job_name, nextRetryAt: new Date(r.next_retry_at) }));
+}
+
+export interface JobState {
+  jobName: string;
+  enabled: boolean | null;
+  paused: boolean;
+  deadLettered: boolean;
+  missedCheckedUntil: Date | null;
+}
+
+/** Runtime state of the given jobs (a job without a row has the defaults). */
+export async function jobStates(db: Db, names: string[]): Promise<Map<string, JobState>> {
+  const rows = await queryRows<{ job_name: string; enabled: boolean | null; paused: boolean; dead_lettered: boolean; missed_checked_until: string | Date | null }>(
+    db,
+    sql`SELECT job_name, enabled, paused, dead_lettered, missed_checked_until FROM cron_job_config WHERE job_name IN (SELECT jsonb_array_elements_text(${JSON.stringify(names)}::jsonb))`,
+  );
+  return new Map(
+    rows.map((r) => [
+      r.job_name,
+      { jobName: r.job_name, enabled: r.enabled, paused: r.paused, deadLettered: r.dead_lettered, missedCheckedUntil: r.missed_checked_until ? new Date(r.missed_checked_until) : null },
+    ]),
+  );
+}
+
+/** Moves the job's missed-slot bookmark (creating its config row; enabled stays NULL = as defined). */
+export async function setMissedCheckedUntil(db: Db, jobName: string, until: Date): Promise<void> {
+  await db.execute(
+    sql`INSERT INTO cron_job_config AS c (job_name, enabled, missed_checked_until) VALUES (${jobName}, NULL, ${until.toISOString()}::timestamptz)
+        ON CONFLICT (job_name) DO UPDATE SET missed_checked_until = GREATEST(c.missed_checked_until, excluded.missed_checked_until)`,
+  );
+}
+
+/**
+ * Of the given slots, records those with no row at all as `missed` (once each: the
+ * dedupe key `missed:<slot>` is unique) and returns them, oldest first.
+ */
+export async function recordMissedSlots(db: Db, jobName: string, slots: Date[], holder: string): Promise<Date[]> {
+  if (slots.length === 0) return [];
+  const iso = slots.map((s) => s.toISOString());
+  const rows = await queryRows<{ scheduled_for: string | Date }>(
+    db,
+    sql`INSERT INTO cron_job_logs (job_name, status, started_at, completed_at, duration_ms, attempts, scheduled_for, trigger, dedupe_key, holder, error_message)
+        SELECT ${jobName}, 'missed', now(), now(), 0, 0, s.slot, 'tick', 'missed:' || to_char(s.slot AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), ${holder},
+               'no trigger arrived for this slot'
+        FROM (SELECT value::timestamptz AS slot FROM jsonb_array_elements_text(${JSON.stringify(iso)}::jsonb)) AS s
+        WHERE NOT EXISTS (SELECT 1 FROM cron_job_logs l WHERE l.job_name = ${jobName} AND l.scheduled_for = s.slot)
+        ON CONFLICT DO NOTHING
+        RETURNING scheduled_for`,
+  );
+  return rows.map((r) => new Date(r.scheduled_for)).sort((a, b) => a.getTime() - b.getTime());
+}
+
+/** Marks missed slots for a catch-up run (next_retry_at on a missed row: "catch up from then on"). */
+export async function scheduleCatchUps(db: Db, jobName: string, slots: Date[], now: Date): Promise<void> {
+  if (slots.length === 0) return;
+  await db.execute(
+    sql`UPDATE cron_job_logs SET next_retry_at = ${now.toISOString()}::timestamptz
+        WHERE job_name = ${jobName} AND status = 'missed'
+          AND scheduled_for IN (SELECT value::timestamptz FROM jsonb_array_elements_text(${JSON.stringify(slots.map((s) => s.toISOString()))}::jsonb))`,
+  );
+}
+
+/**
+ * Takes the oldest pending catch-up of a job, if the job's lease is free: one per tick, so
+ * catch-ups run one after another instead of skipping each other as overlaps.
+ */
+export async function takeNextCatchUp(db: Db, jobName: string, now: Date): Promise<Date | null> {
+  const [row] = await queryRows<{ scheduled_for: string | Date }>(
+    db,
+    sql`UPDATE cron_job_logs SET next_retry_at = NULL
+        WHERE id = (
+          SELECT m.id FROM cron_job_logs m
+          WHERE m.job_name = ${jobName} AND m.status = 'missed' AND m.next_retry_at <= ${now.toISOString()}::timestamptz
+            AND NOT EXISTS (SELECT 1 FROM cron_job_leases k WHERE k.job_name = ${jobName} AND k.expires_at > now())
+          ORDER BY m.scheduled_for LIMIT 1 FOR UPDATE SKIP LOCKED)
+        RETURNING scheduled_for`,
+  );
+  return row ? new Date(row.scheduled_for) : null;
+}

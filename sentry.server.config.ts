@@ -1,0 +1,33 @@
+/**
+ * Sentry for the Node.js server runtime, imported by instrumentation.ts's register().
+ * Without SENTRY_DSN nothing is initialised and lib/alerts/sentry.ts's calls are no-ops.
+ *
+ * @sentry/nextjs 11 has no `sendDefaultPii`: `dataCollection` replaces it, and its defaults
+ * collect user info, cookies, headers, bodies, query strings, database query data and local
+ * variables. Crondeck sends none of them: error messages, stacks and cron check-ins only.
+ */
+import * as Sentry from "@sentry/nextjs";
+
+const dsn = process.env.SENTRY_DSN?.trim();
+
+if (dsn) {
+  Sentry.init({
+    dsn,
+    environment: process.env.SENTRY_ENVIRONMENT || process.env.VERCEL_ENV || process.env.NODE_ENV,
+    release: process.env.VERCEL_GIT_COMMIT_SHA || process.env.CRONDECK_CODE_VERSION || undefined,
+    // Errors and check-ins only; no performance tracing.
+    tracesSampleRate: 0,
+    dataCollection: {
+      userInfo: false,
+      cookies: false,
+      httpHeaders: false,
+      httpBodies: [],
+      urlQueryParams: false,
+      databaseQueryData: false,
+      queues: false,
+      stackFrameVariables: false,
+      genAI: { inputs: false, outputs: false },
+      graphQL: { document: false, variables: false },
+    },
+  });
+}
