@@ -22,7 +22,9 @@ export interface EngineDeps {
   settleGraceMs?: number;
   /** Polling interval while a queued run waits for the lease. Default 250ms. */
   queuePollMs?: number;
-  /** Called after every run that was claimed (alerts, Sentry). Errors are swallowed by the caller. */
+  /** Called once a run holds its claim, before the handler starts (Sentry check-in). Must not throw. */
+  onRunStarted?: (run: { id: string; jobName: string; trigger: RunTrigger; scheduledFor: Date | null }, job: JobDefinition) => void;
+  /** Called after every claimed run is recorded (alerts, Sentry). Its errors are swallowed. */
   onRunFinished?: (report: RunReport, job: JobDefinition) => Promise<void>;
 }
 
@@ -221,6 +223,12 @@ export async function runTrigger(deps: EngineDeps, input: TriggerInput): Promise
       fencingToken = claim.fencingToken;
       startedAt = claim.startedAt;
     }
+  }
+
+  try {
+    deps.onRunStarted?.({ id: runId, jobName: job.name, trigger: input.trigger, scheduledFor }, job);
+  } catch {
+    // observers never stop a run
   }
 
   // 3. Heartbeats keep the lease while the handler runs; they also carry "you were replaced".
