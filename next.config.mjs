@@ -6,6 +6,9 @@
 const nextConfig = {
   // Vercel Cron does not follow redirects: /api/cron/execute/x must never answer 308 to add or strip a slash.
   trailingSlash: false,
+  // ...and must not redirect /api/cron/execute/x/ to /api/cron/execute/x either: Next.js
+  // otherwise answers 308, which Vercel Cron treats as the end of the call.
+  skipTrailingSlashRedirect: true,
   typedRoutes: false,
   // Loaded by Node at run time, not bundled: PGlite reads its .wasm and .data files from its own
   // package directory, and pg has optional native bindings (pg-native) the bundler cannot resolve.
