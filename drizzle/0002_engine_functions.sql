@@ -13,7 +13,7 @@ CREATE INDEX IF NOT EXISTS idx_cron_logs_retry_due ON cron_job_logs (next_retry_
 --> statement-breakpoint
 CREATE OR REPLACE FUNCTION crondeck_record_skip(
   p_job text, p_trigger text, p_scheduled_for timestamptz, p_dedupe text, p_reason text,
-  p_holder text, p_code_version text, p_actor text
+  p_holder text, p_code_version text, p_actor text, p_run_id uuid DEFAULT NULL
 ) RETURNS TABLE (outcome text, reason text, run_id uuid, fencing_token bigint, started_at timestamptz, lease_expires_at timestamptz, blocking_run_id uuid)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -30,8 +30,8 @@ BEGIN
   IF v_blocking IS NULL THEN
     SELECT k.run_id INTO v_blocking FROM cron_job_leases k WHERE k.job_name = p_job;
   END IF;
-  INSERT INTO cron_job_logs AS l (job_name, status, started_at, completed_at, duration_ms, attempts, scheduled_for, trigger, skip_reason, holder, code_version, actor)
-  VALUES (p_job, 'skipped', now(), now(), 0, 0, p_scheduled_for, p_trigger, v_reason, p_holder, p_code_version, p_actor)
+  INSERT INTO cron_job_logs AS l (id, job_name, status, started_at, completed_at, duration_ms, attempts, scheduled_for, trigger, skip_reason, holder, code_version, actor)
+  VALUES (coalesce(p_run_id, gen_random_uuid()), p_job, 'skipped', now(), now(), 0, 0, p_scheduled_for, p_trigger, v_reason, p_holder, p_code_version, p_actor)
   RETURNING l.id INTO v_run;
   RETURN QUERY SELECT 'skipped'::text, v_reason, v_run, NULL::bigint, now(), NULL::timestamptz, v_blocking;
 END $$;
@@ -39,7 +39,7 @@ END $$;
 CREATE OR REPLACE FUNCTION crondeck_claim_run(
   p_job text, p_trigger text, p_scheduled_for timestamptz, p_dedupe text, p_overlap text,
   p_enabled_default boolean, p_check_state boolean, p_lease_ms integer,
-  p_holder text, p_code_version text, p_actor text, p_replay_of uuid DEFAULT NULL
+  p_holder text, p_code_version text, p_actor text, p_replay_of uuid DEFAULT NULL, p_run_id uuid DEFAULT NULL
 ) RETURNS TABLE (outcome text, reason text, run_id uuid, fencing_token bigint, started_at timestamptz, lease_expires_at timestamptz, blocking_run_id uuid)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -65,18 +65,18 @@ BEGIN
     v_reason := 'duplicate';
   END IF;
   IF v_reason IS NOT NULL THEN
-    RETURN QUERY SELECT * FROM crondeck_record_skip(p_job, p_trigger, p_scheduled_for, p_dedupe, v_reason, p_holder, p_code_version, p_actor);
+    RETURN QUERY SELECT * FROM crondeck_record_skip(p_job, p_trigger, p_scheduled_for, p_dedupe, v_reason, p_holder, p_code_version, p_actor, p_run_id);
     RETURN;
   END IF;
 
   -- 3. The run row; UNIQUE(job_name, dedupe_key) settles a race for the same slot.
   v_token := nextval('cron_fencing_token_seq');
-  INSERT INTO cron_job_logs AS l (job_name, status, started_at, attempts, scheduled_for, trigger, dedupe_key, fencing_token, lease_expires_at, holder, code_version, actor, replay_of)
-  VALUES (p_job, 'started', now(), 0, p_scheduled_for, p_trigger, p_dedupe, v_token, v_expires, p_holder, p_code_version, p_actor, p_replay_of)
+  INSERT INTO cron_job_logs AS l (id, job_name, status, started_at, attempts, scheduled_for, trigger, dedupe_key, fencing_token, lease_expires_at, holder, code_version, actor, replay_of)
+  VALUES (coalesce(p_run_id, gen_random_uuid()), p_job, 'started', now(), 0, p_scheduled_for, p_trigger, p_dedupe, v_token, v_expires, p_holder, p_code_version, p_actor, p_replay_of)
   ON CONFLICT DO NOTHING
   RETURNING l.id INTO v_run;
   IF v_run IS NULL THEN
-    RETURN QUERY SELECT * FROM crondeck_record_skip(p_job, p_trigger, p_scheduled_for, p_dedupe, 'duplicate', p_holder, p_code_version, p_actor);
+    RETURN QUERY SELECT * FROM crondeck_record_skip(p_job, p_trigger, p_scheduled_for, p_dedupe, 'duplicate', p_holder, p_code_version, p_actor, NULL);
     RETURN;
   END IF;
   IF p_overlap = 'allow' THEN

@@ -37,6 +37,8 @@ export interface TriggerInput {
   idempotencyKey?: string | null;
   actor?: string | null;
   replayOf?: string | null;
+  /** The id the run's row gets (so a caller can answer with it before the run happens). */
+  runId?: string | null;
   /** Resume this run, whose retry was deferred (status retry_scheduled), instead of claiming a new one. */
   retryOf?: string | null;
   /** Milliseconds this invocation may still use (the route's maxDuration minus a margin). */
@@ -152,6 +154,7 @@ export async function runTrigger(deps: EngineDeps, input: TriggerInput): Promise
     codeVersion: deps.codeVersion,
     actor: input.actor ?? null,
     replayOf: input.replayOf ?? null,
+    runId: input.runId ?? null,
   };
   const skipped = (r: { runId: string; reason: SkipReason; startedAt: Date }): TriggerOutcome => ({
     kind: "skipped",

@@ -30,6 +30,8 @@ export interface ClaimInput {
   codeVersion: string | null;
   actor: string | null;
   replayOf?: string | null;
+  /** Use this id for the run's row (a caller that answers before the run, such as "run now"). */
+  runId?: string | null;
 }
 
 export type ClaimResult =

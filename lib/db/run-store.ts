@@ -46,7 +46,7 @@ export class PostgresRunStore implements RunStore {
     const rows = await queryRows<ClaimRow>(
       this.db,
       sql`SELECT * FROM crondeck_claim_run(${c.jobName}, ${c.trigger}, ${c.scheduledFor?.toISOString() ?? null}::timestamptz, ${c.dedupeKey},
-            ${c.overlap}, ${c.enabledByDefault}, ${c.checkState}, ${Math.ceil(c.leaseMs)}::int, ${c.holder}, ${c.codeVersion}, ${c.actor}, ${c.replayOf ?? null}::uuid)`,
+            ${c.overlap}, ${c.enabledByDefault}, ${c.checkState}, ${Math.ceil(c.leaseMs)}::int, ${c.holder}, ${c.codeVersion}, ${c.actor}, ${c.replayOf ?? null}::uuid, ${c.runId ?? null}::uuid)`,
     );
     return claimResult(rows[0]);
   }
@@ -54,7 +54,7 @@ export class PostgresRunStore implements RunStore {
   async recordSkip(c: ClaimInput, reason: SkipReason) {
     const rows = await queryRows<ClaimRow>(
       this.db,
-      sql`SELECT * FROM crondeck_record_skip(${c.jobName}, ${c.trigger}, ${c.scheduledFor?.toISOString() ?? null}::timestamptz, ${c.dedupeKey}, ${reason}, ${c.holder}, ${c.codeVersion}, ${c.actor})`,
+      sql`SELECT * FROM crondeck_record_skip(${c.jobName}, ${c.trigger}, ${c.scheduledFor?.toISOString() ?? null}::timestamptz, ${c.dedupeKey}, ${reason}, ${c.holder}, ${c.codeVersion}, ${c.actor}, ${c.runId ?? null}::uuid)`,
     );
     return claimResult(rows[0]) as ClaimResult & { outcome: "skipped" };
   }

@@ -235,4 +235,12 @@ describeOnDatabases("engine", (ctx) => {
     expect(await runTrigger(deps, { job: j, trigger: "manual", scheduledFor: null, idempotencyKey: "abc", budgetMs: 60_000 })).toMatchObject({ kind: "skipped", reason: "duplicate" });
     expect(ran(await runTrigger(deps, { job: j, trigger: "manual", scheduledFor: null, budgetMs: 60_000 })).status).toBe("completed");
   });
+
+  it("gives the run a caller-chosen id, so 'run now' can answer with it before the run", async () => {
+    const j = job();
+    const id = crypto.randomUUID();
+    const run = ran(await runTrigger(deps, { job: j, trigger: "manual", scheduledFor: null, runId: id, budgetMs: 60_000 }));
+    expect(run.id).toBe(id);
+    expect((await rowsOf(j.name))[0].id).toBe(id);
+  });
 });
