@@ -1,3 +1,5 @@
+import * as Sentry from "@sentry/nextjs";
+
 /**
  * Runs once when a Next.js server starts. A malformed environment variable stops start-up here,
  * with a message naming the variable, rather than failing on the first request that reads it.
@@ -15,5 +17,9 @@ export async function register(): Promise<void> {
       process.stderr.write(`\n${error.message}\n\nCrondeck cannot start until these are fixed.\n`);
       process.exit(1);
     }
+    await import("./sentry.server.config");
   }
 }
+
+/** Errors thrown by route handlers go to Sentry (a no-op without SENTRY_DSN). */
+export const onRequestError = Sentry.captureRequestError;

@@ -36,6 +36,22 @@ export const envSchema = z
     KV_REST_API_URL: httpUrl,
     KV_REST_API_TOKEN: optionalString,
     SENTRY_DSN: httpUrl,
+    SENTRY_ENVIRONMENT: optionalString,
+    SLACK_WEBHOOK_URL: httpUrl,
+    SMTP_URL: z.preprocess(
+      (v) => (v === "" ? undefined : v),
+      z.string().regex(/^smtps?:\/\/\S+$/, "must look like smtp://user:password@smtp.example.com:587 or smtps://user:password@host:465").optional(),
+    ),
+    ALERT_EMAIL_TO: z.preprocess(
+      (v) => (v === "" ? undefined : v),
+      z
+        .string()
+        .refine((s) => s.split(",").map((a) => a.trim()).filter(Boolean).every((a) => z.email().safeParse(a).success), "must be a comma-separated list of e-mail addresses")
+        .optional(),
+    ),
+    ALERT_EMAIL_FROM: optionalString,
+    ALERT_WEBHOOK_URL: httpUrl,
+    ALERT_WEBHOOK_SECRET: secret("ALERT_WEBHOOK_SECRET"),
     CRON_LOG_RETENTION_DAYS: positiveInt(90),
     CRON_PLAN: z.preprocess((v) => (v === "" ? undefined : v), z.enum(["hobby", "pro"], { error: "must be hobby or pro" }).default("pro")),
     HEALTHCHECK_URLS: z.preprocess(
@@ -62,6 +78,7 @@ export const envSchema = z
       ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"],
       ["KV_REST_API_URL", "KV_REST_API_TOKEN"],
     ];
+    if (env.ALERT_EMAIL_TO && !env.SMTP_URL) ctx.addIssue({ code: "custom", path: ["SMTP_URL"], message: "is required when ALERT_EMAIL_TO is set" });
     for (const [url, token] of pairs) {
       if (env[url] && !env[token]) ctx.addIssue({ code: "custom", path: [token], message: `is required when ${url} is set` });
       if (env[token] && !env[url]) ctx.addIssue({ code: "custom", path: [url], message: `is required when ${token} is set` });

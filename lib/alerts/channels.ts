@@ -8,9 +8,12 @@ export interface AlertChannelsOptions {
   timeoutMs?: number;
 }
 
-const value = (env: Record<string, string | undefined>, key: string): string | undefined => {
-  const v = env[key]?.trim();
-  return v ? v : undefined;
+/** process.env, or the parsed Env (whose other fields are not all strings). */
+export type AlertEnv = { readonly [key: string]: unknown };
+
+const value = (env: AlertEnv, key: string): string | undefined => {
+  const v = env[key];
+  return typeof v === "string" && v.trim() ? v.trim() : undefined;
 };
 
 /**
@@ -20,7 +23,7 @@ const value = (env: Record<string, string | undefined>, key: string): string | u
  * - the generic webhook when ALERT_WEBHOOK_URL is set (signed with ALERT_WEBHOOK_SECRET if set).
  * Takes a plain object (the parsed Env or process.env) and reads nothing at import time.
  */
-export function alertChannelsFromEnv(env: Record<string, string | undefined>, options: AlertChannelsOptions = {}): AlertChannel[] {
+export function alertChannelsFromEnv(env: AlertEnv, options: AlertChannelsOptions = {}): AlertChannel[] {
   const channels: AlertChannel[] = [new SlackChannel({ webhookUrl: value(env, "SLACK_WEBHOOK_URL") ?? null, timeoutMs: options.timeoutMs })];
   const smtpUrl = value(env, "SMTP_URL");
   if (smtpUrl) {

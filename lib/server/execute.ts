@@ -82,6 +82,7 @@ export async function handleExecute(request: Request, rawJobName: string, maxDur
       actor: trigger === "manual" ? "api" : null,
       budgetMs: maxDurationSeconds * 1000 - (Date.now() - t0) - FINISH_MARGIN_MS,
     });
+    await runtime.observers.flush();
     return outcomeResponse(outcome);
   } catch (error) {
     return toErrorResponse(error, `execute ${rawJobName.slice(0, 60)}`);

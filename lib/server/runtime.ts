@@ -6,6 +6,7 @@ import { PostgresRunStore } from "../db/run-store";
 import { loadEnv, type Env } from "../env";
 import { getRegistry } from "../jobs";
 import { redisLeaseStoreFromEnv } from "../locks/redis-lease-store";
+import { createObservers, type Observers } from "./observers";
 
 export interface Runtime {
   env: Env;
@@ -13,6 +14,7 @@ export interface Runtime {
   registry: JobRegistry;
   preLock: LeaseStore | null;
   engine: EngineDeps;
+  observers: Observers;
 }
 
 /** The git commit or deployment that is running, recorded on every run. */
@@ -35,22 +37,38 @@ export function secretsOf(env: Env): string[] {
   return values.filter((v): v is string => Boolean(v));
 }
 
-/** Everything a request needs, built once per process. The database opens (and migrates) on first use. */
+const GLOBAL_KEY = Symbol.for("crondeck.runtime");
+type Holder = { [GLOBAL_KEY]?: { database: Database; runtime: Runtime } };
+
+/**
+ * Everything a request needs, built once per process (and again if the database handle
+ * changed). The database opens (and migrates) on first use.
+ */
 export async function getRuntime(): Promise<Runtime> {
   const env = loadEnv();
   const database = await getDatabase(env);
+  const holder = globalThis as Holder;
+  const cached = holder[GLOBAL_KEY];
+  if (cached && cached.database === database) return cached.runtime;
   const preLock = redisLeaseStoreFromEnv(env);
-  return {
+  const secrets = secretsOf(env);
+  const observers = createObservers(env, database.db, secrets);
+  const runtime: Runtime = {
     env,
     database,
     registry: getRegistry(env),
     preLock,
+    observers,
     engine: {
       runs: new PostgresRunStore(database.db),
       preLock,
       holder: currentHolder(env),
       codeVersion: codeVersion(env),
-      secrets: secretsOf(env),
+      secrets,
+      onRunStarted: observers.onRunStarted,
+      onRunFinished: observers.onRunFinished,
     },
   };
+  holder[GLOBAL_KEY] = { database, runtime };
+  return runtime;
 }

@@ -1,0 +1,87 @@
+import { AlertDispatcher, alertChannelsFromEnv, type AlertEvent, type AlertKind, type AlertRouting } from "../alerts";
+import { alertsForRun } from "../alerts/policy";
+import { captureRunFailure, checkInFinished, checkInStarted, flushSentry } from "../alerts/sentry";
+import type { JobDefinition } from "../cron/define-job";
+import type { EngineDeps, RunReport } from "../cron/run-job";
+import type { Db } from "../db/client";
+import type { Env } from "../env";
+
+export interface Observers {
+  onRunStarted: NonNullable<EngineDeps["onRunStarted"]>;
+  onRunFinished: NonNullable<EngineDeps["onRunFinished"]>;
+  /** Alerts for slots that should have run (the tick). */
+  onMissed: (job: JobDefinition, slots: Date[]) => Promise<void>;
+  /** Sends queued Sentry events before the response: serverless functions freeze after it. */
+  flush: () => Promise<void>;
+}
+
+/** Where the dashboard shows a run (or the job), when the app's URL is known. */
+export function dashboardUrl(env: Pick<Env, "NEXT_PUBLIC_APP_URL">, jobName: string, runId?: string | null): string | null {
+  if (!env.NEXT_PUBLIC_APP_URL) return null;
+  const url = new URL(`/dashboard/admin/cron-jobs/${encodeURIComponent(jobName)}`, env.NEXT_PUBLIC_APP_URL);
+  if (runId) url.searchParams.set("run", runId);
+  return url.toString();
+}
+
+function routingFor(job: JobDefinition): AlertRouting {
+  return { slackWebhook: job.alerts.slackWebhook, email: job.alerts.email, reAlertAfterMs: job.alerts.reAlertAfterMs };
+}
+
+/**
+ * What happens around every run besides the run itself: Sentry issues and cron check-ins,
+ * and alerts through Slack, e-mail and the webhook when the alert policy says so. Nothing
+ * here can fail a run; each channel has its own short timeout.
+ */
+export function createObservers(env: Env, db: Db, secrets: readonly string[]): Observers {
+  const dispatcher = new AlertDispatcher({ db, channels: alertChannelsFromEnv(env), secrets, log: (m) => console.warn(`[crondeck] ${m}`) });
+  const checkIns = new Map<string, string | undefined>();
+
+  const event = (kind: AlertKind, job: JobDefinition, report: RunReport): AlertEvent => ({
+    kind,
+    jobName: job.name,
+    category: job.category,
+    runId: report.id,
+    scheduledFor: report.scheduledFor,
+    consecutiveFailures: report.consecutiveFailures ?? 0,
+    error: report.error,
+    at: report.completedAt,
+    url: dashboardUrl(env, job.name, report.id),
+    detail: { status: report.status, attempts: report.attempts, trigger: report.trigger, durationMs: report.durationMs },
+  });
+
+  return {
+    onRunStarted(run, job) {
+      checkIns.set(run.id, checkInStarted(job, env.CRON_PLAN));
+    },
+    async onRunFinished(report, job) {
+      if (report.status !== "retry_scheduled") {
+        if (report.status !== "completed") captureRunFailure(report, job);
+        checkInFinished(job, checkIns.get(report.id), report.status === "completed" ? "ok" : "error", report.durationMs);
+        checkIns.delete(report.id);
+      }
+      const kinds = alertsForRun(report, job);
+      await Promise.all(kinds.map((kind) => dispatcher.notify(event(kind, job, report), routingFor(job))));
+    },
+    async onMissed(job, slots) {
+      const last = slots[slots.length - 1];
+      await dispatcher.notify(
+        {
+          kind: "missed",
+          jobName: job.name,
+          category: job.category,
+          runId: null,
+          scheduledFor: last,
+          consecutiveFailures: 0,
+          error: `${slots.length} scheduled slot(s) got no trigger, the last at ${last.toISOString()}`,
+          at: new Date(),
+          url: dashboardUrl(env, job.name),
+          detail: { missedSlots: slots.length, policy: job.missed.policy },
+        },
+        routingFor(job),
+      );
+    },
+    async flush() {
+      await flushSentry();
+    },
+  };
+}

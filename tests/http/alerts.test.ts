@@ -1,0 +1,96 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../support/db";
+import { startNextServer, type NextServer } from "../support/next-server";
+import { startRecordingServer, type RecordingServer } from "../support/recording-server";
+import { startSentryRecorder, type SentryRecorder } from "../support/sentry-recorder";
+
+/**
+ * Failure alerts end to end over real HTTP: `next start` with Sentry pointed at a local
+ * recorder and Slack at a local webhook receiver; demo-stubborn times out on every run.
+ */
+process.env.TEST_DATABASE_URL ||= "postgres://postgres@127.0.0.1:5432/test";
+const SECRET = `crondeck-${randomBytes(24).toString("hex")}`;
+const AUTH = { authorization: `Bearer ${SECRET}` };
+
+let database: TestDatabase;
+let server: NextServer;
+let sentry: SentryRecorder;
+let slack: RecordingServer;
+
+beforeAll(async () => {
+  database = await createTestDatabase("postgres", { migrate: false });
+  sentry = await startSentryRecorder();
+  slack = await startRecordingServer();
+  server = await startNextServer({
+    env: {
+      DATABASE_URL: database.url,
+      POSTGRES_URL: undefined,
+      UPSTASH_REDIS_REST_URL: undefined,
+      KV_REST_API_URL: undefined,
+      CRON_SECRET: SECRET,
+      CRON_DEMO: "1",
+      CRON_DEMO_STUBBORN_MS: "1200",
+      SENTRY_DSN: `http://public@127.0.0.1:${new URL(sentry.url).port}/1`,
+      SLACK_WEBHOOK_URL: `${slack.url}/hooks/team`,
+      NEXT_PUBLIC_APP_URL: "http://crondeck.test",
+    },
+  });
+});
+
+afterAll(async () => {
+  await server?.stop();
+  await sentry?.close();
+  await slack?.close();
+  await database?.dispose();
+});
+
+const trigger = async (job: string) => {
+  const response = await fetch(`${server.url}/api/cron/execute/${job}`, { method: "POST", headers: AUTH });
+  return { status: response.status, body: await response.json() };
+};
+
+it("sends a failing run's Sentry event and check-ins before the HTTP response ends", async () => {
+  const reply = await trigger("demo-stubborn");
+  expect(reply.status).toBe(500);
+  expect(reply.body.execution.status).toBe("timed_out");
+  // No waiting: the route flushed Sentry before it answered.
+  const events = sentry.events();
+  const event = events.find((e) => e.tags?.job_name === "demo-stubborn");
+  expect(event, JSON.stringify(events).slice(0, 500)).toBeDefined();
+  expect(event!.tags).toMatchObject({ job_name: "demo-stubborn", category: "demo", trigger: "manual", attempts: "1" });
+  expect(event!.fingerprint).toEqual(["crondeck", "demo-stubborn", expect.stringContaining("timed out")]);
+  const checkIns = sentry.checkIns().filter((c) => c.monitor_slug === "demo-stubborn");
+  expect(checkIns.map((c) => c.status)).toEqual(["in_progress", "error"]);
+  expect(checkIns[0].monitor_config).toMatchObject({ schedule: { type: "crontab", value: "*/10 * * * *" }, max_runtime: 1 });
+});
+
+it("alerts Slack at the third consecutive failure, on the dead letter and on the auto-pause, once each", async () => {
+  // Run 1 happened above. Let its lease go (the handler settles 1.2 s after it starts).
+  await new Promise((r) => setTimeout(r, 500));
+  const before = slack.requests.length;
+  expect((await trigger("demo-stubborn")).body.execution.status).toBe("timed_out");
+  await new Promise((r) => setTimeout(r, 500));
+  expect((await trigger("demo-stubborn")).body.execution.status).toBe("timed_out");
+  const texts = slack.requests.map((r) => String((r.json as { text?: string })?.text ?? ""));
+  expect(texts.length).toBeGreaterThan(before);
+  const failure = texts.find((t) => /3 times in a row|3 consecutive/i.test(t));
+  expect(failure, texts.join("\n---\n")).toBeDefined();
+  expect(failure).toContain("demo-stubborn");
+  expect(failure).toContain("http://crondeck.test/dashboard/admin/cron-jobs/demo-stubborn?run=");
+  // The dead-letter alert went out once (first run) despite three dead letters: one per hour per kind.
+  expect(texts.filter((t) => /dead.?letter/i.test(t) && !/pause/i.test(t))).toHaveLength(1);
+  expect(texts.filter((t) => /paused/i.test(t))).toHaveLength(1);
+  // The job is now paused: a scheduled trigger is skipped and recorded.
+  const skipped = await fetch(`${server.url}/api/cron/execute/demo-stubborn`, { headers: { ...AUTH, "user-agent": "vercel-cron/1.0" } });
+  expect(await skipped.json()).toMatchObject({ skipped: true, reason: "dead_lettered" });
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  try {
+    const { rows } = await client.query(`SELECT channel, kind, status FROM cron_alerts WHERE job_name = 'demo-stubborn' AND status = 'sent' ORDER BY id`);
+    expect(rows.map((r) => r.kind).sort()).toEqual(["auto_paused", "dead_letter", "failure"]);
+  } finally {
+    await client.end();
+  }
+});
