@@ -32,7 +32,7 @@ beforeAll(async () => {
       CRON_SECRET: SECRET,
       CRON_DEMO: "1",
       CRON_DEMO_STUBBORN_MS: "1200",
-      SENTRY_DSN: `http://public@127.0.0.1:${new URL(sentry.url).port}/1`,
+      SENTRY_DSN: sentry.dsn,
       SLACK_WEBHOOK_URL: `${slack.url}/hooks/team`,
       NEXT_PUBLIC_APP_URL: "http://crondeck.test",
     },
