@@ -8,8 +8,9 @@ export async function register(): Promise<void> {
   // The if-block (not an early return) lets the Edge compile drop the Node-only code.
   if (process.env.NEXT_RUNTIME === "nodejs") {
     const { loadEnv, EnvError } = await import("./lib/env");
+    let env;
     try {
-      loadEnv();
+      env = loadEnv();
     } catch (error) {
       if (!(error instanceof EnvError)) throw error;
       // The message already lists every bad variable and what it should look like; a stack adds nothing.
@@ -18,6 +19,20 @@ export async function register(): Promise<void> {
       process.exit(1);
     }
     await import("./sentry.server.config");
+    // `npm start` sets NEXT_MANUAL_SIG_HANDLE so Next.js leaves SIGTERM/SIGINT to Crondeck:
+    // stop taking triggers, let running jobs finish, record the rest as interrupted.
+    if (process.env.NEXT_MANUAL_SIG_HANDLE) {
+      const { installGracefulShutdown } = await import("./lib/server/shutdown");
+      const { openedDatabase, currentHolder } = await import("./lib/db/client");
+      const holder = currentHolder(env);
+      installGracefulShutdown({
+        graceSeconds: env.CRON_SHUTDOWN_GRACE_SECONDS,
+        open: async () => {
+          const database = await openedDatabase();
+          return database ? { database, holder } : null;
+        },
+      });
+    }
   }
 }
 

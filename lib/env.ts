@@ -71,6 +71,8 @@ export const envSchema = z
       z.enum(["0", "1", "true", "false"], { error: "must be 1 or 0" }).transform((v) => v === "1" || v === "true"),
     ),
     CRON_DEMO_SLOW_MS: positiveInt(2_000),
+    /** How long `npm start` waits for running handlers on SIGTERM/SIGINT before marking them interrupted. */
+    CRON_SHUTDOWN_GRACE_SECONDS: positiveInt(30),
     CRON_DEMO_STUBBORN_MS: positiveInt(3_000),
   })
   .superRefine((env, ctx) => {

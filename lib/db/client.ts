@@ -103,6 +103,12 @@ export function getDatabase(env: Env): Promise<Database> {
   return holder[GLOBAL_KEY];
 }
 
+/** The app's database if this process has opened it, without opening it. */
+export async function openedDatabase(): Promise<Database | null> {
+  const pending = (globalThis as Holder)[GLOBAL_KEY];
+  return pending ? pending.catch(() => null) : null;
+}
+
 /** Closes the app's database (graceful shutdown, tests). */
 export async function closeDatabase(): Promise<void> {
   const holder = globalThis as Holder;

@@ -6,6 +6,7 @@ import { getRegistry } from "../jobs";
 import { loadEnv, type Env } from "../env";
 import { errorResponse, HttpError, json, toErrorResponse } from "./http";
 import { getRuntime } from "./runtime";
+import { isShuttingDown, recordOutcome } from "./shutdown";
 
 /** Leaves time after the handler to write the result before the platform stops the function. */
 const FINISH_MARGIN_MS = 2_000;
@@ -38,6 +39,7 @@ export async function handleExecute(request: Request, rawJobName: string, maxDur
     const env = loadEnv();
     const refused = refuseUnlessCron(request, env);
     if (refused) return refused;
+    if (isShuttingDown()) return errorResponse(503, "shutting_down", "This server is shutting down and takes no new triggers; retry against another instance or after the restart.");
 
     const job = JOB_NAME_RE.test(rawJobName) ? getRegistry().get(rawJobName) : undefined;
     if (!job) {
@@ -82,6 +84,7 @@ export async function handleExecute(request: Request, rawJobName: string, maxDur
       actor: trigger === "manual" ? "api" : null,
       budgetMs: maxDurationSeconds * 1000 - (Date.now() - t0) - FINISH_MARGIN_MS,
     });
+    recordOutcome(outcome);
     await runtime.observers.flush();
     return outcomeResponse(outcome);
   } catch (error) {

@@ -5,6 +5,7 @@ import type { JobDefinition } from "../cron/define-job";
 import type { EngineDeps, RunReport } from "../cron/run-job";
 import type { Db } from "../db/client";
 import type { Env } from "../env";
+import { runSettled, runStarted } from "./shutdown";
 
 export interface Observers {
   onRunStarted: NonNullable<EngineDeps["onRunStarted"]>;
@@ -51,9 +52,11 @@ export function createObservers(env: Env, db: Db, secrets: readonly string[]): O
 
   return {
     onRunStarted(run, job) {
+      runStarted(run.id);
       checkIns.set(run.id, checkInStarted(job, env.CRON_PLAN));
     },
     async onRunFinished(report, job) {
+      runSettled(report.id);
       if (report.status !== "retry_scheduled") {
         if (report.status !== "completed") captureRunFailure(report, job);
         checkInFinished(job, checkIns.get(report.id), report.status === "completed" ? "ok" : "error", report.durationMs);

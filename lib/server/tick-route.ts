@@ -1,8 +1,9 @@
 import { runTrigger } from "../cron/run-job";
 import { loadEnv, type Env } from "../env";
 import { refuseUnlessCron, outcomeResponse } from "./execute";
-import { toErrorResponse } from "./http";
+import { errorResponse, toErrorResponse } from "./http";
 import { getRuntime } from "./runtime";
+import { isShuttingDown, recordOutcome } from "./shutdown";
 import { httpDispatcher, runTick, tickJob, type TickReport } from "./tick";
 
 /** Where the tick reaches the execute route: the app's public URL, the Vercel deployment, or this request's origin. */
@@ -19,6 +20,7 @@ export async function handleTick(request: Request, maxDurationSeconds: number): 
     const env = loadEnv();
     const refused = refuseUnlessCron(request, env);
     if (refused) return refused;
+    if (isShuttingDown()) return errorResponse(503, "shutting_down", "This server is shutting down and takes no new triggers; retry against another instance or after the restart.");
     const runtime = await getRuntime();
     const now = new Date();
     const minute = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
@@ -29,6 +31,7 @@ export async function handleTick(request: Request, maxDurationSeconds: number): 
         runTick({ db: runtime.database.db, registry: runtime.registry, dispatch, plan: env.CRON_PLAN, holder: runtime.engine.holder, now, log: ctx.log, onMissed: runtime.observers.onMissed }),
     };
     const outcome = await runTrigger(runtime.engine, { job, trigger: "schedule", scheduledFor: minute, budgetMs: maxDurationSeconds * 1000 - (Date.now() - t0) - 2_000 });
+    recordOutcome(outcome);
     await runtime.observers.flush();
     return outcomeResponse(outcome);
   } catch (error) {
