@@ -10,6 +10,8 @@ export default defineJob({
   schedule: "*/2 * * * *",
   description: "Demo: hashes 1 MB and fails about a third of its attempts, to show retries and failures",
   category: "demo",
+  // Not in vercel.json: the tick dispatches it, so demo jobs never reach a production cron list.
+  dispatch: "tick",
   timeout: "30s",
   retries: 2,
   backoff: { strategy: "fixed", delay: "2s" },

@@ -9,6 +9,8 @@ export default defineJob({
   schedule: "* * * * *",
   description: "Demo: reads the database clock and counts the last hour's runs per status",
   category: "demo",
+  // Not in vercel.json: the tick dispatches it, so demo jobs never reach a production cron list.
+  dispatch: "tick",
   timeout: "30s",
   handler: async (ctx) => {
     const { db } = await getDatabase(loadEnv());

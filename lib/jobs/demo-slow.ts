@@ -11,6 +11,8 @@ export default defineJob({
   schedule: "*/5 * * * *",
   description: "Demo: counts primes for a few seconds, honouring its abort signal",
   category: "demo",
+  // Not in vercel.json: the tick dispatches it, so demo jobs never reach a production cron list.
+  dispatch: "tick",
   timeout: "5s",
   handler: async (ctx) => {
     const until = Date.now() + loadEnv().CRON_DEMO_SLOW_MS;

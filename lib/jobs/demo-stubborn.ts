@@ -12,6 +12,8 @@ export default defineJob({
   schedule: "*/10 * * * *",
   description: "Demo: ignores its abort signal after the timeout; the lease still prevents any overlap",
   category: "demo",
+  // Not in vercel.json: the tick dispatches it, so demo jobs never reach a production cron list.
+  dispatch: "tick",
   timeout: "1s",
   handler: async (ctx) => {
     const ms = loadEnv().CRON_DEMO_STUBBORN_MS;
