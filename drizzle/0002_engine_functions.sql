@@ -11,6 +11,30 @@ CREATE INDEX IF NOT EXISTS idx_cron_logs_job_slot ON cron_job_logs (job_name, sc
 -- Due deferred retries.
 CREATE INDEX IF NOT EXISTS idx_cron_logs_retry_due ON cron_job_logs (next_retry_at) WHERE status = 'retry_scheduled';
 --> statement-breakpoint
+-- Takes a job's lease for a run if it is free or expired. A holder whose lease expired is a
+-- dead process: its run is marked abandoned first. True when the run now holds the lease.
+CREATE OR REPLACE FUNCTION crondeck_take_lease(p_job text, p_run uuid, p_token bigint, p_holder text, p_expires timestamptz)
+RETURNS boolean LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  v_leased uuid;
+BEGIN
+  UPDATE cron_job_logs l
+     SET status = 'abandoned', completed_at = now(),
+         duration_ms = (extract(epoch FROM now() - l.started_at) * 1000)::int,
+         error_message = format('lease expired %s ago; holder %s stopped heartbeating', date_trunc('second', now() - k.expires_at), k.holder)
+    FROM cron_job_leases k
+   WHERE k.job_name = p_job AND k.expires_at <= now() AND l.id = k.run_id AND l.status = 'started';
+  INSERT INTO cron_job_leases AS k (job_name, run_id, fencing_token, holder, acquired_at, expires_at)
+  VALUES (p_job, p_run, p_token, p_holder, now(), p_expires)
+  ON CONFLICT (job_name) DO UPDATE
+     SET run_id = excluded.run_id, fencing_token = excluded.fencing_token, holder = excluded.holder,
+         acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+   WHERE k.expires_at <= now()
+  RETURNING k.run_id INTO v_leased;
+  RETURN v_leased IS NOT NULL;
+END $$;
+--> statement-breakpoint
 CREATE OR REPLACE FUNCTION crondeck_record_skip(
   p_job text, p_trigger text, p_scheduled_for timestamptz, p_dedupe text, p_reason text,
   p_holder text, p_code_version text, p_actor text, p_run_id uuid DEFAULT NULL
@@ -85,19 +109,7 @@ BEGIN
   END IF;
 
   -- 4. The job's lease. A holder whose lease expired is a dead process: its run is abandoned.
-  UPDATE cron_job_logs l
-     SET status = 'abandoned', completed_at = now(),
-         duration_ms = (extract(epoch FROM now() - l.started_at) * 1000)::int,
-         error_message = format('lease expired %s ago; holder %s stopped heartbeating', date_trunc('second', now() - k.expires_at), k.holder)
-    FROM cron_job_leases k
-   WHERE k.job_name = p_job AND k.expires_at <= now() AND l.id = k.run_id AND l.status = 'started';
-  INSERT INTO cron_job_leases AS k (job_name, run_id, fencing_token, holder, acquired_at, expires_at)
-  VALUES (p_job, v_run, v_token, p_holder, now(), v_expires)
-  ON CONFLICT (job_name) DO UPDATE
-     SET run_id = excluded.run_id, fencing_token = excluded.fencing_token, holder = excluded.holder,
-         acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
-   WHERE k.expires_at <= now()
-  RETURNING k.run_id INTO v_leased;
+  v_leased := CASE WHEN crondeck_take_lease(p_job, v_run, v_token, p_holder, v_expires) THEN v_run END;
   IF v_leased IS NOT NULL THEN
     RETURN QUERY SELECT 'claimed'::text, NULL::text, v_run, v_token, now(), v_expires, NULL::uuid;
     RETURN;
@@ -140,20 +152,8 @@ BEGIN
     RETURN QUERY SELECT 'gone'::text, NULL::bigint, NULL::timestamptz, NULL::timestamptz;
     RETURN;
   END IF;
-  UPDATE cron_job_logs l
-     SET status = 'abandoned', completed_at = now(),
-         duration_ms = (extract(epoch FROM now() - l.started_at) * 1000)::int,
-         error_message = format('lease expired %s ago; holder %s stopped heartbeating', date_trunc('second', now() - k.expires_at), k.holder)
-    FROM cron_job_leases k
-   WHERE k.job_name = v_job AND k.expires_at <= now() AND l.id = k.run_id AND l.status = 'started';
   v_token := nextval('cron_fencing_token_seq');
-  INSERT INTO cron_job_leases AS k (job_name, run_id, fencing_token, holder, acquired_at, expires_at)
-  VALUES (v_job, p_run, v_token, p_holder, now(), v_expires)
-  ON CONFLICT (job_name) DO UPDATE
-     SET run_id = excluded.run_id, fencing_token = excluded.fencing_token, holder = excluded.holder,
-         acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
-   WHERE k.expires_at <= now()
-  RETURNING k.run_id INTO v_leased;
+  v_leased := CASE WHEN crondeck_take_lease(v_job, p_run, v_token, p_holder, v_expires) THEN p_run END;
   IF v_leased IS NULL THEN
     RETURN QUERY SELECT 'waiting'::text, NULL::bigint, NULL::timestamptz, NULL::timestamptz;
     RETURN;
@@ -300,20 +300,8 @@ BEGIN
     RETURN QUERY SELECT 'gone'::text, NULL::text, NULL::bigint, NULL::timestamptz, NULL::timestamptz, NULL::timestamptz, NULL::integer, NULL::jsonb, NULL::jsonb, NULL::uuid;
     RETURN;
   END IF;
-  UPDATE cron_job_logs l
-     SET status = 'abandoned', completed_at = now(),
-         duration_ms = (extract(epoch FROM now() - l.started_at) * 1000)::int,
-         error_message = format('lease expired %s ago; holder %s stopped heartbeating', date_trunc('second', now() - k.expires_at), k.holder)
-    FROM cron_job_leases k
-   WHERE k.job_name = v_row.job_name AND k.expires_at <= now() AND l.id = k.run_id AND l.status = 'started';
   v_token := nextval('cron_fencing_token_seq');
-  INSERT INTO cron_job_leases AS k (job_name, run_id, fencing_token, holder, acquired_at, expires_at)
-  VALUES (v_row.job_name, p_run, v_token, p_holder, now(), v_expires)
-  ON CONFLICT (job_name) DO UPDATE
-     SET run_id = excluded.run_id, fencing_token = excluded.fencing_token, holder = excluded.holder,
-         acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
-   WHERE k.expires_at <= now()
-  RETURNING k.run_id INTO v_leased;
+  v_leased := CASE WHEN crondeck_take_lease(v_row.job_name, p_run, v_token, p_holder, v_expires) THEN p_run END;
   IF v_leased IS NULL THEN
     RETURN QUERY SELECT 'busy'::text, v_row.job_name::text, NULL::bigint, NULL::timestamptz, NULL::timestamptz, v_row.scheduled_for, v_row.attempts, NULL::jsonb, NULL::jsonb,
       (SELECT k.run_id FROM cron_job_leases k WHERE k.job_name = v_row.job_name);

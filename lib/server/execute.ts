@@ -14,10 +14,15 @@ const TRIGGERS_FROM_CALLERS = new Set<RunTrigger>(["schedule", "manual", "tick",
 const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,200}$/;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The CRON_SECRET check shared by the cron routes: a response when refused, null when allowed. */
-export function refuseUnlessCron(request: Request, env: Env): Response | null {
+/**
+ * What the cron routes check before anything else (nothing is written for a refused request):
+ * the CRON_SECRET, then whether this server is shutting down. A response when refused.
+ */
+export function refuseTrigger(request: Request, env: Env): Response | null {
   const auth = verifyCronAuthorization(request.headers.get("authorization"), { current: env.CRON_SECRET, previous: env.CRON_SECRET_PREVIOUS });
-  return auth.ok ? null : errorResponse(auth.status, auth.code, auth.message);
+  if (!auth.ok) return errorResponse(auth.status, auth.code, auth.message);
+  if (isShuttingDown()) return errorResponse(503, "shutting_down", "This server is shutting down and takes no new triggers; retry against another instance or after the restart.");
+  return null;
 }
 
 /** The trigger a request asks for: Vercel Cron's GET is scheduled; a POST is manual unless it says otherwise. */
@@ -37,9 +42,8 @@ export async function handleExecute(request: Request, rawJobName: string, maxDur
   const t0 = Date.now();
   try {
     const env = loadEnv();
-    const refused = refuseUnlessCron(request, env);
+    const refused = refuseTrigger(request, env);
     if (refused) return refused;
-    if (isShuttingDown()) return errorResponse(503, "shutting_down", "This server is shutting down and takes no new triggers; retry against another instance or after the restart.");
 
     const job = JOB_NAME_RE.test(rawJobName) ? getRegistry().get(rawJobName) : undefined;
     if (!job) {

@@ -1,9 +1,9 @@
 import { runTrigger } from "../cron/run-job";
 import { loadEnv, type Env } from "../env";
-import { refuseUnlessCron, outcomeResponse } from "./execute";
-import { errorResponse, toErrorResponse } from "./http";
+import { outcomeResponse, refuseTrigger } from "./execute";
+import { toErrorResponse } from "./http";
 import { getRuntime } from "./runtime";
-import { isShuttingDown, recordOutcome } from "./shutdown";
+import { recordOutcome } from "./shutdown";
 import { httpDispatcher, runTick, tickJob, type TickReport } from "./tick";
 
 /** Where the tick reaches the execute route: the app's public URL, the Vercel deployment, or this request's origin. */
@@ -18,9 +18,8 @@ export async function handleTick(request: Request, maxDurationSeconds: number): 
   const t0 = Date.now();
   try {
     const env = loadEnv();
-    const refused = refuseUnlessCron(request, env);
+    const refused = refuseTrigger(request, env);
     if (refused) return refused;
-    if (isShuttingDown()) return errorResponse(503, "shutting_down", "This server is shutting down and takes no new triggers; retry against another instance or after the restart.");
     const runtime = await getRuntime();
     const now = new Date();
     const minute = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
