@@ -119,3 +119,24 @@ export function loadEnv(): Env {
 export function resetEnv(): void {
   cached = undefined;
 }
+
+/** The git commit or deployment that is running, recorded on every run. */
+export function codeVersion(env: Env): string | null {
+  return env.VERCEL_GIT_COMMIT_SHA ?? env.CRONDECK_CODE_VERSION ?? process.env.CRONDECK_BUILD_COMMIT ?? env.VERCEL_DEPLOYMENT_ID ?? null;
+}
+
+/** Secret values that must never appear in stored errors, logs or responses. */
+export function secretsOf(env: Env): string[] {
+  const values = [env.CRON_SECRET, env.CRON_SECRET_PREVIOUS, env.ADMIN_TOKEN, env.UPSTASH_REDIS_REST_TOKEN, env.KV_REST_API_TOKEN, env.ALERT_WEBHOOK_SECRET];
+  for (const url of [env.DATABASE_URL, env.POSTGRES_URL, env.SMTP_URL]) {
+    if (!url) continue;
+    try {
+      const password = decodeURIComponent(new URL(url).password);
+      if (password) values.push(password);
+    } catch {
+      // not a URL: nothing to add
+    }
+  }
+  return values.filter((v): v is string => Boolean(v));
+}
+

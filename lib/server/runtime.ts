@@ -3,7 +3,7 @@ import type { LeaseStore } from "../cron/lease-store";
 import type { JobRegistry } from "../cron/registry";
 import { currentHolder, getDatabase, type Database } from "../db/client";
 import { PostgresRunStore } from "../db/run-store";
-import { loadEnv, type Env } from "../env";
+import { codeVersion, loadEnv, secretsOf, type Env } from "../env";
 import { getRegistry } from "../jobs";
 import { redisLeaseStoreFromEnv } from "../locks/redis-lease-store";
 import { createObservers, type Observers } from "./observers";
@@ -15,26 +15,6 @@ export interface Runtime {
   preLock: LeaseStore | null;
   engine: EngineDeps;
   observers: Observers;
-}
-
-/** The git commit or deployment that is running, recorded on every run. */
-export function codeVersion(env: Env): string | null {
-  return env.VERCEL_GIT_COMMIT_SHA ?? env.CRONDECK_CODE_VERSION ?? process.env.CRONDECK_BUILD_COMMIT ?? env.VERCEL_DEPLOYMENT_ID ?? null;
-}
-
-/** Secret values that must never appear in stored errors, logs or responses. */
-export function secretsOf(env: Env): string[] {
-  const values = [env.CRON_SECRET, env.CRON_SECRET_PREVIOUS, env.ADMIN_TOKEN, env.UPSTASH_REDIS_REST_TOKEN, env.KV_REST_API_TOKEN];
-  for (const url of [env.DATABASE_URL, env.POSTGRES_URL]) {
-    if (!url) continue;
-    try {
-      const password = decodeURIComponent(new URL(url).password);
-      if (password) values.push(password);
-    } catch {
-      // not a URL: nothing to add
-    }
-  }
-  return values.filter((v): v is string => Boolean(v));
 }
 
 const GLOBAL_KEY = Symbol.for("crondeck.runtime");

@@ -1,0 +1,69 @@
+/** Human output: aligned tables and short times. JSON output never goes through here. */
+
+export interface Column {
+  header: string;
+  /** Right-align (numbers). */
+  right?: boolean;
+}
+
+/** Aligned columns, two spaces apart, header first; the last column is never padded. */
+export function table(columns: Array<string | Column>, rows: Array<Array<string | number | null | undefined>>): string {
+  const cols = columns.map((c) => (typeof c === "string" ? { header: c } : c));
+  const cells = rows.map((row) => cols.map((_, i) => (row[i] === null || row[i] === undefined || row[i] === "" ? "-" : String(row[i]))));
+  const widths = cols.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i].length)));
+  const render = (values: string[]) =>
+    values
+      .map((v, i) => {
+        if (i === values.length - 1 && !cols[i].right) return v;
+        return cols[i].right ? v.padStart(widths[i]) : v.padEnd(widths[i]);
+      })
+      .join("  ")
+      .trimEnd();
+  return [render(cols.map((c) => c.header)), ...cells.map(render)].join("\n");
+}
+
+/** "2026-05-01 12:00:05Z", or "-". */
+export function formatTime(value: Date | string | null | undefined): string {
+  if (value === null || value === undefined) return "-";
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime())) return "-";
+  return `${date.toISOString().slice(0, 19).replace("T", " ")}Z`;
+}
+
+/** 45 -> "45s", 185 -> "3m 05s", 7260 -> "2h 01m", 277200 -> "3d 05h". Negative values keep their sign. */
+export function formatSeconds(totalSeconds: number): string {
+  if (!Number.isFinite(totalSeconds)) return "-";
+  const sign = totalSeconds < 0 ? "-" : "";
+  const s = Math.round(Math.abs(totalSeconds));
+  const pad = (n: number) => String(n).padStart(2, "0");
+  if (s < 60) return `${sign}${s}s`;
+  if (s < 3_600) return `${sign}${Math.floor(s / 60)}m ${pad(s % 60)}s`;
+  if (s < 86_400) return `${sign}${Math.floor(s / 3_600)}h ${pad(Math.floor((s % 3_600) / 60))}m`;
+  return `${sign}${Math.floor(s / 86_400)}d ${pad(Math.floor((s % 86_400) / 3_600))}h`;
+}
+
+/** "3m 05s ago" / "in 3m 05s" relative to now. */
+export function formatRelative(value: Date | string | null | undefined, now: Date): string {
+  if (value === null || value === undefined) return "-";
+  const seconds = (new Date(value).getTime() - now.getTime()) / 1000;
+  return seconds >= 0 ? `in ${formatSeconds(seconds)}` : `${formatSeconds(-seconds)} ago`;
+}
+
+export function formatPercent(ratio: number | null): string {
+  if (ratio === null || !Number.isFinite(ratio)) return "-";
+  return `${(ratio * 100).toFixed(1)}%`;
+}
+
+/** One line, at most `max` characters. */
+export function clip(text: string | null | undefined, max = 60): string {
+  if (!text) return "-";
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/** A Date or database timestamp as ISO 8601, or null. */
+export function iso(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  const date = value instanceof Date ? value : new Date(value as string);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
