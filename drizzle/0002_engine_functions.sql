@@ -18,13 +18,18 @@ RETURNS boolean LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
   v_leased uuid;
+  v_old record;
 BEGIN
-  UPDATE cron_job_logs l
-     SET status = 'abandoned', completed_at = now(),
-         duration_ms = (extract(epoch FROM now() - l.started_at) * 1000)::int,
-         error_message = format('lease expired %s ago; holder %s stopped heartbeating', date_trunc('second', now() - k.expires_at), k.holder)
-    FROM cron_job_leases k
-   WHERE k.job_name = p_job AND k.expires_at <= now() AND l.id = k.run_id AND l.status = 'started';
+  -- Lock order everywhere: the lease row first, then run rows (whose status changes feed
+  -- the hourly statistics rows). Taking them the other way round can deadlock with a finish.
+  SELECT k.run_id, k.holder, k.expires_at INTO v_old FROM cron_job_leases k WHERE k.job_name = p_job FOR UPDATE;
+  IF FOUND AND v_old.expires_at <= now() THEN
+    UPDATE cron_job_logs l
+       SET status = 'abandoned', completed_at = now(),
+           duration_ms = (extract(epoch FROM now() - l.started_at) * 1000)::int,
+           error_message = format('lease expired %s ago; holder %s stopped heartbeating', date_trunc('second', now() - v_old.expires_at), v_old.holder)
+     WHERE l.id = v_old.run_id AND l.status = 'started';
+  END IF;
   INSERT INTO cron_job_leases AS k (job_name, run_id, fencing_token, holder, acquired_at, expires_at)
   VALUES (p_job, p_run, p_token, p_holder, now(), p_expires)
   ON CONFLICT (job_name) DO UPDATE
@@ -213,6 +218,10 @@ DECLARE
   v_dlq uuid;
   v_paused boolean := false;
 BEGIN
+  -- The lease first, then the run row (see crondeck_take_lease: one lock order everywhere).
+  IF p_release THEN
+    DELETE FROM cron_job_leases k WHERE k.run_id = p_run AND k.fencing_token = p_token;
+  END IF;
   UPDATE cron_job_logs l
      SET status = p_status,
          completed_at = CASE WHEN p_status = 'retry_scheduled' THEN NULL ELSE now() END,
@@ -225,9 +234,6 @@ BEGIN
   IF NOT FOUND THEN
     RETURN QUERY SELECT false, NULL::timestamptz, NULL::integer, NULL::integer, NULL::integer, NULL::uuid, false;
     RETURN;
-  END IF;
-  IF p_release THEN
-    DELETE FROM cron_job_leases k WHERE k.job_name = v_run.job_name AND k.run_id = p_run AND k.fencing_token = p_token;
   END IF;
   IF p_status = 'retry_scheduled' THEN
     -- Not over yet: the tick resumes it. Failure state changes when it really ends.
