@@ -58,7 +58,7 @@ export async function handleGetJob(request: Request, jobName: string): Promise<R
             k.run_id AS lease_run_id, k.holder AS lease_holder, k.acquired_at AS lease_acquired_at, k.expires_at AS lease_expires_at,
             (SELECT row_to_json(r) FROM (
                SELECT id, status, skip_reason, trigger, scheduled_for, started_at, completed_at, duration_ms, attempts, error_message
-               FROM cron_job_logs WHERE job_name = ${job.name} ORDER BY started_at DESC LIMIT 1) r) AS last_run
+               FROM cron_job_logs WHERE job_name = ${job.name} ORDER BY started_at DESC NULLS LAST LIMIT 1) r) AS last_run
           FROM (SELECT 1) one
           LEFT JOIN cron_job_config c ON c.job_name = ${job.name}
           LEFT JOIN cron_job_leases k ON k.job_name = ${job.name}`,

@@ -66,7 +66,7 @@ export async function jobsList(ctx: CliContext, _input: CommandInput): Promise<n
         LEFT JOIN cron_job_leases k ON k.job_name = n.name
         LEFT JOIN LATERAL (
           SELECT id, status, trigger, started_at, completed_at, duration_ms, error_message FROM cron_job_logs l
-          WHERE l.job_name = n.name AND l.status <> 'skipped' ORDER BY l.started_at DESC LIMIT 1) r ON true`,
+          WHERE l.job_name = n.name AND l.status <> 'skipped' ORDER BY l.started_at DESC NULLS LAST LIMIT 1) r ON true`,
   );
   const byName = new Map(rows.map((r) => [r.job_name, r]));
   const list = jobs.map((job) => {

@@ -1,0 +1,10 @@
+import { handlePause } from "@/lib/server/admin-jobs";
+
+export const dynamic = "force-dynamic";
+export const runtime = "nodejs";
+
+type Params = { params: Promise<{ jobName: string }> };
+
+export async function POST(request: Request, { params }: Params) {
+  return handlePause(request, (await params).jobName, true);
+}

@@ -1,0 +1,10 @@
+import { handleRecover } from "@/lib/server/admin-jobs";
+
+export const dynamic = "force-dynamic";
+export const runtime = "nodejs";
+
+type Params = { params: Promise<{ jobName: string }> };
+
+export async function POST(request: Request, { params }: Params) {
+  return handleRecover(request, (await params).jobName);
+}

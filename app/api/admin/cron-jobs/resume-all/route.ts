@@ -1,0 +1,8 @@
+import { handlePauseAll } from "@/lib/server/admin-jobs";
+
+export const dynamic = "force-dynamic";
+export const runtime = "nodejs";
+
+export async function POST(request: Request) {
+  return handlePauseAll(request, false);
+}

@@ -1,0 +1,8 @@
+import { handleListJobs } from "@/lib/server/admin-jobs";
+
+export const dynamic = "force-dynamic";
+export const runtime = "nodejs";
+
+export async function GET(request: Request) {
+  return handleListJobs(request);
+}

@@ -1,0 +1,8 @@
+import { handleListDeadLetters } from "@/lib/server/admin-dead-letters";
+
+export const dynamic = "force-dynamic";
+export const runtime = "nodejs";
+
+export async function GET(request: Request) {
+  return handleListDeadLetters(request);
+}

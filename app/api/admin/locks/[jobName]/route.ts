@@ -1,0 +1,11 @@
+import { handleClearLock } from "@/lib/server/admin-locks";
+
+export const dynamic = "force-dynamic";
+export const runtime = "nodejs";
+
+type Params = { params: Promise<{ jobName: string }> };
+
+/** Frees the lease and marks its run abandoned; a live lease needs ?force=true. */
+export async function DELETE(request: Request, { params }: Params) {
+  return handleClearLock(request, (await params).jobName);
+}

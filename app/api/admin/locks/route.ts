@@ -1,0 +1,8 @@
+import { handleListLocks } from "@/lib/server/admin-locks";
+
+export const dynamic = "force-dynamic";
+export const runtime = "nodejs";
+
+export async function GET(request: Request) {
+  return handleListLocks(request);
+}

@@ -1,0 +1,14 @@
+import { handleLogin, handleLogout } from "@/lib/server/admin-session-api";
+
+export const dynamic = "force-dynamic";
+export const runtime = "nodejs";
+
+/** Log in: { token } as JSON, or a form post from the login page. */
+export async function POST(request: Request) {
+  return handleLogin(request);
+}
+
+/** Log out. */
+export async function DELETE(request: Request) {
+  return handleLogout(request);
+}

@@ -1,0 +1,8 @@
+import { handleStatistics } from "@/lib/server/admin-runs";
+
+export const dynamic = "force-dynamic";
+export const runtime = "nodejs";
+
+export async function GET(request: Request) {
+  return handleStatistics(request);
+}

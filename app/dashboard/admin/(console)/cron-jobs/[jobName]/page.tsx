@@ -1,0 +1,257 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { notFound, redirect } from "next/navigation";
+import { ActionButton, RunNowButton } from "@/components/action-button";
+import { AutoRefresh } from "@/components/auto-refresh";
+import { CategoryBadge, JobStateBadge, RunStatusBadge, SuccessRate } from "@/components/badges";
+import { EnableToggle } from "@/components/enable-toggle";
+import { RunDetail } from "@/components/run-detail";
+import { RunsTable } from "@/components/runs-table";
+import { Schedule } from "@/components/schedule";
+import { Time } from "@/components/time";
+import { TimelineChart } from "@/components/timeline-chart";
+import { Card, Code, Facts, focusRing, linkClass, mutedText, PageHeader, Stat } from "@/components/ui";
+import { getRun, jobHistory, jobState, RUN_STATUSES } from "@/lib/db/admin-queries";
+import { formatCount, formatDurationMs, LIVE_STATUSES, runStatusMeta, shortId } from "@/lib/dashboard/format";
+import { isUuid, oneOf, param, queryString, type SearchParams } from "@/lib/dashboard/params";
+import { requireDashboardSession } from "@/lib/dashboard/session";
+import { describeJob } from "@/lib/server/jobs-api";
+import { getRuntime } from "@/lib/server/runtime";
+
+type Params = Promise<{ jobName: string }>;
+
+const WINDOWS = ["1", "2", "7", "30"] as const;
+const DEFAULT_WINDOW = "7";
+
+export async function generateMetadata({ params }: { params: Params }): Promise<Metadata> {
+  return { title: (await params).jobName };
+}
+
+/** One job: its state and controls, stats and timeline over a window, recent runs, and one run's detail (?run=<id>). */
+export default async function JobPage({ params, searchParams }: { params: Params; searchParams: Promise<SearchParams> }) {
+  const [{ jobName }, sp] = await Promise.all([params, searchParams]);
+  const days = Number(oneOf(sp, "days", WINDOWS) ?? DEFAULT_WINDOW);
+  const status = oneOf(sp, "status", RUN_STATUSES);
+  const runParam = param(sp, "run", 64);
+  const runId = isUuid(runParam) ? runParam.toLowerCase() : null;
+  const base = `/dashboard/admin/cron-jobs/${encodeURIComponent(jobName)}`;
+  const keep = { days: days === Number(DEFAULT_WINDOW) ? null : days, status };
+  await requireDashboardSession(`${base}${queryString({ ...keep, run: runId })}`);
+
+  const { database, registry } = await getRuntime();
+  const job = registry.get(jobName);
+  if (!job) notFound();
+  const [state, history, run] = await Promise.all([
+    jobState(database.db, job.name, job.enabled),
+    jobHistory(database.db, job.name, { limit: 50, days, status }),
+    runId ? getRun(database.db, runId) : Promise.resolve(null),
+  ]);
+  if (run && run.jobName !== job.name) redirect(`/dashboard/admin/cron-jobs/${encodeURIComponent(run.jobName)}?run=${run.id}`);
+
+  const def = describeJob(job);
+  const { stats } = history;
+  const runHref = (id: string) => `${base}${queryString({ ...keep, run: id })}`;
+  const closeHref = `${base}${queryString(keep)}`;
+  // Keep the page fresh while something on it can still change (a run going, or a run asked for that has not started yet).
+  const running = history.history.some((r) => LIVE_STATUSES.has(r.status)) || (run !== null && LIVE_STATUSES.has(run.status));
+  const waitingForRun = runId !== null && run === null;
+  const failedDetail = [stats.timedOutRuns ? `${stats.timedOutRuns} timed out` : null, stats.abandonedRuns ? `${stats.abandonedRuns} abandoned` : null].filter(Boolean).join(", ");
+
+  return (
+    <>
+      {/* A run that has not started yet gets about 30 s to appear (a mistyped id should not poll for long). */}
+      <AutoRefresh active={running || waitingForRun} maxTimes={running ? 150 : 15} />
+      <nav aria-label="Breadcrumb" className="text-sm">
+        <Link href="/dashboard/admin/cron-jobs" className={linkClass}>
+          Jobs
+        </Link>
+        <span className={mutedText}> / {job.name}</span>
+      </nav>
+      <PageHeader
+        title={job.name}
+        description={
+          <span className="flex flex-wrap items-center gap-2">
+            <span>{job.description}</span>
+            <CategoryBadge category={job.category} />
+            <JobStateBadge state={state.state} />
+          </span>
+        }
+        actions={
+          <>
+            <EnableToggle jobName={job.name} enabled={state.enabled} />
+            <RunNowButton jobName={job.name} />
+            {state.paused && !state.deadLettered ? (
+              <ActionButton label="Resume" method="POST" path={`/api/admin/cron-jobs/${encodeURIComponent(job.name)}/resume`} quiet />
+            ) : !state.paused ? (
+              <ActionButton
+                label="Pause"
+                method="POST"
+                path={`/api/admin/cron-jobs/${encodeURIComponent(job.name)}/pause`}
+                confirm={`Pause ${job.name}? Its scheduled triggers will be recorded as skipped until you resume it.`}
+                confirmLabel="Pause job"
+                withNote
+                quiet
+              />
+            ) : null}
+            {state.deadLettered || state.consecutiveFailures > 0 ? (
+              <ActionButton
+                label="Recover"
+                method="POST"
+                path={`/api/admin/cron-jobs/${encodeURIComponent(job.name)}/recover`}
+                confirm={`Put ${job.name} back on schedule and reset its failure counters?`}
+                confirmLabel="Recover job"
+                withNote
+              />
+            ) : null}
+          </>
+        }
+      />
+
+      <Card>
+        <Facts
+          items={[
+            ["Schedule", <Schedule key="s" cron={def.schedule} timezone={def.timezone} />],
+            ["Next run", <Time key="n" iso={def.nextRunAt} />],
+            ["Timeout", def.timeout],
+            ["Retries", def.retries],
+            ["Overlap", def.overlap],
+            ["Triggered by", def.dispatch === "tick" ? "the tick (/api/cron/tick)" : "the platform scheduler (vercel.json)"],
+            ["Consecutive failures", state.consecutiveFailures],
+            ["Last changed", state.lastModifiedAt ? <span key="m"><Time iso={state.lastModifiedAt} />{state.lastModifiedBy ? ` by ${state.lastModifiedBy}` : ""}</span> : "never"],
+            ...(state.pausedReason ? ([["Paused because", state.pausedReason]] as Array<[string, string]>) : []),
+            ...(state.deadLetterReason ? ([["Dead-lettered because", state.deadLetterReason]] as Array<[string, string]>) : []),
+            ...(state.notes ? ([["Notes", state.notes]] as Array<[string, string]>) : []),
+          ]}
+        />
+      </Card>
+
+      <section aria-labelledby="stats-heading" className="flex flex-col gap-3">
+        <div className="flex flex-wrap items-center justify-between gap-3">
+          <h2 id="stats-heading" className="text-lg font-semibold">
+            Last {days === 1 ? "24 hours" : `${days} days`}
+          </h2>
+          <nav aria-label="Time window" className="flex gap-1">
+            {WINDOWS.map((w) => (
+              <Link
+                key={w}
+                href={`${base}${queryString({ days: w === DEFAULT_WINDOW ? null : w, status, run: runId })}`}
+                scroll={false}
+                aria-current={Number(w) === days ? "page" : undefined}
+                className={`rounded-md px-2.5 py-1 text-sm font-medium ${focusRing} ${
+                  Number(w) === days ? "bg-zinc-900 text-white dark:bg-zinc-100 dark:text-zinc-900" : "text-zinc-700 hover:bg-zinc-100 dark:text-zinc-300 dark:hover:bg-zinc-800"
+                }`}
+              >
+                {w === "1" ? "24 h" : `${w} d`}
+              </Link>
+            ))}
+          </nav>
+        </div>
+        <dl className="grid grid-cols-2 gap-3 sm:grid-cols-4 xl:grid-cols-7">
+          <Stat label="Runs" value={formatCount(stats.totalRuns)} hint="finished" />
+          <Stat label="Succeeded" value={formatCount(stats.successfulRuns)} />
+          <Stat label="Failed" value={formatCount(stats.failedRuns)} hint={failedDetail || undefined} />
+          <Stat label="Skipped / missed" value={`${formatCount(stats.skippedRuns)} / ${formatCount(stats.missedRuns)}`} />
+          <Stat label="Success rate" value={<SuccessRate rate={stats.successRate} />} />
+          <Stat label="Duration" value={formatDurationMs(stats.avgDuration)} hint={`average; p95 ${formatDurationMs(stats.p95Duration)}`} />
+          <Stat
+            label="Last run"
+            value={stats.lastRun ? <RunStatusBadge status={stats.lastRun.status} skipReason={stats.lastRun.skipReason} /> : "never"}
+            hint={stats.lastRun ? <Time iso={stats.lastRun.startedAt} /> : undefined}
+          />
+        </dl>
+      </section>
+
+      <section aria-labelledby="timeline-heading" className="flex flex-col gap-3">
+        <h2 id="timeline-heading" className="text-lg font-semibold">
+          Runs per {history.granularity}
+        </h2>
+        <Card>
+          <figure className="flex flex-col gap-2">
+            <TimelineChart buckets={history.timeline} granularity={history.granularity} />
+            <figcaption className={`text-xs ${mutedText}`}>
+              Successes and failures per {history.granularity === "hour" ? "hour" : "UTC day"} (bars, left axis) and the average duration (line, right axis).
+            </figcaption>
+          </figure>
+          <details className="mt-3 text-sm">
+            <summary className={`cursor-pointer rounded-sm ${focusRing}`}>The same figures as a table</summary>
+            <TimelineTable buckets={history.timeline.filter((b) => b.executions > 0)} granularity={history.granularity} />
+          </details>
+        </Card>
+      </section>
+
+      {runId ? (
+        run ? (
+          <RunDetail run={run} closeHref={closeHref} runHref={runHref} />
+        ) : (
+          <Card>
+            <p role="status" className="text-sm">
+              Run <Code>{shortId(runId)}</Code> is not recorded yet; this page checks again every few seconds. A run started with Run now appears as soon as it
+              begins.{" "}
+              <Link href={closeHref} className={linkClass}>
+                Close
+              </Link>
+            </p>
+          </Card>
+        )
+      ) : null}
+
+      <section aria-labelledby="runs-heading" className="flex flex-col gap-3">
+        <div className="flex flex-wrap items-end justify-between gap-3">
+          <h2 id="runs-heading" className="text-lg font-semibold">
+            Recent runs
+          </h2>
+          <form method="get" action={base} className="flex items-end gap-2">
+            {keep.days ? <input type="hidden" name="days" value={keep.days} /> : null}
+            <div>
+              <label htmlFor="run-status" className="block text-xs font-medium text-zinc-700 dark:text-zinc-300">
+                Status
+              </label>
+              <select id="run-status" name="status" defaultValue={status ?? ""} className={`rounded-md border border-zinc-300 bg-white px-2 py-1 text-sm dark:border-zinc-700 dark:bg-zinc-900 ${focusRing}`}>
+                <option value="">All</option>
+                {RUN_STATUSES.map((s) => (
+                  <option key={s} value={s}>
+                    {runStatusMeta(s).label}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <button type="submit" className={`rounded-md border border-zinc-300 px-2.5 py-1 text-sm font-medium hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800 ${focusRing}`}>
+              Filter
+            </button>
+          </form>
+        </div>
+        <RunsTable runs={history.history} runHref={runHref} selectedId={runId} days={days} />
+      </section>
+    </>
+  );
+}
+
+function TimelineTable({ buckets, granularity }: { buckets: Array<{ time_bucket: string; successes: number; failures: number; avg_duration_ms: number | null }>; granularity: "hour" | "day" }) {
+  if (buckets.length === 0) return <p className={`mt-2 ${mutedText}`}>No finished runs in this window.</p>;
+  return (
+    <div role="region" aria-label="Runs per bucket (scrolls sideways)" tabIndex={0} className="mt-2 overflow-x-auto">
+      <table className="w-full min-w-[28rem] text-sm">
+        <thead>
+          <tr className="text-left text-xs text-zinc-600 uppercase dark:text-zinc-400">
+            <th scope="col" className="px-2 py-1">{granularity === "hour" ? "Hour" : "Day (UTC)"}</th>
+            <th scope="col" className="px-2 py-1">Successes</th>
+            <th scope="col" className="px-2 py-1">Failures</th>
+            <th scope="col" className="px-2 py-1">Average duration</th>
+          </tr>
+        </thead>
+        <tbody>
+          {buckets.map((b) => (
+            <tr key={b.time_bucket}>
+              <td className="px-2 py-1">
+                {granularity === "hour" ? <Time iso={b.time_bucket} /> : b.time_bucket.slice(0, 10)}
+              </td>
+              <td className="px-2 py-1 tabular-nums">{b.successes}</td>
+              <td className="px-2 py-1 tabular-nums">{b.failures}</td>
+              <td className="px-2 py-1 tabular-nums">{formatDurationMs(b.avg_duration_ms)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,196 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import type { ReactNode } from "react";
+import { ActionButton } from "@/components/action-button";
+import { DeadLetterStatusBadge, PriorityBadge } from "@/components/badges";
+import { MarkFailedForm, NotesForm } from "@/components/dead-letter-forms";
+import { Time } from "@/components/time";
+import { Card, EmptyState, Facts, focusRing, linkClass, mutedText, PageHeader, Pre } from "@/components/ui";
+import { JOB_NAME_RE } from "@/lib/cron/define-job";
+import { deadLetterSummary, listDeadLetters, type RecoveryStatus } from "@/lib/db/dead-letters";
+import { deadLetterStatusMeta, shortId } from "@/lib/dashboard/format";
+import { intParam, oneOf, param, queryString, type SearchParams } from "@/lib/dashboard/params";
+import { requireDashboardSession } from "@/lib/dashboard/session";
+import { getRuntime } from "@/lib/server/runtime";
+
+export const metadata: Metadata = { title: "Dead letters" };
+
+const STATUSES = ["pending", "replayed", "resolved", "permanently_failed"] as const satisfies readonly RecoveryStatus[];
+const FILTERS = ["all", ...STATUSES] as const;
+const PAGE_SIZE = 25;
+
+/** Runs that failed for good: replay them, settle them, or leave a note for the next person. */
+export default async function DeadLettersPage({ searchParams }: { searchParams: Promise<SearchParams> }) {
+  const sp = await searchParams;
+  const filter = oneOf(sp, "status", FILTERS) ?? "pending";
+  const jobParam = param(sp, "job", 100);
+  const job = jobParam && JOB_NAME_RE.test(jobParam) ? jobParam : null;
+  const page = intParam(sp, "page", 1, 1, 10_000);
+  const keep = { status: filter === "pending" ? null : filter, job };
+  await requireDashboardSession(`/dashboard/admin/dead-letters${queryString({ ...keep, page: page > 1 ? page : null })}`);
+
+  const { database, registry } = await getRuntime();
+  const [{ entries, total }, summary] = await Promise.all([
+    listDeadLetters(database.db, { status: filter === "all" ? undefined : filter, jobName: job ?? undefined, limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE }),
+    deadLetterSummary(database.db),
+  ]);
+  const counts: Record<string, number> = { ...summary, all: Object.values(summary).reduce((n, v) => n + Number(v), 0) };
+  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+
+  return (
+    <>
+      <PageHeader
+        title="Dead letters"
+        description="Runs that failed after all their retries. Replay one for its original slot, mark it permanently failed with a reason, or assign it."
+      />
+      <nav aria-label="Filter by recovery status" className="flex flex-wrap gap-2">
+        {FILTERS.map((f) => (
+          <Link
+            key={f}
+            href={`/dashboard/admin/dead-letters${queryString({ status: f === "pending" ? null : f, job })}`}
+            aria-current={f === filter ? "page" : undefined}
+            className={`rounded-full px-3 py-1 text-sm font-medium ring-1 ring-inset ${focusRing} ${
+              f === filter ? "bg-zinc-900 text-white ring-zinc-900 dark:bg-zinc-100 dark:text-zinc-900 dark:ring-zinc-100" : "ring-zinc-300 hover:bg-zinc-100 dark:ring-zinc-700 dark:hover:bg-zinc-800"
+            }`}
+          >
+            {f === "all" ? "All" : deadLetterStatusMeta(f).label} ({counts[f] ?? 0})
+          </Link>
+        ))}
+      </nav>
+      {job ? (
+        <p className="text-sm">
+          Showing <span className="font-mono">{job}</span> only.{" "}
+          <Link href={`/dashboard/admin/dead-letters${queryString({ status: keep.status })}`} className={linkClass}>
+            Show every job
+          </Link>
+        </p>
+      ) : null}
+
+      {entries.length === 0 ? (
+        <EmptyState title={filter === "pending" ? "No pending dead letters" : "No dead letters here"}>
+          {filter === "pending" ? "Every failed run has been replayed or settled. New ones appear when a run fails after its last retry." : "Try another status filter."}
+        </EmptyState>
+      ) : (
+        <ul className="flex flex-col gap-4" aria-label="Dead-letter entries">
+          {entries.map((entry) => {
+            const def = registry.get(entry.jobName);
+            const limit = def?.deadLetter.replayLimit ?? null;
+            const jobHref = `/dashboard/admin/cron-jobs/${encodeURIComponent(entry.jobName)}`;
+            return (
+              <li key={entry.id} data-dead-letter={entry.id}>
+                <Card className="flex flex-col gap-3">
+                  <div className="flex flex-wrap items-center gap-2">
+                    <h2 className="text-base font-semibold">
+                      <Link href={jobHref} className={`${linkClass} font-mono`}>
+                        {entry.jobName}
+                      </Link>
+                    </h2>
+                    <DeadLetterStatusBadge status={entry.recoveryStatus} />
+                    <PriorityBadge priority={entry.priority} />
+                    <span className={`text-xs ${mutedText}`}>
+                      replayed {entry.replayCount}
+                      {limit !== null ? ` of ${limit}` : ""} times
+                    </span>
+                  </div>
+                  <p className="text-sm break-words text-red-800 dark:text-red-300">{entry.failureReason}</p>
+                  <Facts
+                    items={[
+                      [
+                        "Failed run",
+                        <Link key="run" href={`${jobHref}?run=${entry.runId}`} className={`${linkClass} font-mono`} aria-label={`Failed run ${shortId(entry.runId)} of ${entry.jobName}`}>
+                          {shortId(entry.runId)}
+                        </Link>,
+                      ],
+                      ["Slot", entry.scheduledFor ? <Time key="slot" iso={entry.scheduledFor} /> : "none (manual run)"],
+                      ["Dead-lettered", <Time key="created" iso={entry.createdAt} />],
+                      ["Attempts", entry.attempts],
+                      ["Assigned to", entry.assignedTo ?? "nobody"],
+                      [
+                        "Last replay",
+                        entry.lastReplayedAt ? (
+                          <span key="replay">
+                            <Time iso={entry.lastReplayedAt} />
+                            {entry.lastReplayRunId ? (
+                              <>
+                                {" "}
+                                (
+                                <Link href={`${jobHref}?run=${entry.lastReplayRunId}`} className={`${linkClass} font-mono`}>
+                                  {shortId(entry.lastReplayRunId)}
+                                </Link>
+                                )
+                              </>
+                            ) : null}
+                          </span>
+                        ) : (
+                          "never"
+                        ),
+                      ],
+                      ...(entry.resolvedAt ? ([["Settled", <Time key="resolved" iso={entry.resolvedAt} />]] as Array<[string, ReactNode]>) : []),
+                    ]}
+                  />
+                  {entry.notes ? (
+                    <div>
+                      <h3 className="text-sm font-semibold">Notes</h3>
+                      <p className="text-sm whitespace-pre-wrap break-words">{entry.notes}</p>
+                    </div>
+                  ) : null}
+                  {entry.errorStack ? (
+                    <details>
+                      <summary className={`cursor-pointer rounded-sm text-sm ${focusRing}`}>Stack trace</summary>
+                      <Pre label={`Stack trace of run ${shortId(entry.runId)}`}>{entry.errorStack}</Pre>
+                    </details>
+                  ) : null}
+                  <div className="flex flex-wrap items-start gap-4 border-t border-zinc-200 pt-3 dark:border-zinc-800">
+                    {entry.recoveryStatus === "pending" ? (
+                      <ActionButton
+                        label="Replay"
+                        ariaLabel={`Replay ${entry.jobName} run ${shortId(entry.runId)}`}
+                        method="POST"
+                        path={`/api/admin/dead-letter-queue/${entry.id}/retry`}
+                        variant="primary"
+                        confirm={`Replay run ${shortId(entry.runId)} of ${entry.jobName}${entry.scheduledFor ? " for its original slot" : ""}? This counts against its replay limit${limit !== null ? ` (${entry.replayCount} of ${limit} used)` : ""}.`}
+                        confirmLabel="Replay now"
+                      />
+                    ) : null}
+                    {entry.recoveryStatus === "pending" ? (
+                      <details className="min-w-64 flex-1">
+                        <summary className={`cursor-pointer rounded-sm text-sm font-medium ${focusRing}`}>Mark permanently failed…</summary>
+                        <div className="mt-2">
+                          <MarkFailedForm id={entry.id} />
+                        </div>
+                      </details>
+                    ) : null}
+                    <details className="min-w-64 flex-1">
+                      <summary className={`cursor-pointer rounded-sm text-sm font-medium ${focusRing}`}>Notes, assignee and priority…</summary>
+                      <div className="mt-2">
+                        <NotesForm id={entry.id} notes={entry.notes} assignedTo={entry.assignedTo} priority={entry.priority} />
+                      </div>
+                    </details>
+                  </div>
+                </Card>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+
+      {pages > 1 ? (
+        <nav aria-label="Pages" className="flex items-center gap-4 text-sm">
+          {page > 1 ? (
+            <Link href={`/dashboard/admin/dead-letters${queryString({ ...keep, page: page - 1 > 1 ? page - 1 : null })}`} className={linkClass}>
+              Newer
+            </Link>
+          ) : null}
+          <span>
+            Page {page} of {pages} ({total} entries)
+          </span>
+          {page < pages ? (
+            <Link href={`/dashboard/admin/dead-letters${queryString({ ...keep, page: page + 1 })}`} className={linkClass}>
+              Older
+            </Link>
+          ) : null}
+        </nav>
+      ) : null}
+    </>
+  );
+}

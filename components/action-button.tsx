@@ -1,0 +1,142 @@
+"use client";
+
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useEffect, useId, useRef, useState, useTransition } from "react";
+import { callAdmin } from "./admin-api";
+import { buttonClass, inputClass, labelClass } from "./ui";
+
+export interface ActionButtonProps {
+  /** The button's text. */
+  label: string;
+  /** A longer accessible name when the label alone is ambiguous in a list ("Run health-check now"). */
+  ariaLabel?: string;
+  method: "POST" | "PUT" | "DELETE";
+  path: string;
+  body?: Record<string, unknown>;
+  variant?: keyof typeof buttonClass;
+  /** Ask before acting: this text, then Confirm / Cancel. */
+  confirm?: string;
+  confirmLabel?: string;
+  /** Offer an optional note (sent as `note`), shown with the confirmation. */
+  withNote?: boolean;
+  /** Shown on success when the API's answer has no message. */
+  successMessage?: string;
+  /** Hide the success message (the page re-renders to show the new state). */
+  quiet?: boolean;
+}
+
+/**
+ * One admin action as a real <button>: optionally confirmed first, then the API call, then
+ * a re-render of the page's server components (again a moment later for actions whose run
+ * happens after the response). The API's message, or its error, is announced politely.
+ */
+export function ActionButton({ label, ariaLabel, method, path, body, variant = "secondary", confirm, confirmLabel, withNote, successMessage, quiet }: ActionButtonProps) {
+  const router = useRouter();
+  const [, startTransition] = useTransition();
+  const [asking, setAsking] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [note, setNote] = useState("");
+  const [result, setResult] = useState<{ ok: boolean; text: string; runHref?: string } | null>(null);
+  const confirmRef = useRef<HTMLButtonElement>(null);
+  const triggerRef = useRef<HTMLButtonElement>(null);
+  const noteId = useId();
+
+  useEffect(() => {
+    if (asking) confirmRef.current?.focus();
+  }, [asking]);
+
+  async function run() {
+    setBusy(true);
+    setResult(null);
+    const payload = withNote && note.trim() ? { ...(body ?? {}), note: note.trim() } : body;
+    const response = await callAdmin(method, path, payload);
+    setBusy(false);
+    setAsking(false);
+    if (!response.ok) {
+      setResult({ ok: false, text: response.message });
+      return;
+    }
+    const data = response.data;
+    const runHref =
+      typeof data.executionId === "string" && typeof data.jobName === "string"
+        ? `/dashboard/admin/cron-jobs/${encodeURIComponent(data.jobName)}?run=${data.executionId}`
+        : undefined;
+    if (!quiet || runHref) setResult({ ok: true, text: typeof data.message === "string" ? data.message : (successMessage ?? "Done."), runHref });
+    startTransition(() => router.refresh());
+    if (runHref) {
+      // The run starts after the response: show it once it has had a moment.
+      setTimeout(() => startTransition(() => router.refresh()), 1500);
+      setTimeout(() => startTransition(() => router.refresh()), 4000);
+    }
+  }
+
+  return (
+    <div className="inline-flex flex-col items-start gap-1">
+      {!asking ? (
+        <button
+          ref={triggerRef}
+          type="button"
+          className={buttonClass[variant]}
+          aria-label={ariaLabel}
+          disabled={busy}
+          onClick={() => (confirm ? setAsking(true) : void run())}
+        >
+          {busy ? `${label}…` : label}
+        </button>
+      ) : (
+        <div role="group" aria-label={`Confirm: ${ariaLabel ?? label}`} className="flex max-w-sm flex-col gap-2 rounded-md border border-zinc-300 bg-white p-3 text-sm shadow-sm dark:border-zinc-700 dark:bg-zinc-900">
+          <p>{confirm}</p>
+          {withNote ? (
+            <div>
+              <label htmlFor={noteId} className={labelClass}>
+                Note (optional)
+              </label>
+              <input id={noteId} className={inputClass} value={note} maxLength={500} onChange={(e) => setNote(e.target.value)} />
+            </div>
+          ) : null}
+          <div className="flex gap-2">
+            <button ref={confirmRef} type="button" className={variant === "danger" ? buttonClass.danger : buttonClass.primary} disabled={busy} onClick={() => void run()}>
+              {busy ? "Working…" : (confirmLabel ?? label)}
+            </button>
+            <button
+              type="button"
+              className={buttonClass.secondary}
+              disabled={busy}
+              onClick={() => {
+                setAsking(false);
+                setTimeout(() => triggerRef.current?.focus(), 0);
+              }}
+            >
+              Cancel
+            </button>
+          </div>
+        </div>
+      )}
+      <div role="status" aria-live="polite" className="text-xs">
+        {result?.ok ? (
+          <span className="text-green-800 dark:text-green-300">
+            {result.text}
+            {result.runHref ? (
+              <>
+                {" "}
+                <Link href={result.runHref} className="font-medium underline underline-offset-2">
+                  View run
+                </Link>
+              </>
+            ) : null}
+          </span>
+        ) : null}
+      </div>
+      {result && !result.ok ? (
+        <p role="alert" className="max-w-xs text-xs text-red-800 dark:text-red-300">
+          {result.text}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+export function RunNowButton({ jobName, variant = "primary" }: { jobName: string; variant?: keyof typeof buttonClass }) {
+  return <ActionButton label="Run now" ariaLabel={`Run ${jobName} now`} method="POST" path={`/api/admin/cron-jobs/${encodeURIComponent(jobName)}/run`} variant={variant} />;
+}

@@ -1,0 +1,109 @@
+"use client";
+
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useEffect, useRef, useState, useTransition } from "react";
+import type { RunningJob } from "@/lib/db/admin-queries";
+import { formatSeconds } from "@/lib/dashboard/format";
+import { Badge, linkClass } from "./ui";
+import { Time } from "./time";
+
+const idsOf = (runs: readonly RunningJob[]) => runs.map((r) => r.runId).sort().join(",");
+
+/**
+ * What is running now, with durations that tick every second. Polls GET /api/admin/cron-jobs
+ * every `pollMs` (while the tab is visible); when the set of running runs changes, the page's
+ * server components re-render so the table shows the new last runs.
+ */
+export function RunningBanner({ initial, pollMs = 3000 }: { initial: RunningJob[]; pollMs?: number }) {
+  const router = useRouter();
+  const [, startTransition] = useTransition();
+  const [state, setState] = useState({ runs: initial, receivedAt: 0 });
+  const [now, setNow] = useState(0);
+  const lastIds = useRef(idsOf(initial));
+
+  useEffect(() => {
+    lastIds.current = idsOf(initial);
+    setState({ runs: initial, receivedAt: Date.now() });
+  }, [initial]);
+
+  useEffect(() => {
+    setNow(Date.now());
+    const tick = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(tick);
+  }, []);
+
+  useEffect(() => {
+    let stopped = false;
+    const poll = async () => {
+      if (document.hidden) return;
+      try {
+        const response = await fetch("/api/admin/cron-jobs", { cache: "no-store", credentials: "same-origin", headers: { accept: "application/json" } });
+        if (response.status === 401) {
+          stopped = true;
+          return;
+        }
+        if (!response.ok) return;
+        const body = (await response.json()) as { runningJobs?: RunningJob[] };
+        if (stopped || !Array.isArray(body.runningJobs)) return;
+        const ids = idsOf(body.runningJobs);
+        setState({ runs: body.runningJobs, receivedAt: Date.now() });
+        if (ids !== lastIds.current) {
+          lastIds.current = ids;
+          startTransition(() => router.refresh());
+        }
+      } catch {
+        // a missed poll is fine: the next one comes in a few seconds
+      }
+    };
+    const timer = setInterval(() => {
+      if (!stopped) void poll();
+    }, pollMs);
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+    };
+  }, [pollMs, router]);
+
+  const { runs, receivedAt } = state;
+  const elapsed = now && receivedAt ? Math.max(0, (now - receivedAt) / 1000) : 0;
+
+  return (
+    <section
+      aria-labelledby="running-heading"
+      className={`rounded-lg border p-4 ${runs.length ? "border-blue-300 bg-blue-50 dark:border-blue-800 dark:bg-blue-950/40" : "border-zinc-200 dark:border-zinc-800"}`}
+    >
+      <div className="flex items-center gap-2">
+        {runs.length ? <span aria-hidden="true" className="size-2.5 animate-pulse rounded-full bg-blue-600" /> : null}
+        <h2 id="running-heading" className="text-sm font-semibold">
+          {runs.length ? `Running now: ${runs.length}` : "Nothing is running right now"}
+        </h2>
+        <span className="ml-auto text-xs text-zinc-600 dark:text-zinc-400">refreshes every {Math.round(pollMs / 1000)} s</span>
+      </div>
+      {runs.length ? (
+        <ul className="mt-3 flex flex-col gap-2" aria-label="Running jobs">
+          {runs.map((run) => (
+            <li key={run.runId} className="flex flex-wrap items-center gap-x-3 gap-y-1 text-sm">
+              <Link href={`/dashboard/admin/cron-jobs/${encodeURIComponent(run.jobName)}?run=${run.runId}`} className={linkClass}>
+                {run.jobName}
+              </Link>
+              <span className="font-mono tabular-nums">
+                <span className="sr-only">running for </span>
+                {formatSeconds(Math.floor(run.runningSeconds + elapsed))}
+              </span>
+              <span className="text-zinc-600 dark:text-zinc-400">
+                {run.trigger} · started <Time iso={run.startedAt} format="time" />
+                {run.holder ? ` · on ${run.holder}` : ""}
+              </span>
+              {run.stale ? (
+                <Badge tone="red" title="The lease expired: its holder stopped heartbeating">
+                  STALE lease: the holder stopped heartbeating
+                </Badge>
+              ) : null}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </section>
+  );
+}

@@ -1,0 +1,53 @@
+"use client";
+
+import { Bar, CartesianGrid, ComposedChart, Legend, Line, Tooltip, XAxis, YAxis } from "recharts";
+import type { TimelineBucket } from "@/lib/db/admin-queries";
+import { formatDurationMs } from "@/lib/dashboard/format";
+import { useHydrated } from "./use-hydrated";
+
+const HEIGHT = 288;
+
+/**
+ * Runs per bucket (stacked successes and failures) with the average duration as a line on
+ * its own axis. Rendered in the browser only: tick labels are in the viewer's timezone and
+ * the chart measures its container.
+ */
+export function TimelineChart({ buckets, granularity }: { buckets: TimelineBucket[]; granularity: "hour" | "day" }) {
+  const hydrated = useHydrated();
+  const data = buckets.map((b) => ({ t: Date.parse(b.time_bucket), successes: b.successes, failures: b.failures, avg: b.avg_duration_ms }));
+  const label = (t: number) =>
+    new Date(t).toLocaleString(undefined, granularity === "hour" ? { hour: "2-digit", minute: "2-digit" } : { month: "short", day: "numeric", timeZone: "UTC" });
+  const fullLabel = (t: number) =>
+    granularity === "hour"
+      ? `${new Date(t).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })} (1 hour)`
+      : `${new Date(t).toLocaleDateString(undefined, { dateStyle: "medium", timeZone: "UTC" })} (UTC day)`;
+
+  if (!hydrated) return <div style={{ height: HEIGHT }} className="animate-pulse rounded-md bg-zinc-100 dark:bg-zinc-800" aria-hidden="true" />;
+
+  return (
+    <div className="text-zinc-700 dark:text-zinc-300" data-testid="timeline-chart">
+      <ComposedChart responsive style={{ width: "100%", height: HEIGHT }} data={data} margin={{ top: 8, right: 8, bottom: 0, left: 0 }}>
+        <CartesianGrid stroke="currentColor" strokeOpacity={0.15} vertical={false} />
+        <XAxis dataKey="t" tickFormatter={label} tick={{ fill: "currentColor", fontSize: 12 }} stroke="currentColor" minTickGap={16} />
+        <YAxis yAxisId="runs" allowDecimals={false} tick={{ fill: "currentColor", fontSize: 12 }} stroke="currentColor" width={36} />
+        <YAxis
+          yAxisId="ms"
+          orientation="right"
+          tickFormatter={(v: number) => formatDurationMs(v)}
+          tick={{ fill: "currentColor", fontSize: 12 }}
+          stroke="currentColor"
+          width={64}
+        />
+        <Tooltip
+          labelFormatter={(t) => fullLabel(Number(t))}
+          formatter={(value, name) => (name === "Average duration" ? formatDurationMs(Number(value)) : value)}
+          contentStyle={{ background: "var(--background)", borderColor: "rgb(161 161 170 / 0.5)", color: "var(--foreground)", fontSize: 13 }}
+        />
+        <Legend wrapperStyle={{ fontSize: 13 }} />
+        <Bar yAxisId="runs" dataKey="successes" name="Successes" stackId="runs" fill="#16a34a" isAnimationActive={false} />
+        <Bar yAxisId="runs" dataKey="failures" name="Failures" stackId="runs" fill="#dc2626" isAnimationActive={false} />
+        <Line yAxisId="ms" dataKey="avg" name="Average duration" type="monotone" stroke="#2563eb" strokeWidth={2} dot={{ r: 2 }} connectNulls isAnimationActive={false} />
+      </ComposedChart>
+    </div>
+  );
+}

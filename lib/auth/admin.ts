@@ -1,0 +1,122 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Env } from "../env";
+import { readSessionCookie, sessionSetCookie, verifySession } from "./admin-session";
+
+/**
+ * Who may use the admin API: a browser with the signed session cookie, or a script with
+ * `Authorization: Bearer $ADMIN_TOKEN`. A state-changing request authenticated by the
+ * cookie must also carry an Origin equal to the app's own (CSRF); a bearer token is never
+ * sent by a browser on its own, so bearer requests need none.
+ */
+
+export type AdminVia = "cookie" | "bearer";
+
+export interface AdminAuth {
+  ok: true;
+  /** "admin" (session cookie) or "api-token" (bearer). */
+  actor: string;
+  via: AdminVia;
+  /** The client's address, for the audit log. */
+  ip: string | null;
+  /** A re-issued session cookie (idle expiry pushed back), to send with the response. */
+  setCookie: string | null;
+}
+
+const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+const digest = (value: string) => createHash("sha256").update(value, "utf8").digest();
+
+/** Constant-time comparison of a presented token with ADMIN_TOKEN (SHA-256 digests, so lengths do not leak). */
+export function adminTokenMatches(presented: string, adminToken: string): boolean {
+  if (presented.length > 1024) return false;
+  return timingSafeEqual(digest(presented), digest(adminToken));
+}
+
+/** The client's address: the first x-forwarded-for hop (set by Vercel or the proxy in front), else x-real-ip. */
+export function clientAddress(request: Request): string | null {
+  const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+  const address = forwarded || request.headers.get("x-real-ip")?.trim() || null;
+  return address ? address.slice(0, 100) : null;
+}
+
+/**
+ * The origins the app answers on: the request URL's, the one a proxy in front reports
+ * (x-forwarded-proto/-host, else Host), and NEXT_PUBLIC_APP_URL's. A browser cannot make a
+ * cross-site request carry forged x-forwarded-* headers without a CORS preflight, which
+ * this app never grants, so trusting them here opens nothing.
+ */
+export function allowedOrigins(request: Request, env: Pick<Env, "NEXT_PUBLIC_APP_URL">): Set<string> {
+  const url = new URL(request.url);
+  const origins = new Set<string>([url.origin]);
+  const proto = request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase() || url.protocol.replace(":", "");
+  const host = request.headers.get("x-forwarded-host")?.split(",")[0]?.trim() || request.headers.get("host")?.trim();
+  if (host && (proto === "http" || proto === "https")) {
+    try {
+      origins.add(new URL(`${proto}://${host}`).origin);
+    } catch {
+      // a malformed host header adds nothing
+    }
+  }
+  if (env.NEXT_PUBLIC_APP_URL) origins.add(new URL(env.NEXT_PUBLIC_APP_URL).origin);
+  return origins;
+}
+
+/** Null when the Origin header names this app; otherwise the 403 to answer. */
+export function checkOrigin(request: Request, env: Pick<Env, "NEXT_PUBLIC_APP_URL">): Response | null {
+  const origin = request.headers.get("origin");
+  if (origin && origin !== "null" && allowedOrigins(request, env).has(origin)) return null;
+  const shown = origin === null ? "no Origin header" : `Origin ${JSON.stringify(origin.slice(0, 100))}`;
+  return refuse(
+    403,
+    "bad_origin",
+    `This request changes state with the session cookie but came with ${shown}; it must come from this app's own pages. ` +
+      "Scripts should send Authorization: Bearer <ADMIN_TOKEN> instead. Behind a proxy that rewrites the host, set NEXT_PUBLIC_APP_URL to the public URL.",
+  );
+}
+
+function refuse(status: number, code: string, message: string): Response {
+  return Response.json({ success: false, error: message, code }, { status, headers: { "cache-control": "no-store" } });
+}
+
+export function adminNotConfigured(): Response {
+  return refuse(
+    503,
+    "admin_not_configured",
+    "ADMIN_TOKEN is not set on the server, so the admin area is closed to everyone. Set it to a long random value " +
+      "(openssl rand -hex 32) in the environment (.env.local, or the project's environment variables on Vercel) and restart or redeploy.",
+  );
+}
+
+/**
+ * Authenticates an admin request: the result, or the response refusing it (503 when
+ * ADMIN_TOKEN is unset, 401 without valid credentials, 403 for a cookie request that
+ * changes state from a foreign, "null" or missing Origin). Touches no database.
+ */
+export function authenticateAdmin(request: Request, env: Pick<Env, "ADMIN_TOKEN" | "NEXT_PUBLIC_APP_URL">, now = Date.now()): AdminAuth | Response {
+  const token = env.ADMIN_TOKEN;
+  if (!token) return adminNotConfigured();
+  const ip = clientAddress(request);
+  const unauthorized = () =>
+    refuse(401, "unauthorized", "Not logged in: log in at /dashboard/admin/login, or send Authorization: Bearer <ADMIN_TOKEN>.");
+
+  const header = request.headers.get("authorization");
+  if (header !== null) {
+    // A wrong bearer token is refused even when a valid cookie is also present: no fallback.
+    const match = /^Bearer ([^\s,]+)$/.exec(header);
+    if (!match || !adminTokenMatches(match[1], token)) return unauthorized();
+    return { ok: true, actor: "api-token", via: "bearer", ip, setCookie: null };
+  }
+
+  const check = verifySession(readSessionCookie(request), token, now);
+  if (!check.ok) {
+    if (check.reason === "idle_expired" || check.reason === "expired") {
+      return refuse(401, "session_expired", "Your admin session expired; log in again at /dashboard/admin/login.");
+    }
+    return unauthorized();
+  }
+  if (STATE_CHANGING.has(request.method.toUpperCase())) {
+    const refused = checkOrigin(request, env);
+    if (refused) return refused;
+  }
+  return { ok: true, actor: "admin", via: "cookie", ip, setCookie: check.refreshed ? sessionSetCookie(request, check.refreshed, token) : null };
+}

@@ -1,0 +1,37 @@
+/** Reading a page's searchParams: one string per key, allow-lists for the rest. */
+
+export type SearchParams = Record<string, string | string[] | undefined>;
+
+/** The last value of a parameter (like the API's parser), trimmed; null when absent or empty. */
+export function param(params: SearchParams, key: string, maxLength = 200): string | null {
+  const raw = params[key];
+  const value = (Array.isArray(raw) ? raw[raw.length - 1] : raw)?.trim();
+  return value ? value.slice(0, maxLength) : null;
+}
+
+/** The parameter when it is one of `allowed`, else null. */
+export function oneOf<T extends string>(params: SearchParams, key: string, allowed: readonly T[] | ReadonlySet<T> | ReadonlyMap<T, unknown>): T | null {
+  const value = param(params, key);
+  if (value === null) return null;
+  const ok = Array.isArray(allowed) ? allowed.includes(value as T) : (allowed as ReadonlySet<T>).has(value as T);
+  return ok ? (value as T) : null;
+}
+
+/** A whole number within [min, max], else the fallback. */
+export function intParam(params: SearchParams, key: string, fallback: number, min: number, max: number): number {
+  const value = param(params, key, 12);
+  if (value === null || !/^\d+$/.test(value)) return fallback;
+  const n = Number(value);
+  return n >= min && n <= max ? n : fallback;
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (value: string | null): value is string => value !== null && UUID_RE.test(value);
+
+/** A query string from the non-empty entries, with a leading "?" (or "" when there are none). */
+export function queryString(entries: Record<string, string | number | null | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(entries)) if (value !== null && value !== undefined && value !== "") params.set(key, String(value));
+  const text = params.toString();
+  return text ? `?${text}` : "";
+}

@@ -1,0 +1,92 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { FullConfig } from "@playwright/test";
+import buildNext from "../support/build-next";
+import { createTestDatabase } from "../support/db";
+import { projectRoot, startNextServer } from "../support/next-server";
+import { E2E_STATE_KEY, type E2EState } from "./state";
+
+/** What `next build` compiles: if none of it changed since .next/BUILD_ID, the build is reused. */
+const BUILD_INPUTS = ["app", "components", "lib", "instrumentation.ts", "next.config.mjs", "postcss.config.mjs", "sentry.server.config.ts", "package.json", "tsconfig.json"];
+
+function newestMtime(path: string): number {
+  if (!existsSync(path)) return 0;
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = stat.mtimeMs;
+  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)));
+  return newest;
+}
+
+function buildIsCurrent(): boolean {
+  const buildId = resolve(projectRoot, ".next/BUILD_ID");
+  if (!existsSync(buildId)) return false;
+  if (process.env.CRONDECK_SKIP_BUILD === "1") return true;
+  const built = statSync(buildId).mtimeMs;
+  return BUILD_INPUTS.every((p) => newestMtime(resolve(projectRoot, p)) <= built);
+}
+
+/** Variables from the developer's shell that would change what the server connects to. */
+const isolated = {
+  POSTGRES_URL: undefined,
+  PGLITE_DIR: undefined,
+  UPSTASH_REDIS_REST_URL: undefined,
+  UPSTASH_REDIS_REST_TOKEN: undefined,
+  KV_REST_API_URL: undefined,
+  KV_REST_API_TOKEN: undefined,
+  SENTRY_DSN: undefined,
+  SLACK_WEBHOOK_URL: undefined,
+  SMTP_URL: undefined,
+  ALERT_EMAIL_TO: undefined,
+  ALERT_WEBHOOK_URL: undefined,
+  VERCEL_ENV: undefined,
+  NEXT_PUBLIC_APP_URL: undefined,
+  CRON_SECRET_PREVIOUS: undefined,
+  HEALTHCHECK_URLS: undefined,
+} as const;
+
+export default async function globalSetup(_config: FullConfig): Promise<void> {
+  process.env.TEST_DATABASE_URL ||= "postgres://postgres@127.0.0.1:5432/test";
+  if (!buildIsCurrent()) {
+    console.log("[e2e] next build (sources changed since the last build)…");
+    await buildNext();
+  }
+  // Not migrated here: the server migrates its database on first use, as in production.
+  const database = await createTestDatabase("postgres", { migrate: false });
+  const adminToken = randomBytes(24).toString("hex");
+  const cronSecret = randomBytes(24).toString("hex");
+  let server;
+  try {
+    server = await startNextServer({
+      env: {
+        ...isolated,
+        DATABASE_URL: database.url,
+        ADMIN_TOKEN: adminToken,
+        CRON_SECRET: cronSecret,
+        CRON_DEMO: "1",
+        // Long enough to watch it run in the banner, short enough for the test budget (timeout 5 s).
+        CRON_DEMO_SLOW_MS: "3500",
+        // demo-stubborn times out at 1 s and lets go of its lease at this point: a quick dead letter.
+        CRON_DEMO_STUBBORN_MS: "1200",
+      },
+    });
+    // First use opens and migrates the database.
+    const warm = await fetch(`${server.url}/api/cron/jobs/health-check`, { headers: { authorization: `Bearer ${cronSecret}` } });
+    if (warm.status !== 200) throw new Error(`warm-up answered ${warm.status}: ${await warm.text()}\n${server.output()}`);
+  } catch (error) {
+    await server?.stop();
+    await database.dispose();
+    throw error;
+  }
+
+  const state: E2EState = { server, database };
+  (globalThis as Record<symbol, unknown>)[E2E_STATE_KEY] = state;
+  // The browser uses "localhost", as a developer would: under `next start -H 127.0.0.1` a route
+  // handler's request.url says localhost whatever the Host header, and the admin API's Origin
+  // check compares against request.url's origin.
+  process.env.CRONDECK_E2E_BASE_URL = server.url.replace("//127.0.0.1:", "//localhost:");
+  process.env.CRONDECK_E2E_ADMIN_TOKEN = adminToken;
+  process.env.CRONDECK_E2E_CRON_SECRET = cronSecret;
+  process.env.CRONDECK_E2E_DATABASE_URL = database.url;
+}
