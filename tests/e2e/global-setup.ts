@@ -27,25 +27,6 @@ function buildIsCurrent(): boolean {
   return BUILD_INPUTS.every((p) => newestMtime(resolve(projectRoot, p)) <= built);
 }
 
-/** Variables from the developer's shell that would change what the server connects to. */
-const isolated = {
-  POSTGRES_URL: undefined,
-  PGLITE_DIR: undefined,
-  UPSTASH_REDIS_REST_URL: undefined,
-  UPSTASH_REDIS_REST_TOKEN: undefined,
-  KV_REST_API_URL: undefined,
-  KV_REST_API_TOKEN: undefined,
-  SENTRY_DSN: undefined,
-  SLACK_WEBHOOK_URL: undefined,
-  SMTP_URL: undefined,
-  ALERT_EMAIL_TO: undefined,
-  ALERT_WEBHOOK_URL: undefined,
-  VERCEL_ENV: undefined,
-  NEXT_PUBLIC_APP_URL: undefined,
-  CRON_SECRET_PREVIOUS: undefined,
-  HEALTHCHECK_URLS: undefined,
-} as const;
-
 export default async function globalSetup(_config: FullConfig): Promise<void> {
   process.env.TEST_DATABASE_URL ||= "postgres://postgres@127.0.0.1:5432/test";
   if (!buildIsCurrent()) {
@@ -60,7 +41,6 @@ export default async function globalSetup(_config: FullConfig): Promise<void> {
   try {
     server = await startNextServer({
       env: {
-        ...isolated,
         DATABASE_URL: database.url,
         ADMIN_TOKEN: adminToken,
         CRON_SECRET: cronSecret,

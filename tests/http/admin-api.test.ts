@@ -19,20 +19,6 @@ const CRON_SECRET = `cron-${randomBytes(24).toString("hex")}`;
 const BEARER = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const CLIENT_IP = "203.0.113.7";
 
-const isolated = {
-  POSTGRES_URL: undefined,
-  PGLITE_DIR: undefined,
-  UPSTASH_REDIS_REST_URL: undefined,
-  UPSTASH_REDIS_REST_TOKEN: undefined,
-  KV_REST_API_URL: undefined,
-  KV_REST_API_TOKEN: undefined,
-  SENTRY_DSN: undefined,
-  VERCEL_ENV: undefined,
-  NEXT_PUBLIC_APP_URL: undefined,
-  CRON_SECRET_PREVIOUS: undefined,
-  HEALTHCHECK_URLS: undefined,
-} as const;
-
 interface Reply {
   status: number;
   text: string;
@@ -102,7 +88,7 @@ describe("admin API on a Postgres server", () => {
     database = await createTestDatabase("postgres", { migrate: false });
     pool = new pg.Pool({ connectionString: database.url, max: 4 });
     server = await startNextServer({
-      env: { ...isolated, DATABASE_URL: database.url, ADMIN_TOKEN, CRON_SECRET, CRON_DEMO: "1", CRON_DEMO_SLOW_MS: "150", CRON_DEMO_STUBBORN_MS: "500" },
+      env: { DATABASE_URL: database.url, ADMIN_TOKEN, CRON_SECRET, CRON_DEMO: "1", CRON_DEMO_SLOW_MS: "150", CRON_DEMO_STUBBORN_MS: "500" },
     });
     // First use opens and migrates the database.
     const warm = await call(base(), "GET", "/api/admin/cron-jobs", { headers: BEARER });
@@ -566,7 +552,7 @@ describe("admin API without ADMIN_TOKEN", () => {
   beforeAll(async () => {
     database = await createTestDatabase("postgres", { migrate: false });
     // Empty, not just absent: a developer's .env.local could otherwise fill it in.
-    server = await startNextServer({ env: { ...isolated, DATABASE_URL: database.url, ADMIN_TOKEN: "", CRON_SECRET, CRON_DEMO: "1" } });
+    server = await startNextServer({ env: { DATABASE_URL: database.url, ADMIN_TOKEN: "", CRON_SECRET, CRON_DEMO: "1" } });
   });
   afterAll(async () => {
     await server?.stop();

@@ -20,22 +20,6 @@ const ROTATED_CURRENT = `current-${randomBytes(20).toString("hex")}`;
 const ROTATED_PREVIOUS = `previous-${randomBytes(20).toString("hex")}`;
 const DB_PASSWORD = "pw";
 
-const isolated = {
-  POSTGRES_URL: undefined,
-  PGLITE_DIR: undefined,
-  UPSTASH_REDIS_REST_URL: undefined,
-  UPSTASH_REDIS_REST_TOKEN: undefined,
-  KV_REST_API_URL: undefined,
-  KV_REST_API_TOKEN: undefined,
-  SENTRY_DSN: undefined,
-  VERCEL_ENV: undefined,
-  CRON_SECRET: undefined,
-  CRON_SECRET_PREVIOUS: undefined,
-  HEALTHCHECK_URLS: undefined,
-  CRON_DEMO: "1",
-  CRON_DEMO_SLOW_MS: "100",
-} as const;
-
 interface Reply {
   status: number;
   text: string;
@@ -198,7 +182,7 @@ describe("refused triggers (CRON_SECRET set)", () => {
   beforeAll(async () => {
     database = await createTestDatabase("postgres", { migrate: false });
     pool = new pg.Pool({ connectionString: database.url, max: 2 });
-    const env = { ...isolated, DATABASE_URL: database.url };
+    const env = { CRON_DEMO: "1", CRON_DEMO_SLOW_MS: "100", DATABASE_URL: database.url };
     [server, noSecret, rotating] = await Promise.all([
       startNextServer({ env: { ...env, CRON_SECRET: SECRET } }),
       startNextServer({ env }),
@@ -369,8 +353,8 @@ describe("the database is unreachable", () => {
     proxiedUrl.port = String(proxy.port);
     proxiedUrl.password = DB_PASSWORD; // trust auth ignores it; it must still never be shown
     [nowhere, proxied] = await Promise.all([
-      startNextServer({ env: { ...isolated, CRON_SECRET: SECRET, DATABASE_URL: `postgres://postgres:${DB_PASSWORD}@127.0.0.1:1/x` } }),
-      startNextServer({ env: { ...isolated, CRON_SECRET: SECRET, DATABASE_URL: proxiedUrl.toString() } }),
+      startNextServer({ env: { CRON_DEMO: "1", CRON_DEMO_SLOW_MS: "100", CRON_SECRET: SECRET, DATABASE_URL: `postgres://postgres:${DB_PASSWORD}@127.0.0.1:1/x` } }),
+      startNextServer({ env: { CRON_DEMO: "1", CRON_DEMO_SLOW_MS: "100", CRON_SECRET: SECRET, DATABASE_URL: proxiedUrl.toString() } }),
     ]);
   });
 

@@ -19,20 +19,6 @@ const SLOW_MS = 150;
 const STUBBORN_MS = 4_000;
 const FIVE_MIN = 5 * 60_000;
 
-/** Variables from the developer's shell that would change what the server connects to. */
-const isolated = {
-  POSTGRES_URL: undefined,
-  PGLITE_DIR: undefined,
-  UPSTASH_REDIS_REST_URL: undefined,
-  UPSTASH_REDIS_REST_TOKEN: undefined,
-  KV_REST_API_URL: undefined,
-  KV_REST_API_TOKEN: undefined,
-  SENTRY_DSN: undefined,
-  VERCEL_ENV: undefined,
-  CRON_SECRET_PREVIOUS: undefined,
-  HEALTHCHECK_URLS: undefined,
-} as const;
-
 interface Reply {
   status: number;
   text: string;
@@ -102,7 +88,6 @@ describe("POST/GET /api/cron/execute/[jobName] on a Postgres server", () => {
     pool = new pg.Pool({ connectionString: database.url, max: 4 });
     server = await startNextServer({
       env: {
-        ...isolated,
         DATABASE_URL: database.url,
         CRON_SECRET: SECRET,
         CRON_DEMO: "1",
@@ -451,7 +436,7 @@ describe("a timeout aborts the handler's signal (demo-slow running 8 s against i
     database = await createTestDatabase("postgres", { migrate: false });
     pool = new pg.Pool({ connectionString: database.url, max: 2 });
     server = await startNextServer({
-      env: { ...isolated, DATABASE_URL: database.url, CRON_SECRET: SECRET, CRON_DEMO: "1", CRON_DEMO_SLOW_MS: "8000" },
+      env: { DATABASE_URL: database.url, CRON_SECRET: SECRET, CRON_DEMO: "1", CRON_DEMO_SLOW_MS: "8000" },
     });
   });
   afterAll(async () => {

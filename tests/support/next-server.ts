@@ -36,9 +36,39 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** process.env with overrides; undefined removes. NODE_ENV is left for next start to set (production). */
+/**
+ * Variables from the developer's shell that would change what a test server connects to or
+ * tells: a test passes the ones it means explicitly.
+ */
+export const ISOLATED_VARIABLES = [
+  "DATABASE_URL",
+  "POSTGRES_URL",
+  "PGLITE_DIR",
+  "UPSTASH_REDIS_REST_URL",
+  "UPSTASH_REDIS_REST_TOKEN",
+  "KV_REST_API_URL",
+  "KV_REST_API_TOKEN",
+  "SENTRY_DSN",
+  "SLACK_WEBHOOK_URL",
+  "SMTP_URL",
+  "ALERT_EMAIL_TO",
+  "ALERT_WEBHOOK_URL",
+  "VERCEL_ENV",
+  "NEXT_PUBLIC_APP_URL",
+  "CRON_SECRET",
+  "CRON_SECRET_PREVIOUS",
+  "ADMIN_TOKEN",
+  "HEALTHCHECK_URLS",
+  "CRON_DEMO",
+] as const;
+
+/**
+ * process.env without the isolated variables, with overrides; undefined removes. NODE_ENV is
+ * left for next start to set (production).
+ */
 export function childEnv(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = { ...process.env };
+  for (const key of ISOLATED_VARIABLES) delete env[key];
   // vitest sets NODE_ENV=test; next start must run as production unless a test says otherwise.
   delete env.NODE_ENV;
   env.NEXT_TELEMETRY_DISABLED = "1";
