@@ -1,8 +1,7 @@
-import { spawn } from "node:child_process";
-import { resolve } from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryRows } from "@/lib/db/client";
+import { runCli, type CliResult } from "../support/cli";
 import { createTestDatabase, type TestDatabase } from "../support/db";
 import { freePort } from "../support/next-server";
 
@@ -13,49 +12,12 @@ import { freePort } from "../support/next-server";
  */
 
 process.env.TEST_DATABASE_URL ||= "postgres://postgres@127.0.0.1:5432/test";
-const root = resolve(import.meta.dirname, "../..");
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  json: any;
-}
 
 let database: TestDatabase;
 
 function stress(args: string[]): Promise<CliResult> {
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    NODE_ENV: "test",
-    DATABASE_URL: database.url,
-    POSTGRES_URL: "",
-    PGLITE_DIR: "",
-    UPSTASH_REDIS_REST_URL: "",
-    UPSTASH_REDIS_REST_TOKEN: "",
-    KV_REST_API_URL: "",
-    KV_REST_API_TOKEN: "",
-    SENTRY_DSN: "",
-    VERCEL_ENV: "",
-  };
-  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-  return new Promise((resolveResult, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "scripts/cli.ts", "stress", ...args, "--json"], { cwd: root, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
-    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
-    child.once("error", reject);
-    child.once("close", (code) => {
-      let json: unknown;
-      try {
-        json = JSON.parse(stdout);
-      } catch {
-        json = undefined;
-      }
-      resolveResult({ code, stdout, stderr, json });
-    });
-  });
+  return runCli(["stress", ...args, "--json"], { env: { DATABASE_URL: database.url, } });
 }
 
 const rows = <T = Record<string, any>>(query: ReturnType<typeof sql>) => queryRows<T>(database.db, query);

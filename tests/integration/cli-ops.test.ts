@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { vercelCronsFor } from "@/lib/cron/vercel";
 import { queryRows } from "@/lib/db/client";
 import { jobs } from "@/lib/jobs";
+import { runNode, type CliResult } from "../support/cli";
 import { createTestDatabase, serverUrl, type TestDatabase } from "../support/db";
 
 /**
@@ -19,48 +20,9 @@ const root = resolve(import.meta.dirname, "../..");
 let database: TestDatabase;
 let tmp: string;
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  json: any;
-}
 
 function run(command: string[], opts: { cwd?: string; env?: Record<string, string | undefined> } = {}): Promise<CliResult> {
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    NODE_ENV: "test",
-    DATABASE_URL: database?.url,
-    POSTGRES_URL: "",
-    PGLITE_DIR: "",
-    CRON_SECRET: "cli-ops-secret-0123456789abcdef",
-    CRON_DEMO: "1",
-    CRON_PLAN: "",
-    VERCEL_ENV: "",
-    UPSTASH_REDIS_REST_URL: "",
-    UPSTASH_REDIS_REST_TOKEN: "",
-    KV_REST_API_URL: "",
-    KV_REST_API_TOKEN: "",
-    ...opts.env,
-  };
-  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-  return new Promise((resolveResult, reject) => {
-    const child = spawn(process.execPath, command, { cwd: opts.cwd ?? root, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
-    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
-    child.once("error", reject);
-    child.once("close", (code) => {
-      let json: unknown;
-      try {
-        json = JSON.parse(stdout);
-      } catch {
-        json = undefined;
-      }
-      resolveResult({ code, stdout, stderr, json });
-    });
-  });
+  return runNode(command, { cwd: opts.cwd, env: { DATABASE_URL: database?.url, CRON_SECRET: "cli-ops-secret-0123456789abcdef", CRON_DEMO: "1", CRON_PLAN: "", ...opts.env } });
 }
 
 const cli = (args: string[], env?: Record<string, string | undefined>) => run(["--import", "tsx", "scripts/cli.ts", ...args], { env });

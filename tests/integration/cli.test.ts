@@ -1,9 +1,9 @@
-import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nextRunAfter, slotAt } from "@/lib/cron/schedule";
 import { queryRows } from "@/lib/db/client";
+import { runCli, type CliResult } from "../support/cli";
 import { createTestDatabase, serverUrl, type TestDatabase } from "../support/db";
 
 /**
@@ -16,53 +16,11 @@ import { createTestDatabase, serverUrl, type TestDatabase } from "../support/db"
 const root = resolve(import.meta.dirname, "../..");
 const SECRET = "cli-test-secret-0123456789abcdef";
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  json: any;
-}
 
 let database: TestDatabase;
 
 function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
-  const childEnv: Record<string, string | undefined> = {
-    ...process.env,
-    NODE_ENV: "test", // .env.test* only: a developer's .env.local stays out of the test
-    DATABASE_URL: database?.url,
-    POSTGRES_URL: "",
-    PGLITE_DIR: "",
-    CRON_SECRET: SECRET,
-    CRON_SECRET_PREVIOUS: "",
-    CRON_DEMO: "1",
-    CRON_PLAN: "pro",
-    VERCEL_ENV: "",
-    UPSTASH_REDIS_REST_URL: "",
-    UPSTASH_REDIS_REST_TOKEN: "",
-    KV_REST_API_URL: "",
-    KV_REST_API_TOKEN: "",
-    SENTRY_DSN: "",
-    HEALTHCHECK_URLS: "",
-    ...env,
-  };
-  for (const [k, v] of Object.entries(childEnv)) if (v === undefined) delete childEnv[k];
-  return new Promise((resolveResult, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "scripts/cli.ts", ...args], { cwd: root, env: childEnv as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
-    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
-    child.once("error", reject);
-    child.once("close", (code) => {
-      let json: unknown;
-      try {
-        json = JSON.parse(stdout);
-      } catch {
-        json = undefined;
-      }
-      resolveResult({ code, stdout, stderr, json });
-    });
-  });
+  return runCli(args, { env: { DATABASE_URL: database?.url, CRON_SECRET: SECRET, CRON_DEMO: "1", CRON_PLAN: "pro", ...env } });
 }
 
 const rows = <T = Record<string, any>>(query: ReturnType<typeof sql>) => queryRows<T>(database.db, query);
