@@ -420,7 +420,7 @@ export interface LockInfo {
   /** Expired: its holder stopped heartbeating (crashed or frozen). */
   stale: boolean;
   heldSeconds: number;
-  run: { status: string | null; trigger: string | null; startedAt: string | null } | null;
+  run: { status: string | null; trigger: string | null; startedAt: string | null; scheduledFor: string | null } | null;
 }
 
 /** Every job lease, oldest first. */
@@ -431,7 +431,8 @@ export async function locks(db: Db): Promise<LockInfo[]> {
                floor(extract(epoch FROM k.expires_at - now()))::int AS expires_in_s,
                floor(extract(epoch FROM now() - k.acquired_at))::int AS held_s,
                k.expires_at <= now() AS stale,
-               l.id AS run_found, l.status AS run_status, l.trigger AS run_trigger, l.started_at AS run_started_at
+               l.id AS run_found, l.status AS run_status, l.trigger AS run_trigger, l.started_at AS run_started_at,
+               l.scheduled_for AS run_scheduled_for
         FROM cron_job_leases k LEFT JOIN cron_job_logs l ON l.id = k.run_id
         ORDER BY k.acquired_at ASC, k.job_name ASC`,
   );
@@ -445,7 +446,9 @@ export async function locks(db: Db): Promise<LockInfo[]> {
     expiresInSeconds: num(r.expires_in_s),
     stale: Boolean(r.stale),
     heldSeconds: num(r.held_s),
-    run: r.run_found ? { status: r.run_status as string, trigger: r.run_trigger as string, startedAt: iso(r.run_started_at) } : null,
+    run: r.run_found
+      ? { status: r.run_status as string, trigger: r.run_trigger as string, startedAt: iso(r.run_started_at), scheduledFor: iso(r.run_scheduled_for) }
+      : null,
   }));
 }
 

@@ -41,25 +41,19 @@ export class PostgresLeaseStore implements LeaseStore {
 
   /**
    * acquire(), returning the fencing token on success (null when the lease is held).
-   * Inserts the row, or takes over an expired one; a live row, even the same owner's,
+   * The same SQL the engine's claim uses (crondeck_take_lease): takes a free or expired
+   * lease, marking an expired holder's run abandoned; a live row, even the same owner's,
    * is left alone (not re-entrant, like SET NX in the Redis store).
    */
   async acquireFenced(key: string, owner: string, ttlMs: number): Promise<number | null> {
-    const rows = await queryRows<{ fencing_token: string | number }>(
+    const rows = await queryRows<{ fencing_token: string | number | null }>(
       this.db,
-      sql`INSERT INTO cron_job_leases (job_name, run_id, fencing_token, holder, acquired_at, expires_at)
-          VALUES (${key}, ${checkOwner(owner)}::uuid, nextval('cron_fencing_token_seq'), ${this.holderName}, now(), now() + ${checkTtl(ttlMs)}::double precision * interval '1 millisecond')
-          ON CONFLICT (job_name) DO UPDATE SET
-            run_id = EXCLUDED.run_id,
-            fencing_token = EXCLUDED.fencing_token,
-            holder = EXCLUDED.holder,
-            acquired_at = EXCLUDED.acquired_at,
-            expires_at = EXCLUDED.expires_at
-          WHERE cron_job_leases.expires_at <= now()
-          RETURNING fencing_token`,
+      sql`SELECT CASE WHEN crondeck_take_lease(${key}, ${checkOwner(owner)}::uuid, t.token, ${this.holderName},
+                        now() + ${checkTtl(ttlMs)}::double precision * interval '1 millisecond') THEN t.token END AS fencing_token
+          FROM (SELECT nextval('cron_fencing_token_seq') AS token) t`,
     );
     // bigint arrives as a string from node-postgres; the sequence stays far below 2^53.
-    return rows[0] ? Number(rows[0].fencing_token) : null;
+    return rows[0]?.fencing_token == null ? null : Number(rows[0].fencing_token);
   }
 
   async extend(key: string, owner: string, ttlMs: number): Promise<boolean> {

@@ -1,3 +1,5 @@
+import { redact, truncate } from "../cron/redact";
+
 /** Errors that map to HTTP responses in one place, each with a stable code and a message saying what to do. */
 export class HttpError extends Error {
   constructor(
@@ -49,6 +51,4 @@ export function isUnavailable(error: unknown): boolean {
   return false;
 }
 
-function scrub(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:\s/@]+:)[^@\s/]+@/gi, "$1***@").slice(0, 500);
-}
+const scrub = (text: string) => truncate(redact(text), 500);

@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { sql } from "drizzle-orm";
 import { JOB_NAME_RE } from "../../lib/cron/define-job";
+import { locks } from "../../lib/db/admin-queries";
 import { queryRows } from "../../lib/db/client";
 import type { CliContext } from "./context";
 import { CliError, EXIT_OK, UsageError } from "./errors";
@@ -29,20 +30,6 @@ export function holderProcess(holder: string, host = hostname()): HolderProcess 
   }
 }
 
-interface LeaseRow {
-  job_name: string;
-  run_id: string;
-  fencing_token: string | number;
-  holder: string;
-  acquired_at: string | Date;
-  expires_at: string | Date;
-  held_s: number;
-  expires_in_s: number;
-  run_status: string | null;
-  trigger: string | null;
-  scheduled_for: string | Date | null;
-}
-
 export interface LockInfo {
   jobName: string;
   runId: string;
@@ -60,38 +47,29 @@ export interface LockInfo {
   run: { status: string | null; trigger: string | null; scheduledFor: string | null };
 }
 
+/** The leases (the dashboard's query), plus what only a terminal on this host can tell: whether the holder still runs. */
 export async function readLocks(ctx: CliContext): Promise<LockInfo[]> {
   const { db } = await ctx.database();
-  const rows = await queryRows<LeaseRow>(
-    db,
-    sql`SELECT k.job_name, k.run_id, k.fencing_token, k.holder, k.acquired_at, k.expires_at,
-               extract(epoch FROM now() - k.acquired_at)::float8 AS held_s,
-               extract(epoch FROM k.expires_at - now())::float8 AS expires_in_s,
-               l.status AS run_status, l.trigger, l.scheduled_for
-        FROM cron_job_leases k LEFT JOIN cron_job_logs l ON l.id = k.run_id
-        ORDER BY k.acquired_at, k.job_name`,
-  );
-  return rows.map((r) => {
-    const expiresIn = Number(r.expires_in_s);
-    const process = holderProcess(r.holder);
+  return (await locks(db)).map((l) => {
+    const process = holderProcess(l.holder);
     const warnings: string[] = [];
-    if (expiresIn <= 0) warnings.push(`STALE: expired ${formatSeconds(-expiresIn)} ago`);
-    if (process === "not_running") warnings.push(`${expiresIn <= 0 ? "" : "STALE: "}holder process not running`);
-    if (r.run_status && r.run_status !== "started") warnings.push(`run is ${r.run_status}`);
+    if (l.stale) warnings.push(`STALE: expired ${formatSeconds(-l.expiresInSeconds)} ago`);
+    if (process === "not_running") warnings.push(`${l.stale ? "" : "STALE: "}holder process not running`);
+    if (l.run?.status && l.run.status !== "started") warnings.push(`run is ${l.run.status}`);
     return {
-      jobName: r.job_name,
-      runId: r.run_id,
-      fencingToken: Number(r.fencing_token),
-      holder: r.holder,
-      acquiredAt: iso(r.acquired_at)!,
-      expiresAt: iso(r.expires_at)!,
-      heldForSeconds: Math.round(Number(r.held_s)),
-      expiresInSeconds: Math.round(expiresIn),
-      expired: expiresIn <= 0,
+      jobName: l.jobName,
+      runId: l.runId,
+      fencingToken: l.fencingToken,
+      holder: l.holder,
+      acquiredAt: l.acquiredAt,
+      expiresAt: l.expiresAt,
+      heldForSeconds: l.heldSeconds,
+      expiresInSeconds: l.expiresInSeconds,
+      expired: l.stale,
       holderProcess: process,
-      stale: expiresIn <= 0 || process === "not_running",
+      stale: l.stale || process === "not_running",
       warnings,
-      run: { status: r.run_status, trigger: r.trigger, scheduledFor: iso(r.scheduled_for) },
+      run: { status: l.run?.status ?? null, trigger: l.run?.trigger ?? null, scheduledFor: l.run?.scheduledFor ?? null },
     };
   });
 }
