@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { request as httpRequest } from "node:http";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rawRequest } from "../support/http";
 import { createTestDatabase, type TestDatabase } from "../support/db";
 import { startNextServer, type NextServer } from "../support/next-server";
 
@@ -29,34 +29,7 @@ interface Reply {
 
 /** A request with exactly the headers given (node:http: no Origin or anything else added). */
 function call(base: string, method: string, path: string, opts: { headers?: Record<string, string>; body?: unknown; raw?: string } = {}): Promise<Reply> {
-  const url = new URL(base);
-  const payload = opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
-  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-  if (payload !== undefined) {
-    headers["content-type"] ??= "application/json";
-    headers["content-length"] = String(Buffer.byteLength(payload));
-  }
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, path, method, headers }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => (text += chunk));
-      res.on("end", () => {
-        let body: unknown;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          body = undefined;
-        }
-        const raw = res.headers["set-cookie"];
-        resolve({ status: res.statusCode ?? 0, text, body, headers: res.headers, setCookie: Array.isArray(raw) ? raw : raw ? [raw] : [] });
-      });
-    });
-    req.setTimeout(30_000, () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-    if (payload !== undefined) req.write(payload);
-    req.end();
-  });
+  return rawRequest(base, method, path, { headers: opts.headers, body: opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)) });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

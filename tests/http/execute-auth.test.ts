@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { request as httpRequest } from "node:http";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rawRequest } from "../support/http";
 import { createTestDatabase, type TestDatabase } from "../support/db";
 import { startNextServer, type NextServer } from "../support/next-server";
 
@@ -34,26 +34,7 @@ interface Reply {
  * the way a real client would send them.
  */
 function send(base: string, path: string, method: string, headers: Record<string, string | string[]>): Promise<Reply> {
-  const url = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, path, method, headers }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => (text += chunk));
-      res.on("end", () => {
-        let body: unknown;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          body = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, text, body, contentType: res.headers["content-type"] ?? null, location: res.headers.location ?? null });
-      });
-    });
-    req.setTimeout(30_000, () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-    req.end();
-  });
+  return rawRequest(base, method, path, { headers });
 }
 
 /** A JS string sent as its UTF-8 bytes in a header. */

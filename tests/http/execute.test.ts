@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { request as httpRequest } from "node:http";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rawRequest as sendRaw } from "../support/http";
 import { createTestDatabase, type TestDatabase } from "../support/db";
 import { startNextServer, type NextServer } from "../support/next-server";
 
@@ -46,26 +46,7 @@ async function hit(base: string, path: string, init: { method?: string; headers?
 
 /** A request with the path sent exactly as given (no client-side normalisation of `..`). */
 function rawRequest(base: string, path: string, method: string, headers: Record<string, string>): Promise<Reply> {
-  const url = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, path, method, headers }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => (text += chunk));
-      res.on("end", () => {
-        let body: unknown;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          body = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, text, body, contentType: res.headers["content-type"] ?? null, location: res.headers.location ?? null });
-      });
-    });
-    req.setTimeout(30_000, () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-    req.end();
-  });
+  return sendRaw(base, method, path, { headers });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,61 @@
+import { request as httpRequest } from "node:http";
+
+export interface RawReply {
+  status: number;
+  text: string;
+  /** The body parsed as JSON, when it is JSON. */
+  body: any;
+  headers: Record<string, string | string[] | undefined>;
+  contentType: string | null;
+  location: string | null;
+  setCookie: string[];
+}
+
+/**
+ * A request with exactly the path and headers given, through node:http: no Origin or other
+ * header added, no client-side normalisation of `..`, and an array value sends a header twice
+ * (fetch would merge it). A string body is sent as is; anything else as JSON.
+ */
+export function rawRequest(
+  base: string,
+  method: string,
+  path: string,
+  opts: { headers?: Record<string, string | string[]>; body?: unknown } = {},
+): Promise<RawReply> {
+  const url = new URL(base);
+  const payload = opts.body === undefined ? undefined : typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
+  const headers: Record<string, string | string[]> = { ...(opts.headers ?? {}) };
+  if (payload !== undefined) {
+    headers["content-type"] ??= "application/json";
+    headers["content-length"] = String(Buffer.byteLength(payload));
+  }
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, path, method, headers }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (text += chunk));
+      res.on("end", () => {
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = undefined;
+        }
+        const cookies = res.headers["set-cookie"];
+        resolve({
+          status: res.statusCode ?? 0,
+          text,
+          body,
+          headers: res.headers,
+          contentType: res.headers["content-type"] ?? null,
+          location: res.headers.location ?? null,
+          setCookie: Array.isArray(cookies) ? cookies : cookies ? [cookies] : [],
+        });
+      });
+    });
+    req.setTimeout(30_000, () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
+}
