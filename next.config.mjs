@@ -12,6 +12,8 @@ const nextConfig = {
   // otherwise answers 308, which Vercel Cron treats as the end of the call.
   skipTrailingSlashRedirect: true,
   typedRoutes: false,
+  // NEXT_DIST_DIR lets several builds live side by side (parallel test runs); default .next.
+  distDir: process.env.NEXT_DIST_DIR || ".next",
   // Loaded by Node at run time, not bundled: PGlite reads its .wasm and .data files from its own
   // package directory, and pg has optional native bindings (pg-native) the bundler cannot resolve.
   serverExternalPackages: ["@electric-sql/pglite", "pg"],

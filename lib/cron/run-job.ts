@@ -1,9 +1,11 @@
 import { backoffDelayMs } from "./backoff";
+import { FINISH_RESERVE_MS, sleep } from "./budget";
+import { claimTrigger } from "./claim";
 import type { JobContext, JobDefinition, RunTrigger } from "./define-job";
 import { coerceError, JobTimeoutError, NonRetriableError, RetryAfterError } from "./errors";
 import type { LeaseStore } from "./lease-store";
 import { redact, truncate } from "./redact";
-import type { AttemptRecord, ClaimInput, LogLine, RunStore, SkipReason } from "./run-store";
+import type { AttemptRecord, LogLine, RunStore, SkipReason } from "./run-store";
 
 /** What the engine needs from the outside world. */
 export interface EngineDeps {
@@ -20,6 +22,8 @@ export interface EngineDeps {
   leaseMs?: (job: JobDefinition) => number;
   /** How long to wait after a timeout for the handler to settle before answering. Default 1s. */
   settleGraceMs?: number;
+  /** Aborts when this process is shutting down: queued runs stop waiting (and drop their rows). */
+  stopping?: AbortSignal;
   /** Polling interval while a queued run waits for the lease. Default 250ms. */
   queuePollMs?: number;
   /** Called once a run holds its claim, before the handler starts (Sentry check-in). Must not throw. */
@@ -83,8 +87,6 @@ const MAX_LOG_CHARS = 2_000;
 const MAX_ERROR_CHARS = 2_000;
 const MAX_STACK_CHARS = 8_000;
 const MAX_OUTPUT_BYTES = 16_384;
-/** Kept free at the end of the budget to write the result. */
-const FINISH_RESERVE_MS = 1_000;
 
 /**
  * The lease outlives a crash by at most this long; heartbeats every third of it keep a
@@ -93,26 +95,6 @@ const FINISH_RESERVE_MS = 1_000;
  */
 export function leaseMsFor(job: JobDefinition): number {
   return Math.min(60_000, Math.max(15_000, job.timeoutMs + 5_000));
-}
-
-/** `slot:<iso>` for scheduled runs, `key:<key>` for manual runs with an Idempotency-Key. */
-export function dedupeKeyFor(input: Pick<TriggerInput, "trigger" | "scheduledFor" | "idempotencyKey">): string | null {
-  if (input.idempotencyKey) return `key:${input.idempotencyKey}`;
-  if (input.scheduledFor && (input.trigger === "schedule" || input.trigger === "tick" || input.trigger === "catchup")) return `slot:${input.scheduledFor.toISOString()}`;
-  return null;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted || ms <= 0) return resolve();
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }
 
 function capOutput(value: unknown): unknown {
@@ -141,92 +123,12 @@ export async function runTrigger(deps: EngineDeps, input: TriggerInput): Promise
   const { job } = input;
   const leaseMs = (deps.leaseMs ?? leaseMsFor)(job);
   const secrets = deps.secrets ?? [];
-  const claimInput: ClaimInput = {
-    jobName: job.name,
-    trigger: input.trigger,
-    scheduledFor: input.scheduledFor,
-    dedupeKey: dedupeKeyFor(input),
-    overlap: job.overlap,
-    enabledByDefault: job.enabled,
-    checkState: input.trigger !== "manual" && input.trigger !== "replay",
-    leaseMs,
-    holder: deps.holder,
-    codeVersion: deps.codeVersion,
-    actor: input.actor ?? null,
-    replayOf: input.replayOf ?? null,
-    runId: input.runId ?? null,
-  };
-  const skipped = (r: { runId: string; reason: SkipReason; startedAt: Date }): TriggerOutcome => ({
-    kind: "skipped",
-    jobName: job.name,
-    reason: r.reason,
-    runId: r.runId,
-    scheduledFor: input.scheduledFor,
-    trigger: input.trigger,
-    startedAt: r.startedAt,
-  });
 
-  // 1. Fast pre-check: a Redis lease held elsewhere means a loser, recorded in one Postgres round trip.
-  const preLockKey = `job:${job.name}`;
-  const preLockOwner = crypto.randomUUID();
-  const usePreLock = Boolean(deps.preLock) && job.overlap === "skip";
-  if (usePreLock && !(await deps.preLock!.acquire(preLockKey, preLockOwner, leaseMs))) {
-    return skipped(await deps.runs.recordSkip(claimInput, "already_running"));
-  }
-  const releasePreLock = () => (usePreLock ? deps.preLock!.release(preLockKey, preLockOwner).catch(() => false) : Promise.resolve(false));
-
-  // 2. Claim in Postgres, the source of truth.
-  let fencingToken: number;
-  let startedAt: Date;
-  let runId: string;
-  let scheduledFor = input.scheduledFor;
-  let priorAttempts: AttemptRecord[] = [];
-  let priorLogLines: LogLine[] = [];
-  if (input.retryOf) {
-    // A deferred retry resumes its own row: no new row, no new slot.
-    const resumed = await deps.runs.claimRetry(input.retryOf, leaseMs, deps.holder);
-    if (resumed.outcome !== "claimed") {
-      return skipped({ runId: input.retryOf, reason: resumed.outcome === "busy" ? "already_running" : "duplicate", startedAt: new Date() });
-    }
-    runId = input.retryOf;
-    fencingToken = resumed.fencingToken;
-    startedAt = resumed.startedAt;
-    scheduledFor = resumed.scheduledFor;
-    priorAttempts = resumed.attemptDetails;
-    priorLogLines = resumed.logLines;
-  } else {
-    let claim;
-    try {
-      claim = await deps.runs.claim(claimInput);
-    } catch (error) {
-      await releasePreLock();
-      throw error;
-    }
-    if (claim.outcome === "skipped") {
-      await releasePreLock();
-      return skipped(claim);
-    }
-    runId = claim.runId;
-    if (claim.outcome === "queued") {
-      // bufferOne / replace: wait for the holder to finish (or to obey its abort), within the budget.
-      const deadline = t0 + Math.max(0, input.budgetMs - FINISH_RESERVE_MS - Math.min(job.timeoutMs, input.budgetMs / 2));
-      let promoted;
-      for (;;) {
-        promoted = await deps.runs.promote(runId, leaseMs, deps.holder);
-        if (promoted.outcome !== "waiting" || Date.now() >= deadline) break;
-        await sleep(Math.min(deps.queuePollMs ?? 250, deadline - Date.now()));
-      }
-      if (promoted.outcome !== "claimed") {
-        await deps.runs.dropQueued(runId);
-        return skipped({ runId, reason: "already_running", startedAt: new Date() });
-      }
-      fencingToken = promoted.fencingToken;
-      startedAt = promoted.startedAt;
-    } else {
-      fencingToken = claim.fencingToken;
-      startedAt = claim.startedAt;
-    }
-  }
+  // 1-3. Pre-check, claim, queue wait (lib/cron/claim.ts).
+  const phase = await claimTrigger(deps, input, leaseMs, t0);
+  if (phase.kind === "skipped") return phase.outcome;
+  const { runId, fencingToken, startedAt, scheduledFor, priorAttempts, priorLogLines, preLock } = phase.claim;
+  const releasePreLock = () => preLock.release();
 
   try {
     deps.onRunStarted?.({ id: runId, jobName: job.name, trigger: input.trigger, scheduledFor }, job);
@@ -240,7 +142,7 @@ export async function runTrigger(deps: EngineDeps, input: TriggerInput): Promise
   const beat = async () => {
     const [result] = await Promise.all([
       deps.runs.heartbeat(runId, fencingToken, leaseMs),
-      usePreLock ? deps.preLock!.extend(preLockKey, preLockOwner, leaseMs).catch(() => false) : Promise.resolve(true),
+      preLock.extend(leaseMs),
     ]);
     if (!result.alive) runAbort.abort(new Error("lease lost: another holder took this job over"));
     else if (result.cancelRequested) runAbort.abort(new Error("replaced by a newer run (overlap: replace)"));

@@ -10,7 +10,9 @@ export type RunStatus =
   | "abandoned"
   | "missed"
   | "queued"
-  | "retry_scheduled";
+  | "retry_scheduled"
+  /** overlap "replace": a newer trigger took over; not a failure. */
+  | "replaced";
 
 export type SkipReason = "already_running" | "duplicate" | "disabled" | "paused" | "dead_lettered";
 
@@ -61,7 +63,7 @@ export interface LogLine {
 export interface FinishInput {
   runId: string;
   fencingToken: number;
-  status: "completed" | "failed" | "timed_out" | "retry_scheduled";
+  status: "completed" | "failed" | "timed_out" | "retry_scheduled" | "replaced";
   attempts: number;
   errorMessage: string | null;
   errorStack: string | null;

@@ -4,12 +4,15 @@ import { captureRunFailure, checkInFinished, checkInStarted, flushSentry } from 
 import type { JobDefinition } from "../cron/define-job";
 import type { EngineDeps, RunReport } from "../cron/run-job";
 import type { Db } from "../db/client";
+import type { AbandonedRun } from "../db/sweep";
 import type { Env } from "../env";
 import { runSettled, runStarted } from "./shutdown";
 
 export interface Observers {
   onRunStarted: NonNullable<EngineDeps["onRunStarted"]>;
   onRunFinished: NonNullable<EngineDeps["onRunFinished"]>;
+  /** Failure handling for runs the tick's sweep found abandoned: alerts per the job's policy. */
+  onAbandoned: (runs: AbandonedRun[]) => Promise<void>;
   /** Alerts for slots that should have run (the tick). */
   onMissed: (job: JobDefinition, slots: Date[]) => Promise<void>;
   /** Sends queued Sentry events before the response: serverless functions freeze after it. */
@@ -64,6 +67,9 @@ export function createObservers(env: Env, db: Db, secrets: readonly string[]): O
       }
       const kinds = alertsForRun(report, job);
       await Promise.all(kinds.map((kind) => dispatcher.notify(event(kind, job, report), routingFor(job))));
+    },
+    async onAbandoned() {
+      // Being filled in: abandoned runs go through the failure path's alerts.
     },
     async onMissed(job, slots) {
       const last = slots[slots.length - 1];

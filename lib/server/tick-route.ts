@@ -27,7 +27,7 @@ export async function handleTick(request: Request, maxDurationSeconds: number): 
     const job = {
       ...tickJob,
       handler: async (ctx: { log: (m: string) => void }): Promise<TickReport> =>
-        runTick({ db: runtime.database.db, registry: runtime.registry, dispatch, plan: env.CRON_PLAN, holder: runtime.engine.holder, now, log: ctx.log, onMissed: runtime.observers.onMissed }),
+        runTick({ db: runtime.database.db, registry: runtime.registry, dispatch, plan: env.CRON_PLAN, holder: runtime.engine.holder, now, log: ctx.log, onMissed: runtime.observers.onMissed, onAbandoned: runtime.observers.onAbandoned }),
     };
     const outcome = await runTrigger(runtime.engine, { job, trigger: "schedule", scheduledFor: minute, budgetMs: maxDurationSeconds * 1000 - (Date.now() - t0) - 2_000 });
     recordOutcome(outcome);

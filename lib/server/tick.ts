@@ -5,14 +5,12 @@ import type { Db } from "../db/client";
 import {
   dueRetries,
   jobStates,
-  LONG_EXPIRED_SECONDS,
   recordMissedSlots,
   scheduleCatchUps,
   setMissedCheckedUntil,
-  sweepExpiredLeases,
   takeNextCatchUp,
-  type AbandonedRun,
 } from "../db/tick-queries";
+import { LONG_EXPIRED_SECONDS, sweepExpiredLeases, type AbandonedRun } from "../db/sweep";
 
 /** A call of the execute route in its own invocation. */
 export type DispatchRequest =
@@ -35,6 +33,8 @@ export interface TickDeps {
   plan: "hobby" | "pro";
   holder: string;
   now: Date;
+  /** Told about runs the sweep found abandoned (their holders died, froze or lost the database). */
+  onAbandoned?: (runs: AbandonedRun[]) => Promise<void>;
   /** Told about slots that should have run and did not. */
   onMissed?: (job: JobDefinition, slots: Date[]) => Promise<void>;
   log?: (message: string) => void;
@@ -69,6 +69,9 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
   for (const a of report.abandoned) {
     const warning = a.expiredSecondsAgo > LONG_EXPIRED_SECONDS ? " WARNING: expired long ago, the holder most likely crashed" : "";
     log(`abandoned ${a.jobName} run ${a.runId}: ${a.holder} held it ${a.heldForSeconds}s, expired ${a.expiredSecondsAgo}s ago${warning}`);
+  }
+  if (deps.onAbandoned && report.abandoned.length > 0) {
+    await deps.onAbandoned(report.abandoned).catch((error) => log(`abandoned-run alerts failed: ${(error as Error).message}`));
   }
 
   // 2. Deferred retries that are due, each in its own invocation.

@@ -5,10 +5,11 @@ import { childEnv, projectRoot } from "./next-server";
 
 /**
  * vitest globalSetup for the http project: one `next build` before the suite.
- * CRONDECK_SKIP_BUILD=1 reuses an existing .next/ (fast reruns while editing tests only).
+ * CRONDECK_SKIP_BUILD=1 reuses an existing build (fast reruns while editing tests only);
+ * NEXT_DIST_DIR builds into (and serves from) another directory than .next/.
  */
 export default async function buildNext(): Promise<void> {
-  if (process.env.CRONDECK_SKIP_BUILD === "1" && existsSync(resolve(projectRoot, ".next/BUILD_ID"))) return;
+  if (process.env.CRONDECK_SKIP_BUILD === "1" && existsSync(resolve(projectRoot, process.env.NEXT_DIST_DIR || ".next", "BUILD_ID"))) return;
   const nextBin = resolve(projectRoot, "node_modules/next/dist/bin/next");
   const child = spawn(process.execPath, [nextBin, "build"], {
     cwd: projectRoot,
