@@ -33,6 +33,22 @@ export default defineConfig({
           pool: "forks",
         },
       },
+      {
+        extends: true,
+        test: {
+          name: "faults",
+          include: ["tests/faults/**/*.test.ts"],
+          environment: "node",
+          // The same build as the http project (the setup builds once per vitest run).
+          globalSetup: ["tests/support/build-next.ts"],
+          testTimeout: 240_000,
+          hookTimeout: 180_000,
+          pool: "forks",
+          // Each file runs several `next start` processes and times leases: one file at a time
+          // keeps a 2-core machine from stretching heartbeats past their leases.
+          maxWorkers: 1,
+        },
+      },
     ],
   },
 });

@@ -6,6 +6,7 @@ import demoFlaky from "./demo-flaky";
 import demoPulse from "./demo-pulse";
 import demoSlow from "./demo-slow";
 import demoStubborn from "./demo-stubborn";
+import { faultJobs } from "./fault-jobs";
 import healthCheck from "./health-check";
 
 /**
@@ -17,11 +18,20 @@ export const jobs: readonly JobDefinition[] = [healthCheck, cleanupOldLogs];
 /** Jobs that do real small work so a new install shows runs, failures and retries (CRON_DEMO=1). */
 export const demoJobs: readonly JobDefinition[] = [demoPulse, demoFlaky, demoSlow, demoStubborn];
 
-let cached: { demo: boolean; registry: JobRegistry } | undefined;
+let cached: { key: string; registry: JobRegistry } | undefined;
 
-/** The registry for this process: the jobs, plus the demo jobs when CRON_DEMO=1 (never on Vercel production). */
-export function getRegistry(env: Pick<Env, "CRON_DEMO" | "VERCEL_ENV"> = loadEnv()): JobRegistry {
+/**
+ * The registry for this process: the jobs, plus the demo jobs when CRON_DEMO=1, plus the
+ * fault-injection suite's jobs when CRONDECK_FAULT_JOBS=1 (lib/jobs/fault-jobs.ts); neither
+ * set ever loads on a Vercel production deployment.
+ */
+export function getRegistry(
+  env: Pick<Env, "CRON_DEMO" | "VERCEL_ENV"> = loadEnv(),
+  faults: boolean = process.env.CRONDECK_FAULT_JOBS === "1",
+): JobRegistry {
   const demo = env.CRON_DEMO && env.VERCEL_ENV !== "production";
-  if (cached?.demo !== demo) cached = { demo, registry: new JobRegistry(demo ? [...jobs, ...demoJobs] : jobs) };
+  const withFaults = faults && env.VERCEL_ENV !== "production";
+  const key = `${demo}:${withFaults}`;
+  if (cached?.key !== key) cached = { key, registry: new JobRegistry([...jobs, ...(demo ? demoJobs : []), ...(withFaults ? faultJobs : [])]) };
   return cached.registry;
 }

@@ -3,12 +3,21 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { childEnv, projectRoot } from "./next-server";
 
+const BUILT = Symbol.for("crondeck.next-build");
+
 /**
  * vitest globalSetup for the http project: one `next build` before the suite.
  * CRONDECK_SKIP_BUILD=1 reuses an existing build (fast reruns while editing tests only);
  * NEXT_DIST_DIR builds into (and serves from) another directory than .next/.
  */
-export default async function buildNext(): Promise<void> {
+export default function buildNext(): Promise<void> {
+  // Several projects (http, faults) name this setup: one vitest run builds once.
+  const holder = globalThis as { [BUILT]?: Promise<void> };
+  holder[BUILT] ??= build();
+  return holder[BUILT];
+}
+
+async function build(): Promise<void> {
   if (process.env.CRONDECK_SKIP_BUILD === "1" && existsSync(resolve(projectRoot, process.env.NEXT_DIST_DIR || ".next", "BUILD_ID"))) return;
   const nextBin = resolve(projectRoot, "node_modules/next/dist/bin/next");
   const child = spawn(process.execPath, [nextBin, "build"], {

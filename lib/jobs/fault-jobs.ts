@@ -1,0 +1,30 @@
+import { defineJob, type JobDefinition } from "../cron/define-job";
+import { faultHandler } from "./fault-ledger";
+
+/**
+ * Jobs for the fault-injection suite (tests/faults), loaded only with CRONDECK_FAULT_JOBS=1 and
+ * never on a Vercel production deployment. Each records its handler's start and end in
+ * fault_ledger (see fault-ledger.ts) and behaves as fault_control says. They are dispatched by
+ * nobody: no vercel.json entry (the registry without them is what cron:sync writes) and not by
+ * the tick; the suite triggers them itself.
+ */
+const common = {
+  schedule: "* * * * *",
+  category: "faults",
+  timeout: "5s",
+  // Every failure alerts (no threshold, no window), and no run of the suite pauses a job.
+  alerts: { afterConsecutiveFailures: 1, reAlertAfter: "1s" },
+  deadLetter: { pauseAfter: 1000, replayLimit: 100 },
+} as const;
+
+function faultJob(name: string, description: string, extra: { retries?: number; overlap?: "skip" | "allow" | "bufferOne" | "replace" } = {}): JobDefinition {
+  return defineJob({ ...common, ...extra, name, description, handler: (ctx) => faultHandler(name, ctx) });
+}
+
+export const faultJobs: readonly JobDefinition[] = [
+  faultJob("fault-a", "Fault suite: a job that records its runs"),
+  faultJob("fault-b", "Fault suite: a job that records its runs"),
+  faultJob("fault-c", "Fault suite: a job that records its runs"),
+  faultJob("fault-d", "Fault suite: a job that records its runs"),
+  faultJob("fault-retry", "Fault suite: a job whose first attempt defers its retry", { retries: 1 }),
+];
