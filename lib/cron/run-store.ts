@@ -32,8 +32,16 @@ export interface ClaimInput {
   codeVersion: string | null;
   actor: string | null;
   replayOf?: string | null;
-  /** Use this id for the run's row (a caller that answers before the run, such as "run now"). */
+  /**
+   * The id of the run's row, chosen by the caller (claimTrigger makes one when the trigger has
+   * none). Asking again with the same id after a lost reply returns the caller's own claim.
+   */
   runId?: string | null;
+  /**
+   * How long a queued (bufferOne/replace) row keeps its place: the waiter's budget plus the
+   * time its drop may take. Past it the row counts as dropped. Default: leaseMs.
+   */
+  queueTtlMs?: number | null;
 }
 
 export type ClaimResult =
@@ -117,11 +125,14 @@ export interface RunStore {
   /** Records a skip decided before the database was asked (a Redis lease held elsewhere). */
   recordSkip(input: ClaimInput, reason: SkipReason): Promise<ClaimResult & { outcome: "skipped" }>;
   promote(runId: string, leaseMs: number, holder: string): Promise<PromoteResult>;
-  /** Gives up on a queued run that never got the lease. */
-  dropQueued(runId: string): Promise<void>;
+  /**
+   * Gives up on a queued run that never ran its handler: skipped. Also undoes this holder's
+   * promotion of it whose reply was lost (started, no handler ran), freeing that lease.
+   */
+  dropQueued(runId: string, holder: string): Promise<void>;
   heartbeat(runId: string, fencingToken: number, leaseMs: number): Promise<HeartbeatResult>;
   finish(input: FinishInput): Promise<FinishResult>;
-  /** Resumes a run whose retry was deferred, under the job's lease. */
-  claimRetry(runId: string, leaseMs: number, holder: string): Promise<RetryClaimResult>;
+  /** Resumes a run whose retry was deferred, under the job's lease, recording the resuming code version. */
+  claimRetry(runId: string, leaseMs: number, holder: string, codeVersion: string | null): Promise<RetryClaimResult>;
   releaseLease(runId: string, fencingToken: number): Promise<void>;
 }

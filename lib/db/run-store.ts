@@ -38,7 +38,19 @@ function claimResult(row: ClaimRow | undefined): ClaimResult {
   }
 }
 
-/** The Postgres run store: each method is one call to a function in drizzle/0002_engine_functions.sql. */
+/**
+ * Queued rows whose waiter is gone (died, shut down, or could not write its drop): skipped.
+ * The claim and promote settle a job's own on the way; the sweep settles every job's.
+ */
+export async function settleExpiredQueued(db: Db): Promise<number> {
+  const [row] = await queryRows<{ settled: number }>(db, sql`SELECT crondeck_settle_expired_queued() AS settled`);
+  return Number(row?.settled ?? 0);
+}
+
+/**
+ * The Postgres run store: each method is one call to a function in drizzle/ (0002_engine_functions.sql,
+ * redefined by later migrations).
+ */
 export class PostgresRunStore implements RunStore {
   constructor(private readonly db: Db) {}
 
@@ -46,7 +58,8 @@ export class PostgresRunStore implements RunStore {
     const rows = await queryRows<ClaimRow>(
       this.db,
       sql`SELECT * FROM crondeck_claim_run(${c.jobName}, ${c.trigger}, ${c.scheduledFor?.toISOString() ?? null}::timestamptz, ${c.dedupeKey},
-            ${c.overlap}, ${c.enabledByDefault}, ${c.checkState}, ${Math.ceil(c.leaseMs)}::int, ${c.holder}, ${c.codeVersion}, ${c.actor}, ${c.replayOf ?? null}::uuid, ${c.runId ?? null}::uuid)`,
+            ${c.overlap}, ${c.enabledByDefault}, ${c.checkState}, ${Math.ceil(c.leaseMs)}::int, ${c.holder}, ${c.codeVersion}, ${c.actor}, ${c.replayOf ?? null}::uuid, ${c.runId ?? null}::uuid,
+            ${c.queueTtlMs == null ? null : Math.ceil(c.queueTtlMs)}::int)`,
     );
     return claimResult(rows[0]);
   }
@@ -68,11 +81,8 @@ export class PostgresRunStore implements RunStore {
     return { outcome: "claimed", fencingToken: Number(row.fencing_token), startedAt: toDate(row.started_at!), leaseExpiresAt: toDate(row.lease_expires_at!) };
   }
 
-  async dropQueued(runId: string): Promise<void> {
-    await this.db.execute(
-      sql`UPDATE cron_job_logs SET status = 'skipped', skip_reason = 'already_running', completed_at = now(), duration_ms = 0
-          WHERE id = ${runId}::uuid AND status = 'queued'`,
-    );
+  async dropQueued(runId: string, holder: string): Promise<void> {
+    await this.db.execute(sql`SELECT crondeck_drop_queued(${runId}::uuid, ${holder})`);
   }
 
   async heartbeat(runId: string, fencingToken: number, leaseMs: number): Promise<HeartbeatResult> {
@@ -110,7 +120,7 @@ export class PostgresRunStore implements RunStore {
     };
   }
 
-  async claimRetry(runId: string, leaseMs: number, holder: string): Promise<RetryClaimResult> {
+  async claimRetry(runId: string, leaseMs: number, holder: string, codeVersion: string | null): Promise<RetryClaimResult> {
     const [row] = await queryRows<{
       outcome: "claimed" | "busy" | "gone";
       job_name: string | null;
@@ -121,7 +131,7 @@ export class PostgresRunStore implements RunStore {
       attempt_details: AttemptRecord[] | null;
       log_lines: LogLine[] | null;
       blocking_run_id: string | null;
-    }>(this.db, sql`SELECT * FROM crondeck_claim_retry(${runId}::uuid, ${Math.ceil(leaseMs)}::int, ${holder})`);
+    }>(this.db, sql`SELECT * FROM crondeck_claim_retry(${runId}::uuid, ${Math.ceil(leaseMs)}::int, ${holder}, ${codeVersion})`);
     if (row.outcome === "gone") return { outcome: "gone" };
     if (row.outcome === "busy") return { outcome: "busy", blockingRunId: row.blocking_run_id };
     return {

@@ -35,6 +35,17 @@ export class RedisTimeoutError extends Error {
 }
 
 /**
+ * A Redis call that failed: a refused or reset connection, an HTTP error from the REST API, or
+ * an error reply such as WRONGTYPE (a key of another type where a lease should be). The store
+ * wraps every failure in it, so callers and the HTTP layer see one kind of lock-store fault
+ * (503 store_unavailable, never 500); the original is its `cause`.
+ */
+export class RedisStoreError extends Error {
+  override name = "RedisStoreError";
+  readonly code = "REDIS_ERROR";
+}
+
+/**
  * Rejects with RedisTimeoutError when `promise` has not settled within `timeoutMs`.
  * The store wraps every call in it, because a `Redis` built elsewhere may keep the
  * client's default of 5 retries with exponential backoff (about 4.3 s of waiting on a
@@ -125,8 +136,14 @@ export class RedisLeaseStore implements LeaseStore {
     return this.keyPrefix + key;
   }
 
-  private call<T>(what: string, promise: Promise<T>): Promise<T> {
-    return withTimeout(promise, this.timeoutMs, `Redis lease ${what}`);
+  private async call<T>(what: string, promise: Promise<T>): Promise<T> {
+    try {
+      return await withTimeout(promise, this.timeoutMs, `Redis lease ${what}`);
+    } catch (error) {
+      if (error instanceof RedisTimeoutError) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new RedisStoreError(`Redis lease ${what} failed: ${message}`, { cause: error });
+    }
   }
 }
 

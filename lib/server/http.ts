@@ -1,4 +1,5 @@
 import { redact, truncate } from "../cron/redact";
+import { isUnavailable } from "../cron/store-errors";
 
 /** Errors that map to HTTP responses in one place, each with a stable code and a message saying what to do. */
 export class HttpError extends Error {
@@ -37,18 +38,7 @@ export function toErrorResponse(error: unknown, context: string): Response {
   return errorResponse(500, "internal_error", "The server failed to handle this request; see the server logs.");
 }
 
-const UNAVAILABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "EPIPE", "57P01", "57P03", "08000", "08001", "08003", "08004", "08006", "53300"]);
-
-/** Connection-level failures of Postgres, PGlite or Redis, as opposed to bugs. */
-export function isUnavailable(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
-    const err = e as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown[] };
-    if (typeof err.code === "string" && UNAVAILABLE_CODES.has(err.code)) return true;
-    if (typeof err.message === "string" && /connect|connection|timeout|terminat|ECONNREFUSED|fetch failed|did not answer/i.test(err.message)) return true;
-    if (Array.isArray(err.errors) && err.errors.some((inner) => isUnavailable(inner))) return true;
-    e = err.cause;
-  }
-  return false;
-}
+/** Connection-level failures of Postgres, PGlite or Redis, as opposed to bugs (one rule, in lib/cron). */
+export { isUnavailable };
 
 const scrub = (text: string) => truncate(redact(text), 500);
