@@ -15,6 +15,9 @@ import { createConnection, createServer, type AddressInfo, type Server, type Soc
  *   contain `match`, or any write), drops the server's reply to it and resets that connection:
  *   the server did the work, the client never learns. Resolves with the request's text once
  *   the reply was dropped.
+ * - `holdNextRequest(match?)` keeps the next matching client write (and everything after it on
+ *   that connection) from the server and resolves with its text: the request is in flight and
+ *   unanswered. `heal()` delivers it; `reset()` kills it (the server never saw it).
  */
 export interface TcpProxy {
   readonly host: string;
@@ -33,6 +36,7 @@ export interface TcpProxy {
   partition(): void;
   heal(): void;
   dropNextReply(match?: string | RegExp | ((request: Buffer) => boolean)): Promise<string>;
+  holdNextRequest(match?: string | RegExp | ((request: Buffer) => boolean)): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -65,6 +69,8 @@ interface Pair {
   partitioned: boolean;
   /** A request matched by dropNextReply went up: its reply is dropped and the pair reset. */
   dropArmed: { resolve: (request: string) => void; request: string } | null;
+  /** A request held by holdNextRequest: client bytes wait in heldUp until heal. */
+  holding: boolean;
   closed: boolean;
 }
 
@@ -89,6 +95,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   const { target } = options;
   const pairs = new Set<Pair>();
   const dropWaiters: DropWaiter[] = [];
+  const holdWaiters: DropWaiter[] = [];
   const stats: TcpProxyStats = { connections: 0, resets: 0, refused: 0, droppedReplies: 0, bytesUp: 0, bytesDown: 0 };
   let mode: TcpProxyMode = "pass";
 
@@ -139,9 +146,19 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   };
 
   const sendUp = (pair: Pair, chunk: Buffer) => {
-    if (!pair.upstream) {
+    if (!pair.upstream || pair.holding) {
       pair.heldUp.push(chunk);
       return;
+    }
+    if (holdWaiters.length > 0) {
+      const index = holdWaiters.findIndex((waiter) => waiter.matches(chunk));
+      if (index >= 0) {
+        const [waiter] = holdWaiters.splice(index, 1);
+        pair.holding = true;
+        pair.heldUp.push(chunk);
+        waiter!.resolve(printable(chunk));
+        return;
+      }
     }
     if (!pair.dropArmed && dropWaiters.length > 0) {
       const index = dropWaiters.findIndex((waiter) => waiter.matches(chunk));
@@ -171,6 +188,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
       upstreamEnded: false,
       partitioned: mode === "partition",
       dropArmed: null,
+      holding: false,
       closed: false,
     };
     pairs.add(pair);
@@ -249,6 +267,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
       const previous = mode;
       mode = "pass";
       for (const pair of [...pairs]) {
+        pair.holding = false;
         if (previous === "partition" && pair.partitioned) {
           destroyPair(pair, true);
           continue;
@@ -276,9 +295,15 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
         dropWaiters.push({ matches: matcherOf(match), resolve: resolveDrop });
       });
     },
+    holdNextRequest(match) {
+      return new Promise<string>((resolveHold) => {
+        holdWaiters.push({ matches: matcherOf(match), resolve: resolveHold });
+      });
+    },
     async close() {
       mode = "pass";
       dropWaiters.length = 0;
+      holdWaiters.length = 0;
       resetAll();
       await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
     },
