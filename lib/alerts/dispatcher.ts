@@ -3,6 +3,7 @@ import { coerceError } from "../cron/errors";
 import type { Db } from "../db/client";
 import { formatAlertText } from "./format";
 import { DEFAULT_ALERT_TIMEOUT_MS, withTimeout } from "./http-post";
+import { reAlertWindowMs } from "./policy";
 import { redactAlertError } from "./redact";
 import type { AlertChannel, AlertEvent, AlertOutcome, AlertRouting } from "./types";
 
@@ -35,8 +36,14 @@ async function rows<T>(db: Pick<Db, "execute">, query: SQL): Promise<T[]> {
 }
 
 /**
- * Sends an alert to every channel that applies, at most once per job and kind per
- * `routing.reAlertAfterMs`, and records each channel's outcome in cron_alerts.
+ * Sends an alert to every channel that applies, at most once per job, kind and incident per
+ * `routing.reAlertAfterMs` (an auto-pause always: see reAlertWindowMs), and records each
+ * channel's outcome in cron_alerts.
+ *
+ * The incident is the failure streak the run belongs to (event.incidentId, or the run row's
+ * incident_id, written by the failure path in drizzle/0006_failure_path.sql): after a recovery a
+ * new streak is a new incident, and its alerts are not held back by the last one's. Alerts
+ * without a run (a missed slot) have no incident and share one window per job and kind.
  *
  * The rate limit is decided by one INSERT ... SELECT under a transaction-scoped advisory lock
  * on (job, kind): the lock is taken by its own statement first, because a READ COMMITTED
@@ -79,7 +86,7 @@ export class AlertDispatcher {
     const secrets = routing.slackWebhook ? [...this.secrets, routing.slackWebhook] : this.secrets;
     let claimed: ClaimRow[] | null;
     try {
-      claimed = await this.claim(event, channels, message, Math.max(0, routing.reAlertAfterMs));
+      claimed = await this.claim(event, channels, message, reAlertWindowMs(event.kind, routing.reAlertAfterMs));
     } catch (error) {
       // Alerting matters most when things are broken: with the database unreachable, send
       // without the rate limit rather than stay silent.
@@ -120,6 +127,7 @@ export class AlertDispatcher {
   private async claim(event: AlertEvent, channels: AlertChannel[], message: string, windowMs: number): Promise<ClaimRow[]> {
     const at = this.now().toISOString();
     const runId = event.runId && UUID_RE.test(event.runId) ? event.runId : null;
+    const incidentId = event.incidentId && UUID_RE.test(event.incidentId) ? event.incidentId : null;
     const names = sql.join(
       channels.map((c, i) => sql`(${c.name}::varchar, ${i}::int)`),
       sql`, `,
@@ -128,16 +136,20 @@ export class AlertDispatcher {
       await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`crondeck:alert:${event.jobName}:${event.kind}`}))`);
       return rows<ClaimRow>(
         tx,
-        sql`INSERT INTO cron_alerts (job_name, kind, run_id, channel, status, message, created_at)
+        sql`WITH incident AS (
+              SELECT coalesce(${incidentId}::uuid, (SELECT l.incident_id FROM cron_job_logs l WHERE l.id = ${runId}::uuid)) AS id
+            )
+            INSERT INTO cron_alerts (job_name, kind, run_id, channel, status, message, created_at, incident_id)
             SELECT ${event.jobName}, ${event.kind}, ${runId}::uuid, c.channel,
                    CASE WHEN EXISTS (
                      SELECT 1 FROM cron_alerts a
                       WHERE a.job_name = ${event.jobName} AND a.kind = ${event.kind}
                         AND a.status IN ('sent', ${SENDING})
+                        AND a.incident_id IS NOT DISTINCT FROM i.id
                         AND a.created_at > ${at}::timestamptz - ${windowMs}::int8 * interval '1 millisecond'
                    ) THEN 'suppressed' ELSE ${SENDING} END,
-                   ${message}, ${at}::timestamptz
-              FROM (VALUES ${names}) AS c(channel, ord)
+                   ${message}, ${at}::timestamptz, i.id
+              FROM (VALUES ${names}) AS c(channel, ord) CROSS JOIN incident i
              ORDER BY c.ord
             RETURNING id, channel, status`,
       );

@@ -7,6 +7,11 @@ export interface AlertEvent {
   category: string;
   /** The run the alert is about (absent for a missed slot that has no run). */
   runId: string | null;
+  /**
+   * The failure streak (incident) the run belongs to; the re-alert window applies within one.
+   * Optional: the dispatcher reads it from the run's row when it is not given.
+   */
+  incidentId?: string | null;
   /** The slot, when the run had one; for `missed`, the missed slot. */
   scheduledFor: Date | null;
   consecutiveFailures: number;
@@ -24,7 +29,7 @@ export interface AlertEvent {
 export interface AlertRouting {
   slackWebhook: string | null;
   email: string[];
-  /** At most one alert per job and kind within this window. */
+  /** At most one alert per job, kind and incident within this window (an auto-pause always alerts). */
   reAlertAfterMs: number;
 }
 

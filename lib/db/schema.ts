@@ -23,7 +23,7 @@ export const cronJobLogs = pgTable(
   {
     id: uuid("id").primaryKey().default(sql`gen_random_uuid()`),
     jobName: varchar("job_name", { length: 100 }).notNull(),
-    /** started | completed | failed | timed_out | skipped | abandoned | missed | queued | retry_scheduled */
+    /** started | completed | failed | timed_out | skipped | abandoned | missed | queued | retry_scheduled | replaced */
     status: varchar("status", { length: 20 }).notNull(),
     startedAt: timestamp("started_at", { withTimezone: true }).notNull().defaultNow(),
     completedAt: timestamp("completed_at", { withTimezone: true }),
@@ -53,6 +53,16 @@ export const cronJobLogs = pgTable(
     cancelRequestedAt: timestamp("cancel_requested_at", { withTimezone: true }),
     nextRetryAt: timestamp("next_retry_at", { withTimezone: true }),
     replayOf: uuid("replay_of"),
+    /** overlap "replace": the run that took over from this one (status replaced). */
+    replacedBy: uuid("replaced_by"),
+    /** A failed, timed-out or abandoned run: the job's consecutive failures, this run included. */
+    failureStreak: integer("failure_streak"),
+    /** The failure streak this run belongs to (the id of its first failed run); on a success, the streak it ended. */
+    incidentId: uuid("incident_id"),
+    /** This run's dead letter paused the job. */
+    autoPaused: boolean("auto_paused").notNull().default(false),
+    /** An abandoned run whose alerts the tick has not sent yet. */
+    alertsPending: boolean("alerts_pending").notNull().default(false),
   },
   (t) => [
     index("idx_cron_logs_job_started").on(t.jobName, t.startedAt.desc()),
@@ -64,6 +74,7 @@ export const cronJobLogs = pgTable(
       .on(t.jobName, t.scheduledFor)
       .where(sql`dedupe_key LIKE 'slot:%'`),
     index("idx_cron_logs_running").on(t.jobName).where(sql`status = 'started'`),
+    index("idx_cron_logs_alerts_pending").on(t.completedAt).where(sql`alerts_pending`),
   ],
 );
 
@@ -99,6 +110,10 @@ export const cronJobConfig = pgTable("cron_job_config", {
   lastNotificationKind: varchar("last_notification_kind", { length: 30 }),
   /** Missed-slot detection looks at slots after this instant (set when the tick first sees the job). */
   missedCheckedUntil: timestamp("missed_checked_until", { withTimezone: true }),
+  /** The open failure streak: the id of its first failed run; null while the job is healthy. */
+  incidentId: uuid("incident_id"),
+  /** deadLetter.pauseAfter as the job's last finish passed it: what an abandoned run uses (0: never pause). */
+  pauseAfter: integer("pause_after"),
 });
 
 export const cronDeadLetters = pgTable(
@@ -147,6 +162,8 @@ export const cronAlerts = pgTable(
     error: text("error"),
     message: text("message"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    /** The failure streak the alert is about: the re-alert window applies within one incident. */
+    incidentId: uuid("incident_id"),
   },
   (t) => [index("idx_cron_alerts_job_kind_created").on(t.jobName, t.kind, t.createdAt.desc()), index("idx_cron_alerts_created").on(t.createdAt.desc())],
 );

@@ -1,24 +1,32 @@
 import { sql } from "drizzle-orm";
 import { queryRows, type Db } from "./client";
 
+/** A run whose lease expired with no result recorded, as the sweep found it. */
 export interface AbandonedRun {
   runId: string;
   jobName: string;
   holder: string;
   heldForSeconds: number;
   expiredSecondsAgo: number;
+  /** The job's consecutive failures, this run included (the failure path counted it). */
+  consecutiveFailures: number | null;
+  /** This run's dead letter paused the job. */
+  autoPaused: boolean;
 }
 
-/** A lease that expired this long ago was not a slow heartbeat but a dead process. */
+/** A lease that expired this long ago was not a slow heartbeat: the holder is gone or frozen. */
 export const LONG_EXPIRED_SECONDS = 600;
 
 /**
- * Frees expired leases and marks their runs abandoned, recording who held the lease, for
- * how long, and how long ago it expired. Also catches runs of overlap "allow" jobs, which
- * hold no job lease, by their own lease expiry. Uses the database clock.
+ * Frees expired leases and marks their runs abandoned with what is known (holder, how long it
+ * held the lease, when it expired: crondeck_abandoned_message in drizzle/0006_failure_path.sql).
+ * Also catches runs of overlap "allow" jobs, which hold no job lease, by their own lease expiry.
+ * Marking a run abandoned takes it through the failure path in the same statement (failure count,
+ * dead letter, auto-pause) and leaves it owing its alerts (alerts_pending), which the tick sends.
+ * Uses the database clock.
  */
 export async function sweepExpiredLeases(db: Db): Promise<AbandonedRun[]> {
-  const rows = await queryRows<{ run_id: string; job_name: string; holder: string; held_s: number; expired_s: number }>(
+  const rows = await queryRows<{ run_id: string; job_name: string; holder: string; held_s: number; expired_s: number; failure_streak: number | null; auto_paused: boolean }>(
     db,
     sql`WITH expired AS (
           DELETE FROM cron_job_leases k WHERE k.expires_at <= now()
@@ -27,25 +35,99 @@ export async function sweepExpiredLeases(db: Db): Promise<AbandonedRun[]> {
           UPDATE cron_job_logs l
              SET status = 'abandoned', completed_at = now(),
                  duration_ms = (extract(epoch FROM now() - l.started_at) * 1000)::int,
-                 error_message = format('abandoned: holder %s held the lease for %s and stopped heartbeating; it expired %s ago%s',
-                   e.holder, date_trunc('second', e.expires_at - e.acquired_at), date_trunc('second', now() - e.expires_at),
-                   CASE WHEN now() - e.expires_at > make_interval(secs => ${LONG_EXPIRED_SECONDS}) THEN ' (long ago: the process most likely crashed)' ELSE '' END)
+                 error_message = crondeck_abandoned_message(e.holder, e.acquired_at, e.expires_at)
             FROM expired e
            WHERE l.id = e.run_id AND l.status = 'started'
-          RETURNING l.id AS run_id, l.job_name, e.holder,
+          RETURNING l.id AS run_id, l.job_name, e.holder, l.failure_streak, l.auto_paused,
                     extract(epoch FROM e.expires_at - e.acquired_at)::int AS held_s, extract(epoch FROM now() - e.expires_at)::int AS expired_s
         ), unleased AS (
           UPDATE cron_job_logs l
              SET status = 'abandoned', completed_at = now(),
                  duration_ms = (extract(epoch FROM now() - l.started_at) * 1000)::int,
-                 error_message = format('abandoned: holder %s stopped heartbeating; its lease expired %s ago', l.holder, date_trunc('second', now() - l.lease_expires_at))
+                 error_message = crondeck_abandoned_message(l.holder, l.started_at, l.lease_expires_at)
            WHERE l.status = 'started' AND l.lease_expires_at <= now()
              AND NOT EXISTS (SELECT 1 FROM cron_job_leases k WHERE k.run_id = l.id)
              AND NOT EXISTS (SELECT 1 FROM expired e WHERE e.run_id = l.id)
-          RETURNING l.id AS run_id, l.job_name, l.holder,
+          RETURNING l.id AS run_id, l.job_name, l.holder, l.failure_streak, l.auto_paused,
                     extract(epoch FROM l.lease_expires_at - l.started_at)::int AS held_s, extract(epoch FROM now() - l.lease_expires_at)::int AS expired_s
         )
         SELECT * FROM leased UNION ALL SELECT * FROM unleased`,
   );
-  return rows.map((r) => ({ runId: r.run_id, jobName: r.job_name, holder: r.holder, heldForSeconds: Number(r.held_s), expiredSecondsAgo: Number(r.expired_s) }));
+  return rows.map((r) => ({
+    runId: r.run_id,
+    jobName: r.job_name,
+    holder: r.holder,
+    heldForSeconds: Number(r.held_s),
+    expiredSecondsAgo: Number(r.expired_s),
+    consecutiveFailures: r.failure_streak == null ? null : Number(r.failure_streak),
+    autoPaused: Boolean(r.auto_paused),
+  }));
+}
+
+/** An abandoned run that owed its alerts, as {@link takeAbandonedAlerts} hands it over. */
+export interface AbandonedAlertRun {
+  runId: string;
+  jobName: string;
+  trigger: string;
+  scheduledFor: Date | null;
+  completedAt: Date;
+  durationMs: number | null;
+  attempts: number;
+  error: string | null;
+  consecutiveFailures: number;
+  incidentId: string | null;
+  deadLetterId: string | null;
+  autoPaused: boolean;
+}
+
+const toDate = (v: Date | string) => (v instanceof Date ? v : new Date(v));
+
+/**
+ * Takes the abandoned runs that still owe their alerts (alerts_pending), oldest first, and
+ * marks them as no longer owing, in one statement: whoever takes a run sends its alerts, so two
+ * ticks at once never both send them. Every abandon path leaves the flag: the claim that found
+ * an expired lease, the sweep, graceful shutdown, an operator clearing a lease.
+ */
+export async function takeAbandonedAlerts(db: Db, limit = 100): Promise<AbandonedAlertRun[]> {
+  const rows = await queryRows<{
+    id: string;
+    job_name: string;
+    trigger: string;
+    scheduled_for: Date | string | null;
+    completed_at: Date | string | null;
+    duration_ms: number | null;
+    attempts: number | null;
+    error_message: string | null;
+    failure_streak: number | null;
+    incident_id: string | null;
+    dead_letter_id: string | null;
+    auto_paused: boolean;
+  }>(
+    db,
+    sql`WITH owed AS (
+          SELECT l.id FROM cron_job_logs l WHERE l.alerts_pending ORDER BY l.completed_at, l.id LIMIT ${limit} FOR UPDATE SKIP LOCKED
+        )
+        UPDATE cron_job_logs l SET alerts_pending = false
+          FROM owed o
+         WHERE l.id = o.id
+        RETURNING l.id, l.job_name, l.trigger, l.scheduled_for, l.completed_at, l.duration_ms, l.attempts, l.error_message,
+                  l.failure_streak, l.incident_id, l.auto_paused,
+                  (SELECT d.id FROM cron_dead_letters d WHERE d.run_id = l.id) AS dead_letter_id`,
+  );
+  return rows
+    .map((r) => ({
+      runId: r.id,
+      jobName: r.job_name,
+      trigger: r.trigger,
+      scheduledFor: r.scheduled_for ? toDate(r.scheduled_for) : null,
+      completedAt: r.completed_at ? toDate(r.completed_at) : new Date(),
+      durationMs: r.duration_ms == null ? null : Number(r.duration_ms),
+      attempts: Number(r.attempts ?? 0),
+      error: r.error_message,
+      consecutiveFailures: Number(r.failure_streak ?? 1),
+      incidentId: r.incident_id,
+      deadLetterId: r.dead_letter_id,
+      autoPaused: Boolean(r.auto_paused),
+    }))
+    .sort((a, b) => a.completedAt.getTime() - b.completedAt.getTime());
 }

@@ -1,17 +1,24 @@
 import { AlertDispatcher, alertChannelsFromEnv, type AlertEvent, type AlertKind, type AlertRouting } from "../alerts";
 import { alertsForRun } from "../alerts/policy";
 import { captureRunFailure, checkInFinished, checkInStarted, flushSentry } from "../alerts/sentry";
-import type { JobDefinition } from "../cron/define-job";
+import { defineJob, type JobDefinition } from "../cron/define-job";
+import type { JobRegistry } from "../cron/registry";
 import type { EngineDeps, RunReport } from "../cron/run-job";
 import type { Db } from "../db/client";
-import type { AbandonedRun } from "../db/sweep";
+import { takeAbandonedAlerts, type AbandonedAlertRun, type AbandonedRun } from "../db/sweep";
 import type { Env } from "../env";
+import { getRegistry } from "../jobs";
 import { runSettled, runStarted } from "./shutdown";
+import { tickJob } from "./tick";
 
 export interface Observers {
   onRunStarted: NonNullable<EngineDeps["onRunStarted"]>;
   onRunFinished: NonNullable<EngineDeps["onRunFinished"]>;
-  /** Failure handling for runs the tick's sweep found abandoned: alerts per the job's policy. */
+  /**
+   * Alerts for abandoned runs, per their job's policy: every abandoned run that still owes its
+   * alerts, whichever path abandoned it (the sweep's `runs`, a claim that found an expired lease,
+   * a shutdown, an operator clearing a lease). Each run's alerts are taken once.
+   */
   onAbandoned: (runs: AbandonedRun[]) => Promise<void>;
   /** Alerts for slots that should have run (the tick). */
   onMissed: (job: JobDefinition, slots: Date[]) => Promise<void>;
@@ -31,13 +38,27 @@ function routingFor(job: JobDefinition): AlertRouting {
   return { slackWebhook: job.alerts.slackWebhook, email: job.alerts.email, reAlertAfterMs: job.alerts.reAlertAfterMs };
 }
 
+export interface ObserverOptions {
+  /** The jobs whose alert policies apply to abandoned runs. Default the app's registry. */
+  registry?: () => JobRegistry;
+  /** Default: the channels the environment configures, on the app's clock. */
+  dispatcher?: AlertDispatcher;
+}
+
+/** A job no longer in the registry still gets its abandoned runs alerted, with the default policy. */
+function jobFor(registry: JobRegistry, name: string): JobDefinition {
+  const known = registry.get(name) ?? (name === tickJob.name ? tickJob : undefined);
+  return known ?? defineJob({ name, schedule: "* * * * *", description: "no longer in the registry", handler: () => {} });
+}
+
 /**
  * What happens around every run besides the run itself: Sentry issues and cron check-ins,
  * and alerts through Slack, e-mail and the webhook when the alert policy says so. Nothing
  * here can fail a run; each channel has its own short timeout.
  */
-export function createObservers(env: Env, db: Db, secrets: readonly string[]): Observers {
-  const dispatcher = new AlertDispatcher({ db, channels: alertChannelsFromEnv(env), secrets, log: (m) => console.warn(`[crondeck] ${m}`) });
+export function createObservers(env: Env, db: Db, secrets: readonly string[], options: ObserverOptions = {}): Observers {
+  const dispatcher = options.dispatcher ?? new AlertDispatcher({ db, channels: alertChannelsFromEnv(env), secrets, log: (m) => console.warn(`[crondeck] ${m}`) });
+  const registry = options.registry ?? (() => getRegistry(env));
   const checkIns = new Map<string, string | undefined>();
 
   const event = (kind: AlertKind, job: JobDefinition, report: RunReport): AlertEvent => ({
@@ -51,6 +72,20 @@ export function createObservers(env: Env, db: Db, secrets: readonly string[]): O
     at: report.completedAt,
     url: dashboardUrl(env, job.name, report.id),
     detail: { status: report.status, attempts: report.attempts, trigger: report.trigger, durationMs: report.durationMs },
+  });
+
+  const abandonedEvent = (kind: AlertKind, job: JobDefinition, run: AbandonedAlertRun): AlertEvent => ({
+    kind,
+    jobName: job.name,
+    category: job.category,
+    runId: run.runId,
+    incidentId: run.incidentId,
+    scheduledFor: run.scheduledFor,
+    consecutiveFailures: run.consecutiveFailures,
+    error: run.error,
+    at: run.completedAt,
+    url: dashboardUrl(env, job.name, run.runId),
+    detail: { status: "abandoned", attempts: run.attempts, trigger: run.trigger, durationMs: run.durationMs },
   });
 
   return {
@@ -69,7 +104,18 @@ export function createObservers(env: Env, db: Db, secrets: readonly string[]): O
       await Promise.all(kinds.map((kind) => dispatcher.notify(event(kind, job, report), routingFor(job))));
     },
     async onAbandoned() {
-      // Being filled in: abandoned runs go through the failure path's alerts.
+      // The failure path already ran in the database when the run was marked abandoned (count,
+      // dead letter, auto-pause); what is left is the alert policy, which needs the job's definition.
+      const jobs = registry();
+      for (;;) {
+        const owed = await takeAbandonedAlerts(db);
+        for (const run of owed) {
+          const job = jobFor(jobs, run.jobName);
+          const kinds = alertsForRun({ status: "abandoned", consecutiveFailures: run.consecutiveFailures, previousFailures: run.consecutiveFailures - 1, deadLetterId: run.deadLetterId, autoPaused: run.autoPaused, recorded: true }, job);
+          await Promise.all(kinds.map((kind) => dispatcher.notify(abandonedEvent(kind, job, run), routingFor(job))));
+        }
+        if (owed.length < 100) return;
+      }
     },
     async onMissed(job, slots) {
       const last = slots[slots.length - 1];
