@@ -1,8 +1,9 @@
 import { z } from "zod";
 import { backoffDelayMs, type BackoffPolicy } from "./backoff";
-import { parseDurationMs, type Duration } from "./duration";
+import { formatDurationMs, parseDurationMs, type Duration } from "./duration";
 import { JobConfigError } from "./errors";
 import { cronExpressionError, isValidTimezone, type Schedule } from "./schedule";
+import { EXECUTE_ROUTE_MAX_DURATION_SECONDS } from "./vercel-check";
 
 export type DurationString = `${number}${"ms" | "s" | "m" | "h" | "d"}`;
 /** A string with its unit ("10m"), or a number of seconds as in the seed interface. */
@@ -30,6 +31,12 @@ export interface JobContext {
   log: JobLogger;
   /** Extends the lease now; the engine also does this on its own while the handler runs. */
   heartbeat(): Promise<void>;
+  /**
+   * This run's fencing token: it grows with every holder of the job's lease. Pass it to
+   * writes outside Crondeck's tables to reject a stale holder's late write
+   * (`UPDATE ... WHERE fenced_by < $token`); Crondeck's own rows are fenced already.
+   */
+  fencingToken: number;
 }
 
 export type JobHandler = (ctx: JobContext) => unknown | Promise<unknown>;
@@ -46,8 +53,18 @@ export interface JobConfig {
   category?: string;
   /** Default true; the database can override it at run time. */
   enabled?: boolean;
-  /** "10m", "30s"... or seconds. Default 5 minutes. */
+  /**
+   * "10m", "30s"... or seconds. Default 4 minutes; at most {@link MAX_TIMEOUT_MS} (what the
+   * execute route's 300 s maxDuration can honour). Up to 300 s (the seed's `timeout: 300`) is
+   * clamped to it with a warning; longer is rejected.
+   */
   timeout?: DurationInput;
+  /**
+   * How long the job's lease outlives the last heartbeat: the longest this job's process may
+   * block its event loop without another instance taking the job over, and also how long
+   * after a crash the job stays blocked. Default {@link defaultLeaseMs} (covers the timeout).
+   */
+  lease?: DurationInput;
   /** Extra attempts after the first, 0-10. Default 0. */
   retries?: number;
   /** Default linear 5s (5s, 10s, 15s), capped at 5 minutes, no jitter. */
@@ -88,6 +105,8 @@ export interface JobDefinition {
   category: string;
   enabled: boolean;
   timeoutMs: number;
+  /** The lease length (see {@link JobConfig.lease}). */
+  leaseMs: number;
   retries: number;
   backoff: BackoffPolicy;
   overlap: OverlapPolicy;
@@ -128,6 +147,7 @@ const jobConfigSchema = z.strictObject({
   category: z.string().min(1).max(50).regex(/^[a-z0-9][a-z0-9_-]*$/i, "must be a short word such as \"cleanup\"").optional(),
   enabled: z.boolean().optional(),
   timeout: durationSchema.optional(),
+  lease: durationSchema.optional(),
   retries: z.number().int("must be a whole number").min(0, "must be 0 or more").max(10, "must be at most 10").optional(),
   backoff: z
     .strictObject({
@@ -162,6 +182,32 @@ const jobConfigSchema = z.strictObject({
     })
     .optional(),
 });
+
+/** The timeout a job gets when it names none. */
+export const DEFAULT_TIMEOUT_MS = 240_000;
+
+/**
+ * The longest timeout the execute route can honour: its maxDuration (300 s) less 10 s for
+ * authentication, the claim, the fenced finish (retried for a few seconds when the database
+ * blips) and the answer. A longer timeout would be cut by the platform, not by the engine,
+ * and every retry of it would be deferred because no invocation has room for a full attempt.
+ */
+export const MAX_TIMEOUT_MS = EXECUTE_ROUTE_MAX_DURATION_SECONDS * 1000 - 10_000;
+
+/** The bounds of an explicit `lease`. */
+const MIN_LEASE_MS = 1_000;
+const MAX_LEASE_MS = 3_600_000;
+
+/**
+ * The default lease covers the job's timeout plus 15 s, so that a handler that blocks the
+ * event loop (no heartbeat can fire meanwhile) for up to its whole timeout is not taken over;
+ * at least 30 s, so one slow heartbeat never loses a short job's lease; at most 5 minutes
+ * (timeouts are capped at {@link MAX_TIMEOUT_MS}, so this always covers them). The cost: a
+ * crashed holder keeps the job blocked for up to this long (the default 4 m timeout: 4 m 15 s).
+ */
+export function defaultLeaseMs(timeoutMs: number): number {
+  return Math.min(300_000, Math.max(30_000, timeoutMs + 15_000));
+}
 
 function fail(name: unknown, field: string, message: string): never {
   const job = typeof name === "string" && name ? `job "${name}"` : "a job";
@@ -198,6 +244,19 @@ export function defineJob(config: JobConfig): JobDefinition {
   // A policy whose first delay is over its cap is almost certainly a unit mistake.
   if (backoffDelayMs({ ...backoff, jitter: false }, 1) > backoff.maxDelayMs) fail(c.name, "backoff.delay", "is longer than backoff.max");
 
+  let timeoutMs = c.timeout === undefined ? DEFAULT_TIMEOUT_MS : parseDurationMs(c.timeout as Duration);
+  if (timeoutMs > EXECUTE_ROUTE_MAX_DURATION_SECONDS * 1000) {
+    fail(c.name, "timeout", `is ${formatDurationMs(timeoutMs)}, longer than the execute route's maxDuration (${EXECUTE_ROUTE_MAX_DURATION_SECONDS}s) allows: the platform would stop the function first. Use at most "${MAX_TIMEOUT_MS / 1000}s", or split the work into smaller runs`);
+  }
+  if (timeoutMs > MAX_TIMEOUT_MS) {
+    // The seed's jobs say `timeout: 300`: equal to the route's limit, which leaves no time to
+    // record the result. Such a job keeps loading with the longest timeout that fits.
+    console.warn(`[crondeck] job "${c.name}": timeout ${formatDurationMs(timeoutMs)} leaves no time to record the result within the execute route's ${EXECUTE_ROUTE_MAX_DURATION_SECONDS}s; using ${MAX_TIMEOUT_MS / 1000}s`);
+    timeoutMs = MAX_TIMEOUT_MS;
+  }
+  const leaseMs = c.lease === undefined ? defaultLeaseMs(timeoutMs) : parseDurationMs(c.lease as Duration);
+  if (leaseMs < MIN_LEASE_MS || leaseMs > MAX_LEASE_MS) fail(c.name, "lease", `must be between 1s and 1h, got ${formatDurationMs(leaseMs)}`);
+
   const missed = typeof c.missed === "object" ? c.missed : { policy: c.missed ?? "skip" };
   const email = c.alerts?.email === undefined ? [] : Array.isArray(c.alerts.email) ? c.alerts.email : [c.alerts.email];
 
@@ -208,7 +267,8 @@ export function defineJob(config: JobConfig): JobDefinition {
     description: c.description ?? "",
     category: c.category ?? "general",
     enabled: c.enabled ?? true,
-    timeoutMs: parseDurationMs((c.timeout ?? "5m") as Duration),
+    timeoutMs,
+    leaseMs,
     retries: c.retries ?? 0,
     backoff,
     overlap: c.overlap ?? "skip",

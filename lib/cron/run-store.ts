@@ -54,12 +54,31 @@ export type PromoteResult =
   | { outcome: "waiting" }
   | { outcome: "gone" };
 
+/** A late timer in the run's lease keeper: the event loop was blocked this long. */
+export interface EventLoopStall {
+  at: string;
+  /** How late the timer fired: about how long synchronous code held the event loop. */
+  ms: number;
+}
+
 export interface AttemptRecord {
   attempt: number;
   startedAt: string;
   durationMs: number;
+  /** The timeout this attempt ran with (the job's, or less for a first attempt short of budget). */
+  timeoutMs?: number;
+  /** The git commit or deployment that ran this attempt. */
+  codeVersion?: string | null;
   error?: string;
   timedOut?: boolean;
+  /** The attempt ended because this holder could no longer prove its lease. */
+  leaseLost?: boolean;
+  /** The run that took the job over, when known. */
+  takenOverBy?: string | null;
+  /** The attempt was stopped by a newer trigger of an overlap "replace" job. */
+  replaced?: boolean;
+  /** Event-loop stalls seen while this attempt ran (a heartbeat timer that fired late). */
+  stalls?: EventLoopStall[];
 }
 
 export interface LogLine {
@@ -88,8 +107,13 @@ export interface FinishInput {
 }
 
 export interface FinishResult {
-  /** False when the run was no longer ours (fenced out): nothing was written. */
+  /**
+   * False when the run was no longer ours (fenced out): the outcome was not written; only this
+   * holder's new attempts were appended to its row's attempt_details, marked leaseLost.
+   */
   finished: boolean;
+  /** When fenced out: the run that held the job's lease next, if any. */
+  takenOverBy: string | null;
   completedAt: Date | null;
   durationMs: number | null;
   consecutiveFailures: number | null;

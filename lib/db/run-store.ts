@@ -109,8 +109,18 @@ export class PostgresRunStore implements RunStore {
             ${json(f.output)}::jsonb, ${json(f.logLines)}::jsonb, ${json(f.attemptDetails)}::jsonb, ${f.releaseLease}, ${f.nextRetryAt?.toISOString() ?? null}::timestamptz,
             ${f.deadLetter ?? false}, ${f.pauseAfter ?? 3}::int)`,
     );
+    if (!row.finished) {
+      // Fenced out: the outcome is not ours to write, but the attempts are ours to report
+      // (one more round trip, only on this path).
+      const [note] = await queryRows<{ noted: boolean; status: string | null; taken_over_by: string | null }>(
+        this.db,
+        sql`SELECT * FROM crondeck_note_lease_lost(${f.runId}::uuid, ${f.fencingToken}::bigint, ${json(f.attemptDetails)}::jsonb)`,
+      );
+      return { finished: false, takenOverBy: note?.taken_over_by ?? null, completedAt: null, durationMs: null, consecutiveFailures: null, previousFailures: null, deadLetterId: null, autoPaused: false };
+    }
     return {
-      finished: row.finished,
+      finished: true,
+      takenOverBy: null,
       completedAt: row.completed_at ? toDate(row.completed_at) : null,
       durationMs: row.duration_ms,
       consecutiveFailures: row.consecutive_failures,

@@ -12,7 +12,9 @@ export default defineJob({
   schedule: "0 0 * * 0",
   description: "Delete run logs older than the retention window (CRON_LOG_RETENTION_DAYS, default 90)",
   category: "cleanup",
-  timeout: "10m",
+  // Within the execute route's 300 s maxDuration, with room for an in-request retry after a
+  // quick failure; the delete is idempotent, so a timed-out attempt's work is kept by the next.
+  timeout: "2m",
   retries: 2,
   backoff: { strategy: "exponential", delay: "5s", factor: 2, max: "5m", jitter: true },
   handler: async (ctx) => {

@@ -108,22 +108,53 @@ export function outcomeResponse(outcome: TriggerOutcome): Response {
     });
   }
   const run = outcome.run;
+  const execution = {
+    id: run.id,
+    status: run.status,
+    scheduledFor: run.scheduledFor?.toISOString() ?? null,
+    startedAt: run.startedAt.toISOString(),
+    completedAt: run.completedAt.toISOString(),
+    duration: run.durationMs,
+    attempts: run.attempts,
+    trigger: run.trigger,
+    ...(run.retryDeferred ? { retryDeferred: true, nextRetryAt: run.nextRetryAt?.toISOString() } : {}),
+  };
+  // The handler ran but this response cannot claim its result: the run log has the truth.
+  if (run.notRecorded === "lease_lost") {
+    const by = run.takenOverBy ? `run ${run.takenOverBy}` : "another run";
+    return json(
+      {
+        success: false,
+        code: "lease_lost",
+        error: `${run.jobName}'s lease was taken over by ${by} before this run's result (${run.status}) could be written; this run's attempts are recorded on it as lease lost.`,
+        jobName: run.jobName,
+        takenOverBy: run.takenOverBy,
+        execution,
+      },
+      409,
+    );
+  }
+  if (run.notRecorded === "store_unavailable") {
+    return json(
+      {
+        success: false,
+        code: "result_unrecorded",
+        error: `${run.jobName} ran (${run.status}) but the database did not take its result; the run stays started until its lease expires and the tick's sweep closes it. Do not retry blindly: the handler's work is done.`,
+        jobName: run.jobName,
+        execution,
+      },
+      503,
+    );
+  }
+  if (run.status === "replaced") {
+    return json({ success: true, replaced: true, jobName: run.jobName, execution, message: `${run.jobName} was stopped by a newer trigger (overlap: replace)` });
+  }
   const completed = run.status === "completed";
   return json(
     {
       success: completed,
       jobName: run.jobName,
-      execution: {
-        id: run.id,
-        status: run.status,
-        scheduledFor: run.scheduledFor?.toISOString() ?? null,
-        startedAt: run.startedAt.toISOString(),
-        completedAt: run.completedAt.toISOString(),
-        duration: run.durationMs,
-        attempts: run.attempts,
-        trigger: run.trigger,
-        ...(run.retryDeferred ? { retryDeferred: true, nextRetryAt: run.nextRetryAt?.toISOString() } : {}),
-      },
+      execution,
       message: completed
         ? `${run.jobName} completed in ${run.durationMs}ms`
         : run.status === "retry_scheduled"

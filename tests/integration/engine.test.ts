@@ -123,13 +123,13 @@ describeOnDatabases("engine", (ctx) => {
     expect(firstAborted).toBe(true);
     expect(second.output).toBe("second");
     const firstRun = ran(await first);
-    expect(firstRun.status).toBe("failed");
+    expect(firstRun.status).toBe("replaced");
     expect(firstRun.error).toContain("replaced");
   });
 
   it("retries with backoff and records each attempt", async () => {
     let calls = 0;
-    const j = job({ retries: 2, backoff: { strategy: "fixed", delay: "20ms" }, handler: async () => { if (++calls < 3) throw new Error(`boom ${calls}`); return calls; } });
+    const j = job({ retries: 2, timeout: "5s", backoff: { strategy: "fixed", delay: "20ms" }, handler: async () => { if (++calls < 3) throw new Error(`boom ${calls}`); return calls; } });
     const run = ran(await runTrigger(deps, { job: j, trigger: "manual", scheduledFor: null, budgetMs: 60_000 }));
     expect(run).toMatchObject({ status: "completed", attempts: 3, output: 3 });
     const [row] = await rowsOf(j.name);

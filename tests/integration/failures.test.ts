@@ -42,7 +42,7 @@ describeOnDatabases("failure handling", (ctx) => {
   };
 
   it("dead-letters a run that exhausts its retries and counts consecutive failures", async () => {
-    const j = job({ retries: 2, backoff: { strategy: "immediate" }, handler: async () => { throw new Error("upstream down"); } });
+    const j = job({ retries: 2, timeout: "10s", backoff: { strategy: "immediate" }, handler: async () => { throw new Error("upstream down"); } });
     const run = ran(await trigger(j, "2026-11-20T10:00:00Z"));
     expect(run).toMatchObject({ status: "failed", attempts: 3, consecutiveFailures: 1, autoPaused: false });
     expect(run.deadLetterId).toBeTruthy();
@@ -116,7 +116,7 @@ describeOnDatabases("failure handling", (ctx) => {
 
   it("stores a retry that does not fit the budget, and the tick starts it when due and not before", async () => {
     let calls = 0;
-    const j = job({ retries: 2, backoff: { strategy: "fixed", delay: "1m" }, handler: async () => { if (++calls === 1) throw new Error("first attempt fails"); return "second worked"; } });
+    const j = job({ retries: 2, timeout: "10s", backoff: { strategy: "fixed", delay: "1m" }, handler: async () => { if (++calls === 1) throw new Error("first attempt fails"); return "second worked"; } });
     const t0 = new Date();
     const first = ran(await trigger(j, "2026-11-20T11:00:00Z", 5_000));
     expect(first).toMatchObject({ status: "retry_scheduled", attempts: 1, retryDeferred: true, deadLetterId: null });

@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { defineJob, type JobConfig } from "@/lib/cron/define-job";
+import { describe, expect, it, vi } from "vitest";
+import { defaultLeaseMs, defineJob, MAX_TIMEOUT_MS, type JobConfig } from "@/lib/cron/define-job";
 import { JobConfigError } from "@/lib/cron/errors";
 import { JobRegistry } from "@/lib/cron/registry";
 
@@ -13,7 +13,8 @@ describe("defineJob", () => {
       schedule: { cron: "0 1 * * *", timezone: "UTC" },
       category: "general",
       enabled: true,
-      timeoutMs: 300_000,
+      timeoutMs: 240_000,
+      leaseMs: 255_000,
       retries: 0,
       overlap: "skip",
       missed: { policy: "skip", max: 10 },
@@ -23,13 +24,46 @@ describe("defineJob", () => {
   });
 
   it("keeps the seed interface working (timeout in seconds)", () => {
-    const job = defineJob({ name: "check-promotion-triggers", schedule: "0 */4 * * *", handler, enabled: true, timeout: 300, retries: 2, description: "Check triggers", category: "promotions" });
-    expect(job).toMatchObject({ timeoutMs: 300_000, retries: 2, description: "Check triggers", category: "promotions" });
+    const job = defineJob({ name: "check-promotion-triggers", schedule: "0 */4 * * *", handler, enabled: true, timeout: 120, retries: 2, description: "Check triggers", category: "promotions" });
+    expect(job).toMatchObject({ timeoutMs: 120_000, retries: 2, description: "Check triggers", category: "promotions" });
+  });
+
+  it("clamps the seed's timeout: 300 (the route's whole maxDuration) to what the route can honour, with a warning", () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const job = defineJob({ name: "check-promotion-triggers", schedule: "0 */4 * * *", handler, timeout: 300 });
+      expect(job.timeoutMs).toBe(MAX_TIMEOUT_MS);
+      expect(MAX_TIMEOUT_MS).toBe(290_000);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0][0])).toMatch(/job "check-promotion-triggers": timeout 5m leaves no time to record the result .* using 290s/);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it("rejects a timeout the execute route's 300 s maxDuration cannot honour", () => {
+    expect(make({ timeout: "10m" })).toThrow(/job "nightly-report": timeout is 10m, longer than the execute route's maxDuration \(300s\) allows.*at most "290s"/);
+    expect(make({ timeout: 301 })).toThrow(JobConfigError);
+    expect(make({ timeout: "1h" })).toThrow(/timeout/);
+  });
+
+  it("gives a lease that covers the timeout by default, bounded, and takes an explicit one", () => {
+    expect(defineJob({ name: "quick", schedule: "0 1 * * *", handler, timeout: "2s" }).leaseMs).toBe(30_000); // at least 30 s
+    expect(defineJob({ name: "medium", schedule: "0 1 * * *", handler, timeout: "2m" }).leaseMs).toBe(135_000); // timeout + 15 s
+    expect(defineJob({ name: "long", schedule: "0 1 * * *", handler, timeout: "290s" }).leaseMs).toBe(300_000); // at most 5 m
+    for (const timeoutMs of [1, 1_000, 15_000, 60_000, 120_000, 240_000, MAX_TIMEOUT_MS]) {
+      expect(defaultLeaseMs(timeoutMs)).toBeGreaterThan(timeoutMs);
+      expect(defaultLeaseMs(timeoutMs)).toBeLessThanOrEqual(300_000);
+    }
+    expect(defineJob({ name: "fast-detect", schedule: "0 1 * * *", handler, timeout: "2m", lease: "20s" }).leaseMs).toBe(20_000);
+    expect(make({ lease: "500ms" })).toThrow(/job "nightly-report": lease must be between 1s and 1h/);
+    expect(make({ lease: "2h" })).toThrow(/lease must be between 1s and 1h/);
+    expect(make({ lease: "soon" })).toThrow(/job "nightly-report": lease "soon" is not a duration/);
   });
 
   it("reads durations with units and timezones", () => {
-    const job = defineJob({ name: "paris-digest", schedule: { cron: "0 9 * * *", timezone: "Europe/Paris" }, timeout: "10m", backoff: { strategy: "exponential", delay: "5s", factor: 3, max: "5m", jitter: true }, handler });
-    expect(job.timeoutMs).toBe(600_000);
+    const job = defineJob({ name: "paris-digest", schedule: { cron: "0 9 * * *", timezone: "Europe/Paris" }, timeout: "4m", backoff: { strategy: "exponential", delay: "5s", factor: 3, max: "5m", jitter: true }, handler });
+    expect(job.timeoutMs).toBe(240_000);
     expect(job.schedule.timezone).toBe("Europe/Paris");
     expect(job.dispatch).toBe("tick");
     expect(job.backoff).toEqual({ strategy: "exponential", delayMs: 5_000, factor: 3, maxDelayMs: 300_000, jitter: true });
