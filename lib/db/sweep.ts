@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { queryRows, type Db } from "./client";
+import { settleExpiredQueued } from "./run-store";
 
 /** A run whose lease expired with no result recorded, as the sweep found it. */
 export interface AbandonedRun {
@@ -26,6 +27,8 @@ export const LONG_EXPIRED_SECONDS = 600;
  * Uses the database clock.
  */
 export async function sweepExpiredLeases(db: Db): Promise<AbandonedRun[]> {
+  // Queued bufferOne/replace rows whose waiter is gone (their own expiry passed): skipped.
+  await settleExpiredQueued(db);
   const rows = await queryRows<{ run_id: string; job_name: string; holder: string; held_s: number; expired_s: number; failure_streak: number | null; auto_paused: boolean }>(
     db,
     sql`WITH expired AS (

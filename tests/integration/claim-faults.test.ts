@@ -9,7 +9,8 @@ import { defineJob, type JobConfig, type OverlapPolicy } from "@/lib/cron/define
 import { runTrigger, type EngineDeps, type TriggerOutcome } from "@/lib/cron/run-job";
 import type { ClaimInput, RunStore } from "@/lib/cron/run-store";
 import { queryRows, type Db } from "@/lib/db/client";
-import { PostgresRunStore, settleExpiredQueued } from "@/lib/db/run-store";
+import { PostgresRunStore } from "@/lib/db/run-store";
+import { sweepExpiredLeases } from "@/lib/db/sweep";
 import { createUpstashRedis, RedisLeaseStore, RedisStoreError } from "@/lib/locks/redis-lease-store";
 import { toErrorResponse } from "@/lib/server/http";
 import { describeOnDatabases } from "../support/db";
@@ -359,7 +360,7 @@ describeOnDatabases("claim faults", (ctx) => {
       expect(await store.promote(viaPromote, 60_000, "dead-instance:9")).toEqual({ outcome: "gone" });
       const other = job({ overlap: "bufferOne" });
       const viaSweep = await plantDeadQueued(other.name, -1_000);
-      expect(await settleExpiredQueued(ctx.db)).toBeGreaterThanOrEqual(1);
+      await sweepExpiredLeases(ctx.db);
       for (const [name, id] of [[j.name, viaPromote], [other.name, viaSweep]] as const) {
         expect((await rowsOf(ctx.db, name)).find((r) => r.id === id)).toMatchObject({ status: "skipped", skip_reason: "already_running" });
       }
