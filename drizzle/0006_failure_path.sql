@@ -286,3 +286,11 @@ AS $$
   WHERE l.job_name = p_job_name
     AND l.started_at >= now() - make_interval(days => p_days)
 $$;
+--> statement-breakpoint
+-- "Every column" of the recent runs: a view's l.* is expanded when it is created, so it is
+-- recreated with the columns above (a migration that adds columns to cron_job_logs does the same).
+CREATE OR REPLACE VIEW recent_cron_executions AS
+SELECT l.*
+FROM cron_job_logs l
+WHERE l.started_at >= now() - interval '7 days'
+ORDER BY l.started_at DESC, l.id DESC;

@@ -122,7 +122,7 @@ export async function updateDeadLetterNotes(db: Db, id: string, patch: { notes?:
   return toEntry(row);
 }
 
-/** Resumes a job paused by dead letters (or by hand) and resets its failure counters. */
+/** Resumes a job paused by dead letters (or by hand) and resets its failure counters: the incident ends, the next failure starts a new one. */
 export async function recoverJob(db: Db, jobName: string, actor: string): Promise<{ wasDeadLettered: boolean; wasPaused: boolean }> {
   const [row] = await queryRows<{ was_dead_lettered: boolean | null; was_paused: boolean | null }>(
     db,
@@ -132,7 +132,7 @@ export async function recoverJob(db: Db, jobName: string, actor: string): Promis
         ON CONFLICT (job_name) DO UPDATE SET
           dead_lettered = false, dead_letter_reason = NULL, dead_lettered_since = NULL,
           paused = false, paused_reason = NULL, paused_at = NULL,
-          consecutive_failures = 0, consecutive_dead_letters = 0,
+          consecutive_failures = 0, consecutive_dead_letters = 0, incident_id = NULL,
           last_modified_at = now(), last_modified_by = ${actor}
         RETURNING (SELECT dead_lettered FROM before) AS was_dead_lettered, (SELECT paused FROM before) AS was_paused`,
   );

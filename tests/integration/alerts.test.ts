@@ -11,8 +11,15 @@ import { redactAlertError } from "@/lib/alerts/redact";
 import { SlackChannel } from "@/lib/alerts/slack";
 import type { AlertChannel, AlertEvent, AlertKind, AlertRouting } from "@/lib/alerts/types";
 import { WebhookChannel, type WebhookPayload } from "@/lib/alerts/webhook";
+import { defineJob, type JobConfig, type JobDefinition } from "@/lib/cron/define-job";
+import { JobRegistry } from "@/lib/cron/registry";
+import { runTrigger, type EngineDeps } from "@/lib/cron/run-job";
 import type { Db } from "@/lib/db/client";
 import { queryRows } from "@/lib/db/client";
+import { recoverJob } from "@/lib/db/dead-letters";
+import { PostgresRunStore } from "@/lib/db/run-store";
+import { parseEnv } from "@/lib/env";
+import { createObservers } from "@/lib/server/observers";
 import { describeOnDatabases } from "../support/db";
 import { startRecordingServer, type RecordingServer } from "../support/recording-server";
 
@@ -544,5 +551,73 @@ describe("AlertDispatcher without its database", () => {
     expect(hook.requests).toHaveLength(1);
     expect(logs.some((l) => l.includes("sending anyway"))).toBe(true);
     expect(logs.join("\n")).not.toContain("dbpassword99");
+  });
+});
+
+/**
+ * Alert windows per incident, through the real path: the engine runs the job and records it
+ * (crondeck_finish_run keeps the streak and its incident), the observers apply the policy, and
+ * the dispatcher decides on an injected clock, 5 minutes per run (no sleeping).
+ */
+describeOnDatabases("alert windows per incident", (ctx) => {
+  let n = 0;
+  let clock = new Date("2026-04-01T10:00:00.000Z");
+  const tick = (minutes = 5) => (clock = new Date(clock.getTime() + minutes * 60_000));
+
+  async function setup(config: Partial<JobConfig>) {
+    const hook = await recordingServer();
+    const jobs: JobDefinition[] = [];
+    let fail = true;
+    const job = defineJob({
+      name: `incident-${++n}-${randomBytes(3).toString("hex")}`,
+      schedule: "*/5 * * * *",
+      handler: async () => {
+        if (fail) throw new Error("upstream down");
+        return "ok";
+      },
+      ...config,
+    });
+    jobs.push(job);
+    const dispatcher = new AlertDispatcher({ db: ctx.db, channels: [new WebhookChannel({ url: hook.url, secret: null })], now: () => clock });
+    const observers = createObservers(parseEnv({}), ctx.db, [], { registry: () => new JobRegistry(jobs), dispatcher });
+    const deps: EngineDeps = { runs: new PostgresRunStore(ctx.db), holder: "alerts-test:1", codeVersion: null, settleGraceMs: 50, onRunFinished: observers.onRunFinished };
+    let slot = Date.UTC(2026, 3, 1, 10);
+    const trigger = async (ok: boolean) => {
+      fail = !ok;
+      tick();
+      slot += 5 * 60_000;
+      const outcome = await runTrigger(deps, { job, trigger: "schedule", scheduledFor: new Date(slot), budgetMs: 60_000 });
+      expect(outcome.kind).toBe("ran");
+    };
+    const kinds = () => hook.requests.map((r) => (r.json as WebhookPayload).kind);
+    const count = (kind: AlertKind) => kinds().filter((k) => k === kind).length;
+    return { job, trigger, kinds, count };
+  }
+
+  it("suppresses repeats within one incident, and alerts again for a new failure streak after a recovery within the hour", async () => {
+    const { trigger, count } = await setup({ alerts: { afterConsecutiveFailures: 2, reAlertAfter: "1h" }, deadLetter: { pauseAfter: 10 } });
+    await trigger(false); // streak 1: below the threshold, nothing
+    expect(count("failure") + count("dead_letter")).toBe(0);
+    await trigger(false); // streak 2: the incident's alerts
+    expect([count("failure"), count("dead_letter")]).toEqual([1, 1]);
+    await trigger(false); // streak 3, same incident, within the window: held back
+    expect([count("failure"), count("dead_letter")]).toEqual([1, 1]);
+    await trigger(true); // recovery ends the incident
+    expect(count("recovered")).toBe(1);
+    await trigger(false);
+    await trigger(false); // a new incident 25 minutes after the first alert: alerts again
+    expect([count("failure"), count("dead_letter")]).toEqual([2, 2]);
+    await trigger(false);
+    expect([count("failure"), count("dead_letter")]).toEqual([2, 2]);
+  });
+
+  it("alerts on every auto-pause, twice within an hour", async () => {
+    const { job, trigger, count } = await setup({ alerts: { afterConsecutiveFailures: 5, reAlertAfter: "1h" }, deadLetter: { pauseAfter: 1 } });
+    await trigger(false);
+    expect(count("auto_paused")).toBe(1);
+    expect(await recoverJob(ctx.db, job.name, "admin")).toEqual({ wasDeadLettered: true, wasPaused: false });
+    await trigger(false);
+    expect(count("auto_paused")).toBe(2);
+    expect(count("failure")).toBe(0);
   });
 });

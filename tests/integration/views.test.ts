@@ -24,6 +24,7 @@ interface LogInput {
 interface Inserted {
   id: string;
   started_at: Date;
+  completed_at: Date | null;
   scheduled_for: Date | null;
 }
 
@@ -40,7 +41,7 @@ async function insertLog(db: Db, r: LogInput): Promise<Inserted> {
                date_trunc('minute', s.t), ${r.holder ?? null}::text,
                CASE WHEN ${r.leaseIn ?? null}::interval IS NULL THEN NULL ELSE now() + ${r.leaseIn ?? null}::interval END
         FROM (SELECT ${startedAt} AS t) s
-        RETURNING id, started_at, scheduled_for`,
+        RETURNING id, started_at, completed_at, scheduled_for`,
   );
   return row;
 }
@@ -281,8 +282,9 @@ describeOnDatabases("views and functions", (ctx) => {
       min_duration_ms: 50,
       max_duration_ms: 900,
       last_run_at: time(alpha.running.started_at),
-      last_success_at: time(alpha.completed1h.started_at),
-      last_failure_at: time(alpha.failed3d.started_at),
+      // Completion times, as the seed defines them (last_run_at is the latest start).
+      last_success_at: time(alpha.completed1h.completed_at),
+      last_failure_at: time(alpha.failed3d.completed_at),
     };
     expect(await stats(sql`SELECT * FROM get_cron_job_stats('alpha', 30)`)).toEqual(thirty);
     expect(await stats(sql`SELECT * FROM get_cron_job_stats('alpha')`)).toEqual(thirty);
@@ -327,6 +329,49 @@ describeOnDatabases("views and functions", (ctx) => {
       { job: "only-skips", status: "missed", ago: "2 hours" },
     ]);
     expect(await stats(sql`SELECT * FROM get_cron_job_stats('only-skips', 30)`)).toEqual(empty);
+
+    // A long run that started first and ended last is the latest success (and the same for
+    // failures): the last success is the latest completion, not the latest start.
+    const [longOk, shortOk, longFail, shortFail] = await insertLogs(ctx.db, [
+      { job: "ends-late", status: "completed", ago: "3 hours", durationMs: 150 * 60_000 },
+      { job: "ends-late", status: "completed", ago: "2 hours", durationMs: 1_000 },
+      { job: "ends-late", status: "failed", ago: "5 hours", durationMs: 200 * 60_000 },
+      { job: "ends-late", status: "abandoned", ago: "4 hours", durationMs: 60_000 },
+    ]);
+    const late = await stats(sql`SELECT * FROM get_cron_job_stats('ends-late', 30)`);
+    expect(late.last_run_at).toBe(time(shortOk.started_at));
+    expect(late.last_success_at).toBe(time(longOk.completed_at));
+    expect(late.last_failure_at).toBe(time(longFail.completed_at));
+    expect(late.last_success_at).toBeGreaterThan(time(shortOk.completed_at)!);
+    expect(late.last_failure_at).toBeGreaterThan(time(shortFail.completed_at)!);
+  });
+
+  it("does not count a replaced run (overlap replace) as a run or a failure in any view or rollup", async () => {
+    await insertLogs(ctx.db, [
+      { job: "replacing", status: "completed", ago: "10 minutes", durationMs: 100 },
+      { job: "replacing", status: "replaced", ago: "20 minutes", durationMs: 5_000 },
+      { job: "replacing", status: "replaced", ago: "30 minutes", durationMs: 5_000 },
+    ]);
+    // A run that was running and then replaced: the update path of the rollup trigger too.
+    await ctx.db.execute(sql`INSERT INTO cron_job_logs (job_name, status, started_at) VALUES ('replacing', 'started', now() - interval '5 minutes')`);
+    await ctx.db.execute(sql`UPDATE cron_job_logs SET status = 'replaced', completed_at = now(), duration_ms = 300000 WHERE job_name = 'replacing' AND status = 'started'`);
+    const [rate] = await queryRows<{ successful_runs: number; failed_runs: number; total_runs: number }>(
+      ctx.db,
+      sql`SELECT successful_runs, failed_runs, total_runs FROM cron_job_success_rates WHERE job_name = 'replacing'`,
+    );
+    expect(rate).toEqual({ successful_runs: 1, failed_runs: 0, total_runs: 1 });
+    const [stat] = await queryRows<{ total_runs: number; failed_runs: number; last_failure_at: Date | null }>(
+      ctx.db,
+      sql`SELECT total_runs, failed_runs, last_failure_at FROM get_cron_job_stats('replacing', 30)`,
+    );
+    expect(stat).toEqual({ total_runs: 1, failed_runs: 0, last_failure_at: null });
+    const [failed] = await queryRows<{ n: number }>(ctx.db, sql`SELECT count(*)::int AS n FROM failed_cron_jobs WHERE job_name = 'replacing'`);
+    expect(failed.n).toBe(0);
+    const [rollup] = await queryRows<{ successes: number; failures: number; duration_count: number }>(
+      ctx.db,
+      sql`SELECT sum(successes)::int AS successes, sum(failures)::int AS failures, sum(duration_count)::int AS duration_count FROM cron_job_stats_daily WHERE job_name = 'replacing'`,
+    );
+    expect(rollup).toEqual({ successes: 1, failures: 0, duration_count: 1 });
   });
 
   it("get_cron_job_timeline: hourly buckets, oldest first, empty hours as zeros", async () => {

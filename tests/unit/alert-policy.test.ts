@@ -1,9 +1,9 @@
 import { expect, it } from "vitest";
-import { alertsForRun } from "@/lib/alerts/policy";
+import { alertsForRun, reAlertWindowMs } from "@/lib/alerts/policy";
 import { defineJob } from "@/lib/cron/define-job";
 
 const job = defineJob({ name: "x", schedule: "* * * * *", handler: () => {}, alerts: { afterConsecutiveFailures: 3 } });
-const run = (over: Partial<Parameters<typeof alertsForRun>[0]>) => ({ status: "failed" as const, consecutiveFailures: 1, previousFailures: 0, deadLetterId: null, autoPaused: false, recorded: true, ...over });
+const run = (over: Partial<Parameters<typeof alertsForRun>[0]>): Parameters<typeof alertsForRun>[0] => ({ status: "failed", consecutiveFailures: 1, previousFailures: 0, deadLetterId: null, autoPaused: false, recorded: true, ...over });
 
 it("alerts once the failure streak reaches the threshold", () => {
   expect(alertsForRun(run({ consecutiveFailures: 2 }), job)).toEqual([]);
@@ -11,11 +11,28 @@ it("alerts once the failure streak reaches the threshold", () => {
   expect(alertsForRun(run({ status: "timed_out", consecutiveFailures: 4 }), job)).toEqual(["failure"]);
 });
 
-it("alerts on a dead letter (unless the job opts out) and on an auto-pause", () => {
-  expect(alertsForRun(run({ deadLetterId: "d1" }), job)).toEqual(["dead_letter"]);
+it("holds a dead-letter alert to the failure threshold: with the default retries 0 a first failure is a dead letter, not news", () => {
+  const defaults = defineJob({ name: "d", schedule: "* * * * *", handler: () => {} });
+  expect(defaults.retries).toBe(0);
+  expect(alertsForRun(run({ deadLetterId: "d1", consecutiveFailures: 1 }), defaults)).toEqual([]);
+  expect(alertsForRun(run({ deadLetterId: "d1", consecutiveFailures: 2 }), job)).toEqual([]);
+  expect(alertsForRun(run({ deadLetterId: "d1", consecutiveFailures: 3 }), job)).toEqual(["failure", "dead_letter"]);
+  const eager = defineJob({ name: "e", schedule: "* * * * *", handler: () => {}, alerts: { afterConsecutiveFailures: 1 } });
+  expect(alertsForRun(run({ deadLetterId: "d1", consecutiveFailures: 1 }), eager)).toEqual(["failure", "dead_letter"]);
+  const quiet = defineJob({ name: "y", schedule: "* * * * *", handler: () => {}, alerts: { onDeadLetter: false, afterConsecutiveFailures: 1 } });
+  expect(alertsForRun(run({ deadLetterId: "d1" }), quiet)).toEqual(["failure"]);
+});
+
+it("always alerts on an auto-pause, below the threshold too", () => {
   expect(alertsForRun(run({ deadLetterId: "d1", autoPaused: true, consecutiveFailures: 3 }), job)).toEqual(["failure", "dead_letter", "auto_paused"]);
-  const quiet = defineJob({ name: "y", schedule: "* * * * *", handler: () => {}, alerts: { onDeadLetter: false } });
-  expect(alertsForRun(run({ deadLetterId: "d1" }), quiet)).toEqual([]);
+  expect(alertsForRun(run({ deadLetterId: "d1", autoPaused: true, consecutiveFailures: 1 }), job)).toEqual(["auto_paused"]);
+  expect(reAlertWindowMs("auto_paused", 3_600_000)).toBe(0);
+  expect(reAlertWindowMs("failure", 3_600_000)).toBe(3_600_000);
+});
+
+it("treats an abandoned run as a failure", () => {
+  expect(alertsForRun(run({ status: "abandoned", consecutiveFailures: 3, deadLetterId: "d1" }), job)).toEqual(["failure", "dead_letter"]);
+  expect(alertsForRun(run({ status: "abandoned", consecutiveFailures: 1, deadLetterId: "d1" }), job)).toEqual([]);
 });
 
 it("sends a recovery notice only for the first success after an alerted streak", () => {
@@ -24,7 +41,8 @@ it("sends a recovery notice only for the first success after an alerted streak",
   expect(alertsForRun(run({ status: "completed", consecutiveFailures: 0, previousFailures: 0 }), job)).toEqual([]);
 });
 
-it("says nothing for a deferred retry or a fenced-out write", () => {
+it("says nothing for a deferred retry, a replaced run or a fenced-out write", () => {
   expect(alertsForRun(run({ status: "retry_scheduled", consecutiveFailures: 9 }), job)).toEqual([]);
+  expect(alertsForRun(run({ status: "replaced", consecutiveFailures: 9, deadLetterId: "d1", autoPaused: true }), job)).toEqual([]);
   expect(alertsForRun(run({ consecutiveFailures: 9, recorded: false }), job)).toEqual([]);
 });
