@@ -8,14 +8,15 @@ import { describeOnDatabases } from "../support/db";
 
 /**
  * The overlap policy as a truth table, straight against the claim: for each policy, what a
- * new trigger gets when the job's lease is free, held, or held with a run already waiting.
+ * new trigger gets when the job's lease is free, held, held with a run already waiting, or
+ * held with a queued row whose waiter died (its expiry passed: it no longer holds the place).
  */
-type State = "free" | "held" | "held+queued";
+type State = "free" | "held" | "held+queued" | "held+expired-queued";
 const TABLE: Record<OverlapPolicy, Record<State, string>> = {
-  skip: { free: "claimed", held: "skipped:already_running", "held+queued": "skipped:already_running" },
-  allow: { free: "claimed", held: "claimed", "held+queued": "claimed" },
-  bufferOne: { free: "claimed", held: "queued", "held+queued": "skipped:already_running" },
-  replace: { free: "claimed", held: "queued+cancel", "held+queued": "skipped:already_running" },
+  skip: { free: "claimed", held: "skipped:already_running", "held+queued": "skipped:already_running", "held+expired-queued": "skipped:already_running" },
+  allow: { free: "claimed", held: "claimed", "held+queued": "claimed", "held+expired-queued": "claimed" },
+  bufferOne: { free: "claimed", held: "queued", "held+queued": "skipped:already_running", "held+expired-queued": "queued" },
+  replace: { free: "claimed", held: "queued+cancel", "held+queued": "skipped:already_running", "held+expired-queued": "queued+cancel" },
 };
 
 let n = 0;
@@ -32,7 +33,11 @@ describeOnDatabases("overlap truth table", (ctx) => {
           if (first.outcome !== "claimed") throw new Error("setup failed");
           holder = first.runId;
         }
-        if (state === "held+queued") expect((await store.claim(input("bufferOne"))).outcome).toBe("queued");
+        if (state === "held+queued" || state === "held+expired-queued") {
+          const queued = await store.claim(input("bufferOne"));
+          expect(queued.outcome).toBe("queued");
+          if (state === "held+expired-queued") await ctx.db.execute(sql`UPDATE cron_job_logs SET lease_expires_at = now() - interval '1 second' WHERE id = ${queued.runId}::uuid`);
+        }
         const result = await store.claim(input(policy));
         let got: string = result.outcome;
         if (result.outcome === "skipped") got = `skipped:${result.reason}`;
