@@ -12,6 +12,8 @@ const common = {
   schedule: "* * * * *",
   category: "faults",
   timeout: "5s",
+  // Short, so a dead holder frees the job soon and the suite stays fast; still twice the timeout.
+  lease: "10s",
   // Every failure alerts (no threshold, no window), and no run of the suite pauses a job.
   alerts: { afterConsecutiveFailures: 1, reAlertAfter: "1s" },
   deadLetter: { pauseAfter: 1000, replayLimit: 100 },
