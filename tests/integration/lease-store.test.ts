@@ -5,7 +5,7 @@ import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LeaseStore } from "@/lib/cron/lease-store";
 import { PostgresLeaseStore } from "@/lib/locks/postgres-lease-store";
-import { createUpstashRedis, RedisLeaseStore, redisLeaseStoreFromEnv } from "@/lib/locks/redis-lease-store";
+import { createUpstashRedis, RedisLeaseStore, redisLeaseStoreFromEnv, RedisStoreError } from "@/lib/locks/redis-lease-store";
 import { describeOnDatabases } from "../support/db";
 import { startUpstashRestServer, type UpstashRestServer } from "../support/upstash-rest";
 
@@ -189,6 +189,18 @@ describe("RedisLeaseStore through the Upstash REST adapter", () => {
     const key = `numeric-${randomBytes(3).toString("hex")}`;
     expect(await store.acquire(key, "12345", LONG_TTL_MS)).toBe(true);
     expect((await store.holder(key))?.owner).toBe("12345");
+  });
+
+  it("throws an error reply (WRONGTYPE: a key of another type) as one RedisStoreError, never a raw client error", async () => {
+    const key = `wrongtype-${randomBytes(3).toString("hex")}`;
+    await createUpstashRedis({ url: server.url, token: server.token }).hset(keyPrefix + key, { owner: "not-a-lease" });
+    // SET NX only sees that the key exists: "held" (the engine then lets Postgres decide).
+    expect(await store.acquire(key, randomUUID(), LONG_TTL_MS)).toBe(false);
+    for (const call of [() => store.holder(key), () => store.extend(key, randomUUID(), LONG_TTL_MS), () => store.release(key, randomUUID())]) {
+      const error = await call().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RedisStoreError);
+      expect(error).toMatchObject({ code: "REDIS_ERROR", message: expect.stringMatching(/WRONGTYPE/) });
+    }
   });
 });
 
