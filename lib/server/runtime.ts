@@ -7,6 +7,7 @@ import { codeVersion, loadEnv, secretsOf, type Env } from "../env";
 import { getRegistry } from "../jobs";
 import { redisLeaseStoreFromEnv } from "../locks/redis-lease-store";
 import { createObservers, type Observers } from "./observers";
+import { stoppingSignal } from "./shutdown";
 
 export interface Runtime {
   env: Env;
@@ -45,6 +46,8 @@ export async function getRuntime(): Promise<Runtime> {
       holder: currentHolder(env),
       codeVersion: codeVersion(env),
       secrets,
+      // Aborted when a graceful shutdown starts: queued runs stop waiting and drop their rows.
+      stopping: stoppingSignal(),
       onRunStarted: observers.onRunStarted,
       onRunFinished: observers.onRunFinished,
     },

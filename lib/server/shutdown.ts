@@ -1,17 +1,23 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { sql } from "drizzle-orm";
 import type { TriggerOutcome } from "../cron/run-job";
 import { queryRows, type Database } from "../db/client";
+import { errorResponse } from "./http";
 
 /**
  * Graceful shutdown for a self-hosted `next start` (npm start sets NEXT_MANUAL_SIG_HANDLE so
- * Next.js leaves SIGTERM/SIGINT to us): stop taking triggers (503), give running handlers
- * CRON_SHUTDOWN_GRACE_SECONDS to finish, then mark what is still running as interrupted and
- * free its leases, print the process's statistics and exit.
+ * Next.js leaves SIGTERM/SIGINT to us): stop taking triggers (503), stop queued runs waiting
+ * (EngineDeps.stopping), give running handlers CRON_SHUTDOWN_GRACE_SECONDS to finish, then mark
+ * what is still running as interrupted, free its leases and drop its queued rows, answer every
+ * caller still waiting, print the process's statistics and exit.
  */
 export interface ProcessStats {
+  /** Runs this process claimed: completed + failed + interrupted (+ retries scheduled). */
   executed: number;
   completed: number;
   failed: number;
+  /** Runs still running when the grace period ended: recorded abandoned by the shutdown. */
+  interrupted: number;
   skipped: number;
   locksAcquired: number;
   locksMissed: number;
@@ -21,8 +27,15 @@ export interface ProcessStats {
 interface ShutdownState {
   shuttingDown: boolean;
   running: Set<string>;
+  /** Runs the shutdown recorded as interrupted: their late outcome is not counted again. */
+  interrupted: Set<string>;
   stats: ProcessStats;
   installed: boolean;
+  stopping: AbortController;
+  /** Requests still waiting for their response, each answered before the process exits. */
+  waiting: Set<{ runIds: string[]; answer: (response: Response) => void }>;
+  /** The runs started by the current request (one per module copy would split across bundles). */
+  requestRuns: AsyncLocalStorage<string[]>;
 }
 
 const KEY = Symbol.for("crondeck.shutdown");
@@ -31,14 +44,23 @@ function state(): ShutdownState {
   g[KEY] ??= {
     shuttingDown: false,
     running: new Set(),
-    stats: { executed: 0, completed: 0, failed: 0, skipped: 0, locksAcquired: 0, locksMissed: 0, leasesExpired: 0 },
+    interrupted: new Set(),
+    stats: { executed: 0, completed: 0, failed: 0, interrupted: 0, skipped: 0, locksAcquired: 0, locksMissed: 0, leasesExpired: 0 },
     installed: false,
+    stopping: new AbortController(),
+    waiting: new Set(),
+    requestRuns: new AsyncLocalStorage(),
   };
   return g[KEY];
 }
 
 export function isShuttingDown(): boolean {
   return state().shuttingDown;
+}
+
+/** Aborts when this process starts shutting down (EngineDeps.stopping: queued runs stop waiting). */
+export function stoppingSignal(): AbortSignal {
+  return state().stopping.signal;
 }
 
 export function processStats(): ProcessStats {
@@ -53,6 +75,8 @@ export function recordOutcome(outcome: TriggerOutcome): void {
     if (outcome.reason === "already_running" || outcome.reason === "duplicate") s.locksMissed++;
     return;
   }
+  // Counted already, as interrupted, by the shutdown that closed it.
+  if (state().interrupted.has(outcome.run.id)) return;
   s.executed++;
   s.locksAcquired++;
   if (outcome.run.status === "completed") s.completed++;
@@ -62,15 +86,41 @@ export function recordOutcome(outcome: TriggerOutcome): void {
 
 export function runStarted(runId: string): void {
   state().running.add(runId);
+  // The request this run belongs to, so a shutdown can tell its caller which run it interrupted.
+  state().requestRuns.getStore()?.push(runId);
 }
 
 export function runSettled(runId: string): void {
   state().running.delete(runId);
 }
 
+/**
+ * Runs a cron route's handler so that its caller always gets an answer: normally the handler's
+ * own response; if the process shuts down first (the run outlived the grace period), a 503
+ * naming the interrupted run, sent before the process exits instead of a connection reset.
+ */
+export function answerBeforeExit(handle: () => Promise<Response>): Promise<Response> {
+  const s = state();
+  const runIds: string[] = [];
+  return new Promise<Response>((resolve, reject) => {
+    const entry = { runIds, answer: resolve };
+    s.waiting.add(entry);
+    s.requestRuns.run(runIds, handle).then(resolve, reject).finally(() => s.waiting.delete(entry));
+  });
+}
+
+function interruptedResponse(runIds: string[], graceSeconds: number): Response {
+  return errorResponse(
+    503,
+    "interrupted",
+    `The server shut down while this run was in progress and it did not finish within the ${graceSeconds}s grace period; it is recorded as abandoned (interrupted) and its lease is free. Retry against another instance or after the restart.`,
+    runIds.length ? { runIds, status: "abandoned" } : undefined,
+  );
+}
+
 /** The statistics block printed at exit. */
 export function formatStats(stats: ProcessStats): string {
-  const finished = stats.completed + stats.failed;
+  const finished = stats.completed + stats.failed + stats.interrupted;
   const rate = finished ? ((stats.completed / finished) * 100).toFixed(1) : "n/a";
   const attempts = stats.locksAcquired + stats.locksMissed;
   const contention = attempts ? ((stats.locksMissed / attempts) * 100).toFixed(1) : "0.0";
@@ -79,6 +129,7 @@ export function formatStats(stats: ProcessStats): string {
     `  jobs executed:    ${stats.executed}`,
     `  completed:        ${stats.completed}`,
     `  failed:           ${stats.failed}`,
+    `  interrupted:      ${stats.interrupted}`,
     `  skipped:          ${stats.skipped}`,
     `  success rate:     ${rate}${rate === "n/a" ? "" : "%"}`,
     `  locks acquired:   ${stats.locksAcquired}`,
@@ -88,19 +139,36 @@ export function formatStats(stats: ProcessStats): string {
   ].join("\n");
 }
 
-/** Marks this holder's still-running runs interrupted and frees every lease it holds. */
-export async function interruptHolder(database: Database, holder: string, graceSeconds: number): Promise<string[]> {
-  const rows = await queryRows<{ id: string }>(
+/** The error_message of a run the shutdown interrupted. */
+export function interruptedMessage(graceSeconds: number): string {
+  return `interrupted: the server shut down and the handler did not finish within the ${graceSeconds}s grace period`;
+}
+
+/**
+ * Marks this holder's still-running runs interrupted (status abandoned), frees every lease it
+ * holds, and drops its queued bufferOne/replace rows (skipped: their waiter is going away, and
+ * a queued row left behind would keep the job's one queued place). Returns the interrupted runs.
+ */
+export async function interruptHolder(database: Database, holder: string, graceSeconds: number): Promise<{ interrupted: string[]; dropped: string[] }> {
+  const rows = await queryRows<{ id: string; kind: "interrupted" | "dropped" }>(
     database.db,
-    sql`WITH freed AS (DELETE FROM cron_job_leases WHERE holder = ${holder} RETURNING run_id)
-        UPDATE cron_job_logs l
-           SET status = 'abandoned', completed_at = now(), lease_expires_at = NULL,
-               duration_ms = (extract(epoch FROM now() - l.started_at) * 1000)::int,
-               error_message = ${`interrupted: the server shut down and the handler did not finish within the ${graceSeconds}s grace period`}
-         WHERE l.status = 'started' AND (l.id IN (SELECT run_id FROM freed) OR l.holder = ${holder})
-        RETURNING l.id`,
+    sql`WITH freed AS (DELETE FROM cron_job_leases WHERE holder = ${holder} RETURNING run_id),
+        interrupted AS (
+          UPDATE cron_job_logs l
+             SET status = 'abandoned', completed_at = now(), lease_expires_at = NULL,
+                 duration_ms = (extract(epoch FROM now() - l.started_at) * 1000)::int,
+                 error_message = ${interruptedMessage(graceSeconds)}
+           WHERE l.status = 'started' AND (l.id IN (SELECT run_id FROM freed) OR l.holder = ${holder})
+          RETURNING l.id),
+        dropped AS (
+          UPDATE cron_job_logs l
+             SET status = 'skipped', skip_reason = 'already_running', completed_at = now(), duration_ms = 0, lease_expires_at = NULL,
+                 error_message = 'dropped: the server shut down while this run waited for the lease'
+           WHERE l.status = 'queued' AND l.holder = ${holder}
+          RETURNING l.id)
+        SELECT id, 'interrupted' AS kind FROM interrupted UNION ALL SELECT id, 'dropped' AS kind FROM dropped`,
   );
-  return rows.map((r) => r.id);
+  return { interrupted: rows.filter((r) => r.kind === "interrupted").map((r) => r.id), dropped: rows.filter((r) => r.kind === "dropped").map((r) => r.id) };
 }
 
 /**
@@ -121,22 +189,37 @@ export function installGracefulShutdown(opts: {
   const onSignal = async (signal: NodeJS.Signals) => {
     if (s.shuttingDown) return;
     s.shuttingDown = true;
+    s.stopping.abort(new Error(`the server is shutting down (${signal})`));
     log(`[crondeck] ${signal}: no new triggers; waiting up to ${opts.graceSeconds}s for ${s.running.size} running job(s)`);
     const deadline = Date.now() + opts.graceSeconds * 1000;
     while (s.running.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    // What still runs is interrupted, whether or not the database can record it.
+    const interrupted = new Set(s.running);
     try {
       const opened = await opts.open();
       if (opened) {
-        const interrupted = await interruptHolder(opened.database, opened.holder, opts.graceSeconds);
-        if (interrupted.length) log(`[crondeck] marked ${interrupted.length} run(s) interrupted and released their leases: ${interrupted.join(", ")}`);
+        const closed = await interruptHolder(opened.database, opened.holder, opts.graceSeconds);
+        for (const id of closed.interrupted) interrupted.add(id);
+        if (closed.interrupted.length) log(`[crondeck] marked ${closed.interrupted.length} run(s) interrupted and released their leases: ${closed.interrupted.join(", ")}`);
+        if (closed.dropped.length) log(`[crondeck] dropped ${closed.dropped.length} queued run(s): ${closed.dropped.join(", ")}`);
         await opened.database.close().catch(() => {});
       }
     } catch (error) {
-      log(`[crondeck] could not record interrupted runs: ${(error as Error).message}`);
+      log(`[crondeck] could not record interrupted runs: ${(error as Error).message.split("\n")[0]}`);
     }
+    for (const id of interrupted) {
+      if (s.interrupted.has(id)) continue;
+      s.interrupted.add(id);
+      s.stats.interrupted++;
+      s.stats.executed++;
+      s.stats.locksAcquired++;
+    }
+    // Callers still waiting (their run outlived the grace period) get an answer, not a reset.
+    const waiting = [...s.waiting];
+    for (const entry of waiting) entry.answer(interruptedResponse(entry.runIds, opts.graceSeconds));
     log(formatStats(s.stats));
-    // The last handlers have returned, but Next.js may still be writing their responses.
-    await new Promise((r) => setTimeout(r, 250));
+    // The responses are written by Next.js after the handlers return: give it a moment.
+    await new Promise((r) => setTimeout(r, waiting.length ? 500 : 250));
     exit(0);
   };
   process.on("SIGTERM", onSignal);

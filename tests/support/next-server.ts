@@ -162,3 +162,48 @@ export async function runNextExpectingExit(opts: NextServerOptions & { timeoutMs
   }
   return { ...result, output: output() };
 }
+
+/**
+ * Starts the app the way a supervisor does: `npm start` itself (npm, its shell, then next
+ * start), not next directly, so a test can signal npm's pid. Waits like startNextServer.
+ */
+export async function startNpmStart(opts: NextServerOptions & { startTimeoutMs?: number } = {}): Promise<NextServer> {
+  const port = opts.port ?? (await freePort());
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn("npm", ["start", "--", "-p", String(port), "-H", "127.0.0.1"], {
+    cwd: projectRoot,
+    env: childEnv(opts.env) as NodeJS.ProcessEnv,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let text = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
+  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
+    child.once("exit", (code, signal) => resolveExit((exitInfo = { code, signal })));
+  });
+  const stop = async (signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> => {
+    if (exitInfo) return exitInfo.code;
+    child.kill(signal);
+    const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    const { code } = await exited;
+    clearTimeout(killer);
+    return code;
+  };
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
+  while (true) {
+    if (exitInfo) throw new Error(`npm start exited (code ${exitInfo.code}, signal ${exitInfo.signal}) before answering:\n${text}`);
+    if (Date.now() > deadline) {
+      await stop("SIGKILL");
+      throw new Error(`npm start did not answer on ${url}/api/health within ${opts.startTimeoutMs ?? 60_000} ms:\n${text}`);
+    }
+    try {
+      const response = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(15_000) });
+      await response.body?.cancel();
+      break;
+    } catch {
+      await sleep(100);
+    }
+  }
+  return { url, port, stop, output: () => text, process: child };
+}

@@ -1,3 +1,5 @@
+import { methodNotAllowed } from "@/lib/server/methods";
+import { answerBeforeExit } from "@/lib/server/shutdown";
 import { handleTick } from "@/lib/server/tick-route";
 
 export const dynamic = "force-dynamic";
@@ -6,9 +8,16 @@ export const maxDuration = 60;
 
 /** Vercel Cron calls GET once a minute; POST works for other schedulers. */
 export function GET(request: Request) {
-  return handleTick(request, maxDuration);
+  return answerBeforeExit(() => handleTick(request, maxDuration));
 }
 
 export function POST(request: Request) {
-  return handleTick(request, maxDuration);
+  return answerBeforeExit(() => handleTick(request, maxDuration));
 }
+
+// Without its own HEAD export Next.js answers HEAD with GET, which would run the tick.
+export const HEAD = methodNotAllowed;
+export const PUT = methodNotAllowed;
+export const PATCH = methodNotAllowed;
+export const DELETE = methodNotAllowed;
+export const OPTIONS = methodNotAllowed;

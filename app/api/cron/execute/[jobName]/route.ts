@@ -1,4 +1,6 @@
 import { handleExecute } from "@/lib/server/execute";
+import { methodNotAllowed } from "@/lib/server/methods";
+import { answerBeforeExit } from "@/lib/server/shutdown";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
@@ -7,11 +9,24 @@ export const maxDuration = 300;
 
 type Params = { params: Promise<{ jobName: string }> };
 
-/** Vercel Cron triggers with GET; curl and other schedulers POST. Both run the job. */
+/**
+ * Vercel Cron triggers with GET; curl and other schedulers POST. Both run the job. A caller whose
+ * run outlives a graceful shutdown still gets an answer (503 interrupted), never a reset.
+ */
 export async function GET(request: Request, { params }: Params) {
-  return handleExecute(request, (await params).jobName, maxDuration);
+  const { jobName } = await params;
+  return answerBeforeExit(() => handleExecute(request, jobName, maxDuration));
 }
 
 export async function POST(request: Request, { params }: Params) {
-  return handleExecute(request, (await params).jobName, maxDuration);
+  const { jobName } = await params;
+  return answerBeforeExit(() => handleExecute(request, jobName, maxDuration));
 }
+
+// Without its own HEAD export Next.js answers HEAD with GET, which would run the job (and a
+// HEAD is no trigger: monitors and link checkers send it). Only GET and POST run anything.
+export const HEAD = methodNotAllowed;
+export const PUT = methodNotAllowed;
+export const PATCH = methodNotAllowed;
+export const DELETE = methodNotAllowed;
+export const OPTIONS = methodNotAllowed;
