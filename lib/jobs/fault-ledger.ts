@@ -103,14 +103,13 @@ export async function faultHandler(jobName: string, ctx: JobContext): Promise<un
   else ctx.signal.addEventListener("abort", onAbort, { once: true });
   let outcome: "ok" | "aborted" | "failed" = "ok";
   try {
-    const until = Date.now() + behaviour.holdMs;
-    while (Date.now() < until) {
-      if (behaviour.obey && ctx.signal.aborted) {
-        outcome = "aborted";
-        break;
-      }
-      await sleep(Math.min(25, until - Date.now()));
+    // Work is counted in steps, not by the wall clock: a process frozen (SIGSTOP) in the middle
+    // still has its remaining steps to do when it wakes up.
+    for (let done = 0; done < behaviour.holdMs; done += 25) {
+      if (behaviour.obey && ctx.signal.aborted) break;
+      await sleep(Math.min(25, behaviour.holdMs - done));
     }
+    if (behaviour.obey && ctx.signal.aborted) outcome = "aborted";
     if (outcome === "aborted") throw new Error(`stopped on abort: ${ctx.signal.reason instanceof Error ? ctx.signal.reason.message : "aborted"}`);
     if (ctx.attempt === 1 && behaviour.deferMs > 0) {
       outcome = "failed";
