@@ -198,7 +198,7 @@ class LeaseKeeper {
 
   start(): void {
     this.nextWakeAt = this.o.now() + this.wakeEveryMs;
-    this.timer = setInterval(() => this.wake(), this.wakeEveryMs);
+    this.timer = setInterval(() => this.check(), this.wakeEveryMs);
     this.timer.unref?.();
   }
 
@@ -218,7 +218,12 @@ class LeaseKeeper {
     this.end({ kind: "lease_lost", error: new Error(`lease lost: ${message}`) }, true);
   }
 
-  private wake(): void {
+  /**
+   * What the timer does on each wake; also called when an attempt ends, because a handler that
+   * blocked the loop and then returned settles before the late timer gets to run.
+   */
+  check(): void {
+    if (!this.timer) return;
     const now = this.o.now();
     const late = now - this.nextWakeAt;
     this.nextWakeAt = now + this.wakeEveryMs;
@@ -418,6 +423,7 @@ export async function runTrigger(deps: EngineDeps, input: TriggerInput): Promise
       stalls = [];
       const attemptStart = Date.now();
       last = await runAttempt(attempt, timeoutMs);
+      keeper.check();
       const record: AttemptRecord = { attempt, startedAt: new Date(attemptStart).toISOString(), durationMs: Date.now() - attemptStart, timeoutMs, codeVersion: deps.codeVersion };
       const ending = keeper.ending;
       if (!last.ok) {
