@@ -1,13 +1,24 @@
-import { CronExpressionParser } from "cron-parser";
-
 /**
- * Schedule maths. cron-parser alone accepts an empty string, 4-field and 6-field
- * expressions and only fails on an unknown timezone when asked for a date, so the
- * expression and the zone are checked here first.
+ * Schedule maths: every question about when a job fires (the slot of a trigger, whether an
+ * instant is a slot, the slots of a period, the next run) is answered here, from one DST rule.
  *
- * DST rule (cron-parser's, pinned by tests): a local time that a spring-forward gap
- * skips fires once, shifted by the gap (02:30 Europe/Paris -> 03:30 local); a local
- * time that a fall-back overlap repeats fires once, at its first occurrence.
+ * A schedule is a 5-field cron expression read on the wall clock of its timezone. Each local
+ * minute it matches becomes a slot, a UTC instant, by this rule:
+ *
+ * - A local time that exists once is that instant.
+ * - A local time that a spring-forward gap skips fires once, shifted by the gap: read with the
+ *   UTC offset in force before the gap (02:30 Europe/Paris on the last Sunday of March runs at
+ *   03:30 CEST; with Australia/Lord_Howe's 30-minute gap 02:10 runs at 02:40; in
+ *   Pacific/Chatham 03:00 runs at 04:00). A shifted time that lands on another slot is one slot.
+ * - A local time that a fall-back repeats fires once, at its first occurrence, unless the
+ *   schedule is an interval schedule (a `*` or a step `/` in its minute or hour field, such as
+ *   `*\/30 * * * *` or `0 *\/2 * * *`): those keep to real time and fire at both occurrences.
+ *
+ * The expression is parsed here (not by a library) because neither cron-parser (whole-hour DST
+ * handling: wrong answers, loops) nor croner (moves a skipped time to the end of the gap,
+ * drops it for interval schedules) implements this rule; a brute-force oracle that enumerates
+ * local minutes checks the functions below (tests/unit/schedule-oracle.test.ts). Every function
+ * looks at a bounded number of days, so none can loop.
  */
 
 const FIELD_RANGES: Array<[string, number, number]> = [
@@ -22,6 +33,38 @@ const NAMES: Record<number, Record<string, number>> = {
   4: Object.fromEntries(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"].map((n, i) => [n, i])),
 };
 const ATOM_RE = /^(\*|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:\/(\d+))?$/;
+/** The longest day count in each month (February in a leap year). */
+const MONTH_DAYS = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+/**
+ * How far apart two slots can be at most: February 29 comes back within 8 years (2096 -> 2104).
+ * Validation rejects an expression that never matches, so a search never needs more.
+ */
+const MAX_SEARCH_DAYS = 366 * 8 + 31;
+/** Local days on either side of a search window: offsets move an instant by less than a day. */
+const MARGIN_DAYS = 2;
+
+export interface Schedule {
+  cron: string;
+  timezone: string;
+}
+
+interface CompiledCron {
+  minutes: number[];
+  hours: number[];
+  doms: boolean[];
+  months: boolean[];
+  dows: boolean[];
+  /** Both day fields are restricted (not `*`): a day matches either, as in Vixie cron. */
+  dayEither: boolean;
+  domAny: boolean;
+  dowAny: boolean;
+  /** A `*` or a step in the minute or hour field: repeated local times fire at each occurrence. */
+  interval: boolean;
+}
 
 function fieldValue(raw: string, index: number): number {
   const named = NAMES[index]?.[raw.toUpperCase()];
@@ -30,33 +73,80 @@ function fieldValue(raw: string, index: number): number {
   return Number(raw);
 }
 
-/** Returns an error message for a bad 5-field cron expression, or null when it is valid. */
-export function cronExpressionError(expression: string): string | null {
+/** Parses and checks a 5-field expression: the compiled fields, or a message that says what to fix. */
+function compileCron(expression: string): CompiledCron | string {
   if (typeof expression !== "string" || expression.trim() === "") return "the cron expression is empty: write 5 fields, such as \"0 1 * * *\"";
   const fields = expression.trim().split(/\s+/);
   if (fields.length !== 5) return `"${expression}" has ${fields.length} fields; write exactly 5 (minute hour day-of-month month day-of-week), such as "0 1 * * *"`;
+  const sets: boolean[][] = [];
   for (let i = 0; i < 5; i++) {
     const [name, min, max] = FIELD_RANGES[i];
+    const set: boolean[] = new Array(max + 1).fill(false);
     for (const part of fields[i].split(",")) {
       const atom = ATOM_RE.exec(part);
       if (!atom) return `the ${name} field "${fields[i]}" is not valid cron syntax`;
-      if (atom[2] !== undefined && Number(atom[2]) === 0) return `the ${name} field "${fields[i]}" steps by 0`;
-      if (atom[1] === "*") continue;
-      try {
-        for (const v of atom[1].split("-").map((raw) => fieldValue(raw, i))) {
-          if (v < min || v > max) return `the ${name} field "${fields[i]}" has ${v}, outside ${min}-${max}`;
+      const step = atom[2] === undefined ? 1 : Number(atom[2]);
+      if (step === 0) return `the ${name} field "${fields[i]}" steps by 0`;
+      let from = min;
+      let to = max;
+      if (atom[1] !== "*") {
+        let bounds: number[];
+        try {
+          bounds = atom[1].split("-").map((raw) => fieldValue(raw, i));
+        } catch (error) {
+          return (error as Error).message;
         }
-      } catch (error) {
-        return (error as Error).message;
+        for (const v of bounds) if (v < min || v > max) return `the ${name} field "${fields[i]}" has ${v}, outside ${min}-${max}`;
+        from = bounds[0];
+        // "5/15" means 5 through the end of the range, every 15 (as in cron-parser and cronie).
+        to = bounds.length === 2 ? bounds[1] : atom[2] === undefined ? bounds[0] : max;
+        if (from > to) return `the ${name} field "${fields[i]}" has the range ${from}-${to}; write it from low to high`;
+      } else if (i === 4) {
+        to = 6;
       }
+      // Overlapping values ("0,7", "*/15,30") are the same values: a set, not an error.
+      for (let v = from; v <= to; v += step) set[v] = true;
     }
+    sets.push(set);
   }
-  try {
-    CronExpressionParser.parse(expression, { tz: "UTC" });
-  } catch (error) {
-    return `"${expression}" is not a valid cron expression: ${(error as Error).message}`;
+  if (sets[4][7]) sets[4][0] = true; // 7 is Sunday too
+  const indexes = (set: boolean[]) => set.flatMap((on, v) => (on ? [v] : []));
+  const compiled: CompiledCron = {
+    minutes: indexes(sets[0]),
+    hours: indexes(sets[1]),
+    doms: sets[2],
+    months: sets[3],
+    dows: sets[4].slice(0, 7),
+    domAny: fields[2] === "*",
+    dowAny: fields[4] === "*",
+    dayEither: fields[2] !== "*" && fields[4] !== "*",
+    interval: /[*/]/.test(fields[0]) || /[*/]/.test(fields[1]),
+  };
+  // A day-of-month that no chosen month has (February 30): the job would never run.
+  if (!compiled.dayEither && !compiled.domAny) {
+    const possible = compiled.months.some((on, m) => on && compiled.doms.some((d, day) => d && day <= MONTH_DAYS[m]));
+    if (!possible) return `"${expression}" never runs: no chosen month has that day of the month`;
   }
-  return null;
+  return compiled;
+}
+
+const compiledCache = new Map<string, CompiledCron>();
+
+function compiled(cron: string): CompiledCron {
+  let c = compiledCache.get(cron);
+  if (!c) {
+    const result = compileCron(cron);
+    if (typeof result === "string") throw new Error(result);
+    if (compiledCache.size > 1_000) compiledCache.clear();
+    compiledCache.set(cron, (c = result));
+  }
+  return c;
+}
+
+/** Returns an error message for a bad 5-field cron expression, or null when it is valid. */
+export function cronExpressionError(expression: string): string | null {
+  const result = compileCron(expression);
+  return typeof result === "string" ? result : null;
 }
 
 /** True when the runtime knows the IANA timezone. */
@@ -70,9 +160,166 @@ export function isValidTimezone(timezone: string): boolean {
   }
 }
 
-export interface Schedule {
-  cron: string;
-  timezone: string;
+/** True for a schedule whose repeated local times fire at each occurrence (see the rule above). */
+export function isIntervalSchedule(schedule: Schedule): boolean {
+  return compiled(schedule.cron).interval;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** The timezone's UTC offset at an instant from Intl, in ms (local wall clock minus UTC). */
+function intlOffsetMs(timezone: string, instantMs: number): number {
+  let f = formatters.get(timezone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", { timeZone: timezone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" });
+    formatters.set(timezone, f);
+  }
+  const p: Record<string, number> = {};
+  for (const part of f.formatToParts(new Date(instantMs))) if (part.type !== "literal") p[part.type] = Number(part.value);
+  const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  return wall - Math.floor(instantMs / 1000) * 1000;
+}
+
+/** A zone's offsets over one UTC year: segment starts (UTC ms, the first at the year's start) and offsets. */
+interface OffsetYear {
+  starts: number[];
+  offsets: number[];
+}
+
+const offsetYears = new Map<string, OffsetYear>();
+/** Zones change their offset at most a few times a year, never twice within this. */
+const OFFSET_SAMPLE_MS = 6 * HOUR_MS;
+
+/**
+ * One Intl call costs tens of microseconds here, and a search asks for offsets thousands of
+ * times: so each zone's year is sampled once (every 6 hours, each change then found to the
+ * second) and offsets are read from that table.
+ */
+function offsetYear(timezone: string, year: number): OffsetYear {
+  const key = `${timezone}|${year}`;
+  const known = offsetYears.get(key);
+  if (known) return known;
+  const from = Date.UTC(year, 0, 1);
+  const to = Date.UTC(year + 1, 0, 1);
+  const table: OffsetYear = { starts: [from], offsets: [intlOffsetMs(timezone, from)] };
+  let previous = table.offsets[0];
+  for (let t = from; t < to; t += OFFSET_SAMPLE_MS) {
+    const end = Math.min(t + OFFSET_SAMPLE_MS, to);
+    const offset = intlOffsetMs(timezone, end);
+    if (offset === previous) continue;
+    let lo = t;
+    let hi = end;
+    while (hi - lo > 1000) {
+      const mid = Math.floor((lo + hi) / 2000) * 1000;
+      if (intlOffsetMs(timezone, mid) === previous) lo = mid;
+      else hi = mid;
+    }
+    if (hi < to) {
+      table.starts.push(hi);
+      table.offsets.push(offset);
+    }
+    previous = offset;
+  }
+  if (offsetYears.size > 2_000) offsetYears.clear();
+  offsetYears.set(key, table);
+  return table;
+}
+
+/** The timezone's UTC offset at an instant, in ms (local wall clock minus UTC). */
+function offsetMs(timezone: string, instantMs: number): number {
+  if (timezone === "UTC") return 0;
+  const table = offsetYear(timezone, new Date(instantMs).getUTCFullYear());
+  let i = table.starts.length - 1;
+  while (i > 0 && table.starts[i] > instantMs) i--;
+  return table.offsets[i];
+}
+
+/** The first offset change in (from, to], if any (UTC ms). */
+function changeBetween(timezone: string, from: number, to: number): number | null {
+  if (timezone === "UTC") return null;
+  for (let year = new Date(from).getUTCFullYear(); year <= new Date(to).getUTCFullYear(); year++) {
+    const table = offsetYear(timezone, year);
+    for (let i = 0; i < table.starts.length; i++) {
+      const start = table.starts[i];
+      const changed = i > 0 ? table.offsets[i] !== table.offsets[i - 1] : table.offsets[0] !== offsetMs(timezone, start - 1000);
+      if (changed && start > from && start <= to) return start;
+    }
+  }
+  return null;
+}
+
+function dayMatches(c: CompiledCron, localDayMs: number): boolean {
+  const d = new Date(localDayMs);
+  if (!c.months[d.getUTCMonth() + 1]) return false;
+  const dom = c.doms[d.getUTCDate()];
+  const dow = c.dows[d.getUTCDay()];
+  if (c.dayEither) return dom || dow;
+  return (c.domAny || dom) && (c.dowAny || dow);
+}
+
+interface DayOffsets {
+  /** The offset in force before and after the day's DST change (equal when there is none). */
+  before: number;
+  after: number;
+  /** The instant of the change (UTC ms); meaningless when before === after. */
+  changeAt: number;
+}
+
+/**
+ * The offsets around one local calendar day (its midnight as wall-clock ms): its local times
+ * name instants within [midnight - 14 h, midnight + 36 h].
+ */
+function dayOffsets(timezone: string, localDayMs: number): DayOffsets {
+  const lo = localDayMs - 15 * HOUR_MS;
+  const hi = localDayMs + 37 * HOUR_MS;
+  const changeAt = changeBetween(timezone, lo, hi);
+  if (changeAt === null) {
+    const offset = offsetMs(timezone, lo);
+    return { before: offset, after: offset, changeAt: hi };
+  }
+  return { before: offsetMs(timezone, changeAt - 1000), after: offsetMs(timezone, changeAt), changeAt };
+}
+
+/** The slots of one local calendar day (its midnight as wall-clock ms), unsorted. */
+function slotsOfDay(c: CompiledCron, timezone: string, localDayMs: number, out: number[]): void {
+  if (!dayMatches(c, localDayMs)) return;
+  const { before, after, changeAt } = dayOffsets(timezone, localDayMs);
+  for (const h of c.hours) {
+    for (const m of c.minutes) {
+      const wall = localDayMs + h * HOUR_MS + m * MINUTE_MS;
+      if (before === after) {
+        out.push(wall - before);
+        continue;
+      }
+      // Read with the offset before the change, and with the one after: each reading is real
+      // only on its own side of the change.
+      const first = wall - before;
+      const second = wall - after;
+      const firstExists = first < changeAt;
+      const secondExists = second >= changeAt;
+      if (firstExists && secondExists) {
+        // Repeated by a fall-back: the first occurrence, and the second too for interval schedules.
+        out.push(first);
+        if (c.interval) out.push(second);
+      } else if (firstExists || secondExists) {
+        out.push(firstExists ? first : second);
+      } else {
+        // Skipped by a spring-forward gap: read with the offset before the gap, i.e. shifted by it.
+        out.push(first);
+      }
+    }
+  }
+}
+
+/** The local calendar day (wall-clock midnight, ms) an instant falls on. */
+function localDayOf(timezone: string, instantMs: number): number {
+  const wall = instantMs + offsetMs(timezone, instantMs);
+  return Math.floor(wall / DAY_MS) * DAY_MS;
+}
+
+function sortedUnique(values: number[]): number[] {
+  values.sort((a, b) => a - b);
+  return values.filter((v, i) => i === 0 || v !== values[i - 1]);
 }
 
 /**
@@ -80,46 +327,87 @@ export interface Schedule {
  * `now` in the job's timezone. A Hobby-plan call at 01:37 for "0 1 * * *" is the 01:00 slot.
  */
 export function slotAt(schedule: Schedule, now: Date): Date {
-  // cron-parser's prev() and next() disagree around DST (prev() misses a gap-shifted
-  // occurrence and sees a repeated local time twice), and next() is the one that decides
-  // when a job fires. So step back three occurrences with prev() and walk forward with
-  // next(): the slot is the last forward occurrence at or before now. prev() is strictly
-  // before its start and works in whole seconds, hence the start one second past now.
-  const after = new Date(Math.floor(now.getTime() / 1000) * 1000 + 1000);
-  const back = CronExpressionParser.parse(schedule.cron, { tz: schedule.timezone, currentDate: after });
-  back.prev();
-  back.prev();
-  const start = back.prev().toDate();
-  const forward = CronExpressionParser.parse(schedule.cron, { tz: schedule.timezone, currentDate: new Date(start.getTime() - 1000) });
-  let slot = start;
-  for (;;) {
-    const next = forward.next().toDate();
-    if (next.getTime() > now.getTime()) return slot;
-    slot = next;
+  const c = compiled(schedule.cron);
+  const t = now.getTime();
+  const start = localDayOf(schedule.timezone, t) + MARGIN_DAYS * DAY_MS;
+  let best = -Infinity;
+  let foundOn: number | null = null;
+  for (let i = 0; i <= MAX_SEARCH_DAYS; i++) {
+    const day = start - i * DAY_MS;
+    // Slots of neighbouring days can interleave around a DST change: look two days past the first find.
+    if (foundOn !== null && foundOn - day > MARGIN_DAYS * DAY_MS) break;
+    const slots: number[] = [];
+    slotsOfDay(c, schedule.timezone, day, slots);
+    for (const s of slots) {
+      if (s <= t && s > best) {
+        best = s;
+        foundOn ??= day;
+      }
+    }
   }
+  if (best === -Infinity) throw new Error(`"${schedule.cron}" has no occurrence in the ${MAX_SEARCH_DAYS} days before ${now.toISOString()}`);
+  return new Date(best);
 }
 
 /** The first occurrence strictly after `after`. */
 export function nextRunAfter(schedule: Schedule, after: Date): Date {
-  return CronExpressionParser.parse(schedule.cron, { tz: schedule.timezone, currentDate: after }).next().toDate();
+  const c = compiled(schedule.cron);
+  const t = after.getTime();
+  const start = localDayOf(schedule.timezone, t) - MARGIN_DAYS * DAY_MS;
+  let best = Infinity;
+  let foundOn: number | null = null;
+  for (let i = 0; i <= MAX_SEARCH_DAYS; i++) {
+    const day = start + i * DAY_MS;
+    if (foundOn !== null && day - foundOn > MARGIN_DAYS * DAY_MS) break;
+    const slots: number[] = [];
+    slotsOfDay(c, schedule.timezone, day, slots);
+    for (const s of slots) {
+      if (s > t && s < best) {
+        best = s;
+        foundOn ??= day;
+      }
+    }
+  }
+  if (best === Infinity) throw new Error(`"${schedule.cron}" has no occurrence in the ${MAX_SEARCH_DAYS} days after ${after.toISOString()}`);
+  return new Date(best);
 }
 
 /** Occurrences in (from, to], oldest first, at most `limit`. */
 export function occurrencesBetween(schedule: Schedule, from: Date, to: Date, limit = 1000): Date[] {
-  const it = CronExpressionParser.parse(schedule.cron, { tz: schedule.timezone, currentDate: from, endDate: to });
-  const out: Date[] = [];
-  while (out.length < limit && it.hasNext()) out.push(it.next().toDate());
-  return out;
+  const c = compiled(schedule.cron);
+  const lo = from.getTime();
+  const hi = to.getTime();
+  if (!(hi > lo) || limit <= 0) return [];
+  const first = localDayOf(schedule.timezone, lo) - MARGIN_DAYS * DAY_MS;
+  const last = localDayOf(schedule.timezone, hi) + MARGIN_DAYS * DAY_MS;
+  const found: number[] = [];
+  let fullOn: number | null = null;
+  for (let day = first; day <= last; day += DAY_MS) {
+    // Once `limit` slots are in hand, two more days settle which are the oldest.
+    if (fullOn !== null && day - fullOn > MARGIN_DAYS * DAY_MS) break;
+    const slots: number[] = [];
+    slotsOfDay(c, schedule.timezone, day, slots);
+    for (const s of slots) if (s > lo && s <= hi) found.push(s);
+    if (fullOn === null && found.length >= limit) fullOn = day;
+  }
+  return sortedUnique(found).slice(0, limit).map((ms) => new Date(ms));
+}
+
+/** True when `instant` is one of the schedule's slots (what the execute route accepts as `?slot=`). */
+export function isOccurrence(schedule: Schedule, instant: Date): boolean {
+  const t = instant.getTime();
+  if (!Number.isFinite(t)) return false;
+  const [slot] = occurrencesBetween(schedule, new Date(t - 1), instant, 1);
+  return slot?.getTime() === t;
 }
 
 /** Shortest gap between two consecutive occurrences over the next `sample` runs, in ms. */
 export function minimumIntervalMs(schedule: Schedule, from: Date, sample = 48): number {
-  const it = CronExpressionParser.parse(schedule.cron, { tz: schedule.timezone, currentDate: from });
-  let previous = it.next().getTime();
+  let previous = nextRunAfter(schedule, from);
   let min = Infinity;
   for (let i = 0; i < sample; i++) {
-    const next = it.next().getTime();
-    min = Math.min(min, next - previous);
+    const next = nextRunAfter(schedule, previous);
+    min = Math.min(min, next.getTime() - previous.getTime());
     previous = next;
   }
   return min;

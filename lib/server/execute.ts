@@ -1,7 +1,7 @@
 import { verifyCronAuthorization } from "../auth/cron-secret";
 import { JOB_NAME_RE, type RunTrigger } from "../cron/define-job";
 import { runTrigger, type TriggerOutcome } from "../cron/run-job";
-import { slotAt } from "../cron/schedule";
+import { isOccurrence, slotAt } from "../cron/schedule";
 import { getRegistry } from "../jobs";
 import { loadEnv, type Env } from "../env";
 import { errorResponse, HttpError, json, toErrorResponse } from "./http";
@@ -67,7 +67,7 @@ export async function handleExecute(request: Request, rawJobName: string, maxDur
     if (slotParam !== null) {
       const parsed = new Date(slotParam);
       if (Number.isNaN(parsed.getTime())) throw new HttpError(400, "invalid_slot", "slot must be an ISO 8601 timestamp such as 2026-11-24T01:00:00Z.");
-      if (slotAt(job.schedule, parsed).getTime() !== parsed.getTime()) {
+      if (!isOccurrence(job.schedule, parsed)) {
         throw new HttpError(400, "invalid_slot", `slot ${parsed.toISOString()} is not an occurrence of "${job.schedule.cron}" (${job.schedule.timezone}).`);
       }
       if (parsed.getTime() > Date.now() + 60_000) throw new HttpError(400, "invalid_slot", "slot is in the future.");

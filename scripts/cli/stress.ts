@@ -3,11 +3,10 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
-import { CronExpressionParser } from "cron-parser";
 import { sql } from "drizzle-orm";
 import type { JobDefinition } from "../../lib/cron/define-job";
 import { JobRegistry } from "../../lib/cron/registry";
-import { slotAt } from "../../lib/cron/schedule";
+import { occurrencesBetween, slotAt } from "../../lib/cron/schedule";
 import { queryRows, targetFromEnv } from "../../lib/db/client";
 import { demoJobs, jobs } from "../../lib/jobs";
 import type { CliContext } from "./context";
@@ -120,21 +119,22 @@ function percentile(sorted: number[], p: number): number | null {
 
 /**
  * The job's past occurrences, newest first, produced as needed: slot i is contended by every
- * instance at once. Only occurrences the execute route accepts as slots (slotAt of itself).
+ * instance at once. Only occurrences the execute route accepts as slots (the schedule's own).
  */
 export function slotWindow(job: JobDefinition, now: Date, taken: ReadonlySet<number> = new Set()): (index: number) => Date {
   const slots: Date[] = [];
   const newest = slotAt(job.schedule, now);
+  let upper = new Date(newest.getTime() - 1);
   if (!taken.has(newest.getTime())) slots.push(newest);
-  const it = CronExpressionParser.parse(job.schedule.cron, { tz: job.schedule.timezone, currentDate: newest });
   let exhausted = false;
-  const utc = job.schedule.timezone === "UTC";
   return (index: number) => {
     while (!exhausted && slots.length <= index) {
-      const candidate = it.prev().toDate();
-      if (now.getTime() - candidate.getTime() > MAX_WINDOW_MS) exhausted = true;
-      else if (taken.has(candidate.getTime())) continue;
-      else if (utc || slotAt(job.schedule, candidate).getTime() === candidate.getTime()) slots.push(candidate);
+      // Walk back 6 hours at a time: at most 720 occurrences (minutes, some repeated by a fall-back).
+      const from = new Date(Math.max(upper.getTime() - 6 * 3_600_000, now.getTime() - MAX_WINDOW_MS));
+      const batch = occurrencesBetween(job.schedule, from, upper, 5_000).reverse();
+      if (from.getTime() <= now.getTime() - MAX_WINDOW_MS) exhausted = true;
+      for (const candidate of batch) if (!taken.has(candidate.getTime())) slots.push(candidate);
+      upper = from;
     }
     // Every slot of the window taken already: contend for the newest anyway (all duplicates).
     if (slots.length === 0) slots.push(newest);
