@@ -57,12 +57,12 @@ describeOnDatabases("failure path", (ctx) => {
   const config = async (name: string) =>
     (await queryRows<{ consecutive_failures: number; consecutive_dead_letters: number; dead_lettered: boolean; incident_id: string | null; pause_after: number | null }>(
       ctx.db,
-      sql`SELECT consecutive_failures, consecutive_dead_letters, dead_lettered, incident_id, pause_after FROM cron_job_config WHERE job_name = ${name}`,
+      sql`SELECT * FROM cron_job_config WHERE job_name = ${name}`,
     ))[0];
   const runRow = async (id: string) =>
     (await queryRows<{ status: string; error_message: string | null; failure_streak: number | null; alerts_pending: boolean; auto_paused: boolean; replaced_by: string | null; incident_id: string | null; completed_at: Date | null }>(
       ctx.db,
-      sql`SELECT status, error_message, failure_streak, alerts_pending, auto_paused, replaced_by, incident_id, completed_at FROM cron_job_logs WHERE id = ${id}::uuid`,
+      sql`SELECT * FROM cron_job_logs WHERE id = ${id}::uuid`,
     ))[0];
 
   /** Claims a run of `j` for `slot` (or a manual run) as the engine does. */
