@@ -19,7 +19,7 @@ const common = {
   deadLetter: { pauseAfter: 1000, replayLimit: 100 },
 } as const;
 
-function faultJob(name: string, description: string, extra: { retries?: number; overlap?: "skip" | "allow" | "bufferOne" | "replace" } = {}): JobDefinition {
+function faultJob(name: string, description: string, extra: { retries?: number; overlap?: "skip" | "allow" | "bufferOne" | "replace"; timeout?: `${number}s` } = {}): JobDefinition {
   return defineJob({ ...common, ...extra, name, description, handler: (ctx) => faultHandler(name, ctx) });
 }
 
@@ -29,4 +29,8 @@ export const faultJobs: readonly JobDefinition[] = [
   faultJob("fault-c", "Fault suite: a job that records its runs"),
   faultJob("fault-d", "Fault suite: a job that records its runs"),
   faultJob("fault-retry", "Fault suite: a job whose first attempt defers its retry", { retries: 1 }),
+  // A timeout longer than the lease: only the lease keeper (not the timeout) can stop a holder
+  // that lost its lease (frozen, or cut off from the database).
+  faultJob("fault-long", "Fault suite: a job whose timeout outlasts its lease", { timeout: "30s" }),
+  faultJob("fault-long-b", "Fault suite: a job whose timeout outlasts its lease", { timeout: "30s" }),
 ];
