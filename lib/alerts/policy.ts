@@ -17,6 +17,11 @@ export interface RunAlertFacts {
 
 const FAILURES: ReadonlySet<RunStatus> = new Set<RunStatus>(["failed", "timed_out", "abandoned"]);
 
+/** A run that ended in failure: failed, timed out or abandoned (not replaced, not a deferred retry). */
+export function isFailure(status: RunStatus): boolean {
+  return FAILURES.has(status);
+}
+
 /**
  * Which alerts a run raises once it ended (finished, or found abandoned):
  * - `failure` once the streak reaches alerts.afterConsecutiveFailures, and on every failure after
@@ -36,7 +41,7 @@ export function alertsForRun(report: RunAlertFacts, job: Pick<JobDefinition, "al
     if ((report.previousFailures ?? 0) >= threshold) kinds.push("recovered");
     return kinds;
   }
-  if (!FAILURES.has(report.status)) return kinds;
+  if (!isFailure(report.status)) return kinds;
   const reached = (report.consecutiveFailures ?? 0) >= threshold;
   if (reached) kinds.push("failure");
   if (reached && report.deadLetterId && job.alerts.onDeadLetter) kinds.push("dead_letter");

@@ -1,5 +1,5 @@
 import { AlertDispatcher, alertChannelsFromEnv, type AlertEvent, type AlertKind, type AlertRouting } from "../alerts";
-import { alertsForRun } from "../alerts/policy";
+import { alertsForRun, isFailure } from "../alerts/policy";
 import { captureRunFailure, checkInFinished, checkInStarted, flushSentry } from "../alerts/sentry";
 import { defineJob, type JobDefinition } from "../cron/define-job";
 import type { JobRegistry } from "../cron/registry";
@@ -96,8 +96,10 @@ export function createObservers(env: Env, db: Db, secrets: readonly string[], op
     async onRunFinished(report, job) {
       runSettled(report.id);
       if (report.status !== "retry_scheduled") {
-        if (report.status !== "completed") captureRunFailure(report, job);
-        checkInFinished(job, checkIns.get(report.id), report.status === "completed" ? "ok" : "error", report.durationMs);
+        // A replaced run (overlap "replace") is not a failure: no Sentry issue, an ok check-in.
+        const failed = isFailure(report.status);
+        if (failed) captureRunFailure(report, job);
+        checkInFinished(job, checkIns.get(report.id), failed ? "error" : "ok", report.durationMs);
         checkIns.delete(report.id);
       }
       const kinds = alertsForRun(report, job);

@@ -203,6 +203,24 @@ describeOnDatabases("failure path", (ctx) => {
     expect(alertsOf(j.name).filter((a) => a.kind === "auto_paused")).toHaveLength(1);
   });
 
+  it("never dead-letters or pauses a job whose finishes pass pauseAfter 0 (the tick), its abandoned runs included", async () => {
+    const j = job({ alerts: { afterConsecutiveFailures: 1 } });
+    for (const slot of ["10:00", "10:05", "10:10"]) {
+      const c = await claimed(j, `2026-06-01T${slot}:00.000Z`);
+      expect(await finish(j, c, "failed", { deadLetter: false, pauseAfter: 0 })).toMatchObject({ finished: true, deadLetterId: null, autoPaused: false });
+    }
+    for (const slot of ["10:15", "10:20", "10:25"]) {
+      const c = await claimed(j, `2026-06-01T${slot}:00.000Z`);
+      await crash(c.runId);
+      await sweepExpiredLeases(ctx.db);
+    }
+    expect(await config(j.name)).toMatchObject({ consecutive_failures: 6, consecutive_dead_letters: 0, dead_lettered: false, pause_after: 0 });
+    expect((await listDeadLetters(ctx.db, { jobName: j.name, limit: 10, offset: 0 })).total).toBe(0);
+    // It still alerts: a failing tick is said, not hidden.
+    await observers.onAbandoned([]);
+    expect(kindsOf(j.name)).toEqual(["failure"]);
+  });
+
   it("counts a run a graceful shutdown interrupted, with the shutdown's own message", async () => {
     const j = job({ alerts: { afterConsecutiveFailures: 1 } });
     const holder = `shutdown-host:${process.pid}-${counter}`;

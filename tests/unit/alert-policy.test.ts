@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { alertsForRun, reAlertWindowMs } from "@/lib/alerts/policy";
+import { alertsForRun, isFailure, reAlertWindowMs } from "@/lib/alerts/policy";
 import { defineJob } from "@/lib/cron/define-job";
 
 const job = defineJob({ name: "x", schedule: "* * * * *", handler: () => {}, alerts: { afterConsecutiveFailures: 3 } });
@@ -45,4 +45,9 @@ it("says nothing for a deferred retry, a replaced run or a fenced-out write", ()
   expect(alertsForRun(run({ status: "retry_scheduled", consecutiveFailures: 9 }), job)).toEqual([]);
   expect(alertsForRun(run({ status: "replaced", consecutiveFailures: 9, deadLetterId: "d1", autoPaused: true }), job)).toEqual([]);
   expect(alertsForRun(run({ consecutiveFailures: 9, recorded: false }), job)).toEqual([]);
+});
+
+it("names the failures once: failed, timed out, abandoned; not replaced, not a deferred retry, not a skip", () => {
+  expect((["failed", "timed_out", "abandoned"] as const).every(isFailure)).toBe(true);
+  expect((["completed", "replaced", "retry_scheduled", "skipped", "missed", "started", "queued"] as const).some(isFailure)).toBe(false);
 });
