@@ -110,12 +110,29 @@ export class PostgresRunStore implements RunStore {
             ${f.deadLetter ?? false}, ${f.pauseAfter ?? 3}::int)`,
     );
     if (!row.finished) {
-      // Fenced out: the outcome is not ours to write, but the attempts are ours to report
-      // (one more round trip, only on this path).
-      const [note] = await queryRows<{ noted: boolean; status: string | null; taken_over_by: string | null }>(
-        this.db,
-        sql`SELECT * FROM crondeck_note_lease_lost(${f.runId}::uuid, ${f.fencingToken}::bigint, ${json(f.attemptDetails)}::jsonb)`,
-      );
+      // Fenced out, or a retried finish whose first try committed (its reply was lost): one
+      // more round trip, only on this path, tells which, and notes a lease loss on the row.
+      const [note] = await queryRows<{
+        already_finished: boolean;
+        taken_over_by: string | null;
+        completed_at: Date | string | null;
+        duration_ms: number | null;
+        consecutive_failures: number | null;
+        dead_letter_id: string | null;
+        auto_paused: boolean;
+      }>(this.db, sql`SELECT * FROM crondeck_note_lease_lost(${f.runId}::uuid, ${f.fencingToken}::bigint, ${json(f.attemptDetails)}::jsonb, ${f.status})`);
+      if (note?.already_finished) {
+        return {
+          finished: true,
+          takenOverBy: null,
+          completedAt: note.completed_at ? toDate(note.completed_at) : null,
+          durationMs: note.duration_ms,
+          consecutiveFailures: note.consecutive_failures,
+          previousFailures: null,
+          deadLetterId: note.dead_letter_id,
+          autoPaused: note.auto_paused,
+        };
+      }
       return { finished: false, takenOverBy: note?.taken_over_by ?? null, completedAt: null, durationMs: null, consecutiveFailures: null, previousFailures: null, deadLetterId: null, autoPaused: false };
     }
     return {

@@ -29,6 +29,8 @@ class FaultyRunStore implements RunStore {
   heartbeatMode: "pass" | "fail" = "pass";
   /** The next this-many finish calls fail (Infinity: all). */
   failFinishes = 0;
+  /** The next this-many finish calls commit, then fail as if the reply was lost. */
+  loseFinishReplies = 0;
   heartbeats = 0;
   finishCalls = 0;
   constructor(private readonly real: PostgresRunStore) {}
@@ -49,7 +51,12 @@ class FaultyRunStore implements RunStore {
       this.failFinishes--;
       throw connectionError();
     }
-    return this.real.finish(input);
+    const result = await this.real.finish(input);
+    if (this.loseFinishReplies > 0) {
+      this.loseFinishReplies--;
+      throw connectionError();
+    }
+    return result;
   }
 }
 
@@ -209,6 +216,19 @@ describeOnDatabases("run lifetime", (ctx) => {
     expect((await row(run.id)).status).toBe("completed");
     expect(await leaseOf(j.name)).toBeUndefined();
     expect(warnings.filter((w) => /writing the result failed, retrying/.test(w))).toHaveLength(3);
+  });
+
+  it("takes a retried finish whose first try committed (reply lost) as recorded, not as a lease loss", async () => {
+    const j = job({ timeout: "10s", handler: async () => { throw new Error("upstream refused"); } });
+    store.loseFinishReplies = 1;
+    const run = ran(await runTrigger(deps, { job: j, trigger: "schedule", scheduledFor: new Date("2026-11-24T13:00:00Z"), budgetMs: 60_000 }));
+    expect(store.finishCalls).toBe(2);
+    expect(run).toMatchObject({ status: "failed", recorded: true, notRecorded: null, takenOverBy: null, consecutiveFailures: 1 });
+    expect(run.deadLetterId).toBeTruthy(); // read back, so the dead-letter alert is not lost
+    const r = await row(run.id);
+    expect(r.status).toBe("failed");
+    expect(r.attempt_details).toHaveLength(1);
+    expect(r.attempt_details![0].leaseLost).toBeUndefined();
   });
 
   it("reports result_unrecorded when the finish keeps failing: the run is settled for the process and stays visible to the sweep", async () => {
