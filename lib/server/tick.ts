@@ -3,12 +3,16 @@ import type { JobRegistry } from "../cron/registry";
 import { occurrencesBetween, slotAt } from "../cron/schedule";
 import type { Db } from "../db/client";
 import {
+  dropCatchUp,
   dueRetries,
   jobStates,
+  nextPendingCatchUp,
   recordMissedSlots,
   scheduleCatchUps,
+  settleOrphanedRetries,
   setMissedCheckedUntil,
-  takeNextCatchUp,
+  type JobState,
+  type OrphanedRetry,
 } from "../db/tick-queries";
 import { LONG_EXPIRED_SECONDS, sweepExpiredLeases, type AbandonedRun } from "../db/sweep";
 
@@ -37,15 +41,31 @@ export interface TickDeps {
   onAbandoned?: (runs: AbandonedRun[]) => Promise<void>;
   /** Told about slots that should have run and did not. */
   onMissed?: (job: JobDefinition, slots: Date[]) => Promise<void>;
+  /** Told about due retries of jobs no longer in the registry, which the tick settled as failed (once each). */
+  onOrphaned?: (runs: OrphanedRetry[]) => Promise<void>;
   log?: (message: string) => void;
+}
+
+/** A part of the tick's work that failed; the rest went on. */
+export interface TickError {
+  /** The job whose work failed, or the step ("sweep", "retries") when it was not one job's. */
+  scope: string;
+  error: string;
 }
 
 export interface TickReport {
   abandoned: AbandonedRun[];
   retries: DispatchResult[];
+  /** Due retries of jobs gone from the registry, settled as failed. */
+  orphaned: OrphanedRetry[];
   missed: Array<{ jobName: string; slots: string[]; policy: string; catchUps: number }>;
   dispatched: DispatchResult[];
+  errors: TickError[];
 }
+
+/** At most this many due retries of one job start per tick (oldest first across jobs), 20 in all. */
+const RETRIES_PER_JOB_PER_TICK = 2;
+const RETRIES_PER_TICK = 20;
 
 /** How late a delivery may be before its slot counts as missed: Vercel Hobby fires anywhere in the hour. */
 export function missedGraceMs(plan: "hobby" | "pro"): number {
@@ -62,62 +82,115 @@ const MAX_SLOTS_PER_TICK = 1_000;
  */
 export async function runTick(deps: TickDeps): Promise<TickReport> {
   const log = deps.log ?? (() => {});
-  const report: TickReport = { abandoned: [], retries: [], missed: [], dispatched: [] };
+  const report: TickReport = { abandoned: [], retries: [], orphaned: [], missed: [], dispatched: [], errors: [] };
+  /** Each part of the work on its own: one job's schedule or query failing never stops the others. */
+  const isolated = async (scope: string, work: () => Promise<void>) => {
+    try {
+      await work();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      report.errors.push({ scope, error: message });
+      log(`tick: ${scope} failed: ${message}`);
+    }
+  };
+  const jobs = deps.registry.list();
+  const names = jobs.map((j) => j.name);
 
   // 1. Expired leases: their holders died.
-  report.abandoned = await sweepExpiredLeases(deps.db);
-  for (const a of report.abandoned) {
-    const warning = a.expiredSecondsAgo > LONG_EXPIRED_SECONDS ? " WARNING: expired long ago, the holder most likely crashed" : "";
-    log(`abandoned ${a.jobName} run ${a.runId}: ${a.holder} held it ${a.heldForSeconds}s, expired ${a.expiredSecondsAgo}s ago${warning}`);
-  }
-  if (deps.onAbandoned && report.abandoned.length > 0) {
-    await deps.onAbandoned(report.abandoned).catch((error) => log(`abandoned-run alerts failed: ${(error as Error).message}`));
-  }
+  await isolated("sweep", async () => {
+    report.abandoned = await sweepExpiredLeases(deps.db);
+    for (const a of report.abandoned) {
+      const warning = a.expiredSecondsAgo > LONG_EXPIRED_SECONDS ? " WARNING: expired long ago, the holder most likely crashed" : "";
+      log(`abandoned ${a.jobName} run ${a.runId}: ${a.holder} held it ${a.heldForSeconds}s, expired ${a.expiredSecondsAgo}s ago${warning}`);
+    }
+    if (deps.onAbandoned && report.abandoned.length > 0) {
+      await deps.onAbandoned(report.abandoned).catch((error) => log(`abandoned-run alerts failed: ${(error as Error).message}`));
+    }
+  });
 
-  // 2. Deferred retries that are due, each in its own invocation.
-  const due = await dueRetries(deps.db, deps.now);
-  report.retries = await Promise.all(due.map((r) => deps.dispatch({ jobName: r.jobName, trigger: "retry", runId: r.runId })));
+  // 2. Deferred retries that are due, each in its own invocation; those of jobs gone from the
+  // registry can never run: settled, not retried forever.
+  await isolated("orphaned retries", async () => {
+    report.orphaned = await settleOrphanedRetries(deps.db, deps.now, names);
+    for (const o of report.orphaned) log(`settled ${o.jobName} run ${o.runId} as failed: ${o.error}`);
+    if (deps.onOrphaned && report.orphaned.length > 0) {
+      await deps.onOrphaned(report.orphaned).catch((error) => log(`orphaned-retry alerts failed: ${(error as Error).message}`));
+    }
+  });
+  const retries: Promise<DispatchResult>[] = [];
+  await isolated("retries", async () => {
+    const due = await dueRetries(deps.db, deps.now, names, { perJob: RETRIES_PER_JOB_PER_TICK, limit: RETRIES_PER_TICK });
+    for (const r of due) retries.push(deps.dispatch({ jobName: r.jobName, trigger: "retry", runId: r.runId }).catch((error) => failedDispatch({ jobName: r.jobName, trigger: "retry", runId: r.runId }, error)));
+  });
 
   // 3. Missed slots, and 4. the jobs the tick owns.
-  const jobs = deps.registry.list();
-  const states = await jobStates(deps.db, jobs.map((j) => j.name));
+  let states = new Map<string, JobState>();
+  await isolated("job states", async () => {
+    states = await jobStates(deps.db, names);
+  });
   const grace = missedGraceMs(deps.plan);
   const horizon = new Date(deps.now.getTime() - grace);
   const dispatches: Promise<DispatchResult>[] = [];
+  const catchUps: Array<{ job: JobDefinition; slot: Date; result: Promise<DispatchResult> }> = [];
   for (const job of jobs) {
-    const state = states.get(job.name);
-    const active = (state?.enabled ?? job.enabled) && !state?.paused && !state?.deadLettered;
-    if (!state?.missedCheckedUntil) {
-      // First sight of this job: nothing before now was expected of it.
-      await setMissedCheckedUntil(deps.db, job.name, horizon);
-    } else if (!active) {
-      // A paused or disabled job misses nothing; resume checking from now on.
-      await setMissedCheckedUntil(deps.db, job.name, horizon);
-    } else if (horizon > state.missedCheckedUntil) {
-      const expected = occurrencesBetween(job.schedule, state.missedCheckedUntil, horizon, MAX_SLOTS_PER_TICK);
-      const until = expected.length === MAX_SLOTS_PER_TICK ? expected[expected.length - 1] : horizon;
-      const missed = await recordMissedSlots(deps.db, job.name, expected, deps.holder);
-      await setMissedCheckedUntil(deps.db, job.name, until);
-      if (missed.length > 0) {
-        const catchUps = job.missed.policy === "all" ? missed.slice(-job.missed.max) : job.missed.policy === "once" ? missed.slice(-1) : [];
-        log(`${job.name}: ${missed.length} missed slot(s), policy ${job.missed.policy}: ${catchUps.length} catch-up run(s)`);
-        report.missed.push({ jobName: job.name, slots: missed.map((s) => s.toISOString()), policy: job.missed.policy, catchUps: catchUps.length });
-        await scheduleCatchUps(deps.db, job.name, catchUps, deps.now);
-        if (deps.onMissed) await deps.onMissed(job, missed).catch((error) => log(`missed-run alert for ${job.name} failed: ${(error as Error).message}`));
+    await isolated(job.name, async () => {
+      const state = states.get(job.name);
+      const active = (state?.enabled ?? job.enabled) && !state?.paused && !state?.deadLettered;
+      if (!state?.missedCheckedUntil) {
+        // First sight of this job: nothing before now was expected of it.
+        await setMissedCheckedUntil(deps.db, job.name, horizon);
+      } else if (!active) {
+        // A paused or disabled job misses nothing; resume checking from now on.
+        await setMissedCheckedUntil(deps.db, job.name, horizon);
+      } else if (horizon > state.missedCheckedUntil) {
+        const expected = occurrencesBetween(job.schedule, state.missedCheckedUntil, horizon, MAX_SLOTS_PER_TICK);
+        const until = expected.length === MAX_SLOTS_PER_TICK ? expected[expected.length - 1] : horizon;
+        const missed = await recordMissedSlots(deps.db, job.name, expected, deps.holder);
+        await setMissedCheckedUntil(deps.db, job.name, until);
+        if (missed.length > 0) {
+          const wanted = job.missed.policy === "all" ? missed.slice(-job.missed.max) : job.missed.policy === "once" ? missed.slice(-1) : [];
+          log(`${job.name}: ${missed.length} missed slot(s), policy ${job.missed.policy}: ${wanted.length} catch-up run(s)`);
+          report.missed.push({ jobName: job.name, slots: missed.map((s) => s.toISOString()), policy: job.missed.policy, catchUps: wanted.length });
+          await scheduleCatchUps(deps.db, job.name, wanted, deps.now);
+          if (deps.onMissed) await deps.onMissed(job, missed).catch((error) => log(`missed-run alert for ${job.name} failed: ${(error as Error).message}`));
+        }
       }
-    }
-    if (active && job.missed.policy !== "skip") {
-      const slot = await takeNextCatchUp(deps.db, job.name, deps.now);
-      if (slot) dispatches.push(deps.dispatch({ jobName: job.name, trigger: "catchup", slot }));
-    }
-    if (job.dispatch === "tick" && active) {
-      const slot = slotAt(job.schedule, deps.now);
-      // Only the slot that is due now: older ones are the missed-slot check's business.
-      if (deps.now.getTime() - slot.getTime() < grace) dispatches.push(deps.dispatch({ jobName: job.name, trigger: "tick", slot }));
+      if (active && job.missed.policy !== "skip") {
+        const slot = await nextPendingCatchUp(deps.db, job.name, deps.now);
+        if (slot) {
+          const request: DispatchRequest = { jobName: job.name, trigger: "catchup", slot };
+          catchUps.push({ job, slot, result: deps.dispatch(request).catch((error) => failedDispatch(request, error)) });
+        }
+      }
+      if (job.dispatch === "tick" && active) {
+        const slot = slotAt(job.schedule, deps.now);
+        // Only the slot that is due now: older ones are the missed-slot check's business.
+        if (deps.now.getTime() - slot.getTime() < grace) {
+          const request: DispatchRequest = { jobName: job.name, trigger: "tick", slot };
+          dispatches.push(deps.dispatch(request).catch((error) => failedDispatch(request, error)));
+        }
+      }
+    });
+  }
+  report.retries = await Promise.all(retries);
+  const caughtUp = await Promise.all(catchUps.map(async (c) => ({ ...c, result: await c.result })));
+  for (const c of caughtUp) {
+    // A catch-up the route refuses for good (a 4xx other than a conflict) would block the job's
+    // queue: taken out and reported. Any other failure leaves it pending for the next tick.
+    const status = c.result.status;
+    if (status !== null && status >= 400 && status < 500 && status !== 409 && status !== 429) {
+      await isolated(c.job.name, async () => {
+        await dropCatchUp(deps.db, c.job.name, c.slot);
+        throw new Error(`the execute route refused the catch-up of ${c.slot.toISOString()} with ${status}; it was taken out of the queue`);
+      });
     }
   }
-  report.dispatched = await Promise.all(dispatches);
+  report.dispatched = [...caughtUp.map((c) => c.result), ...(await Promise.all(dispatches))];
   return report;
+}
+
+function failedDispatch(request: DispatchRequest, error: unknown): DispatchResult {
+  return { request, status: null, error: error instanceof Error ? error.message : String(error) };
 }
 
 /** The tick claims its own minute like any job, so two deliveries of one minute do the work once. */
@@ -127,6 +200,10 @@ export const tickJob = defineJob({
   description: "Housekeeping: abandoned runs, durable retries, missed slots, timezone dispatch",
   category: "system",
   timeout: "50s",
+  // The tick never fails its own run (runTick isolates each part and reports errors, which
+  // tick-route alerts): should it ever, it must not pause itself and stop all housekeeping.
+  deadLetter: { pauseAfter: 1000 },
+  alerts: { afterConsecutiveFailures: 1 },
   handler: () => {
     throw new Error("the tick runs through /api/cron/tick");
   },
