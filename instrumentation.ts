@@ -19,6 +19,25 @@ export async function register(): Promise<void> {
       process.exit(1);
     }
     await import("./sentry.server.config");
+    // On the embedded database this server owns its data directory from the start (one process
+    // per directory): a second server or a CLI command on it is refused with a message saying
+    // what to do, and a damaged directory is reported here, with the fix, instead of as a 503 on
+    // every request. Not while `next build` loads this file.
+    if (process.env.NEXT_PHASE !== "phase-production-build") {
+      const { getDatabase, targetFromEnv, EmbeddedDatabaseError } = await import("./lib/db/client");
+      if (targetFromEnv(env).kind === "pglite") {
+        try {
+          await getDatabase(env);
+        } catch (error) {
+          if (error instanceof EmbeddedDatabaseError) {
+            process.stderr.write(`\n[crondeck] ${error.message}\n\nCrondeck cannot start until this is fixed.\n`);
+            process.exit(1);
+          }
+          // Anything else (a failed migration) is retried by the first request that needs the database.
+          process.stderr.write(`[crondeck] the embedded database did not open at start-up: ${(error as Error).message.split("\n")[0]}\n`);
+        }
+      }
+    }
     // `npm start` sets NEXT_MANUAL_SIG_HANDLE so Next.js leaves SIGTERM/SIGINT to Crondeck:
     // stop taking triggers, let running jobs finish, record the rest as interrupted.
     if (process.env.NEXT_MANUAL_SIG_HANDLE) {

@@ -74,6 +74,12 @@ export const envSchema = z
     /** How long `npm start` waits for running handlers on SIGTERM/SIGINT before marking them interrupted. */
     CRON_SHUTDOWN_GRACE_SECONDS: positiveInt(30),
     CRON_DEMO_STUBBORN_MS: positiveInt(3_000),
+    /**
+     * Milliseconds any one database statement may take on a Postgres server or Neon (claim,
+     * heartbeat, finish, dashboard queries) before it is cancelled and the request answers 503
+     * store_unavailable; also bounds opening a connection. Migrations run without it.
+     */
+    CRON_DB_QUERY_TIMEOUT_MS: positiveInt(5_000),
   })
   .superRefine((env, ctx) => {
     const pairs: Array<[keyof typeof env, keyof typeof env]> = [

@@ -6,7 +6,7 @@ import type { EngineDeps } from "../../lib/cron/run-job";
 import type { JobDefinition } from "../../lib/cron/define-job";
 import type { JobRegistry } from "../../lib/cron/registry";
 import { redact } from "../../lib/cron/redact";
-import { closeDatabase, getDatabase, targetFromEnv, type Database, type DatabaseTarget } from "../../lib/db/client";
+import { closeDatabase, EmbeddedDatabaseError, getDatabase, targetFromEnv, type Database, type DatabaseTarget } from "../../lib/db/client";
 import { EnvError, loadEnv, secretsOf, type Env } from "../../lib/env";
 import { getRegistry } from "../../lib/jobs";
 import { CliError, UsageError } from "./errors";
@@ -151,15 +151,17 @@ export function createContext(options: { json: boolean; cwd?: string; now?: () =
       try {
         database = await getDatabase(e);
       } catch (error) {
+        // The embedded database is another process's (refused, so nothing is lost), or damaged:
+        // its message names the directory and the fix.
+        if (error instanceof EmbeddedDatabaseError) {
+          throw new CliError(error.reason === "busy" ? "embedded_database_busy" : "embedded_database_damaged", `crondeck: ${error.message}`);
+        }
         throw new CliError(
           "database_unreachable",
           ctx.redact(
             `database unreachable: ${describeTarget(target)}: ${connectionProblem(error)}. Check DATABASE_URL (or POSTGRES_URL) and that the server accepts connections.`,
           ),
         );
-      }
-      if (target.kind === "pglite") {
-        out.note(`note: using ${describeTarget(target)}; a running \`npm run dev\` does not see changes made here (PGlite is one process per data directory). Set DATABASE_URL to share a Postgres server.`);
       }
       return database;
     },
