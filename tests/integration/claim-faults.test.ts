@@ -174,6 +174,16 @@ describeOnDatabases("claim faults", (ctx) => {
       expect(rows.filter((r) => r.status === "started")).toHaveLength(1);
     });
 
+    it("gives the same claim to a retry that races its first try (whose statement still ran)", async () => {
+      const jobName = uniqueName();
+      const slot = new Date("2026-11-24T12:00:00Z");
+      const input = claimInput(jobName, "skip", { trigger: "schedule", scheduledFor: slot, dedupeKey: `slot:${slot.toISOString()}`, runId: randomUUID(), holder: "me:1" });
+      const results = await Promise.all([store.claim(input), store.claim(input), store.claim(input)]);
+      for (const r of results) expect(r).toMatchObject({ outcome: "claimed", runId: input.runId });
+      expect(new Set(results.map((r) => (r.outcome === "claimed" ? r.fencingToken : null))).size).toBe(1);
+      expect(await rowsOf(ctx.db, jobName)).toHaveLength(1);
+    });
+
     it("answers a repeated queued claim and a repeated skip with the same row", async () => {
       const jobName = uniqueName();
       const blocker = await holdLease(jobName);
