@@ -9,9 +9,10 @@ import { isUnavailable } from "./store-errors";
  * either a recorded skip or a run that holds the job's lease; the handler never runs without one.
  *
  * Under faults:
- * - Postgres decides. Redis only ever adds a lock; a Redis "held" is confirmed by the claim
- *   itself (a losing claim costs the one round trip a recorded skip would), so a stale key
- *   whose release failed cannot block the job, and a Redis that fails leaves Postgres alone.
+ * - Postgres decides; Redis never skips a trigger on its own. A Redis "held" is confirmed by
+ *   the claim itself (a losing claim costs the one round trip a recorded skip would), so a
+ *   stale key whose release failed cannot block the job, and a failing Redis leaves Postgres
+ *   to decide alone.
  * - The claim is retry-safe: the run id is chosen here, and a connection error retries the
  *   claim once with it; the database recognises a row with that id as the caller's own claim.
  * - A queued row is dropped on every exit of its wait (errors, budget, shutdown), the drop is
