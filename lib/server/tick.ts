@@ -37,7 +37,10 @@ export interface TickDeps {
   plan: "hobby" | "pro";
   holder: string;
   now: Date;
-  /** Told about runs the sweep found abandoned (their holders died, froze or lost the database). */
+  /**
+   * After every sweep, with the runs it found abandoned: sends the alerts of every abandoned run
+   * that still owes them, whichever path abandoned it.
+   */
   onAbandoned?: (runs: AbandonedRun[]) => Promise<void>;
   /** Told about slots that should have run and did not. */
   onMissed?: (job: JobDefinition, slots: Date[]) => Promise<void>;
@@ -103,7 +106,9 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
       const warning = a.expiredSecondsAgo > LONG_EXPIRED_SECONDS ? " WARNING: expired long ago, the holder most likely crashed" : "";
       log(`abandoned ${a.jobName} run ${a.runId}: ${a.holder} held it ${a.heldForSeconds}s, expired ${a.expiredSecondsAgo}s ago${warning}`);
     }
-    if (deps.onAbandoned && report.abandoned.length > 0) {
+    // Also when this sweep found nothing: a claim, a shutdown or a cleared lease may have
+    // abandoned runs since the last tick, and they owe their alerts too (sent once each).
+    if (deps.onAbandoned) {
       await deps.onAbandoned(report.abandoned).catch((error) => log(`abandoned-run alerts failed: ${(error as Error).message}`));
     }
   });

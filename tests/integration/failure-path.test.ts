@@ -14,6 +14,7 @@ import { sweepExpiredLeases } from "@/lib/db/sweep";
 import { parseEnv } from "@/lib/env";
 import { createObservers, type Observers } from "@/lib/server/observers";
 import { interruptHolder } from "@/lib/server/shutdown";
+import { runTick } from "@/lib/server/tick";
 import { describeOnDatabases } from "../support/db";
 import { startRecordingServer, type RecordingServer } from "../support/recording-server";
 
@@ -161,6 +162,21 @@ describeOnDatabases("failure path", (ctx) => {
     // The new run recovers: the streak resets, the incident closes.
     await finish(j, second, "completed");
     expect(await config(j.name)).toMatchObject({ consecutive_failures: 0, consecutive_dead_letters: 0, incident_id: null });
+  });
+
+  it("has the tick send the alerts of a run abandoned inside a claim, also when its own sweep finds nothing", async () => {
+    const j = job({ alerts: { afterConsecutiveFailures: 1 } });
+    const first = await claimed(j, "2026-06-01T11:00:00.000Z");
+    await crash(first.runId);
+    await claimed(j, "2026-06-01T11:05:00.000Z");
+    expect((await runRow(first.runId)).alerts_pending).toBe(true);
+    const report = await runTick({
+      db: ctx.db, registry: new JobRegistry([]), dispatch: async (request) => ({ request, status: 200 }), plan: "pro",
+      holder: HOLDER, now: new Date(), onAbandoned: observers.onAbandoned,
+    });
+    expect(report.abandoned.map((a) => a.runId)).not.toContain(first.runId);
+    expect(kindsOf(j.name)).toEqual(["dead_letter", "failure"]);
+    expect((await runRow(first.runId)).alerts_pending).toBe(false);
   });
 
   it("keeps the threshold: one abandoned run below afterConsecutiveFailures makes its dead letter but no alert", async () => {
