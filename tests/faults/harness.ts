@@ -42,8 +42,8 @@ CREATE TABLE IF NOT EXISTS fault_control (
   start_delay_ms integer NOT NULL DEFAULT 0
 );`;
 
-/** The fault jobs' lease (lib/jobs/fault-jobs.ts). */
-export const FAULT_LEASE_MS = 10_000;
+/** The fault jobs' lease (lib/jobs/fault-jobs.ts); CRONDECK_FAULT_LEASE_MS for a build whose jobs hold another. */
+export const FAULT_LEASE_MS = Number(process.env.CRONDECK_FAULT_LEASE_MS ?? 10_000);
 /** Statuses a run may rest in. */
 export const TERMINAL = new Set(["completed", "failed", "timed_out", "abandoned", "skipped", "missed", "replaced", "interrupted"]);
 export const FAILED = new Set(["failed", "timed_out", "abandoned", "interrupted"]);

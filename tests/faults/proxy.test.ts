@@ -122,7 +122,8 @@ describeFaults("faults: TCP proxy to Postgres and Redis", () => {
       if (handlers !== 1 && t.body?.skipped !== true) extra.push(`${job} (${request} reply lost): ${handlers} handlers ran for its slot; answered ${t.status ?? t.error} ${JSON.stringify(t.body)}`);
       if (t.status !== 200 || t.body?.execution?.status !== "completed") extra.push(`${job} (${request} reply lost): answered ${t.status ?? t.error} ${JSON.stringify(t.body)}`);
       // A redelivery of the same slot is a duplicate, on either instance.
-      const again = await l.trigger(other, job, { timeoutMs: ANSWER_WITHIN_MS });
+      const slot: string | undefined = t.body?.execution?.scheduledFor;
+      const again = await l.trigger(other, job, { timeoutMs: ANSWER_WITHIN_MS, ...(slot ? { query: { slot } } : {}) });
       triggers.push(again);
       if (again.body?.reason !== "duplicate") extra.push(`${job}: the redelivery answered ${again.status} ${JSON.stringify(again.body)}, not a duplicate`);
     }
