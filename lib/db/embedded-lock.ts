@@ -1,6 +1,6 @@
 import { closeSync, existsSync, openSync, readFileSync, statSync, unlinkSync, writeSync, mkdirSync } from "node:fs";
 import { hostname } from "node:os";
-import { basename, join, relative } from "node:path";
+import { basename, isAbsolute, join, relative } from "node:path";
 
 /**
  * One process per embedded (PGlite) data directory. PGlite is Postgres compiled to WebAssembly
@@ -75,7 +75,8 @@ function ownerIsAlive(owner: EmbeddedOwner, dataDir: string): boolean {
 
 /** The data directory as the user typed it: relative to where the process runs. */
 export function shownDir(dataDir: string): string {
-  return relative(process.cwd(), dataDir) || ".";
+  const near = relative(process.cwd(), dataDir);
+  return near === "" ? "." : near.startsWith("..") || isAbsolute(near) ? dataDir : near;
 }
 
 export function busyMessage(dataDir: string, owner: EmbeddedOwner | null): string {
