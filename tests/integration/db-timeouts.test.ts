@@ -121,6 +121,7 @@ describe.skipIf(!available)("a black-holed database", () => {
     expect(again.status).toBe(503);
     expect(again.ms).toBeLessThan(ANSWER_WITHIN_MS);
 
+    console.info(`[db-timeouts] black-holed claim answered ${cut.status} in ${cut.ms} ms, the next in ${again.ms} ms (query timeout ${TIMEOUT_MS} ms)`);
     proxy.heal();
     await new Promise((r) => setTimeout(r, 500));
     // The handler never ran for the triggers whose claim was not confirmed.
@@ -136,6 +137,7 @@ describe.skipIf(!available)("a black-holed database", () => {
     proxy.blackhole();
     const answer = await pending;
     proxy.heal();
+    console.info(`[db-timeouts] black-holed during the handler: answered ${answer.status} ${answer.body.code} in ${answer.ms} ms`);
     expect(answer.ms).toBeLessThan(FINISH_ANSWER_WITHIN_MS);
     expect(answer.status).toBeGreaterThanOrEqual(500);
     expect(typeof answer.body.code).toBe("string");
