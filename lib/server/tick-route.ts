@@ -8,7 +8,8 @@ import { toErrorResponse } from "./http";
 import { dashboardUrl } from "./observers";
 import { getRuntime } from "./runtime";
 import { recordOutcome } from "./shutdown";
-import { httpDispatcher, runTick, tickJob, type TickError, type TickReport } from "./tick";
+import type { JobDefinition } from "../cron/define-job";
+import { httpDispatcher, runTick, tickJob, type TickDeps, type TickError, type TickReport } from "./tick";
 
 /** Where the tick reaches the execute route: the app's public URL, the Vercel deployment, or this request's origin. */
 export function appBaseUrl(env: Env, request: Request): string {
@@ -55,6 +56,36 @@ export function tickAlerts(env: Env, alerts: Pick<AlertDispatcher, "notify">) {
   };
 }
 
+/**
+ * The tick as a job whose run never fails: each part of runTick is isolated and reports its
+ * errors, which are alerted here, and a tick still working at the deadline answers anyway. A
+ * failed tick run would be dead-lettered, and after `pauseAfter` of them the tick would pause
+ * itself and all housekeeping with it.
+ */
+export function tickRunJob(deps: Omit<TickDeps, "log" | "onOrphaned">, alerts: ReturnType<typeof tickAlerts>, deadlineMs = TICK_DEADLINE_MS): JobDefinition {
+  return {
+    ...tickJob,
+    handler: async (ctx): Promise<TickReport | { errors: TickError[] }> => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), deadlineMs);
+      });
+      try {
+        const report = await Promise.race([runTick({ ...deps, log: ctx.log, onOrphaned: alerts.orphaned }), deadline]);
+        const errors = report ? report.errors : [{ scope: "tick", error: `still working after ${deadlineMs / 1000}s; the rest continues in the background` }];
+        await alerts.tickErrors(errors).catch((error) => ctx.log(`tick alert failed: ${(error as Error).message}`));
+        return report ?? { errors };
+      } catch (error) {
+        const errors = [{ scope: "tick", error: error instanceof Error ? error.message : String(error) }];
+        await alerts.tickErrors(errors).catch(() => {});
+        return { errors };
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
 /** GET/POST /api/cron/tick: claims the current minute, then does the housekeeping in runTick. */
 export async function handleTick(request: Request, maxDurationSeconds: number): Promise<Response> {
   const t0 = Date.now();
@@ -67,43 +98,10 @@ export async function handleTick(request: Request, maxDurationSeconds: number): 
     const minute = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
     const dispatch = httpDispatcher(appBaseUrl(env, request), env.CRON_SECRET!);
     const alerts = tickAlerts(env, new AlertDispatcher({ db: runtime.database.db, channels: alertChannelsFromEnv(env), secrets: secretsOf(env), log: (m) => console.warn(`[crondeck] ${m}`) }));
-    const job = {
-      ...tickJob,
-      handler: async (ctx: { log: (m: string) => void }): Promise<TickReport | { errors: TickError[] }> => {
-        // The tick's run never fails: each part of runTick is isolated and reports its errors,
-        // which are alerted here. A failed tick run would dead-letter and pause the tick.
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const deadline = new Promise<null>((resolve) => {
-          timer = setTimeout(() => resolve(null), TICK_DEADLINE_MS);
-        });
-        try {
-          const report = await Promise.race([
-            runTick({
-              db: runtime.database.db,
-              registry: runtime.registry,
-              dispatch,
-              plan: env.CRON_PLAN,
-              holder: runtime.engine.holder,
-              now,
-              log: ctx.log,
-              onMissed: runtime.observers.onMissed,
-              onAbandoned: runtime.observers.onAbandoned,
-              onOrphaned: alerts.orphaned,
-            }),
-            deadline,
-          ]);
-          const errors = report ? report.errors : [{ scope: "tick", error: `still working after ${TICK_DEADLINE_MS / 1000}s; the rest continues in the background` }];
-          await alerts.tickErrors(errors).catch((error) => ctx.log(`tick alert failed: ${(error as Error).message}`));
-          return report ?? { errors };
-        } catch (error) {
-          const errors = [{ scope: "tick", error: error instanceof Error ? error.message : String(error) }];
-          await alerts.tickErrors(errors).catch(() => {});
-          return { errors };
-        } finally {
-          clearTimeout(timer);
-        }
-      },
-    };
+    const job = tickRunJob(
+      { db: runtime.database.db, registry: runtime.registry, dispatch, plan: env.CRON_PLAN, holder: runtime.engine.holder, now, onMissed: runtime.observers.onMissed, onAbandoned: runtime.observers.onAbandoned },
+      alerts,
+    );
     const outcome = await runTrigger(runtime.engine, { job, trigger: "schedule", scheduledFor: minute, budgetMs: maxDurationSeconds * 1000 - (Date.now() - t0) - 2_000 });
     recordOutcome(outcome);
     await runtime.observers.flush();
