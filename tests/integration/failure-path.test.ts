@@ -6,6 +6,7 @@ import { alertsForRun } from "@/lib/alerts/policy";
 import { WebhookChannel, type WebhookPayload } from "@/lib/alerts/webhook";
 import { defineJob, type JobConfig, type JobDefinition, type RunTrigger } from "@/lib/cron/define-job";
 import { JobRegistry } from "@/lib/cron/registry";
+import { runTrigger, type EngineDeps } from "@/lib/cron/run-job";
 import type { FinishInput } from "@/lib/cron/run-store";
 import { queryRows } from "@/lib/db/client";
 import { listDeadLetters } from "@/lib/db/dead-letters";
@@ -266,6 +267,19 @@ describeOnDatabases("failure path", (ctx) => {
     await sweepExpiredLeases(ctx.db);
     expect(await config(j.name)).toMatchObject({ consecutive_failures: 4, consecutive_dead_letters: 0, dead_lettered: false });
     expect(await claim(j, "2026-06-01T09:05:00.000Z")).toMatchObject({ outcome: "claimed" });
+  });
+
+  it("through the engine: three Run now failures do not pause the schedule, and their alerts still follow the threshold", async () => {
+    const j = job({ deadLetter: { pauseAfter: 2 }, alerts: { afterConsecutiveFailures: 3 }, handler: async () => { throw new Error("broken by hand"); } });
+    const deps: EngineDeps = { runs, holder: HOLDER, codeVersion: null, settleGraceMs: 50, onRunFinished: observers.onRunFinished };
+    for (let i = 1; i <= 3; i++) {
+      const outcome = await runTrigger(deps, { job: j, trigger: "manual", scheduledFor: null, actor: "admin", budgetMs: 60_000 });
+      expect(outcome).toMatchObject({ kind: "ran", run: { status: "failed", consecutiveFailures: i, autoPaused: false } });
+      expect(kindsOf(j.name)).toEqual(i < 3 ? [] : ["dead_letter", "failure"]);
+    }
+    expect(await config(j.name)).toMatchObject({ consecutive_failures: 3, consecutive_dead_letters: 0, dead_lettered: false });
+    const scheduled = await runTrigger(deps, { job: j, trigger: "schedule", scheduledFor: new Date("2026-06-01T12:00:00Z"), budgetMs: 60_000 });
+    expect(scheduled).toMatchObject({ kind: "ran", run: { status: "failed", autoPaused: false } });
   });
 
   it("replays an abandoned run's dead letter with its original slot, and the replay settles the entry", async () => {
