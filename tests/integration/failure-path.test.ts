@@ -329,6 +329,28 @@ describeOnDatabases("failure path", (ctx) => {
     expect(fv.n).toBe(1);
   });
 
+  it("through the engine: a run replaced by a newer trigger ends replaced, naming it, with no failure, dead letter or alert", async () => {
+    const j = job({
+      overlap: "replace",
+      alerts: { afterConsecutiveFailures: 1 },
+      handler: (ctx) => new Promise((resolve) => ctx.signal.addEventListener("abort", () => resolve("stopped"), { once: true })),
+    });
+    const deps: EngineDeps = { runs, holder: HOLDER, codeVersion: null, settleGraceMs: 200, queuePollMs: 50, onRunFinished: observers.onRunFinished };
+    const first = runTrigger(deps, { job: j, trigger: "schedule", scheduledFor: new Date("2026-06-01T13:00:00Z"), budgetMs: 60_000 });
+    // The second trigger only once the first holds the lease.
+    for (let i = 0; i < 200 && !(await queryRows(ctx.db, sql`SELECT 1 FROM cron_job_leases WHERE job_name = ${j.name}`)).length; i++) await new Promise((r) => setTimeout(r, 10));
+    const jobB = { ...j, handler: async () => "took over" };
+    const second = await runTrigger(deps, { job: jobB, trigger: "schedule", scheduledFor: new Date("2026-06-01T13:05:00Z"), budgetMs: 60_000 });
+    const replaced = await first;
+    if (replaced.kind !== "ran" || second.kind !== "ran") throw new Error("both should have run");
+    expect(replaced.run.status).toBe("replaced");
+    expect(second.run.status).toBe("completed");
+    expect(await runRow(replaced.run.id)).toMatchObject({ status: "replaced", replaced_by: second.run.id, failure_streak: null });
+    expect(await config(j.name)).toMatchObject({ consecutive_failures: 0, consecutive_dead_letters: 0 });
+    expect((await listDeadLetters(ctx.db, { jobName: j.name, limit: 10, offset: 0 })).total).toBe(0);
+    expect(kindsOf(j.name)).toEqual([]);
+  });
+
   it("keeps the failure state exact over a random mix of completed, failed, timed-out, abandoned (sweep, claim, shutdown), manual and replaced runs", async () => {
     const iterations = 120;
     let violations = 0;
