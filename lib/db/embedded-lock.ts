@@ -56,7 +56,9 @@ function processStart(pid: number): string | null {
 /** What the lock file says about this process. */
 function commandLabel(): string {
   const event = process.env.npm_lifecycle_event;
-  if (event) return event === "start" || event === "test" ? `npm ${event}` : `npm run ${event}`;
+  if (event && event !== "npx") return event === "start" || event === "test" ? `npm ${event}` : `npm run ${event}`;
+  // Next.js names its server process "next-server (v...)"; its argv is an internal file.
+  if (process.title.startsWith("next-server")) return process.env.NODE_ENV === "development" ? "next dev" : "next start";
   const script = process.argv[1] ? basename(process.argv[1]) : basename(process.argv0);
   return [script, process.argv[2]].filter(Boolean).join(" ");
 }

@@ -154,7 +154,7 @@ export function createContext(options: { json: boolean; cwd?: string; now?: () =
         // The embedded database is another process's (refused, so nothing is lost), or damaged:
         // its message names the directory and the fix.
         if (error instanceof EmbeddedDatabaseError) {
-          throw new CliError(error.reason === "busy" ? "embedded_database_busy" : "embedded_database_damaged", `crondeck: ${error.message}`);
+          throw new CliError(error.reason === "busy" ? "embedded_database_busy" : "embedded_database_damaged", error.message);
         }
         throw new CliError(
           "database_unreachable",
