@@ -12,11 +12,12 @@ import { describeFaults, reportCase, useLab, type FaultLab, type Instance, type 
 const ROUNDS = Number(process.env.CRONDECK_FAULT_ROUNDS ?? 2);
 
 type Kind = "kill-during-handler" | "kill-after-claim" | "kill-during-finish" | "kill-during-retry-resume";
-const JOB: Record<Kind, string> = {
-  "kill-during-handler": "fault-a",
-  "kill-after-claim": "fault-b",
-  "kill-during-finish": "fault-c",
-  "kill-during-retry-resume": "fault-retry",
+/** The jobs each kind kills at once (one process, one kill). */
+const JOBS: Record<Kind, string[]> = {
+  "kill-during-handler": ["fault-a", "fault-long"],
+  "kill-after-claim": ["fault-b", "fault-long-b"],
+  "kill-during-finish": ["fault-c"],
+  "kill-during-retry-resume": ["fault-retry"],
 };
 
 interface Scenario {
@@ -26,17 +27,19 @@ interface Scenario {
 }
 
 async function killDuringHandler(lab: FaultLab, victim: Instance, since: Date): Promise<TriggerResult[]> {
-  const pending = lab.trigger(victim, "fault-a", { method: "POST" });
-  await lab.waitForHandler("fault-a", since, (row) => row.pid === victim.pid);
+  const jobs = JOBS["kill-during-handler"];
+  const pending = jobs.map((job) => lab.trigger(victim, job, { method: "POST" }));
+  await Promise.all(jobs.map((job) => lab.waitForHandler(job, since, (row) => row.pid === victim.pid)));
   await lab.kill(victim);
-  return [await pending];
+  return Promise.all(pending);
 }
 
 async function killAfterClaim(lab: FaultLab, victim: Instance, since: Date): Promise<TriggerResult[]> {
-  const pending = lab.trigger(victim, "fault-b", { method: "POST" });
-  await lab.waitForClaim("fault-b", since);
+  const jobs = JOBS["kill-after-claim"];
+  const pending = jobs.map((job) => lab.trigger(victim, job, { method: "POST" }));
+  await Promise.all(jobs.map((job) => lab.waitForClaim(job, since)));
   await lab.kill(victim);
-  return [await pending];
+  return Promise.all(pending);
 }
 
 async function killDuringFinish(lab: FaultLab, victim: Instance): Promise<TriggerResult[]> {
@@ -67,13 +70,15 @@ describeFaults("faults: kill -9", () => {
     const l = lab();
     const survivor = await l.start("survivor");
     const figures = new Map<Kind, { iterations: number; violations: string[]; runs: number; handlers: number; skips: number; failures: number }>();
-    for (const kind of Object.keys(JOB) as Kind[]) figures.set(kind, { iterations: 0, violations: [], runs: 0, handlers: 0, skips: 0, failures: 0 });
+    for (const kind of Object.keys(JOBS) as Kind[]) figures.set(kind, { iterations: 0, violations: [], runs: 0, handlers: 0, skips: 0, failures: 0 });
 
     for (let round = 1; round <= ROUNDS; round++) {
       const since = await l.now();
       // Handlers long enough to be killed inside, short of the 5 s timeout.
       await l.behave("fault-a", { holdMs: 4_000 });
+      await l.behave("fault-long", { holdMs: 4_000 });
       await l.behave("fault-b", { holdMs: 300, startDelayMs: 3_000 });
+      await l.behave("fault-long-b", { holdMs: 300, startDelayMs: 3_000 });
       await l.behave("fault-c", { holdMs: 300 });
       await l.behave("fault-retry", { holdMs: 100, deferMs: 600_000 });
       const [k1, k2, k3, k4] = await Promise.all([l.start(`k1-${round}`), l.start(`k2-${round}`), l.start(`k3-${round}`, { proxyDb: true }), l.start(`k4-${round}`)]);
@@ -88,21 +93,24 @@ describeFaults("faults: kill -9", () => {
       // The lease runs out, one tick sweeps, and every job runs again.
       const tick = await l.settle(survivor);
       expect(tick.status, JSON.stringify(tick.body)).toBeLessThan(500);
-      for (const job of Object.values(JOB)) await l.behave(job, { holdMs: 100 });
+      for (const job of Object.values(JOBS).flat()) await l.behave(job, { holdMs: 100 });
       for (const scenario of scenarios) {
-        const again = await l.trigger(survivor, JOB[scenario.kind], { method: "POST" });
-        scenario.triggers.push(again);
+        const jobs = JOBS[scenario.kind];
+        const agains = await Promise.all(jobs.map((job) => l.trigger(survivor, job, { method: "POST" })));
+        scenario.triggers.push(...agains);
         const audit = await l.audit({
-          jobs: [JOB[scenario.kind]],
+          jobs,
           since,
           triggers: scenario.triggers,
           unansweredAllowed: (t) => t.instance === scenario.victim.name,
         });
-        if (again.status !== 200 || again.body?.execution?.status !== "completed") {
-          audit.violations.push(`after the kill and the sweep, ${JOB[scenario.kind]} did not run again: ${again.status} ${JSON.stringify(again.body)}`);
+        for (const again of agains) {
+          if (again.status !== 200 || again.body?.execution?.status !== "completed") {
+            audit.violations.push(`after the kill and the sweep, ${again.job} did not run again: ${again.status} ${JSON.stringify(again.body)}`);
+          }
         }
         const f = figures.get(scenario.kind)!;
-        f.iterations++;
+        f.iterations += jobs.length;
         f.violations.push(...audit.violations.map((v) => `round ${round}: ${v}`));
         f.runs += audit.runs;
         f.handlers += audit.handlers;
