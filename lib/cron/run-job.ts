@@ -233,7 +233,10 @@ class LeaseKeeper {
       this.lose(`no heartbeat confirmed for ${now - this.confirmedAt}ms (lease ${this.o.leaseMs}ms); another instance may take this job over`);
       return;
     }
-    if (!this.inFlight && now - this.lastSentAt >= this.heartbeatEveryMs) void this.beat();
+    // After a failed heartbeat the next one goes out within 2 s, not a whole interval later:
+    // a long lease (heartbeats every 100 s for 5 minutes) would otherwise get one more try.
+    const due = this.failures > 0 ? Math.min(this.heartbeatEveryMs, 2_000) : this.heartbeatEveryMs;
+    if (!this.inFlight && now - this.lastSentAt >= due) void this.beat();
   }
 
   /** Sends a heartbeat (or joins the one in flight); true when the store confirmed the lease. */

@@ -160,6 +160,27 @@ describeOnDatabases("run lifetime", (ctx) => {
     expect(warnings.some((w) => /lease lost/.test(w))).toBe(true);
   });
 
+  it("tries again within 2 s after a failed heartbeat, not a whole heartbeat interval later", async () => {
+    const seen: number[] = [];
+    const j = job({
+      timeout: "20s",
+      handler: async () => {
+        clockOffsetMs += 20_001; // a heartbeat is due (every 20 s for a 60 s lease); it fails
+        await pause(1_200);
+        seen.push(store.heartbeats);
+        clockOffsetMs += 2_100;
+        await pause(1_200);
+        seen.push(store.heartbeats);
+      },
+    });
+    deps.leaseMs = () => 60_000;
+    store.heartbeatMode = "fail";
+    const run = ran(await runTrigger(deps, { job: j, trigger: "manual", scheduledFor: null, budgetMs: 60_000 }));
+    expect(seen[0]).toBe(1);
+    expect(seen[1]).toBe(2);
+    expect(run).toMatchObject({ status: "completed", recorded: true }); // 22 s without a confirmation is within the 50 s local deadline
+  });
+
   it("checks the lease before each attempt: a holder frozen past its lease starts no retry", async () => {
     let calls = 0;
     let newer = "";
