@@ -19,7 +19,12 @@ export interface JobLogger {
 
 /** What a handler receives. */
 export interface JobContext {
-  /** Aborts at the job's timeout, or when a `replace` trigger takes over. */
+  /**
+   * Aborts at the job's timeout, when a `replace` trigger takes over (heard within about a
+   * second), or when this run can no longer prove its lease (reason "lease lost: ..."): stop
+   * then, another instance may run the job next. Handlers must also yield (await) regularly:
+   * while synchronous code holds the event loop no heartbeat goes out.
+   */
   signal: AbortSignal;
   /** 1 for the first attempt. */
   attempt: number;
