@@ -494,7 +494,13 @@ export class FaultLab {
         const [dead] = await this.query<{ n: number }>("SELECT count(*)::int AS n FROM cron_dead_letters WHERE run_id = $1::uuid", [row.id]);
         if (!dead || dead.n !== 1) violations.push(`${row.status} run ${row.id} of ${row.job_name} has ${dead?.n ?? 0} dead-letter entries (expected 1)`);
         const alerts = this.alertsFor(row.id);
-        if (alerts.size === 0) violations.push(`${row.status} run ${row.id} of ${row.job_name} was never alerted`);
+        if (alerts.size === 0) {
+          const stored = await this.query<{ kind: string; status: string }>("SELECT kind, status FROM cron_alerts WHERE run_id = $1::uuid", [row.id]);
+          const [state] = await this.query<{ consecutive_failures: number }>("SELECT consecutive_failures FROM cron_job_config WHERE job_name = $1", [row.job_name]);
+          violations.push(
+            `${row.status} run ${row.id} of ${row.job_name} was never alerted (${(row.error_message ?? "").slice(0, 120)}; cron_alerts: ${JSON.stringify(stored)}; consecutive failures now ${state?.consecutive_failures ?? "?"})`,
+          );
+        }
         for (const [kind, n] of alerts) if (n > 1) violations.push(`${row.status} run ${row.id} of ${row.job_name} was alerted ${n} times (${kind})`);
       }
     }
