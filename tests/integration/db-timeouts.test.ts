@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeDatabase, openDatabase, targetFromEnv } from "@/lib/db/client";
 import { resetEnv } from "@/lib/env";
 import { createTestDatabase, serverUrl, type TestDatabase } from "../support/db";
+import { configureNeonForProxy, startNeonProxy } from "../support/neon-ws-proxy";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
 
 /**
@@ -100,6 +101,21 @@ describe.skipIf(!available)("a black-holed database", () => {
       await expect(opened.db.execute(sql`SELECT pg_sleep(1)`)).rejects.toSatisfy(timedOut);
     } finally {
       await opened.close();
+    }
+  });
+
+  it("gives the Neon driver the same statement timeout, and migrates it without one", async () => {
+    const pgTarget = new URL(database.url!);
+    const neonProxy = await startNeonProxy({ pgHost: pgTarget.hostname, pgPort: Number(pgTarget.port || 5432) });
+    configureNeonForProxy(neonProxy.port);
+    const opened = await openDatabase({ kind: "neon", url: database.url!, queryTimeoutMs: 300 });
+    try {
+      await expect(opened.db.execute(sql`SELECT pg_sleep(5)`)).rejects.toSatisfy(timedOut);
+      await expect(opened.withoutTimeouts!((db) => db.execute(sql`SELECT pg_sleep(0.6)`))).resolves.toBeDefined();
+      await expect(opened.db.execute(sql`SELECT pg_sleep(1)`)).rejects.toSatisfy(timedOut);
+    } finally {
+      await opened.close();
+      await neonProxy.close();
     }
   });
 
