@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm test: type-check, then every vitest project (unit, integration on PGlite and, when
-# TEST_DATABASE_URL or DATABASE_URL is set, on the Postgres server; http against `next start`),
+# TEST_DATABASE_URL or DATABASE_URL is set, on the Postgres server; http and faults against `next start`),
 # then the Playwright browser tests. Ends with one "N passed, N failed" line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +10,7 @@ status=0
 echo "== type-check"
 npx tsc --noEmit -p . || status=1
 
-echo "== vitest (unit, integration, http)"
+echo "== vitest (unit, integration, http, faults)"
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@" || status=1
 
 if [ -f playwright.config.ts ] && [ $# -eq 0 ]; then
