@@ -86,6 +86,9 @@ it("marks a job still running after the grace period as interrupted, frees its l
   expect(run.lease_expires_at).toBeNull();
   expect(await rows(`SELECT * FROM cron_job_leases WHERE job_name = 'demo-slow'`)).toEqual([]);
   expect(server.output()).toMatch(/marked 1 run\(s\) interrupted/);
+  // An interrupted run is a failure like any abandoned one: it counts toward the failure streak.
+  const [state] = await rows(`SELECT consecutive_failures FROM cron_job_config WHERE job_name = 'demo-slow'`);
+  expect(state.consecutive_failures).toBe(1);
   // The interrupted run is in the statistics: executed counts it, the success rate too.
   expect(server.output()).toMatch(/jobs executed:\s+2\n/);
   expect(server.output()).toMatch(/completed:\s+\d+\n/);
@@ -119,8 +122,14 @@ it("SIGTERM to the npm start process drains the server (the process a supervisor
   const npmPid = server.process.pid!;
   const tree = await processTree(npmPid);
   expect(tree.length).toBeGreaterThan(1);
+  await fetch(`${server.url}/api/cron/execute/health-check`, { method: "POST", headers: AUTH }).then((r) => r.text());
   const running = fetch(`${server.url}/api/cron/execute/demo-slow`, { method: "POST", headers: AUTH }).then(async (r) => ({ status: r.status, body: await r.json() }));
-  await new Promise((r) => setTimeout(r, 700));
+  // Signal while the run is in its handler (its row is started), however slow the machine is.
+  for (let i = 0; i < 100; i++) {
+    const [row] = await rows(`SELECT status FROM cron_job_logs WHERE job_name = 'demo-slow' ORDER BY started_at DESC LIMIT 1`);
+    if (row?.status === "started") break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   // What a supervisor does: SIGTERM to the pid it started (npm's), nothing else.
   process.kill(npmPid, "SIGTERM");
   const finished = await running;
@@ -129,7 +138,7 @@ it("SIGTERM to the npm start process drains the server (the process a supervisor
   expect(await server.stop()).toBe(0);
   expect(server.output()).toMatch(/SIGTERM: no new triggers/);
   expect(server.output()).toMatch(/Crondeck statistics for this process:/);
-  expect(server.output()).toMatch(/completed:\s+1\n/);
+  expect(server.output()).toMatch(/completed:\s+2\n/);
   // Nothing is left running: not npm, not a shell, not next-server.
   await new Promise((r) => setTimeout(r, 300));
   expect(tree.filter(alive)).toEqual([]);
