@@ -1,18 +1,20 @@
 import type { OverlapPolicy, RunTrigger } from "./define-job";
 
-/** Final and in-between states of a run row. */
-export type RunStatus =
-  | "started"
-  | "completed"
-  | "failed"
-  | "timed_out"
-  | "skipped"
-  | "abandoned"
-  | "missed"
-  | "queued"
-  | "retry_scheduled"
+/** Final and in-between states of a run row: the one list (the admin API's filters use it too). */
+export const RUN_STATUSES = [
+  "started",
+  "completed",
+  "failed",
+  "timed_out",
+  "skipped",
+  "abandoned",
+  "missed",
+  "queued",
+  "retry_scheduled",
   /** overlap "replace": a newer trigger took over; not a failure. */
-  | "replaced";
+  "replaced",
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export type SkipReason = "already_running" | "duplicate" | "disabled" | "paused" | "dead_lettered";
 

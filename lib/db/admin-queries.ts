@@ -29,8 +29,8 @@ export class AdminQueryError extends Error {
 export type JobState = "enabled" | "disabled" | "paused" | "dead_lettered";
 export type SortOrder = "asc" | "desc";
 
-export const RUN_STATUSES = ["started", "completed", "failed", "timed_out", "skipped", "abandoned", "missed", "queued", "retry_scheduled"] as const;
-export type RunStatusName = (typeof RUN_STATUSES)[number];
+import { RUN_STATUSES, type RunStatus as RunStatusName } from "../cron/run-store";
+export { RUN_STATUSES, type RunStatusName };
 
 /** Histogram resolution of the rollup: 4 buckets per doubling, so a p95 is within 2^(1/8) ≈ 9% of the exact value. */
 export const DURATION_BUCKETS_PER_DOUBLING = 4;
@@ -381,7 +381,7 @@ export interface RunningJob {
   holder: string | null;
   /** The job's lease (or, for overlap "allow" jobs, the run's own). */
   leaseExpiresAt: string | null;
-  /** The lease expired: the holder stopped heartbeating; the tick will mark the run abandoned. */
+  /** The lease expired with no result recorded; the tick will mark the run abandoned. */
   stale: boolean;
 }
 
@@ -417,7 +417,7 @@ export interface LockInfo {
   expiresAt: string;
   /** Seconds until the lease expires by the database clock; negative once it has. */
   expiresInSeconds: number;
-  /** Expired: its holder stopped heartbeating (crashed or frozen). */
+  /** Expired: no confirmed heartbeat in time (the holder crashed, froze or lost the database). */
   stale: boolean;
   heldSeconds: number;
   run: { status: string | null; trigger: string | null; startedAt: string | null; scheduledFor: string | null } | null;

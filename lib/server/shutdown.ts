@@ -80,7 +80,7 @@ export function recordOutcome(outcome: TriggerOutcome): void {
   s.executed++;
   s.locksAcquired++;
   if (outcome.run.status === "completed") s.completed++;
-  else if (outcome.run.status !== "retry_scheduled") s.failed++;
+  else if (outcome.run.status !== "retry_scheduled" && outcome.run.status !== "replaced") s.failed++;
   if (!outcome.run.recorded) s.leasesExpired++;
 }
 

@@ -6,7 +6,7 @@ import { defineJob } from "@/lib/cron/define-job";
 
 const handler = async () => {};
 
-defineJob({ name: "ok", schedule: "0 1 * * *", timeout: "10m", retries: 2, overlap: "bufferOne", handler });
+defineJob({ name: "ok", schedule: "0 1 * * *", timeout: "4m", retries: 2, overlap: "bufferOne", handler });
 defineJob({ name: "seed", schedule: "0 1 * * *", timeout: 300, enabled: true, description: "d", category: "c", retries: 1, handler });
 
 // @ts-expect-error a duration needs a unit

@@ -25,7 +25,7 @@ export default async function LocksPage() {
     <>
       <PageHeader
         title="Locks"
-        description="A job holds its lease while a run works; heartbeats keep it alive. A STALE lease expired because its holder stopped heartbeating (the process died or froze): the tick marks its run abandoned, or clear it here."
+        description="A job holds its lease while a run works; heartbeats keep it alive. A STALE lease expired with no confirmed heartbeat (the holder crashed, froze or lost the database): the tick marks its run abandoned, or clear it here."
       />
       <section aria-labelledby="lock-stats-heading" className="flex flex-col gap-3">
         <h2 id="lock-stats-heading" className="text-lg font-semibold">
@@ -91,7 +91,7 @@ export default async function LocksPage() {
                       </td>
                       <td className={td}>
                         {lock.stale ? (
-                          <Badge tone="red" title="The holder stopped heartbeating">
+                          <Badge tone="red" title="No confirmed heartbeat before the lease expired">
                             STALE
                           </Badge>
                         ) : (
