@@ -70,8 +70,8 @@ describe("the tick across DST changes [pglite]", () => {
       if (windows.length === 0) windows = changes("Europe/Paris").slice(0, 2).map((c) => ({ at: c.at, before: offsetAt(zone, c.at), after: offsetAt(zone, c.at) }));
       for (const change of windows) {
         figures.windows++;
-        // A daily job at 15 minutes into the skipped or repeated local time.
-        const local = new Date(change.at + Math.min(change.before, change.after) + 15 * MIN);
+        // A daily job in the middle of the skipped or repeated local time (02:30 in Paris).
+        const local = new Date(change.at + Math.min(change.before, change.after) + Math.max(15 * MIN, Math.abs(change.after - change.before) / 2));
         const daily = `${local.getUTCMinutes()} ${local.getUTCHours()} * * *`;
         const tag = `${++counter}`;
         const jobs: JobDefinition[] = [
@@ -95,7 +95,8 @@ describe("the tick across DST changes [pglite]", () => {
         const end = change.at + WALK_MS + 3 * MIN; // past the last slot's missed-check grace
         let lastTick = start;
         for (let t = start; t <= end; t += MIN) {
-          lastTick = t + 5_000; // five seconds into each minute
+          // Anywhere in the minute, as a platform scheduler calls (the same seconds on every run).
+          lastTick = t + (((t / MIN) * 37) % 60) * 1_000;
           const report = await runTick({ db: ctx.db, registry, dispatch, plan: "pro", holder: "dst-tick", now: new Date(lastTick) });
           figures.ticks++;
           figures.tickErrors += report.errors.length;
