@@ -94,7 +94,7 @@ export interface JobConfig {
     email?: string | string[];
   };
   deadLetter?: {
-    /** Pause the job after this many consecutive dead-lettered runs. Default 3. */
+    /** Pause the job after this many consecutive dead-lettered runs. Default 3; 0: never dead-letter or pause it (its failures still alert). */
     pauseAfter?: number;
     /** How often one entry may be replayed. Default 3. */
     replayLimit?: number;
@@ -182,7 +182,7 @@ const jobConfigSchema = z.strictObject({
     .optional(),
   deadLetter: z
     .strictObject({
-      pauseAfter: z.number().int().min(1).max(1000).optional(),
+      pauseAfter: z.number().int().min(0).max(1000).optional(),
       replayLimit: z.number().int().min(0).max(100).optional(),
     })
     .optional(),

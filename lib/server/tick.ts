@@ -103,7 +103,7 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
   await isolated("sweep", async () => {
     report.abandoned = await sweepExpiredLeases(deps.db);
     for (const a of report.abandoned) {
-      const warning = a.expiredSecondsAgo > LONG_EXPIRED_SECONDS ? " WARNING: expired long ago, the holder most likely crashed" : "";
+      const warning = a.expiredSecondsAgo > LONG_EXPIRED_SECONDS ? " WARNING: expired long ago (the holder is most likely gone)" : "";
       log(`abandoned ${a.jobName} run ${a.runId}: ${a.holder} held it ${a.heldForSeconds}s, expired ${a.expiredSecondsAgo}s ago${warning}`);
     }
     // Also when this sweep found nothing: a claim, a shutdown or a cleared lease may have
@@ -206,8 +206,9 @@ export const tickJob = defineJob({
   category: "system",
   timeout: "50s",
   // The tick never fails its own run (runTick isolates each part and reports errors, which
-  // tick-route alerts): should it ever, it must not pause itself and stop all housekeeping.
-  deadLetter: { pauseAfter: 1000 },
+  // tick-route alerts): should it ever, or should its run be abandoned, it must neither
+  // dead-letter nor pause itself and stop all housekeeping.
+  deadLetter: { pauseAfter: 0 },
   alerts: { afterConsecutiveFailures: 1 },
   handler: () => {
     throw new Error("the tick runs through /api/cron/tick");

@@ -147,7 +147,7 @@ describeOnDatabases("dashboard rollup (cron_job_stats_hourly)", (ctx) => {
   it("matches the raw rows after real engine runs, retries, a dead letter and its replays", async () => {
     const deps: EngineDeps = { runs: new PostgresRunStore(ctx.db), holder: "test-host:1", codeVersion: null, settleGraceMs: 50 };
     let fail = true;
-    const j = job({ retries: 1, backoff: { strategy: "immediate" }, deadLetter: { replayLimit: 3, pauseAfter: 10 }, handler: async () => { if (fail) throw new Error("down"); return "ok"; } });
+    const j = job({ timeout: "5s", retries: 1, backoff: { strategy: "immediate" }, deadLetter: { replayLimit: 3, pauseAfter: 10 }, handler: async () => { if (fail) throw new Error("down"); return "ok"; } });
     const first = ran(await runTrigger(deps, { job: j, trigger: "schedule", scheduledFor: new Date(Date.now() - 60_000), budgetMs: 60_000 }));
     expect(first.status).toBe("failed");
     // A duplicate delivery of the same slot is a skip row.
