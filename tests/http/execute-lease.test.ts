@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PostgresRunStore } from "@/lib/db/run-store";
-import { createTestDatabase, serverUrl, type TestDatabase } from "../support/db";
+import { createTestDatabase, serverAnswers, type TestDatabase } from "../support/db";
 import { startNextServer, type NextServer } from "../support/next-server";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
 import { LEDGER_SQL } from "../faults/harness";
@@ -16,18 +16,7 @@ import { LEDGER_SQL } from "../faults/harness";
 
 process.env.TEST_DATABASE_URL ||= "postgres://postgres@127.0.0.1:5432/test";
 
-async function serverReachable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: serverUrl(), connectionTimeoutMillis: 2_000 });
-  try {
-    await client.connect();
-    await client.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const reachable = await serverReachable();
+const reachable = await serverAnswers();
 if (!reachable) console.warn("execute-lease: skipped: no Postgres server at TEST_DATABASE_URL");
 
 const SECRET = `crondeck-${randomBytes(24).toString("hex")}`;

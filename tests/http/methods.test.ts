@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rawRequest } from "../support/http";
-import { createTestDatabase, serverUrl, type TestDatabase } from "../support/db";
+import { createTestDatabase, serverAnswers, serverUrl, type TestDatabase } from "../support/db";
 import { startNextServer, type NextServer } from "../support/next-server";
 
 /**
@@ -13,18 +13,7 @@ import { startNextServer, type NextServer } from "../support/next-server";
  */
 process.env.TEST_DATABASE_URL ||= "postgres://postgres@127.0.0.1:5432/test";
 
-async function postgresAnswers(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: serverUrl(), connectionTimeoutMillis: 2_000 });
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-const available = await postgresAnswers();
+const available = await serverAnswers();
 if (!available) console.warn(`[methods.test] skipped: no Postgres server answers at ${serverUrl()} (set TEST_DATABASE_URL)`);
 
 const SECRET = `crondeck-${randomBytes(24).toString("hex")}`;

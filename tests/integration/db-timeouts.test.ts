@@ -4,7 +4,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeDatabase, openDatabase, targetFromEnv } from "@/lib/db/client";
 import { resetEnv } from "@/lib/env";
-import { createTestDatabase, serverUrl, type TestDatabase } from "../support/db";
+import { createTestDatabase, serverAnswers, serverUrl, type TestDatabase } from "../support/db";
 import { configureNeonForProxy, startNeonProxy } from "../support/neon-ws-proxy";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
 
@@ -18,18 +18,7 @@ import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
  */
 process.env.TEST_DATABASE_URL ||= "postgres://postgres@127.0.0.1:5432/test";
 
-async function postgresAnswers(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: serverUrl(), connectionTimeoutMillis: 2_000 });
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-const available = await postgresAnswers();
+const available = await serverAnswers();
 if (!available) console.warn(`[db-timeouts.test] skipped: no Postgres server answers at ${serverUrl()} (set TEST_DATABASE_URL)`);
 
 const SECRET = `crondeck-${randomBytes(24).toString("hex")}`;

@@ -6,6 +6,21 @@ import { migrate } from "@/lib/db/migrate";
 
 export type TestDatabaseKind = "pglite" | "postgres";
 
+/** True when the Postgres server of {@link serverUrl} accepts a connection within 2 s (suites that need it skip otherwise). */
+export async function serverAnswers(): Promise<boolean> {
+  const url = serverUrl();
+  if (!url) return false;
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 /** The Postgres server the integration tests use, if any (TEST_DATABASE_URL, else DATABASE_URL). */
 export function serverUrl(): string | undefined {
   return process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || undefined;

@@ -79,19 +79,24 @@ export function childEnv(overrides: Record<string, string | undefined> = {}): Re
   return env;
 }
 
-function spawnNextStart(port: number, env: Record<string, string | undefined> | undefined) {
-  const child = spawn(process.execPath, [nextBin, "start", "-p", String(port), "-H", "127.0.0.1"], {
+/** Spawns a server command with the isolated environment and collects its output and exit. */
+function spawnServer(command: string, args: string[], env: Record<string, string | undefined> | undefined) {
+  const child = spawn(command, args, {
     cwd: projectRoot,
     env: childEnv(env) as NodeJS.ProcessEnv,
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
     child.once("exit", (code, signal) => resolveExit({ code, signal }));
   });
   return { child, exited, output: () => output };
+}
+
+function spawnNextStart(port: number, env: Record<string, string | undefined> | undefined) {
+  return spawnServer(process.execPath, [nextBin, "start", "-p", String(port), "-H", "127.0.0.1"], env);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -103,8 +108,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function startNextServer(opts: NextServerOptions & { startTimeoutMs?: number } = {}): Promise<NextServer> {
   const port = opts.port ?? (await freePort());
+  return waitForServer("next start", port, spawnNextStart(port, opts.env), opts.startTimeoutMs);
+}
+
+/** Waits until /api/health on the spawned server answers; the server's handle, or its output when it exits or stays silent. */
+async function waitForServer(what: string, port: number, spawned: ReturnType<typeof spawnServer>, startTimeoutMs = 60_000): Promise<NextServer> {
+  const { child, exited, output } = spawned;
   const url = `http://127.0.0.1:${port}`;
-  const { child, exited, output } = spawnNextStart(port, opts.env);
   let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   void exited.then((info) => (exitInfo = info));
 
@@ -117,14 +127,14 @@ export async function startNextServer(opts: NextServerOptions & { startTimeoutMs
     return code;
   };
 
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
+  const deadline = Date.now() + startTimeoutMs;
   while (true) {
     if (exitInfo) {
-      throw new Error(`next start exited (code ${exitInfo.code}, signal ${exitInfo.signal}) before answering:\n${output()}`);
+      throw new Error(`${what} exited (code ${exitInfo.code}, signal ${exitInfo.signal}) before answering:\n${output()}`);
     }
     if (Date.now() > deadline) {
       await stop("SIGKILL");
-      throw new Error(`next start did not answer on ${url}/api/health within ${opts.startTimeoutMs ?? 60_000} ms:\n${output()}`);
+      throw new Error(`${what} did not answer on ${url}/api/health within ${startTimeoutMs} ms:\n${output()}`);
     }
     try {
       const response = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(15_000) });
@@ -169,41 +179,5 @@ export async function runNextExpectingExit(opts: NextServerOptions & { timeoutMs
  */
 export async function startNpmStart(opts: NextServerOptions & { startTimeoutMs?: number } = {}): Promise<NextServer> {
   const port = opts.port ?? (await freePort());
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn("npm", ["start", "--", "-p", String(port), "-H", "127.0.0.1"], {
-    cwd: projectRoot,
-    env: childEnv(opts.env) as NodeJS.ProcessEnv,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let text = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
-  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
-    child.once("exit", (code, signal) => resolveExit((exitInfo = { code, signal })));
-  });
-  const stop = async (signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> => {
-    if (exitInfo) return exitInfo.code;
-    child.kill(signal);
-    const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    const { code } = await exited;
-    clearTimeout(killer);
-    return code;
-  };
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
-  while (true) {
-    if (exitInfo) throw new Error(`npm start exited (code ${exitInfo.code}, signal ${exitInfo.signal}) before answering:\n${text}`);
-    if (Date.now() > deadline) {
-      await stop("SIGKILL");
-      throw new Error(`npm start did not answer on ${url}/api/health within ${opts.startTimeoutMs ?? 60_000} ms:\n${text}`);
-    }
-    try {
-      const response = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(15_000) });
-      await response.body?.cancel();
-      break;
-    } catch {
-      await sleep(100);
-    }
-  }
-  return { url, port, stop, output: () => text, process: child };
+  return waitForServer("npm start", port, spawnServer("npm", ["start", "--", "-p", String(port), "-H", "127.0.0.1"], opts.env), opts.startTimeoutMs);
 }
