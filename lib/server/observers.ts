@@ -24,6 +24,8 @@ export interface Observers {
   onMissed: (job: JobDefinition, slots: Date[]) => Promise<void>;
   /** Sends queued Sentry events before the response: serverless functions freeze after it. */
   flush: () => Promise<void>;
+  /** Any other alert (the tick's own), through the same channels, windows and cron_alerts rows. */
+  notify: AlertDispatcher["notify"];
 }
 
 /** Where the dashboard shows a run (or the job), when the app's URL is known. */
@@ -89,6 +91,7 @@ export function createObservers(env: Env, db: Db, secrets: readonly string[], op
   });
 
   return {
+    notify: (alert, routing) => dispatcher.notify(alert, routing),
     onRunStarted(run, job) {
       runStarted(run.id);
       checkIns.set(run.id, checkInStarted(job, env.CRON_PLAN));

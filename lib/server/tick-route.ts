@@ -1,4 +1,4 @@
-import { AlertDispatcher, alertChannelsFromEnv, type AlertEvent } from "../alerts";
+import type { AlertDispatcher, AlertEvent } from "../alerts";
 import { redactAlertError } from "../alerts/redact";
 import { runTrigger } from "../cron/run-job";
 import { loadEnv, secretsOf, type Env } from "../env";
@@ -97,7 +97,7 @@ export async function handleTick(request: Request, maxDurationSeconds: number): 
     const now = new Date();
     const minute = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
     const dispatch = httpDispatcher(appBaseUrl(env, request), env.CRON_SECRET!);
-    const alerts = tickAlerts(env, new AlertDispatcher({ db: runtime.database.db, channels: alertChannelsFromEnv(env), secrets: secretsOf(env), log: (m) => console.warn(`[crondeck] ${m}`) }));
+    const alerts = tickAlerts(env, runtime.observers);
     const job = tickRunJob(
       { db: runtime.database.db, registry: runtime.registry, dispatch, plan: env.CRON_PLAN, holder: runtime.engine.holder, now, onMissed: runtime.observers.onMissed, onAbandoned: runtime.observers.onAbandoned },
       alerts,
