@@ -8,7 +8,10 @@ const vitest = "test-results/vitest.json";
 if (existsSync(vitest)) {
   const r = JSON.parse(readFileSync(vitest, "utf8"));
   passed += r.numPassedTests;
-  failed += r.numFailedTests + (r.numTotalTestSuites > 0 && r.success === false && r.numFailedTests === 0 ? 1 : 0);
+  // A file that fails before its tests run (an error at import or in a hook) has no failed test of its own: count it.
+  const brokenFiles = (r.testResults ?? []).filter((f) => f.status === "failed" && !(f.assertionResults ?? []).some((a) => a.status === "failed"));
+  for (const f of brokenFiles) console.error(`failed to run: ${f.name}: ${String(f.message ?? "").split("\n")[0]}`);
+  failed += r.numFailedTests + brokenFiles.length + (r.success === false && r.numFailedTests === 0 && brokenFiles.length === 0 ? 1 : 0);
   skipped += r.numPendingTests + r.numTodoTests;
 } else {
   failed += 1;

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { sql } from "drizzle-orm";
@@ -20,6 +20,7 @@ import { runCli } from "../support/cli";
 const root = resolve(import.meta.dirname, "../..");
 const scratch = mkdtempSync(join(tmpdir(), "crondeck-pglite-owner-"));
 // The owner's script lives in the project (gitignored .data/) so it resolves the project's packages.
+mkdirSync(join(root, ".data"), { recursive: true }); // absent on a fresh clone
 const scripts = mkdtempSync(join(root, ".data", "pglite-owner-test-"));
 afterAll(() => {
   rmSync(scratch, { recursive: true, force: true });
