@@ -120,8 +120,9 @@ DECLARE
   v_blocking uuid;
   v_own record;
 BEGIN
-  -- 0. The caller asking again after a lost reply gets its own claim back (one primary-key
-  --    lookup; only when the caller chose the id).
+  -- 0. The caller asking again after a lost reply gets its own claim back. The engine always
+  --    chooses the id, so this is one primary-key probe on every claim, inside the same round
+  --    trip: the price of a claim that is safe to repeat.
   IF p_run_id IS NOT NULL THEN
     SELECT * INTO v_own FROM crondeck_own_claim(p_job, p_run_id, p_holder, p_overlap);
     IF FOUND THEN

@@ -61,9 +61,10 @@ $$;
 -- (completed, failed, timed_out, abandoned; anything else changes nothing):
 --   consecutive failures: + 1 for a failure, 0 after a success; the incident starts with the
 --     first failure of a streak and ends with the success after it;
---   a dead-letter entry for a failure when p_dead_letter (NULL: unless the job's stored
---     pause_after is 0, the setting of a job that never dead-letters itself), with the run's slot
---     so a replay runs the same slot; a replay settles its entry instead;
+--   a dead-letter entry for a failure when p_dead_letter (NULL, for an abandoned run: yes),
+--     unless the job's pause_after is 0 (the setting of a job that never dead-letters itself,
+--     such as the tick), with the run's slot so a replay runs the same slot; a replay settles
+--     its entry instead;
 --   the auto-pause after pause_after dead-lettered runs in a row. Only runs the schedule started
 --     add to it: a manual run ("run now") or a replay that fails makes its dead letter (or keeps
 --     its entry) without counting, so an operator's clicks never pause a schedule. Any success
@@ -71,7 +72,7 @@ $$;
 -- p_pause_after: the job's deadLetter.pauseAfter (the finish passes it and it is stored), or NULL
 -- to use the stored value: an abandoned run found by a claim or the sweep has no job definition
 -- at hand, and uses what the job's last finish stored (3, the default, before any finish).
--- 0 means never pause.
+-- 0 means never dead-letter and never pause.
 CREATE OR REPLACE FUNCTION crondeck_record_outcome(
   p_run uuid, p_job text, p_status text, p_trigger text, p_scheduled_for timestamptz, p_replay_of uuid,
   p_error text, p_stack text, p_attempts integer, p_dead_letter boolean, p_pause_after integer
@@ -119,7 +120,7 @@ BEGIN
            last_replay_run_id = p_run, updated_at = now(),
            resolved_at = CASE WHEN p_status = 'completed' THEN now() ELSE d.resolved_at END
      WHERE d.run_id = p_replay_of;
-  ELSIF v_failed AND coalesce(p_dead_letter, v_pause_after <> 0) THEN
+  ELSIF v_failed AND coalesce(p_dead_letter, true) AND v_pause_after <> 0 THEN
     INSERT INTO cron_dead_letters AS d (run_id, job_name, scheduled_for, failure_reason, error_stack, attempts)
     VALUES (p_run, p_job, p_scheduled_for, coalesce(p_error, p_status), p_stack, greatest(coalesce(p_attempts, 0), 1))
     ON CONFLICT (run_id) DO NOTHING

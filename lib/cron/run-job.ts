@@ -485,7 +485,7 @@ export async function runTrigger(deps: EngineDeps, input: TriggerInput): Promise
       attemptDetails,
       releaseLease: !stillRunning,
       nextRetryAt,
-      deadLetter: (status === "failed" || status === "timed_out") && job.deadLetter.pauseAfter > 0,
+      deadLetter: status === "failed" || status === "timed_out",
       pauseAfter: job.deadLetter.pauseAfter,
     };
     const finishDeadline = Math.min(budgetEnd, Date.now() + FINISH_RETRY_MAX_MS);

@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe } from "vitest";
 import { createTestDatabase, serverUrl, type TestDatabase } from "../support/db";
 import { startRecordingServer, type RecordingServer } from "../support/recording-server";
-import { childEnv, freePort, projectRoot, startNextServer, type NextServer } from "../support/next-server";
+import { startNextServer, startNpmStart as startNpmStartServer, type NextServer } from "../support/next-server";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
 import { startUpstashRestServer, type UpstashRestServer } from "../support/upstash-rest";
 
@@ -571,31 +571,12 @@ export function useLab(): () => FaultLab {
  * case: the signal goes to npm's own process.
  */
 export async function startNpmStart(env: Record<string, string | undefined>): Promise<{ child: ChildProcess; url: string; port: number; output(): string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> }> {
-  const port = await freePort();
-  const child = spawn("npm", ["start", "--", "-p", String(port), "-H", "127.0.0.1"], {
-    cwd: projectRoot,
-    env: childEnv(env) as NodeJS.ProcessEnv,
-    stdio: ["ignore", "pipe", "pipe"],
+  const server = await startNpmStartServer({ env });
+  const child = server.process;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+    else child.once("exit", (code, signal) => resolve({ code, signal }));
   });
-  let output = "";
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`npm start exited before answering:\n${output}`);
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`npm start did not answer within 60 s:\n${output}`);
-    }
-    try {
-      const response = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(10_000) });
-      await response.body?.cancel();
-      break;
-    } catch {
-      await sleep(100);
-    }
-  }
-  return { child, url, port, output: () => output, exited };
+  return { child, url: server.url, port: server.port, output: server.output, exited };
 }
+
