@@ -5,6 +5,7 @@ import type { JobContext, JobDefinition, RunTrigger } from "./define-job";
 import { coerceError, JobTimeoutError, NonRetriableError, RetryAfterError } from "./errors";
 import type { LeaseStore } from "./lease-store";
 import { redact, truncate } from "./redact";
+import { isUnavailable } from "./store-errors";
 import type { AttemptRecord, EventLoopStall, FinishResult, HeartbeatResult, LogLine, RunStore, SkipReason } from "./run-store";
 
 /** What the engine needs from the outside world. */
@@ -497,7 +498,8 @@ export async function runTrigger(deps: EngineDeps, input: TriggerInput): Promise
         break;
       } catch (thrown) {
         finishError = coerceError(thrown);
-        if (Date.now() + delay >= finishDeadline) break;
+        // Only a connection-level failure is worth asking again; anything else would fail alike.
+        if (!isUnavailable(thrown) || Date.now() + delay >= finishDeadline) break;
         warn(`job "${job.name}" run ${runId}: writing the result failed, retrying in ${delay}ms: ${clean(finishError.message, 300)}`);
         await sleep(delay);
       }

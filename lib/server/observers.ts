@@ -5,7 +5,7 @@ import { defineJob, type JobDefinition } from "../cron/define-job";
 import type { JobRegistry } from "../cron/registry";
 import type { EngineDeps, RunReport } from "../cron/run-job";
 import type { Db } from "../db/client";
-import { takeAbandonedAlerts, type AbandonedAlertRun, type AbandonedRun } from "../db/sweep";
+import { takeAbandonedAlerts, type AbandonedAlertRun } from "../db/sweep";
 import type { Env } from "../env";
 import { getRegistry } from "../jobs";
 import { runSettled, runStarted } from "./shutdown";
@@ -16,10 +16,11 @@ export interface Observers {
   onRunFinished: NonNullable<EngineDeps["onRunFinished"]>;
   /**
    * Alerts for abandoned runs, per their job's policy: every abandoned run that still owes its
-   * alerts, whichever path abandoned it (the sweep's `runs`, a claim that found an expired lease,
-   * a shutdown, an operator clearing a lease). Each run's alerts are taken once.
+   * alerts (alerts_pending on its row), whichever path abandoned it (the tick's sweep, a claim
+   * that found an expired lease, a shutdown, an operator clearing a lease). Each run's alerts
+   * are taken once.
    */
-  onAbandoned: (runs: AbandonedRun[]) => Promise<void>;
+  onAbandoned: () => Promise<void>;
   /** Alerts for slots that should have run (the tick). */
   onMissed: (job: JobDefinition, slots: Date[]) => Promise<void>;
   /** Sends queued Sentry events before the response: serverless functions freeze after it. */

@@ -38,10 +38,10 @@ export interface TickDeps {
   holder: string;
   now: Date;
   /**
-   * After every sweep, with the runs it found abandoned: sends the alerts of every abandoned run
-   * that still owes them, whichever path abandoned it.
+   * After every sweep: sends the alerts of every abandoned run that still owes them, whichever
+   * path abandoned it (the owed alerts are on the rows, not in the sweep's answer).
    */
-  onAbandoned?: (runs: AbandonedRun[]) => Promise<void>;
+  onAbandoned?: () => Promise<void>;
   /** Told about slots that should have run and did not. */
   onMissed?: (job: JobDefinition, slots: Date[]) => Promise<void>;
   /** Told about due retries of jobs no longer in the registry, which the tick settled as failed (once each). */
@@ -109,7 +109,7 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
     // Also when this sweep found nothing: a claim, a shutdown or a cleared lease may have
     // abandoned runs since the last tick, and they owe their alerts too (sent once each).
     if (deps.onAbandoned) {
-      await deps.onAbandoned(report.abandoned).catch((error) => log(`abandoned-run alerts failed: ${(error as Error).message}`));
+      await deps.onAbandoned().catch((error) => log(`abandoned-run alerts failed: ${(error as Error).message}`));
     }
   });
 

@@ -61,8 +61,10 @@ describe.skipIf(!available)("methods other than GET and POST on the cron routes"
   it("still runs the job on GET and POST (one row each)", async () => {
     const before = await runRows();
     const get = await rawRequest(server.url, "GET", "/api/cron/execute/health-check", { headers: AUTH });
-    expect(get.status).toBeLessThan(600);
+    // health-check completes (200) or fails (500, e.g. no lock store here); either way it ran as the schedule.
+    expect([200, 500]).toContain(get.status);
     expect(get.body.execution?.id ?? get.body.code).toBeTruthy();
+    expect(get.body.execution.trigger).toBe("schedule");
     const post = await rawRequest(server.url, "POST", "/api/cron/execute/health-check", { headers: AUTH });
     expect(post.body.execution.trigger).toBe("manual");
     expect(await runRows()).toBe(before + 2);

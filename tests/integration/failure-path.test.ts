@@ -134,7 +134,7 @@ describeOnDatabases("failure path", (ctx) => {
     expect(entries[0]).toMatchObject({ runId: c.runId, scheduledFor: slot, recoveryStatus: "pending", attempts: 1 });
     expect(entries[0].failureReason).toBe(row.error_message);
 
-    await observers.onAbandoned(swept);
+    await observers.onAbandoned();
     expect(alertsOf(j.name).map((a) => [a.kind, a.runId, a.consecutiveFailures]).sort()).toEqual([
       ["dead_letter", c.runId, 1],
       ["failure", c.runId, 1],
@@ -142,7 +142,7 @@ describeOnDatabases("failure path", (ctx) => {
     expect(alertsOf(j.name)[0].detail).toMatchObject({ status: "abandoned" });
     // Exactly once: a second tick (or a second sweep) sends nothing more.
     expect(await sweepExpiredLeases(ctx.db)).not.toContainEqual(expect.objectContaining({ runId: c.runId }));
-    await observers.onAbandoned([]);
+    await observers.onAbandoned();
     expect(alertsOf(j.name)).toHaveLength(2);
     expect((await runRow(c.runId)).alerts_pending).toBe(false);
   });
@@ -158,7 +158,7 @@ describeOnDatabases("failure path", (ctx) => {
     expect(await config(j.name)).toMatchObject({ consecutive_failures: 1, consecutive_dead_letters: 1 });
     expect(alertsOf(j.name)).toHaveLength(0);
 
-    await observers.onAbandoned([]);
+    await observers.onAbandoned();
     expect(kindsOf(j.name)).toEqual(["dead_letter", "failure"]);
     // The new run recovers: the streak resets, the incident closes.
     await finish(j, second, "completed");
@@ -186,7 +186,7 @@ describeOnDatabases("failure path", (ctx) => {
     await crash(c.runId);
     await sweepExpiredLeases(ctx.db);
     expect((await listDeadLetters(ctx.db, { jobName: j.name, limit: 10, offset: 0 })).total).toBe(1);
-    await observers.onAbandoned([]);
+    await observers.onAbandoned();
     expect(alertsOf(j.name)).toEqual([]);
   });
 
@@ -204,7 +204,7 @@ describeOnDatabases("failure path", (ctx) => {
     // The schedule stops: the next scheduled trigger is skipped.
     expect(await claim(j, "2026-06-01T08:35:00.000Z")).toMatchObject({ outcome: "skipped", reason: "dead_lettered" });
     // Below the failure threshold, yet the auto-pause is always said.
-    await observers.onAbandoned([]);
+    await observers.onAbandoned();
     expect(kindsOf(j.name)).toEqual(["auto_paused"]);
   });
 
@@ -216,7 +216,7 @@ describeOnDatabases("failure path", (ctx) => {
       await sweepExpiredLeases(ctx.db);
       expect((await config(j.name)).dead_lettered).toBe(i === 2);
     }
-    await observers.onAbandoned([]);
+    await observers.onAbandoned();
     expect(alertsOf(j.name).filter((a) => a.kind === "auto_paused")).toHaveLength(1);
   });
 
@@ -234,7 +234,7 @@ describeOnDatabases("failure path", (ctx) => {
     expect(await config(j.name)).toMatchObject({ consecutive_failures: 6, consecutive_dead_letters: 0, dead_lettered: false, pause_after: 0 });
     expect((await listDeadLetters(ctx.db, { jobName: j.name, limit: 10, offset: 0 })).total).toBe(0);
     // It still alerts: a failing tick is said, not hidden.
-    await observers.onAbandoned([]);
+    await observers.onAbandoned();
     expect(kindsOf(j.name)).toEqual(["failure"]);
   });
 
@@ -251,7 +251,7 @@ describeOnDatabases("failure path", (ctx) => {
     expect(row).toMatchObject({ status: "abandoned", failure_streak: 1, alerts_pending: true });
     expect(row.error_message).toMatch(/^interrupted/);
     expect((await listDeadLetters(ctx.db, { jobName: j.name, limit: 10, offset: 0 })).entries[0]).toMatchObject({ runId: c.runId, scheduledFor: "2026-06-01T09:00:00.000Z" });
-    await observers.onAbandoned([]);
+    await observers.onAbandoned();
     expect(kindsOf(j.name)).toEqual(["dead_letter", "failure"]);
   });
 
@@ -416,7 +416,7 @@ describeOnDatabases("failure path", (ctx) => {
       }
     }
     const [{ pending }] = await queryRows<{ pending: number }>(ctx.db, sql`SELECT count(*)::int AS pending FROM cron_job_logs WHERE job_name = ${j.name} AND alerts_pending`);
-    await observers.onAbandoned([]);
+    await observers.onAbandoned();
     const [{ left }] = await queryRows<{ left: number }>(ctx.db, sql`SELECT count(*)::int AS left FROM cron_job_logs WHERE job_name = ${j.name} AND alerts_pending`);
     console.log(`failure path [${ctx.kind}]: ${iterations} iterations, ${model.dlq} dead letters, ${pending} abandoned runs alerted, ${violations} violations`);
     expect(left).toBe(0);
