@@ -41,7 +41,7 @@ export async function register(): Promise<void> {
     // `npm start` sets NEXT_MANUAL_SIG_HANDLE so Next.js leaves SIGTERM/SIGINT to Crondeck:
     // stop taking triggers, let running jobs finish, record the rest as interrupted.
     if (process.env.NEXT_MANUAL_SIG_HANDLE) {
-      const { installGracefulShutdown } = await import("./lib/server/shutdown");
+      const { installGracefulShutdown } = await import("./lib/app/shutdown");
       const { openedDatabase, currentHolder } = await import("./lib/db/client");
       const holder = currentHolder(env);
       installGracefulShutdown({

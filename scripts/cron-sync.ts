@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { vercelCronsFor, withCrons } from "../lib/cron/vercel";
+import { vercelCronsFor, withCrons } from "../lib/vercel/crons";
 import { jobs } from "../lib/jobs";
 
 const file = join(process.cwd(), "vercel.json");

@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { VercelCron } from "../lib/cron/vercel";
+import type { VercelCron } from "../lib/vercel/crons";
 import { ensureLocalSecrets, readEnvFile } from "../lib/dev/env-file";
 import { LocalScheduler } from "../lib/dev/local-scheduler";
 

@@ -3,7 +3,7 @@ import { backoffDelayMs, type BackoffPolicy } from "./backoff";
 import { formatDurationMs, parseDurationMs, type Duration } from "./duration";
 import { JobConfigError } from "./errors";
 import { cronExpressionError, isValidTimezone, type Schedule } from "./schedule";
-import { EXECUTE_ROUTE_MAX_DURATION_SECONDS } from "./vercel-check";
+import { EXECUTE_ROUTE_MAX_DURATION_SECONDS } from "../vercel/check";
 
 export type DurationString = `${number}${"ms" | "s" | "m" | "h" | "d"}`;
 /** A string with its unit ("10m"), or a number of seconds as in the seed interface. */

@@ -14,7 +14,7 @@ import { loadEnv } from "../env";
 export const LOGIN_PATH = "/dashboard/admin/login";
 export const HOME_PATH = "/dashboard/admin/cron-jobs";
 
-/** Paths the login form may return to: the same rule as lib/server/admin-session-api.ts. */
+/** Paths the login form may return to: the same rule as lib/http/admin-session.ts. */
 const NEXT_RE = /^\/dashboard\/admin(?:\/[A-Za-z0-9._~\/-]*)?(?:\?[A-Za-z0-9._~=&%-]*)?$/;
 
 export function safeNextPath(value: string | null | undefined): string | null {

@@ -1,5 +1,5 @@
 import { slotAt } from "../cron/schedule";
-import type { VercelCron } from "../cron/vercel";
+import type { VercelCron } from "../vercel/crons";
 
 export interface LocalSchedulerOptions {
   crons: VercelCron[];

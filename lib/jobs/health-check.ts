@@ -1,7 +1,7 @@
 import { defineJob } from "../cron/define-job";
 import { getDatabase } from "../db/client";
 import { loadEnv } from "../env";
-import { checkHealth } from "../health";
+import { checkHealth } from "../app/health";
 import { redisLeaseStoreFromEnv } from "../locks/redis-lease-store";
 
 /** Every 5 minutes: the database answers, the lock store answers, and HEALTHCHECK_URLS respond. */

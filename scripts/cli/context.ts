@@ -170,7 +170,7 @@ export function createContext(options: { json: boolean; cwd?: string; now?: () =
       // The app's own engine on the same database handle: run store, Redis pre-lock, holder
       // (host:pid), code version, secrets, and the observers that send alerts and check-ins.
       await ctx.database();
-      const { getRuntime } = await import("../../lib/server/runtime");
+      const { getRuntime } = await import("../../lib/app/runtime");
       const runtime = await getRuntime();
       flushObservers = () => runtime.observers.flush();
       engine = runtime.engine;

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { relative, resolve } from "node:path";
-import { checkVercelConfig, parseVercelJson, planVercelSync, type VercelCheckReport, type VercelPlan } from "../../lib/cron/vercel-check";
+import { checkVercelConfig, parseVercelJson, planVercelSync, type VercelCheckReport, type VercelPlan } from "../../lib/vercel/check";
 import { jobs } from "../../lib/jobs";
 import type { CliContext } from "./context";
 import { CliError, EXIT_FAILURE, EXIT_OK, UsageError } from "./errors";

@@ -9,7 +9,7 @@ import {
   SESSION_ABSOLUTE_SECONDS,
   SESSION_IDLE_SECONDS,
 } from "@/lib/auth/admin-session";
-import { LoginRateLimiter } from "@/lib/server/admin-session-api";
+import { LoginRateLimiter } from "@/lib/http/admin-session";
 
 /** The admin session and request authentication, with the clock passed in (no database, no server). */
 

@@ -19,7 +19,7 @@ import { queryRows } from "@/lib/db/client";
 import { recoverJob } from "@/lib/db/dead-letters";
 import { PostgresRunStore } from "@/lib/db/run-store";
 import { parseEnv } from "@/lib/env";
-import { createObservers } from "@/lib/server/observers";
+import { createObservers } from "@/lib/app/observers";
 import { describeOnDatabases } from "../support/db";
 import { startRecordingServer, type RecordingServer } from "../support/recording-server";
 

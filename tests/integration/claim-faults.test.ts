@@ -12,7 +12,7 @@ import { queryRows, type Db } from "@/lib/db/client";
 import { PostgresRunStore } from "@/lib/db/run-store";
 import { sweepExpiredLeases } from "@/lib/db/sweep";
 import { createUpstashRedis, RedisLeaseStore, RedisStoreError } from "@/lib/locks/redis-lease-store";
-import { toErrorResponse } from "@/lib/server/http";
+import { toErrorResponse } from "@/lib/http/http";
 import { describeOnDatabases } from "../support/db";
 import { startUpstashRestServer, type UpstashRestServer } from "../support/upstash-rest";
 

@@ -4,7 +4,7 @@ import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { vercelCronsFor } from "@/lib/cron/vercel";
+import { vercelCronsFor } from "@/lib/vercel/crons";
 import { queryRows } from "@/lib/db/client";
 import { jobs } from "@/lib/jobs";
 import { runNode, type CliResult } from "../support/cli";

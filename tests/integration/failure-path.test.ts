@@ -13,9 +13,9 @@ import { listDeadLetters } from "@/lib/db/dead-letters";
 import { PostgresRunStore } from "@/lib/db/run-store";
 import { sweepExpiredLeases } from "@/lib/db/sweep";
 import { parseEnv } from "@/lib/env";
-import { createObservers, type Observers } from "@/lib/server/observers";
-import { interruptHolder } from "@/lib/server/shutdown";
-import { runTick } from "@/lib/server/tick";
+import { createObservers, type Observers } from "@/lib/app/observers";
+import { interruptHolder } from "@/lib/app/shutdown";
+import { runTick } from "@/lib/app/tick";
 import { describeOnDatabases } from "../support/db";
 import { startRecordingServer, type RecordingServer } from "../support/recording-server";
 

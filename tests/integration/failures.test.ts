@@ -6,7 +6,7 @@ import { runTrigger, type EngineDeps, type TriggerOutcome } from "@/lib/cron/run
 import { queryRows } from "@/lib/db/client";
 import { beginReplay, DeadLetterError, listDeadLetters, recoverJob } from "@/lib/db/dead-letters";
 import { PostgresRunStore } from "@/lib/db/run-store";
-import { runTick, type DispatchRequest, type DispatchResult } from "@/lib/server/tick";
+import { runTick, type DispatchRequest, type DispatchResult } from "@/lib/app/tick";
 import { describeOnDatabases } from "../support/db";
 
 let counter = 0;

@@ -6,7 +6,7 @@ import { runTrigger, type EngineDeps } from "@/lib/cron/run-job";
 import { occurrencesBetween } from "@/lib/cron/schedule";
 import { queryRows } from "@/lib/db/client";
 import { PostgresRunStore } from "@/lib/db/run-store";
-import { runTick, type Dispatcher } from "@/lib/server/tick";
+import { runTick, type Dispatcher } from "@/lib/app/tick";
 import { createTestDatabase, type TestDatabase } from "../support/db";
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { defineJob } from "@/lib/cron/define-job";
-import { vercelCronsFor } from "@/lib/cron/vercel";
-import { checkVercelConfig, diffCrons, functionsGlobRegExp, planVercelSync, redirectSourceRegExp, VERCEL_CRON_LIMIT } from "@/lib/cron/vercel-check";
+import { vercelCronsFor } from "@/lib/vercel/crons";
+import { checkVercelConfig, diffCrons, functionsGlobRegExp, planVercelSync, redirectSourceRegExp, VERCEL_CRON_LIMIT } from "@/lib/vercel/check";
 
 const noop = async () => {};
 // defineJob keeps timeouts within the execute route's 300 s; a vercel.json maxDuration can still be shorter.

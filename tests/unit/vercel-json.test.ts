@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { expect, it } from "vitest";
 import { defineJob } from "@/lib/cron/define-job";
-import { vercelCronsFor } from "@/lib/cron/vercel";
+import { vercelCronsFor } from "@/lib/vercel/crons";
 import { jobs } from "@/lib/jobs";
 
 it("vercel.json has exactly the crons the registry asks for (run `npm run cron:sync` if this fails)", () => {

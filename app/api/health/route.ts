@@ -1,6 +1,6 @@
 import { getDatabase, targetFromEnv } from "@/lib/db/client";
 import { loadEnv } from "@/lib/env";
-import { checkHealth, healthStatusCode } from "@/lib/health";
+import { checkHealth, healthStatusCode } from "@/lib/app/health";
 import { redisLeaseStoreFromEnv } from "@/lib/locks/redis-lease-store";
 
 export const dynamic = "force-dynamic";

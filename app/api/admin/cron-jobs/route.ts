@@ -1,4 +1,4 @@
-import { handleListJobs } from "@/lib/server/admin-jobs";
+import { handleListJobs } from "@/lib/http/admin-jobs";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";

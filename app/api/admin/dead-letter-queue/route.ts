@@ -1,4 +1,4 @@
-import { handleListDeadLetters } from "@/lib/server/admin-dead-letters";
+import { handleListDeadLetters } from "@/lib/http/admin-dead-letters";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";

@@ -1,4 +1,4 @@
-import { handleListLocks } from "@/lib/server/admin-locks";
+import { handleListLocks } from "@/lib/http/admin-locks";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";

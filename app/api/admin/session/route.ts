@@ -1,4 +1,4 @@
-import { handleLogin, handleLogout } from "@/lib/server/admin-session-api";
+import { handleLogin, handleLogout } from "@/lib/http/admin-session";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";

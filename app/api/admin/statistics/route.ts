@@ -1,4 +1,4 @@
-import { handleStatistics } from "@/lib/server/admin-runs";
+import { handleStatistics } from "@/lib/http/admin-runs";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";

@@ -1,4 +1,4 @@
-import { handleListJobs } from "@/lib/server/jobs-api";
+import { handleListJobs } from "@/lib/http/jobs-api";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";

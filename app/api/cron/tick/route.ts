@@ -1,6 +1,6 @@
-import { methodNotAllowed } from "@/lib/server/methods";
-import { answerBeforeExit } from "@/lib/server/shutdown";
-import { handleTick } from "@/lib/server/tick-route";
+import { methodNotAllowed } from "@/lib/http/methods";
+import { answerBeforeExit } from "@/lib/app/shutdown";
+import { handleTick } from "@/lib/http/tick-route";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";

@@ -1,4 +1,4 @@
-import { handlePauseAll } from "@/lib/server/admin-jobs";
+import { handlePauseAll } from "@/lib/http/admin-jobs";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";

@@ -1,4 +1,4 @@
-import { handleClearLock } from "@/lib/server/admin-locks";
+import { handleClearLock } from "@/lib/http/admin-locks";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";

@@ -1,4 +1,4 @@
-import { handleGetRun } from "@/lib/server/admin-runs";
+import { handleGetRun } from "@/lib/http/admin-runs";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";

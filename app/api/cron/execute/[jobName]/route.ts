@@ -1,6 +1,6 @@
-import { handleExecute } from "@/lib/server/execute";
-import { methodNotAllowed } from "@/lib/server/methods";
-import { answerBeforeExit } from "@/lib/server/shutdown";
+import { handleExecute } from "@/lib/http/execute";
+import { methodNotAllowed } from "@/lib/http/methods";
+import { answerBeforeExit } from "@/lib/app/shutdown";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";

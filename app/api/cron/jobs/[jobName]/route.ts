@@ -1,4 +1,4 @@
-import { handleGetJob } from "@/lib/server/jobs-api";
+import { handleGetJob } from "@/lib/http/jobs-api";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";

@@ -6,7 +6,7 @@ import { AUDIT_ACTIONS, listAudit } from "@/lib/db/audit";
 import { compactJson } from "@/lib/dashboard/format";
 import { intParam, isUuid, oneOf, queryString, type SearchParams } from "@/lib/dashboard/params";
 import { requireDashboardSession } from "@/lib/dashboard/session";
-import { getRuntime } from "@/lib/server/runtime";
+import { getRuntime } from "@/lib/app/runtime";
 
 export const metadata: Metadata = { title: "Audit log" };
 

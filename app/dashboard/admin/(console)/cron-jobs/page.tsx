@@ -8,7 +8,7 @@ import { PageHeader } from "@/components/ui";
 import { categoriesOf, JOB_SORTS, JOB_STATE_FILTERS, jobsOverview, runningJobs, summarize } from "@/lib/db/admin-queries";
 import { oneOf, param, type SearchParams } from "@/lib/dashboard/params";
 import { requireDashboardSession } from "@/lib/dashboard/session";
-import { getRuntime } from "@/lib/server/runtime";
+import { getRuntime } from "@/lib/app/runtime";
 
 export const metadata: Metadata = { title: "Jobs" };
 

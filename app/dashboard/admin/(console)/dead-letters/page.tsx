@@ -11,7 +11,7 @@ import { deadLetterSummary, listDeadLetters, type RecoveryStatus } from "@/lib/d
 import { deadLetterStatusMeta, shortId } from "@/lib/dashboard/format";
 import { intParam, oneOf, param, queryString, type SearchParams } from "@/lib/dashboard/params";
 import { requireDashboardSession } from "@/lib/dashboard/session";
-import { getRuntime } from "@/lib/server/runtime";
+import { getRuntime } from "@/lib/app/runtime";
 
 export const metadata: Metadata = { title: "Dead letters" };
 

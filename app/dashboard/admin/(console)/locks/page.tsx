@@ -7,7 +7,7 @@ import { Badge, EmptyState, focusRing, linkClass, mutedText, PageHeader, Stat } 
 import { locks, statistics } from "@/lib/db/admin-queries";
 import { formatCount, formatExpiresIn, formatPercent, formatSeconds, shortId } from "@/lib/dashboard/format";
 import { requireDashboardSession } from "@/lib/dashboard/session";
-import { getRuntime } from "@/lib/server/runtime";
+import { getRuntime } from "@/lib/app/runtime";
 
 export const metadata: Metadata = { title: "Locks" };
 

@@ -1,4 +1,4 @@
-import { handleJobHistory } from "@/lib/server/admin-jobs";
+import { handleJobHistory } from "@/lib/http/admin-jobs";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";

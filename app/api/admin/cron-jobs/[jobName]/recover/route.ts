@@ -1,4 +1,4 @@
-import { handleRecover } from "@/lib/server/admin-jobs";
+import { handleRecover } from "@/lib/http/admin-jobs";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";

@@ -1,4 +1,4 @@
-import { handlePause } from "@/lib/server/admin-jobs";
+import { handlePause } from "@/lib/http/admin-jobs";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";

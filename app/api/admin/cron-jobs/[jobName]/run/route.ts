@@ -1,4 +1,4 @@
-import { handleRunNow } from "@/lib/server/admin-jobs";
+import { handleRunNow } from "@/lib/http/admin-jobs";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";

@@ -1,4 +1,4 @@
-import { handleToggle } from "@/lib/server/admin-jobs";
+import { handleToggle } from "@/lib/http/admin-jobs";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";

@@ -1,4 +1,4 @@
-import { handleMarkFailed } from "@/lib/server/admin-dead-letters";
+import { handleMarkFailed } from "@/lib/http/admin-dead-letters";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";

@@ -1,4 +1,4 @@
-import { handleUpdateNotes } from "@/lib/server/admin-dead-letters";
+import { handleUpdateNotes } from "@/lib/http/admin-dead-letters";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";

@@ -1,4 +1,4 @@
-import { handleRetryDeadLetter } from "@/lib/server/admin-dead-letters";
+import { handleRetryDeadLetter } from "@/lib/http/admin-dead-letters";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";

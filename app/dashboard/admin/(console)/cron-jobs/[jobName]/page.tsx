@@ -15,8 +15,8 @@ import { getRun, jobHistory, jobState, RUN_STATUSES } from "@/lib/db/admin-queri
 import { formatCount, formatDurationMs, LIVE_STATUSES, runStatusMeta, shortId } from "@/lib/dashboard/format";
 import { isUuid, oneOf, param, queryString, type SearchParams } from "@/lib/dashboard/params";
 import { requireDashboardSession } from "@/lib/dashboard/session";
-import { describeJob } from "@/lib/server/jobs-api";
-import { getRuntime } from "@/lib/server/runtime";
+import { describeJob } from "@/lib/http/jobs-api";
+import { getRuntime } from "@/lib/app/runtime";
 
 type Params = Promise<{ jobName: string }>;
 

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
-import type { LeaseStore } from "./cron/lease-store";
-import { queryRows, type Db } from "./db/client";
+import type { LeaseStore } from "../cron/lease-store";
+import { queryRows, type Db } from "../db/client";
 
 /**
  * The health check: is the database answering, is the lock store answering, and (optionally)

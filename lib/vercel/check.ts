@@ -1,7 +1,7 @@
-import type { JobDefinition } from "./define-job";
-import { formatDurationMs } from "./duration";
-import { cronExpressionError, minimumIntervalMs } from "./schedule";
-import { EXECUTE_PATH, TICK_PATH, vercelCronsFor, withCrons, type VercelCron } from "./vercel";
+import type { JobDefinition } from "../cron/define-job";
+import { formatDurationMs } from "../cron/duration";
+import { cronExpressionError, minimumIntervalMs } from "../cron/schedule";
+import { EXECUTE_PATH, TICK_PATH, vercelCronsFor, withCrons, type VercelCron } from "./crons";
 
 /**
  * vercel.json against the job registry and the Vercel plan: pure functions, no file system

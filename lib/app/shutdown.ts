@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { sql } from "drizzle-orm";
 import type { TriggerOutcome } from "../cron/run-job";
 import { queryRows, type Database } from "../db/client";
-import { errorResponse } from "./http";
+import { errorResponse } from "../http/http";
 
 /**
  * Graceful shutdown for a self-hosted `next start` (npm start sets NEXT_MANUAL_SIG_HANDLE so

@@ -5,7 +5,7 @@ import { recordAudit } from "../db/audit";
 import { getRegistry } from "../jobs";
 import { HttpError, json } from "./http";
 import { adminRoute, inTransaction, parseQuery } from "./admin-http";
-import { getRuntime } from "./runtime";
+import { getRuntime } from "../app/runtime";
 
 /** GET /api/admin/locks: every job lease with its holder, age, time to expiry and stale flag. */
 export function handleListLocks(request: Request): Promise<Response> {

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { getRun, statistics } from "../db/admin-queries";
 import { HttpError, json } from "./http";
 import { adminRoute, parseQuery, requireUuid } from "./admin-http";
-import { getRuntime } from "./runtime";
+import { getRuntime } from "../app/runtime";
 
 /** GET /api/admin/runs/[id]: one run with its attempts, log lines, error, stack and output. */
 export function handleGetRun(request: Request, rawId: string): Promise<Response> {

@@ -5,11 +5,11 @@ import { loadEnv, secretsOf, type Env } from "../env";
 import type { OrphanedRetry } from "../db/tick-queries";
 import { outcomeResponse, refuseTrigger } from "./execute";
 import { toErrorResponse } from "./http";
-import { dashboardUrl } from "./observers";
-import { getRuntime } from "./runtime";
-import { recordOutcome } from "./shutdown";
+import { dashboardUrl } from "../app/observers";
+import { getRuntime } from "../app/runtime";
+import { recordOutcome } from "../app/shutdown";
 import type { JobDefinition } from "../cron/define-job";
-import { httpDispatcher, runTick, tickJob, type TickDeps, type TickError, type TickReport } from "./tick";
+import { httpDispatcher, runTick, tickJob, type TickDeps, type TickError, type TickReport } from "../app/tick";
 
 /** Where the tick reaches the execute route: the app's public URL, the Vercel deployment, or this request's origin. */
 export function appBaseUrl(env: Env, request: Request): string {

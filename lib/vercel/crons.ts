@@ -1,4 +1,4 @@
-import type { JobDefinition } from "./define-job";
+import type { JobDefinition } from "../cron/define-job";
 
 export interface VercelCron {
   path: string;

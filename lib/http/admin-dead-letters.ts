@@ -7,7 +7,7 @@ import { recordAudit } from "../db/audit";
 import { beginReplay, DeadLetterError, deadLetterSummary, getDeadLetter, listDeadLetters, markPermanentlyFailed, updateDeadLetterNotes } from "../db/dead-letters";
 import { json } from "./http";
 import { adminRoute, emptyBodySchema, inTransaction, parseJsonBody, parseQuery, requireJob, requireUuid } from "./admin-http";
-import { getRuntime } from "./runtime";
+import { getRuntime } from "../app/runtime";
 
 const FINISH_MARGIN_MS = 2_000;
 

@@ -5,7 +5,7 @@ import { recordAudit } from "../db/audit";
 import { loadEnv } from "../env";
 import { errorResponse, HttpError, json } from "./http";
 import { adminErrorResponse, adminRoute, validationError } from "./admin-http";
-import { getRuntime } from "./runtime";
+import { getRuntime } from "../app/runtime";
 
 /** Where the login page lives, and where a successful form login lands. */
 export const LOGIN_PAGE = "/dashboard/admin/login";

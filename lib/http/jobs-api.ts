@@ -7,7 +7,7 @@ import { queryRows } from "../db/client";
 import { loadEnv } from "../env";
 import { getRegistry } from "../jobs";
 import { errorResponse, json, toErrorResponse } from "./http";
-import { getRuntime } from "./runtime";
+import { getRuntime } from "../app/runtime";
 
 /** A job's definition as the API shows it. */
 export function describeJob(job: JobDefinition, now = new Date()) {

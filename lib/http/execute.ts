@@ -5,8 +5,8 @@ import { isOccurrence, slotAt } from "../cron/schedule";
 import { getRegistry } from "../jobs";
 import { loadEnv, type Env } from "../env";
 import { errorResponse, HttpError, json, toErrorResponse } from "./http";
-import { getRuntime } from "./runtime";
-import { isShuttingDown, recordOutcome } from "./shutdown";
+import { getRuntime } from "../app/runtime";
+import { isShuttingDown, recordOutcome } from "../app/shutdown";
 
 /** Leaves time after the handler to write the result before the platform stops the function. */
 const FINISH_MARGIN_MS = 2_000;

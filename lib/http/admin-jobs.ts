@@ -22,7 +22,7 @@ import { getRegistry } from "../jobs";
 import { HttpError, json } from "./http";
 import { adminRoute, emptyBodySchema, inTransaction, noteSchema, parseJsonBody, parseQuery, requireJob } from "./admin-http";
 import { describeJob } from "./jobs-api";
-import { getRuntime } from "./runtime";
+import { getRuntime } from "../app/runtime";
 
 /** Leaves time after a run started by after() to write its result before the platform stops the function. */
 const FINISH_MARGIN_MS = 2_000;

@@ -1,0 +1,33 @@
+/**
+ * Time, as a port: the engine and the tick read the clock and set timers only through a
+ * Clock, so tests drive them with a fake one instead of sleeping. `systemClock` is the real one.
+ */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** Opaque: whatever the clock's setTimeout returned. */
+export type TimerHandle = unknown;
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/** Resolves after `ms` on `clock`, or at once (with the abort) when `signal` aborts. */
+export function sleepOn(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted || ms <= 0) return resolve();
+    const done = () => {
+      clock.clearTimeout(handle);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const handle = clock.setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

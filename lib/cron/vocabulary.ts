@@ -1,0 +1,93 @@
+/**
+ * Every name Crondeck stores, filters on or shows: run statuses, triggers, skip reasons (with
+ * the sentence that explains each), job states, dead-letter recovery statuses and priorities,
+ * audit actions. Each list is defined here once; the database columns, the admin API's
+ * filters, the CLI and the dashboard all take their names (and the words for them) from here.
+ */
+
+/** Final and in-between states of a run row. */
+export const RUN_STATUSES = [
+  "started",
+  "completed",
+  "failed",
+  "timed_out",
+  "skipped",
+  "abandoned",
+  "missed",
+  "queued",
+  "retry_scheduled",
+  /** overlap "replace": a newer trigger took over; not a failure. */
+  "replaced",
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** Statuses a run ends in when it ran and did not succeed (abandoned: its process died). */
+export const FAILURE_STATUSES = ["failed", "timed_out", "abandoned"] as const satisfies readonly RunStatus[];
+/** Rows that are evidence of a trigger that did not run, not runs: left out of execution counts. */
+export const NOT_RUN_STATUSES = ["skipped", "missed", "queued"] as const satisfies readonly RunStatus[];
+
+/** What started a run. */
+export const RUN_TRIGGERS = ["schedule", "manual", "retry", "replay", "catchup", "tick"] as const;
+export type RunTrigger = (typeof RUN_TRIGGERS)[number];
+/** Triggers that run a slot of the schedule (keyed by the slot, so a slot runs once). */
+export const SLOT_TRIGGERS = ["schedule", "tick", "catchup"] as const satisfies readonly RunTrigger[];
+
+/** Why a trigger was recorded as skipped, and what that means for whoever reads it. */
+export const SKIP_REASONS = {
+  already_running: "a run of this job is still holding its lease",
+  duplicate: "this slot already has its run",
+  disabled: "the job is disabled",
+  paused: "the job is paused",
+  dead_lettered: "the job is paused after repeated dead-lettered runs; recover it to resume",
+} as const;
+export type SkipReason = keyof typeof SKIP_REASONS;
+export const SKIP_REASON_NAMES = Object.keys(SKIP_REASONS) as [SkipReason, ...SkipReason[]];
+/** Skips that mean another run had the job's lease or its slot ("lock misses"). */
+export const LOCK_MISS_REASONS = ["already_running", "duplicate"] as const satisfies readonly SkipReason[];
+
+/** A job's runtime state in one word: what a scheduled trigger would meet (first match wins). */
+export const JOB_STATES = ["dead_lettered", "paused", "disabled", "enabled"] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/** Decides a job's state from its config row (null/undefined: no row, the code's default applies). */
+export function jobStateOf(
+  enabledByDefault: boolean,
+  config: { enabled?: boolean | null; paused?: boolean | null; deadLettered?: boolean | null } | null | undefined,
+): JobState {
+  if (config?.deadLettered) return "dead_lettered";
+  if (config?.paused) return "paused";
+  if (!(config?.enabled ?? enabledByDefault)) return "disabled";
+  return "enabled";
+}
+
+/** Where a dead-letter entry stands. */
+export const RECOVERY_STATUSES = ["pending", "replayed", "resolved", "permanently_failed"] as const;
+export type RecoveryStatus = (typeof RECOVERY_STATUSES)[number];
+
+/** How urgent a dead-letter entry is. */
+export const PRIORITIES = ["low", "normal", "high", "critical"] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+/** What an operator did. Stable names: the audit page filters on them. */
+export const AUDIT_ACTIONS = [
+  "session.login",
+  "session.logout",
+  "job.enable",
+  "job.disable",
+  "job.pause",
+  "job.resume",
+  "job.pause_all",
+  "job.resume_all",
+  "job.run",
+  "job.recover",
+  "dead_letter.retry",
+  "dead_letter.mark_failed",
+  "dead_letter.notes",
+  "lock.clear",
+  "logs.cleanup",
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** How an operator reached Crondeck: the dashboard's session cookie, the admin token (bearer), or the CLI. */
+export const ACTOR_CHANNELS = ["cookie", "bearer", "cli"] as const;
+export type ActorChannel = (typeof ACTOR_CHANNELS)[number];
