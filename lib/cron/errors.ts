@@ -34,3 +34,23 @@ export function coerceError(thrown: unknown): Error {
     return new Error(`non-error thrown: ${String(thrown)}`);
   }
 }
+
+/**
+ * An operator's request that cannot be carried out as asked: bad input, something that does
+ * not exist, or a state that forbids it. Operations, queries and commands throw it; the HTTP
+ * layer maps `kind` to a status (400/404/409) and the CLI to an exit code, each in one place.
+ */
+export class OperationError extends Error {
+  override name = "OperationError";
+  constructor(
+    readonly kind: "invalid" | "not_found" | "conflict",
+    /** Stable, machine-readable: `lock_live`, `job_not_found`, `replay_limit_reached`, ... */
+    readonly code: string,
+    message: string,
+    /** The input field at fault, for "invalid". */
+    readonly field?: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}

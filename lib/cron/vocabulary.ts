@@ -91,3 +91,12 @@ export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 /** How an operator reached Crondeck: the dashboard's session cookie, the admin token (bearer), or the CLI. */
 export const ACTOR_CHANNELS = ["cookie", "bearer", "cli"] as const;
 export type ActorChannel = (typeof ACTOR_CHANNELS)[number];
+
+/** Who did something, as the audit log records it. */
+export interface Actor {
+  /** "admin" (session), "api-token" (bearer), or "cli:<os user>". */
+  name: string;
+  via: ActorChannel;
+  /** The client's address for HTTP callers; null from the CLI. */
+  ip: string | null;
+}

@@ -452,48 +452,6 @@ export async function locks(db: Db): Promise<LockInfo[]> {
   }));
 }
 
-export type ClearLockResult =
-  | { cleared: true; jobName: string; runId: string; holder: string; wasStale: boolean; runAbandoned: boolean }
-  | { cleared: false; reason: "not_found" }
-  | { cleared: false; reason: "live"; expiresInSeconds: number; holder: string };
-
-/**
- * Frees a job's lease and marks its run abandoned ("cleared by <actor>"), in one
- * statement. A live lease (not yet expired) is cleared only with `force`: its holder may
- * still be running, and will find out at its next heartbeat (the run is no longer
- * "started", so its fenced finish writes nothing).
- */
-export async function clearLock(db: Db, jobName: string, actor: string, opts: { force?: boolean } = {}): Promise<ClearLockResult> {
-  const force = Boolean(opts.force);
-  const [row] = await queryRows<Record<string, unknown>>(
-    db,
-    sql`WITH gone AS (
-          DELETE FROM cron_job_leases k WHERE k.job_name = ${jobName} AND (${force} OR k.expires_at <= now())
-          RETURNING k.run_id, k.holder, k.acquired_at, k.expires_at
-        ), run AS (
-          UPDATE cron_job_logs l
-             SET status = 'abandoned', completed_at = now(), lease_expires_at = NULL,
-                 duration_ms = (extract(epoch FROM now() - l.started_at) * 1000)::int,
-                 error_message = format('cleared by %s: the lease of holder %s (taken %s ago) was %s', ${actor}::text, g.holder,
-                   date_trunc('second', now() - g.acquired_at),
-                   CASE WHEN g.expires_at <= now() THEN format('expired %s ago', date_trunc('second', now() - g.expires_at)) ELSE 'still live' END)
-            FROM gone g
-           WHERE l.id = g.run_id AND l.status = 'started'
-          RETURNING l.id
-        )
-        SELECT g.run_id, g.holder, g.expires_at <= now() AS was_stale, EXISTS (SELECT 1 FROM run) AS run_abandoned, true AS cleared, 0 AS expires_in_s
-        FROM gone g
-        UNION ALL
-        SELECT k.run_id, k.holder, false, false, false, floor(extract(epoch FROM k.expires_at - now()))::int FROM cron_job_leases k
-        WHERE k.job_name = ${jobName} AND NOT EXISTS (SELECT 1 FROM gone)`,
-  );
-  // The UNION's second half reads the snapshot from before the DELETE: it shows the live
-  // lease that stayed when nothing was deleted, and nothing when something was.
-  if (!row) return { cleared: false, reason: "not_found" };
-  if (!row.cleared) return { cleared: false, reason: "live", expiresInSeconds: num(row.expires_in_s), holder: row.holder as string };
-  return { cleared: true, jobName, runId: row.run_id as string, holder: row.holder as string, wasStale: Boolean(row.was_stale), runAbandoned: Boolean(row.run_abandoned) };
-}
-
 // ---------------------------------------------------------------------------------------
 // One job: state, history, stats, timeline
 
@@ -865,40 +823,4 @@ export async function statistics(db: Db, opts: { hours?: number } = {}): Promise
       stale: num(lockNow?.stale),
     },
   };
-}
-
-// ---------------------------------------------------------------------------------------
-// Writes behind the admin actions (the caller records the audit entry)
-
-/** Enables or disables a job through the seed's toggle_cron_job. */
-export async function toggleJob(db: Db, jobName: string, enabled: boolean, actor: string): Promise<void> {
-  await db.execute(sql`SELECT toggle_cron_job(${jobName}, ${enabled}, ${actor})`);
-}
-
-/**
- * Pauses or resumes jobs (creating their config rows; `enabled` stays NULL = as defined).
- * Returns the names whose paused flag changed. A pause keeps `note` as its reason.
- */
-export async function setPaused(db: Db, jobNames: readonly string[], paused: boolean, actor: string, note?: string | null): Promise<string[]> {
-  if (jobNames.length === 0) return [];
-  const reason = paused ? (note ?? `paused by ${actor}`) : null;
-  const rows = await queryRows<{ job_name: string }>(
-    db,
-    sql`WITH names AS (SELECT DISTINCT value AS job_name FROM jsonb_array_elements_text(${JSON.stringify(jobNames)}::jsonb)),
-        before AS (SELECT c.job_name, c.paused FROM cron_job_config c WHERE c.job_name IN (SELECT job_name FROM names)),
-        up AS (
-          INSERT INTO cron_job_config AS c (job_name, enabled, paused, paused_reason, paused_at, last_modified_at, last_modified_by)
-          SELECT n.job_name, NULL, ${paused}, ${reason}::text, CASE WHEN ${paused} THEN now() END, now(), ${actor} FROM names n
-          ON CONFLICT (job_name) DO UPDATE SET
-            paused = excluded.paused,
-            paused_reason = CASE WHEN excluded.paused AND c.paused THEN coalesce(${note ?? null}::text, c.paused_reason) ELSE excluded.paused_reason END,
-            paused_at = CASE WHEN excluded.paused AND c.paused THEN c.paused_at ELSE excluded.paused_at END,
-            last_modified_at = now(), last_modified_by = excluded.last_modified_by
-          RETURNING c.job_name
-        )
-        SELECT up.job_name FROM up LEFT JOIN before b ON b.job_name = up.job_name
-        WHERE coalesce(b.paused, false) IS DISTINCT FROM ${paused}
-        ORDER BY up.job_name`,
-  );
-  return rows.map((r) => r.job_name);
 }

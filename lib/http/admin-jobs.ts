@@ -2,20 +2,8 @@ import { randomUUID } from "node:crypto";
 import { after } from "next/server";
 import { z } from "zod";
 import { runTrigger } from "../cron/run-job";
-import {
-  categoriesOf,
-  jobHistory,
-  JOB_SORTS,
-  JOB_STATE_FILTERS,
-  jobsOverview,
-  jobState,
-  RUN_STATUSES,
-  runningJobs,
-  setPaused,
-  summarize,
-  toggleJob,
-  HISTORY_SORTS,
-} from "../db/admin-queries";
+import { categoriesOf, jobHistory, JOB_SORTS, JOB_STATE_FILTERS, jobsOverview, jobState, RUN_STATUSES, runningJobs, summarize, HISTORY_SORTS } from "../db/admin-queries";
+import { setPaused, toggleJob } from "../db/commands/jobs";
 import { recordAudit } from "../db/audit";
 import { recoverJob } from "../db/dead-letters";
 import { getRegistry } from "../jobs";

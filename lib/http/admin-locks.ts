@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { JOB_NAME_RE } from "../cron/define-job";
-import { clearLock, locks } from "../db/admin-queries";
+import { locks } from "../db/admin-queries";
+import { clearLock } from "../db/commands/leases";
 import { recordAudit } from "../db/audit";
 import { getRegistry } from "../jobs";
 import { HttpError, json } from "./http";

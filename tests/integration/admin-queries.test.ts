@@ -2,22 +2,9 @@ import { sql } from "drizzle-orm";
 import { beforeEach, expect, it } from "vitest";
 import { defineJob, type JobConfig, type JobDefinition } from "@/lib/cron/define-job";
 import { runTrigger, type EngineDeps, type TriggerOutcome } from "@/lib/cron/run-job";
-import {
-  AdminQueryError,
-  clearLock,
-  durationBucketIndex,
-  durationBucketMiddleMs,
-  getRun,
-  jobHistory,
-  jobsOverview,
-  jobState,
-  locks,
-  runningJobs,
-  setPaused,
-  statistics,
-  summarize,
-  toggleJob,
-} from "@/lib/db/admin-queries";
+import { AdminQueryError, durationBucketIndex, durationBucketMiddleMs, getRun, jobHistory, jobsOverview, jobState, locks, runningJobs, statistics, summarize } from "@/lib/db/admin-queries";
+import { setPaused, toggleJob } from "@/lib/db/commands/jobs";
+import { clearLock } from "@/lib/db/commands/leases";
 import { listAudit, recordAudit } from "@/lib/db/audit";
 import { queryRows, type Db } from "@/lib/db/client";
 import { beginReplay, listDeadLetters } from "@/lib/db/dead-letters";
