@@ -25,12 +25,34 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 export const FAILURE_STATUSES = ["failed", "timed_out", "abandoned"] as const satisfies readonly RunStatus[];
 /** Rows that are evidence of a trigger that did not run, not runs: left out of execution counts. */
 export const NOT_RUN_STATUSES = ["skipped", "missed", "queued"] as const satisfies readonly RunStatus[];
+/** What the engine records when a claimed run ends (retry_scheduled: its next attempt is deferred). */
+export const FINISH_STATUSES = ["completed", "failed", "timed_out", "retry_scheduled", "replaced"] as const satisfies readonly RunStatus[];
+export type FinishStatus = (typeof FINISH_STATUSES)[number];
 
 /** What started a run. */
 export const RUN_TRIGGERS = ["schedule", "manual", "retry", "replay", "catchup", "tick"] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 /** Triggers that run a slot of the schedule (keyed by the slot, so a slot runs once). */
 export const SLOT_TRIGGERS = ["schedule", "tick", "catchup"] as const satisfies readonly RunTrigger[];
+/** Triggers an operator asked for: they run even when the job is disabled, paused or dead-lettered. */
+export const OPERATOR_TRIGGERS = ["manual", "replay"] as const satisfies readonly RunTrigger[];
+
+/** Why a claimed run's result was not written: fenced out by a newer holder, or the store failed. */
+export const NOT_RECORDED_REASONS = ["lease_lost", "store_unavailable"] as const;
+export type NotRecordedReason = (typeof NOT_RECORDED_REASONS)[number];
+
+/** What a trigger does while a run of the job holds the lease. */
+export const OVERLAP_POLICIES = ["skip", "allow", "bufferOne", "replace"] as const;
+export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
+/** What the tick does with slots nobody triggered. */
+export const MISSED_POLICIES = ["skip", "once", "all"] as const;
+export type MissedPolicy = (typeof MISSED_POLICIES)[number];
+/** Who fires a job: Vercel Cron per job, or the once-a-minute tick. */
+export const DISPATCH_MODES = ["vercel", "tick"] as const;
+export type DispatchMode = (typeof DISPATCH_MODES)[number];
+/** How the delay before the next attempt grows. */
+export const BACKOFF_STRATEGIES = ["immediate", "fixed", "linear", "exponential"] as const;
+export type BackoffStrategy = (typeof BACKOFF_STRATEGIES)[number];
 
 /** Why a trigger was recorded as skipped, and what that means for whoever reads it. */
 export const SKIP_REASONS = {
