@@ -1,6 +1,8 @@
+import type { BackoffStrategy } from "./vocabulary";
+
 /** How long to wait before the next attempt. */
 export interface BackoffPolicy {
-  strategy: "immediate" | "fixed" | "linear" | "exponential";
+  strategy: BackoffStrategy;
   /** Base delay in ms: the fixed delay, the linear step, or the first exponential delay. */
   delayMs: number;
   /** Growth per attempt for `exponential` (2: 1m, 2m, 4m). */

@@ -1,7 +1,8 @@
 import { FINISH_RESERVE_MS, sleep } from "./budget";
 import type { EngineDeps, TriggerInput, TriggerOutcome } from "./run-job";
-import type { AttemptRecord, ClaimInput, ClaimResult, LogLine, PromoteResult, SkipReason } from "./run-store";
+import type { AttemptRecord, ClaimInput, ClaimResult, LogLine, PromoteResult } from "./run-store";
 import { isUnavailable } from "./store-errors";
+import { OPERATOR_TRIGGERS, SLOT_TRIGGERS, type RunTrigger, type SkipReason } from "./vocabulary";
 
 /**
  * The claim phase of a trigger: the Redis pre-check, the Postgres claim (or the resume of a
@@ -78,7 +79,7 @@ export type ClaimPhase = { kind: "skipped"; outcome: TriggerOutcome & { kind: "s
 /** `slot:<iso>` for scheduled runs, `key:<key>` for manual runs with an Idempotency-Key. */
 export function dedupeKeyFor(input: Pick<TriggerInput, "trigger" | "scheduledFor" | "idempotencyKey">): string | null {
   if (input.idempotencyKey) return `key:${input.idempotencyKey}`;
-  if (input.scheduledFor && (input.trigger === "schedule" || input.trigger === "tick" || input.trigger === "catchup")) return `slot:${input.scheduledFor.toISOString()}`;
+  if (input.scheduledFor && (SLOT_TRIGGERS as readonly RunTrigger[]).includes(input.trigger)) return `slot:${input.scheduledFor.toISOString()}`;
   return null;
 }
 
@@ -93,7 +94,7 @@ export async function claimTrigger(deps: EngineDeps, input: TriggerInput, leaseM
     dedupeKey: dedupeKeyFor(input),
     overlap: job.overlap,
     enabledByDefault: job.enabled,
-    checkState: input.trigger !== "manual" && input.trigger !== "replay",
+    checkState: !(OPERATOR_TRIGGERS as readonly RunTrigger[]).includes(input.trigger),
     leaseMs,
     holder: deps.holder,
     codeVersion: deps.codeVersion,

@@ -3,15 +3,14 @@ import { backoffDelayMs, type BackoffPolicy } from "./backoff";
 import { formatDurationMs, parseDurationMs, type Duration } from "./duration";
 import { JobConfigError } from "./errors";
 import { cronExpressionError, isValidTimezone, type Schedule } from "./schedule";
+import { BACKOFF_STRATEGIES, DISPATCH_MODES, MISSED_POLICIES, OVERLAP_POLICIES, type DispatchMode, type MissedPolicy, type OverlapPolicy, type RunTrigger } from "./vocabulary";
 import { EXECUTE_ROUTE_MAX_DURATION_SECONDS } from "../vercel/check";
 
 export type DurationString = `${number}${"ms" | "s" | "m" | "h" | "d"}`;
 /** A string with its unit ("10m"), or a number of seconds as in the seed interface. */
 export type DurationInput = DurationString | number;
 
-export type OverlapPolicy = "skip" | "allow" | "bufferOne" | "replace";
-export type MissedPolicy = "skip" | "once" | "all";
-export type RunTrigger = "schedule" | "manual" | "retry" | "replay" | "catchup" | "tick";
+export type { MissedPolicy, OverlapPolicy, RunTrigger } from "./vocabulary";
 
 export interface JobLogger {
   (message: string, data?: Record<string, unknown>): void;
@@ -85,7 +84,7 @@ export interface JobConfig {
   /** What the tick does with slots nobody triggered. Default "skip". */
   missed?: MissedPolicy | { policy: MissedPolicy; max?: number };
   /** Who fires the job: Vercel Cron per job, or the once-a-minute tick. Default: vercel for UTC schedules, tick otherwise. */
-  dispatch?: "vercel" | "tick";
+  dispatch?: DispatchMode;
   alerts?: {
     afterConsecutiveFailures?: number;
     onDeadLetter?: boolean;
@@ -116,7 +115,7 @@ export interface JobDefinition {
   backoff: BackoffPolicy;
   overlap: OverlapPolicy;
   missed: { policy: MissedPolicy; max: number };
-  dispatch: "vercel" | "tick";
+  dispatch: DispatchMode;
   alerts: {
     afterConsecutiveFailures: number;
     onDeadLetter: boolean;
@@ -156,21 +155,21 @@ const jobConfigSchema = z.strictObject({
   retries: z.number().int("must be a whole number").min(0, "must be 0 or more").max(10, "must be at most 10").optional(),
   backoff: z
     .strictObject({
-      strategy: z.enum(["immediate", "fixed", "linear", "exponential"]).optional(),
+      strategy: z.enum(BACKOFF_STRATEGIES).optional(),
       delay: durationSchema.optional(),
       factor: z.number().min(1, "must be 1 or more").max(10).optional(),
       max: durationSchema.optional(),
       jitter: z.boolean().optional(),
     })
     .optional(),
-  overlap: z.enum(["skip", "allow", "bufferOne", "replace"]).optional(),
+  overlap: z.enum(OVERLAP_POLICIES).optional(),
   missed: z
     .union([
-      z.enum(["skip", "once", "all"]),
-      z.strictObject({ policy: z.enum(["skip", "once", "all"]), max: z.number().int().min(1).max(1000).optional() }),
+      z.enum(MISSED_POLICIES),
+      z.strictObject({ policy: z.enum(MISSED_POLICIES), max: z.number().int().min(1).max(1000).optional() }),
     ])
     .optional(),
-  dispatch: z.enum(["vercel", "tick"]).optional(),
+  dispatch: z.enum(DISPATCH_MODES).optional(),
   alerts: z
     .strictObject({
       afterConsecutiveFailures: z.number().int().min(1).max(1000).optional(),

@@ -6,7 +6,8 @@ import { coerceError, JobTimeoutError, NonRetriableError, RetryAfterError } from
 import type { LeaseStore } from "./lease-store";
 import { redact, truncate } from "./redact";
 import { isUnavailable } from "./store-errors";
-import type { AttemptRecord, EventLoopStall, FinishResult, HeartbeatResult, LogLine, RunStore, SkipReason } from "./run-store";
+import type { AttemptRecord, EventLoopStall, FinishResult, HeartbeatResult, LogLine, RunStore } from "./run-store";
+import type { FinishStatus, NotRecordedReason, SkipReason } from "./vocabulary";
 
 /** What the engine needs from the outside world. */
 export interface EngineDeps {
@@ -61,7 +62,7 @@ export interface RunReport {
    * retry_scheduled: an attempt failed and the next one is due after this invocation's budget.
    * replaced: a newer trigger of an overlap "replace" job stopped it (not a failure).
    */
-  status: "completed" | "failed" | "timed_out" | "retry_scheduled" | "replaced";
+  status: FinishStatus;
   trigger: RunTrigger;
   scheduledFor: Date | null;
   startedAt: Date;
@@ -89,7 +90,7 @@ export interface RunReport {
    * finish changed nothing), store_unavailable (the finish failed after its retries: the handler
    * ran, the run stays started until its lease expires and the sweep closes it). Null when recorded.
    */
-  notRecorded: "lease_lost" | "store_unavailable" | null;
+  notRecorded: NotRecordedReason | null;
   /** With lease_lost: the run that took the job over, when known. */
   takenOverBy: string | null;
 }

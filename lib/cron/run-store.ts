@@ -1,22 +1,6 @@
-import type { OverlapPolicy, RunTrigger } from "./define-job";
+import type { FinishStatus, OverlapPolicy, RunTrigger, SkipReason } from "./vocabulary";
 
-/** Final and in-between states of a run row: the one list (the admin API's filters use it too). */
-export const RUN_STATUSES = [
-  "started",
-  "completed",
-  "failed",
-  "timed_out",
-  "skipped",
-  "abandoned",
-  "missed",
-  "queued",
-  "retry_scheduled",
-  /** overlap "replace": a newer trigger took over; not a failure. */
-  "replaced",
-] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-
-export type SkipReason = "already_running" | "duplicate" | "disabled" | "paused" | "dead_lettered";
+export { RUN_STATUSES, type RunStatus, type SkipReason } from "./vocabulary";
 
 export interface ClaimInput {
   jobName: string;
@@ -92,7 +76,7 @@ export interface LogLine {
 export interface FinishInput {
   runId: string;
   fencingToken: number;
-  status: "completed" | "failed" | "timed_out" | "retry_scheduled" | "replaced";
+  status: FinishStatus;
   attempts: number;
   errorMessage: string | null;
   errorStack: string | null;

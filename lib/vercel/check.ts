@@ -1,7 +1,7 @@
 import type { JobDefinition } from "../cron/define-job";
 import { formatDurationMs } from "../cron/duration";
 import { cronExpressionError, minimumIntervalMs } from "../cron/schedule";
-import { EXECUTE_PATH, TICK_PATH, vercelCronsFor, withCrons, type VercelCron } from "./crons";
+import { EXECUTE_PATH, TICK_PATH, vercelCronsFor, withCrons, type VercelCron, type VercelPlan } from "./crons";
 
 /**
  * vercel.json against the job registry and the Vercel plan: pure functions, no file system
@@ -9,7 +9,7 @@ import { EXECUTE_PATH, TICK_PATH, vercelCronsFor, withCrons, type VercelCron } f
  * use them; scripts/cron-sync.ts is the older single-purpose script.
  */
 
-export type VercelPlan = "hobby" | "pro";
+export type { VercelPlan } from "./crons";
 
 /** Vercel allows 100 cron jobs per project on every plan (changelog, 2025). */
 export const VERCEL_CRON_LIMIT = 100;

@@ -1,5 +1,9 @@
 import type { JobDefinition } from "../cron/define-job";
 
+/** The Vercel plans whose cron and duration limits Crondeck knows. */
+export const VERCEL_PLANS = ["hobby", "pro"] as const;
+export type VercelPlan = (typeof VERCEL_PLANS)[number];
+
 export interface VercelCron {
   path: string;
   schedule: string;
@@ -12,7 +16,7 @@ export const TICK_PATH = "/api/cron/tick";
  * The tick runs every minute on Pro. Hobby allows one run a day per cron entry, so there it
  * runs daily: abandoned runs, deferred retries and missed slots are then found once a day.
  */
-export function tickScheduleFor(plan: "hobby" | "pro"): string {
+export function tickScheduleFor(plan: VercelPlan): string {
   return plan === "hobby" ? "0 0 * * *" : "* * * * *";
 }
 
@@ -21,7 +25,7 @@ export function tickScheduleFor(plan: "hobby" | "pro"): string {
  * (UTC schedules; Vercel Cron knows no timezones), sorted by path so the file is stable,
  * then the tick, which dispatches the others and does the housekeeping.
  */
-export function vercelCronsFor(jobs: readonly JobDefinition[], plan: "hobby" | "pro" = "pro"): VercelCron[] {
+export function vercelCronsFor(jobs: readonly JobDefinition[], plan: VercelPlan = "pro"): VercelCron[] {
   const perJob = jobs
     .filter((job) => job.dispatch === "vercel")
     .map((job) => ({ path: `${EXECUTE_PATH}/${job.name}`, schedule: job.schedule.cron }))
