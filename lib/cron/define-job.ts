@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { backoffDelayMs, type BackoffPolicy } from "./backoff";
+import { INVOCATION_MAX_SECONDS, MAX_TIMEOUT_MS } from "./budget";
 import { formatDurationMs, parseDurationMs, type Duration } from "./duration";
 import { JobConfigError } from "./errors";
 import { cronExpressionError, isValidTimezone, type Schedule } from "./schedule";
 import { BACKOFF_STRATEGIES, DISPATCH_MODES, MISSED_POLICIES, OVERLAP_POLICIES, type DispatchMode, type MissedPolicy, type OverlapPolicy, type RunTrigger } from "./vocabulary";
-import { EXECUTE_ROUTE_MAX_DURATION_SECONDS } from "../vercel/check";
 
 export type DurationString = `${number}${"ms" | "s" | "m" | "h" | "d"}`;
 /** A string with its unit ("10m"), or a number of seconds as in the seed interface. */
@@ -190,13 +190,7 @@ const jobConfigSchema = z.strictObject({
 /** The timeout a job gets when it names none. */
 export const DEFAULT_TIMEOUT_MS = 240_000;
 
-/**
- * The longest timeout the execute route can honour: its maxDuration (300 s) less 10 s for
- * authentication, the claim, the fenced finish (retried for a few seconds when the database
- * blips) and the answer. A longer timeout would be cut by the platform, not by the engine,
- * and every retry of it would be deferred because no invocation has room for a full attempt.
- */
-export const MAX_TIMEOUT_MS = EXECUTE_ROUTE_MAX_DURATION_SECONDS * 1000 - 10_000;
+export { MAX_TIMEOUT_MS } from "./budget";
 
 /** The bounds of an explicit `lease`. */
 const MIN_LEASE_MS = 1_000;
@@ -249,13 +243,13 @@ export function defineJob(config: JobConfig): JobDefinition {
   if (backoffDelayMs({ ...backoff, jitter: false }, 1) > backoff.maxDelayMs) fail(c.name, "backoff.delay", "is longer than backoff.max");
 
   let timeoutMs = c.timeout === undefined ? DEFAULT_TIMEOUT_MS : parseDurationMs(c.timeout as Duration);
-  if (timeoutMs > EXECUTE_ROUTE_MAX_DURATION_SECONDS * 1000) {
-    fail(c.name, "timeout", `is ${formatDurationMs(timeoutMs)}, longer than the execute route's maxDuration (${EXECUTE_ROUTE_MAX_DURATION_SECONDS}s) allows: the platform would stop the function first. Use at most "${MAX_TIMEOUT_MS / 1000}s", or split the work into smaller runs`);
+  if (timeoutMs > INVOCATION_MAX_SECONDS * 1000) {
+    fail(c.name, "timeout", `is ${formatDurationMs(timeoutMs)}, longer than the execute route's maxDuration (${INVOCATION_MAX_SECONDS}s) allows: the platform would stop the function first. Use at most "${MAX_TIMEOUT_MS / 1000}s", or split the work into smaller runs`);
   }
   if (timeoutMs > MAX_TIMEOUT_MS) {
     // The seed's jobs say `timeout: 300`: equal to the route's limit, which leaves no time to
     // record the result. Such a job keeps loading with the longest timeout that fits.
-    console.warn(`[crondeck] job "${c.name}": timeout ${formatDurationMs(timeoutMs)} leaves no time to record the result within the execute route's ${EXECUTE_ROUTE_MAX_DURATION_SECONDS}s; using ${MAX_TIMEOUT_MS / 1000}s`);
+    console.warn(`[crondeck] job "${c.name}": timeout ${formatDurationMs(timeoutMs)} leaves no time to record the result within the execute route's ${INVOCATION_MAX_SECONDS}s; using ${MAX_TIMEOUT_MS / 1000}s`);
     timeoutMs = MAX_TIMEOUT_MS;
   }
   const leaseMs = c.lease === undefined ? defaultLeaseMs(timeoutMs) : parseDurationMs(c.lease as Duration);

@@ -1,3 +1,4 @@
+import { FINISH_RESERVE_MS, INVOCATION_MAX_SECONDS, ROUTE_ANSWER_MARGIN_MS } from "../cron/budget";
 import type { JobDefinition } from "../cron/define-job";
 import { formatDurationMs } from "../cron/duration";
 import { cronExpressionError, minimumIntervalMs } from "../cron/schedule";
@@ -19,10 +20,10 @@ export const HOBBY_MIN_INTERVAL_MS = 86_400_000;
 export const PLAN_MAX_DURATION_SECONDS: Record<VercelPlan, number> = { hobby: 300, pro: 800 };
 /** The execute route's file, as a `functions` key in vercel.json names it. */
 export const EXECUTE_ROUTE_FILE = "app/api/cron/execute/[jobName]/route.ts";
-/** `export const maxDuration` of the execute route (app/api/cron/execute/[jobName]/route.ts). */
-export const EXECUTE_ROUTE_MAX_DURATION_SECONDS = 300;
+/** `export const maxDuration` of the execute route (app/api/cron/execute/[jobName]/route.ts): the engine's invocation limit. */
+export const EXECUTE_ROUTE_MAX_DURATION_SECONDS = INVOCATION_MAX_SECONDS;
 /** What the execute route keeps after the handler to record the result (its margin plus the engine's reserve). */
-const FINISH_MARGIN_MS = 3_000;
+const FINISH_MARGIN_MS = ROUTE_ANSWER_MARGIN_MS + FINISH_RESERVE_MS;
 
 export interface VercelCheckIssue {
   severity: "error" | "warning";
