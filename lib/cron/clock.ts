@@ -31,3 +31,24 @@ export function sleepOn(clock: Clock, ms: number, signal?: AbortSignal): Promise
     signal?.addEventListener("abort", done, { once: true });
   });
 }
+
+/**
+ * A reading of `read` that never goes backwards: a step back of the wall clock (an NTP
+ * correction) is absorbed, so the durations and deadlines measured with it are neither
+ * stretched nor cut by it. Steps forward pass through (a frozen process sees those too).
+ */
+export function steadyNow(read: () => number): () => number {
+  let last = -Infinity;
+  let offset = 0;
+  return () => {
+    const reading = read() + offset;
+    if (reading >= last) return (last = reading);
+    offset += last - reading;
+    return last;
+  };
+}
+
+/** Lets the process exit while `handle` is pending, when the clock's timers support it (Node's do). */
+export function unrefTimer(handle: TimerHandle): void {
+  (handle as { unref?: () => void } | null)?.unref?.();
+}
