@@ -2,7 +2,13 @@ import { sql } from "drizzle-orm";
 import { beforeEach, expect, it } from "vitest";
 import { defineJob, type JobConfig, type JobDefinition } from "@/lib/cron/define-job";
 import { runTrigger, type EngineDeps, type TriggerOutcome } from "@/lib/cron/run-job";
-import { AdminQueryError, durationBucketIndex, durationBucketMiddleMs, getRun, jobHistory, jobsOverview, jobState, locks, runningJobs, statistics, summarize } from "@/lib/db/admin-queries";
+import { OperationError } from "@/lib/cron/errors";
+import { jobsOverview, jobState, summarize } from "@/lib/db/queries/jobs";
+import { locks } from "@/lib/db/queries/leases";
+import { durationBucketIndex, durationBucketMiddleMs } from "@/lib/db/queries/rollups";
+import { getRun } from "@/lib/db/queries/run-detail";
+import { jobHistory, runningJobs } from "@/lib/db/queries/runs";
+import { statistics } from "@/lib/db/queries/statistics";
 import { setPaused, toggleJob } from "@/lib/db/commands/jobs";
 import { clearLock } from "@/lib/db/commands/leases";
 import { listAudit, recordAudit } from "@/lib/db/audit";
@@ -264,12 +270,13 @@ describeOnDatabases("admin queries", (ctx) => {
 
     for (const bad of ["name; DROP TABLE cron_job_logs", "started_at", "", "constructor", "__proto__"]) {
       const error = await jobsOverview(ctx.db, [a], { sort: bad }).catch((e) => e);
-      expect(error).toBeInstanceOf(AdminQueryError);
-      expect(error).toMatchObject({ code: "invalid_sort", field: "sort" });
+      expect(error).toBeInstanceOf(OperationError);
+      expect(error).toMatchObject({ kind: "invalid", code: "invalid_sort", field: "sort" });
     }
     await expect(jobsOverview(ctx.db, [a], { state: "1=1" })).rejects.toMatchObject({ code: "invalid_sort", field: "state" });
     await expect(jobHistory(ctx.db, a.name, { sort: "duration_ms DESC" })).rejects.toMatchObject({ code: "invalid_sort", field: "sort" });
-    await expect(jobHistory(ctx.db, a.name, { status: "done" })).rejects.toMatchObject({ code: "invalid_filter", field: "status" });
+    await expect(jobHistory(ctx.db, a.name, { status: "done" })).rejects.toMatchObject({ kind: "invalid", code: "invalid_filter", field: "status" });
+    await expect(jobHistory(ctx.db, a.name, { trigger: "cron" })).rejects.toMatchObject({ kind: "invalid", code: "invalid_filter", field: "trigger" });
   });
 
   it("jobHistory: runs newest first, stats, hourly and daily timelines", async () => {

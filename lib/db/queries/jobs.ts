@@ -1,0 +1,315 @@
+import { sql, type SQL } from "drizzle-orm";
+import type { JobDefinition } from "../../cron/define-job";
+import { nextRunAfter } from "../../cron/schedule";
+import { JOB_STATES, jobStateOf, type JobState, type RunStatus, type RunTrigger, type SkipReason } from "../../cron/vocabulary";
+import { queryRows, type Db } from "../client";
+import { iso, isoOrNull, num, type DbNumber, type DbTime } from "../rows";
+import { direction, escapeLike, pgTextArray, pick, type SortOrder } from "./params";
+import { P95_CTE, P95_MS_SQL, rate, toWindowStats, windowRows, type WindowRow, type WindowStats } from "./rollups";
+import { toRunSummary, type RunSummary } from "./runs";
+
+/**
+ * The jobs as the admin API and the dashboard list them: the registry's definitions joined
+ * with their runtime state (cron_job_config), latest run, what is running, and their stats
+ * over days from the rollups (never a scan of the runs).
+ */
+
+export interface JobOverview {
+  name: string;
+  description: string;
+  category: string;
+  schedule: string;
+  timezone: string;
+  nextRunAt: string;
+  /** What the code says; `enabled` is what applies now (the database may override it). */
+  enabledByDefault: boolean;
+  enabled: boolean;
+  paused: boolean;
+  pausedReason: string | null;
+  pausedAt: string | null;
+  deadLettered: boolean;
+  deadLetterReason: string | null;
+  deadLetteredSince: string | null;
+  /** dead_lettered > paused > disabled > enabled. */
+  state: JobState;
+  consecutiveFailures: number;
+  lastModifiedAt: string | null;
+  lastModifiedBy: string | null;
+  /** The newest row of any status: a skip or a missed slot says why nothing ran. */
+  lastRun: RunSummary | null;
+  /** Runs holding status "started" now. */
+  running: { count: number; since: string | null };
+  /** Over the last 30 days (whole UTC hours). */
+  stats: WindowStats;
+}
+
+export const JOB_SORTS: ReadonlyMap<string, SQL> = new Map([
+  ["name", sql`name`],
+  ["category", sql`category`],
+  ["state", sql`state`],
+  ["nextRun", sql`next_run_at`],
+  ["lastRun", sql`last_started_at`],
+  ["runs", sql`runs`],
+  ["failures", sql`failures`],
+  ["successRate", sql`success_rate`],
+  ["avgDuration", sql`avg_duration_ms`],
+  ["p95Duration", sql`p95_duration_ms`],
+  ["consecutiveFailures", sql`consecutive_failures`],
+]);
+/** A job state, or "running" (a run holds status started) or "failing" (a failure streak). */
+export const JOB_STATE_FILTERS: ReadonlyMap<string, SQL> = new Map([
+  ...JOB_STATES.map((state): [string, SQL] => [state, sql`state = ${state}`]),
+  ["running", sql`running_count > 0`],
+  ["failing", sql`consecutive_failures > 0`],
+]);
+
+export interface JobsOverviewOptions {
+  /** A key of JOB_SORTS; default "name". */
+  sort?: string;
+  order?: SortOrder;
+  category?: string | null;
+  /** Case-insensitive substring of the name or description. */
+  search?: string | null;
+  /** A key of JOB_STATE_FILTERS. */
+  state?: string | null;
+  /** Default 30. */
+  days?: number;
+  now?: Date;
+}
+
+interface OverviewRow extends WindowRow {
+  name: string;
+  description: string;
+  category: string;
+  schedule: string;
+  timezone: string;
+  next_run_at: DbTime;
+  enabled_default: boolean;
+  enabled: boolean;
+  paused: boolean;
+  paused_reason: string | null;
+  paused_at: DbTime | null;
+  dead_lettered: boolean;
+  dead_letter_reason: string | null;
+  dead_lettered_since: DbTime | null;
+  state: JobState;
+  consecutive_failures: DbNumber;
+  last_modified_at: DbTime | null;
+  last_modified_by: string | null;
+  last_id: string | null;
+  last_status: RunStatus | null;
+  last_skip_reason: SkipReason | null;
+  last_trigger: RunTrigger | null;
+  last_scheduled_for: DbTime | null;
+  last_started_at: DbTime | null;
+  last_completed_at: DbTime | null;
+  last_duration_ms: DbNumber | null;
+  last_attempts: DbNumber | null;
+  last_error: string | null;
+  running_count: DbNumber;
+  running_since: DbTime | null;
+}
+
+/**
+ * One row per job of `jobs` (the registry), with its runtime state, its latest run, what
+ * is running, and its stats over `days` from the rollups (see windowRows). Sorted and filtered in SQL
+ * from allow-lists only.
+ */
+export async function jobsOverview(db: Db, jobs: readonly JobDefinition[], opts: JobsOverviewOptions = {}): Promise<JobOverview[]> {
+  if (jobs.length === 0) return [];
+  const now = opts.now ?? new Date();
+  const sortSql = pick(JOB_SORTS, opts.sort ?? "name", "sort");
+  const stateSql = opts.state ? pick(JOB_STATE_FILTERS, opts.state, "state") : sql`true`;
+  const defs = jobs.map((job, ord) => ({
+    name: job.name,
+    category: job.category,
+    description: job.description,
+    schedule: job.schedule.cron,
+    timezone: job.schedule.timezone,
+    enabled_default: job.enabled,
+    next_run_at: nextRunAfter(job.schedule, now).toISOString(),
+    ord,
+  }));
+  const search = opts.search ? `%${escapeLike(opts.search)}%` : null;
+  const rows = await queryRows<OverviewRow>(
+    db,
+    sql`WITH defs AS (
+          SELECT d.* FROM jsonb_to_recordset(${JSON.stringify(defs)}::jsonb)
+            AS d(name text, category text, description text, schedule text, timezone text, enabled_default boolean, next_run_at timestamptz, ord int)
+        ), win AS MATERIALIZED (${windowRows(opts.days ?? 30, sql`s.job_name = ANY(${pgTextArray(jobs.map((j) => j.name))}::text[])`)}), agg AS (
+          SELECT w.job_name, sum(w.successes)::int AS successes, sum(w.failures)::int AS failures, sum(w.timed_out)::int AS timed_out,
+                 sum(w.abandoned)::int AS abandoned, sum(w.missed)::int AS missed,
+                 round(sum(w.duration_sum_ms)::numeric / nullif(sum(w.duration_count), 0))::int AS avg_duration_ms
+          FROM win w GROUP BY w.job_name
+        ), ${P95_CTE}, overview AS (
+          SELECT d.name, d.category, d.description, d.schedule, d.timezone, d.enabled_default, d.next_run_at, d.ord,
+                 coalesce(c.enabled, d.enabled_default) AS enabled, coalesce(c.paused, false) AS paused, c.paused_reason, c.paused_at,
+                 coalesce(c.dead_lettered, false) AS dead_lettered, c.dead_letter_reason, c.dead_lettered_since,
+                 coalesce(c.consecutive_failures, 0) AS consecutive_failures, c.last_modified_at, c.last_modified_by,
+                 CASE WHEN c.dead_lettered THEN 'dead_lettered' WHEN c.paused THEN 'paused'
+                      WHEN NOT coalesce(c.enabled, d.enabled_default) THEN 'disabled' ELSE 'enabled' END AS state,
+                 coalesce(a.successes, 0) AS successes, coalesce(a.failures, 0) AS failures, coalesce(a.timed_out, 0) AS timed_out,
+                 coalesce(a.abandoned, 0) AS abandoned, coalesce(a.missed, 0) AS missed,
+                 coalesce(a.successes, 0) + coalesce(a.failures, 0) AS runs,
+                 round(100.0 * a.successes / nullif(a.successes + a.failures, 0), 2)::float8 AS success_rate,
+                 a.avg_duration_ms, ${P95_MS_SQL(sql`p.idx`)} AS p95_duration_ms,
+                 lr.id AS last_id, lr.status AS last_status, lr.skip_reason AS last_skip_reason, lr.trigger AS last_trigger,
+                 lr.scheduled_for AS last_scheduled_for, lr.started_at AS last_started_at, lr.completed_at AS last_completed_at,
+                 lr.duration_ms AS last_duration_ms, lr.attempts AS last_attempts, lr.error_message AS last_error,
+                 rn.running_count, rn.running_since
+          FROM defs d
+          LEFT JOIN cron_job_config c ON c.job_name = d.name
+          LEFT JOIN agg a ON a.job_name = d.name
+          LEFT JOIN p95 p ON p.job_name = d.name
+          LEFT JOIN LATERAL (
+            SELECT l.id, l.status, l.skip_reason, l.trigger, l.scheduled_for, l.started_at, l.completed_at, l.duration_ms, l.attempts, l.error_message
+            FROM cron_job_logs l WHERE l.job_name = d.name ORDER BY l.started_at DESC NULLS LAST LIMIT 1
+          ) lr ON true
+          LEFT JOIN LATERAL (
+            SELECT count(*)::int AS running_count, min(r.started_at) AS running_since
+            FROM cron_job_logs r WHERE r.job_name = d.name AND r.status = 'started'
+          ) rn ON true
+        )
+        SELECT * FROM overview
+        WHERE (${opts.category ?? null}::text IS NULL OR category = ${opts.category ?? null})
+          AND (${search}::text IS NULL OR name ILIKE ${search} OR description ILIKE ${search})
+          AND ${stateSql}
+        ORDER BY ${sortSql} ${direction(opts.order, "asc")} NULLS LAST, name ASC`,
+  );
+  return rows.map(toOverview);
+}
+
+function lastRunOf(r: OverviewRow): RunSummary | null {
+  if (r.last_id == null) return null;
+  return toRunSummary({
+    id: r.last_id,
+    status: r.last_status!,
+    skip_reason: r.last_skip_reason,
+    trigger: r.last_trigger!,
+    scheduled_for: r.last_scheduled_for,
+    started_at: r.last_started_at!,
+    completed_at: r.last_completed_at,
+    duration_ms: r.last_duration_ms,
+    attempts: r.last_attempts,
+    error_message: r.last_error,
+  });
+}
+
+function toOverview(r: OverviewRow): JobOverview {
+  return {
+    name: r.name,
+    description: r.description,
+    category: r.category,
+    schedule: r.schedule,
+    timezone: r.timezone,
+    nextRunAt: iso(r.next_run_at),
+    enabledByDefault: Boolean(r.enabled_default),
+    enabled: Boolean(r.enabled),
+    paused: Boolean(r.paused),
+    pausedReason: r.paused_reason ?? null,
+    pausedAt: isoOrNull(r.paused_at),
+    deadLettered: Boolean(r.dead_lettered),
+    deadLetterReason: r.dead_letter_reason ?? null,
+    deadLetteredSince: isoOrNull(r.dead_lettered_since),
+    state: r.state,
+    consecutiveFailures: num(r.consecutive_failures),
+    lastModifiedAt: isoOrNull(r.last_modified_at),
+    lastModifiedBy: r.last_modified_by ?? null,
+    lastRun: lastRunOf(r),
+    running: { count: num(r.running_count), since: isoOrNull(r.running_since) },
+    stats: toWindowStats(r),
+  };
+}
+
+export interface DashboardSummary {
+  totalJobs: number;
+  enabledJobs: number;
+  disabledJobs: number;
+  pausedJobs: number;
+  deadLetteredJobs: number;
+  runningJobs: number;
+  /** Finished runs over the window (30 days). */
+  totalExecutions: number;
+  totalFailures: number;
+  overallSuccessRate: number | null;
+}
+
+/**
+ * The summary cards, from an (unfiltered) overview. enabledJobs counts jobs that run on
+ * schedule: enabled and neither paused nor dead-lettered; disabledJobs is the rest.
+ */
+export function summarize(overview: readonly JobOverview[], running: number = overview.reduce((n, j) => n + j.running.count, 0)): DashboardSummary {
+  const totalExecutions = overview.reduce((n, j) => n + j.stats.runs, 0);
+  const totalFailures = overview.reduce((n, j) => n + j.stats.failures, 0);
+  const inState = (state: JobState) => overview.filter((j) => j.state === state).length;
+  const enabledJobs = inState("enabled");
+  return {
+    totalJobs: overview.length,
+    enabledJobs,
+    disabledJobs: overview.length - enabledJobs,
+    pausedJobs: inState("paused"),
+    deadLetteredJobs: inState("dead_lettered"),
+    runningJobs: running,
+    totalExecutions,
+    totalFailures,
+    overallSuccessRate: rate(totalExecutions - totalFailures, totalExecutions),
+  };
+}
+
+/** How many jobs of each category, in the registry's order of first appearance. */
+export function categoriesOf(jobs: readonly Pick<JobDefinition, "category">[]): Record<string, number> {
+  const categories: Record<string, number> = {};
+  for (const job of jobs) categories[job.category] = (categories[job.category] ?? 0) + 1;
+  return categories;
+}
+
+export interface JobRuntimeState {
+  enabled: boolean;
+  paused: boolean;
+  pausedReason: string | null;
+  pausedAt: string | null;
+  deadLettered: boolean;
+  deadLetterReason: string | null;
+  deadLetteredSince: string | null;
+  consecutiveFailures: number;
+  state: JobState;
+  lastModifiedAt: string | null;
+  lastModifiedBy: string | null;
+  notes: string | null;
+}
+
+interface ConfigRow {
+  enabled: boolean | null;
+  paused: boolean | null;
+  paused_reason: string | null;
+  paused_at: DbTime | null;
+  dead_lettered: boolean | null;
+  dead_letter_reason: string | null;
+  dead_lettered_since: DbTime | null;
+  consecutive_failures: DbNumber | null;
+  last_modified_at: DbTime | null;
+  last_modified_by: string | null;
+  notes: string | null;
+}
+
+/** A job's runtime state from cron_job_config; without a row, the code's default applies. */
+export async function jobState(db: Db, jobName: string, enabledByDefault: boolean): Promise<JobRuntimeState> {
+  const [c] = await queryRows<ConfigRow>(db, sql`SELECT * FROM cron_job_config WHERE job_name = ${jobName}`);
+  const enabled = c?.enabled ?? enabledByDefault;
+  const paused = Boolean(c?.paused);
+  const deadLettered = Boolean(c?.dead_lettered);
+  return {
+    enabled,
+    paused,
+    pausedReason: c?.paused_reason ?? null,
+    pausedAt: isoOrNull(c?.paused_at),
+    deadLettered,
+    deadLetterReason: c?.dead_letter_reason ?? null,
+    deadLetteredSince: isoOrNull(c?.dead_lettered_since),
+    consecutiveFailures: num(c?.consecutive_failures),
+    state: jobStateOf(enabledByDefault, { enabled, paused, deadLettered }),
+    lastModifiedAt: isoOrNull(c?.last_modified_at),
+    lastModifiedBy: c?.last_modified_by ?? null,
+    notes: c?.notes ?? null,
+  };
+}
