@@ -1,11 +1,15 @@
-import { sql, type SQL } from "drizzle-orm";
 import { coerceError } from "../cron/errors";
+import { isUuid } from "../cron/ids";
+import { claimAlert, recordAlerts, settleAlerts, type AlertClaimRow, type AlertDelivery } from "../db/alerts";
 import type { Db } from "../db/client";
 import { formatAlertText } from "./format";
 import { DEFAULT_ALERT_TIMEOUT_MS, withTimeout } from "./http-post";
 import { reAlertWindowMs } from "./policy";
 import { redactAlertError } from "./redact";
 import type { AlertChannel, AlertEvent, AlertOutcome, AlertRouting } from "./types";
+
+/** Row status while a delivery is under way (see lib/db/alerts.ts). */
+export { SENDING } from "../db/alerts";
 
 export interface AlertDispatcherOptions {
   db: Db;
@@ -19,21 +23,8 @@ export interface AlertDispatcherOptions {
   graceMs?: number;
 }
 
-/**
- * Row status while a delivery is under way. It counts as "sent" for the rate limit, so a notify
- * that arrives during another's delivery is suppressed; it becomes sent or failed within the
- * channel's timeout. A process killed mid-delivery leaves it, and it then holds back that
- * job/kind's alerts for one window, as a sent row would.
- */
-export const SENDING = "sending";
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-type ClaimRow = { id: string | number; channel: string; status: string };
-
-async function rows<T>(db: Pick<Db, "execute">, query: SQL): Promise<T[]> {
-  return ((await db.execute(query)) as unknown as { rows: T[] }).rows;
-}
+/** A uuid, or null: the rows' run_id and incident_id columns take nothing else. */
+const uuidOrNull = (value: string | null | undefined): string | null => (value && isUuid(value) ? value : null);
 
 /**
  * Sends an alert to every channel that applies, at most once per job, kind and incident per
@@ -45,13 +36,9 @@ async function rows<T>(db: Pick<Db, "execute">, query: SQL): Promise<T[]> {
  * new streak is a new incident, and its alerts are not held back by the last one's. Alerts
  * without a run (a missed slot) have no incident and share one window per job and kind.
  *
- * The rate limit is decided by one INSERT ... SELECT under a transaction-scoped advisory lock
- * on (job, kind): the lock is taken by its own statement first, because a READ COMMITTED
- * statement's snapshot is taken when it starts; a single statement that waited on the lock
- * inside itself would not see the rows the lock holder had just committed. The INSERT writes
- * one row per channel, `sending` when no sent/sending row exists within the window and
- * `suppressed` otherwise, so ten concurrent notifies deliver once. The transaction ends before
- * any network call; delivery outcomes then update those rows.
+ * The rate limit is decided in the database (claimAlert in lib/db/alerts.ts): one row per
+ * channel, `sending` or `suppressed`, so ten concurrent notifies deliver once. The claim's
+ * transaction ends before any network call; delivery outcomes then update those rows.
  *
  * Only a delivered alert starts a window: when every channel failed, the next notify tries again.
  */
@@ -84,7 +71,7 @@ export class AlertDispatcher {
 
     const message = formatAlertText(event);
     const secrets = routing.slackWebhook ? [...this.secrets, routing.slackWebhook] : this.secrets;
-    let claimed: ClaimRow[] | null;
+    let claimed: AlertClaimRow[] | null;
     try {
       claimed = await this.claim(event, channels, message, reAlertWindowMs(event.kind, routing.reAlertAfterMs));
     } catch (error) {
@@ -112,7 +99,7 @@ export class AlertDispatcher {
     return { delivered, failed, suppressed: false };
   }
 
-  private async deliver(channel: AlertChannel, event: AlertEvent, routing: AlertRouting, secrets: readonly string[]): Promise<{ channel: string; error: string | null }> {
+  private async deliver(channel: AlertChannel, event: AlertEvent, routing: AlertRouting, secrets: readonly string[]): Promise<AlertDelivery> {
     const limitMs = (channel.timeoutMs ?? DEFAULT_ALERT_TIMEOUT_MS) + this.graceMs;
     try {
       // A channel that ignores its own timeout still cannot hold up the others or the caller.
@@ -124,61 +111,25 @@ export class AlertDispatcher {
   }
 
   /** The rate-limit decision: one row per channel, all `sending` or all `suppressed`. */
-  private async claim(event: AlertEvent, channels: AlertChannel[], message: string, windowMs: number): Promise<ClaimRow[]> {
-    const at = this.now().toISOString();
-    const runId = event.runId && UUID_RE.test(event.runId) ? event.runId : null;
-    const incidentId = event.incidentId && UUID_RE.test(event.incidentId) ? event.incidentId : null;
-    const names = sql.join(
-      channels.map((c, i) => sql`(${c.name}::varchar, ${i}::int)`),
-      sql`, `,
-    );
-    return this.db.transaction(async (tx) => {
-      await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`crondeck:alert:${event.jobName}:${event.kind}`}))`);
-      return rows<ClaimRow>(
-        tx,
-        sql`WITH incident AS (
-              SELECT coalesce(${incidentId}::uuid, (SELECT l.incident_id FROM cron_job_logs l WHERE l.id = ${runId}::uuid)) AS id
-            )
-            INSERT INTO cron_alerts (job_name, kind, run_id, channel, status, message, created_at, incident_id)
-            SELECT ${event.jobName}, ${event.kind}, ${runId}::uuid, c.channel,
-                   CASE WHEN EXISTS (
-                     SELECT 1 FROM cron_alerts a
-                      WHERE a.job_name = ${event.jobName} AND a.kind = ${event.kind}
-                        AND a.status IN ('sent', ${SENDING})
-                        AND a.incident_id IS NOT DISTINCT FROM i.id
-                        AND a.created_at > ${at}::timestamptz - ${windowMs}::int8 * interval '1 millisecond'
-                   ) THEN 'suppressed' ELSE ${SENDING} END,
-                   ${message}, ${at}::timestamptz, i.id
-              FROM (VALUES ${names}) AS c(channel, ord) CROSS JOIN incident i
-             ORDER BY c.ord
-            RETURNING id, channel, status`,
-      );
+  private claim(event: AlertEvent, channels: AlertChannel[], message: string, windowMs: number): Promise<AlertClaimRow[]> {
+    return claimAlert(this.db, {
+      jobName: event.jobName,
+      kind: event.kind,
+      runId: uuidOrNull(event.runId),
+      incidentId: uuidOrNull(event.incidentId),
+      channels: channels.map((c) => c.name),
+      message,
+      at: this.now(),
+      windowMs,
     });
   }
 
-  /** Turns the claim's `sending` rows into sent/failed, one statement for all channels. */
-  private async settle(claimed: ClaimRow[], outcomes: Array<{ channel: string; error: string | null }>): Promise<void> {
-    const values = claimed.map((row) => {
-      const outcome = outcomes.find((o) => o.channel === row.channel);
-      const error = outcome ? outcome.error : "not attempted";
-      return sql`(${String(row.id)}::int8, ${error === null ? "sent" : "failed"}::varchar, ${error}::text)`;
-    });
-    await this.db.execute(
-      sql`UPDATE cron_alerts a SET status = v.status, error = v.error
-            FROM (VALUES ${sql.join(values, sql`, `)}) AS v(id, status, error)
-           WHERE a.id = v.id`,
-    );
+  private settle(claimed: AlertClaimRow[], outcomes: AlertDelivery[]): Promise<void> {
+    return settleAlerts(this.db, claimed, outcomes);
   }
 
   /** Records outcomes when the claim could not be written (database down during the claim). */
-  private async record(event: AlertEvent, message: string, outcomes: Array<{ channel: string; error: string | null }>): Promise<void> {
-    const at = this.now().toISOString();
-    const runId = event.runId && UUID_RE.test(event.runId) ? event.runId : null;
-    const values = outcomes.map(
-      (o) => sql`(${event.jobName}, ${event.kind}, ${runId}::uuid, ${o.channel}, ${o.error === null ? "sent" : "failed"}, ${o.error}::text, ${message}, ${at}::timestamptz)`,
-    );
-    await this.db.execute(
-      sql`INSERT INTO cron_alerts (job_name, kind, run_id, channel, status, error, message, created_at) VALUES ${sql.join(values, sql`, `)}`,
-    );
+  private record(event: AlertEvent, message: string, outcomes: AlertDelivery[]): Promise<void> {
+    return recordAlerts(this.db, { jobName: event.jobName, kind: event.kind, runId: uuidOrNull(event.runId), message, at: this.now() }, outcomes);
   }
 }
