@@ -4,7 +4,7 @@ import { createServer as createTcpServer, type AddressInfo, type Server, type So
 import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LeaseStore } from "@/lib/cron/lease-store";
-import { PostgresLeaseStore } from "@/lib/locks/postgres-lease-store";
+import { PostgresLeaseStore } from "@/lib/db/lease-store";
 import { createUpstashRedis, RedisLeaseStore, redisLeaseStoreFromEnv, RedisStoreError } from "@/lib/locks/redis-lease-store";
 import { describeOnDatabases } from "../support/db";
 import { startUpstashRestServer, type UpstashRestServer } from "../support/upstash-rest";

@@ -1,6 +1,8 @@
 import { sql } from "drizzle-orm";
 import type { LeaseHolder, LeaseStore } from "../cron/lease-store";
-import { currentHolder, queryRows, type Db } from "../db/client";
+import { isUuid } from "../cron/ids";
+import { currentHolder, queryRows, type Db } from "./client";
+import { num, type DbNumber } from "./rows";
 
 /**
  * Leases in the cron_job_leases table: the source of truth (Postgres, Neon or PGlite).
@@ -20,9 +22,6 @@ export interface PostgresLeaseStoreOptions {
   /** Written to the `holder` column for operators, e.g. currentHolder(env) for the Vercel deployment. Default host:pid. */
   holder?: string;
 }
-
-// The run_id column is a uuid: a malformed owner would be a Postgres error mid-request.
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class PostgresLeaseStore implements LeaseStore {
   readonly kind = "postgres";
@@ -46,14 +45,14 @@ export class PostgresLeaseStore implements LeaseStore {
    * is left alone (not re-entrant, like SET NX in the Redis store).
    */
   async acquireFenced(key: string, owner: string, ttlMs: number): Promise<number | null> {
-    const rows = await queryRows<{ fencing_token: string | number | null }>(
+    const rows = await queryRows<{ fencing_token: DbNumber | null }>(
       this.db,
       sql`SELECT CASE WHEN crondeck_take_lease(${key}, ${checkOwner(owner)}::uuid, t.token, ${this.holderName},
                         now() + ${checkTtl(ttlMs)}::double precision * interval '1 millisecond') THEN t.token END AS fencing_token
           FROM (SELECT nextval('cron_fencing_token_seq') AS token) t`,
     );
     // bigint arrives as a string from node-postgres; the sequence stays far below 2^53.
-    return rows[0]?.fencing_token == null ? null : Number(rows[0].fencing_token);
+    return rows[0]?.fencing_token == null ? null : num(rows[0].fencing_token);
   }
 
   async extend(key: string, owner: string, ttlMs: number): Promise<boolean> {
@@ -82,13 +81,13 @@ export class PostgresLeaseStore implements LeaseStore {
 
   async holder(key: string): Promise<LeaseHolder | null> {
     // The remaining time is computed in SQL so it is by the database clock, like expiry.
-    const rows = await queryRows<{ owner: string; expires_in_ms: number | string }>(
+    const rows = await queryRows<{ owner: string; expires_in_ms: DbNumber }>(
       this.db,
       sql`SELECT run_id::text AS owner, floor(extract(epoch FROM expires_at - now()) * 1000)::double precision AS expires_in_ms
           FROM cron_job_leases WHERE job_name = ${key} AND expires_at > now()`,
     );
     const row = rows[0];
-    return row ? { owner: row.owner, expiresInMs: Number(row.expires_in_ms) } : null;
+    return row ? { owner: row.owner, expiresInMs: num(row.expires_in_ms) } : null;
   }
 
   async ping(): Promise<void> {
@@ -96,8 +95,9 @@ export class PostgresLeaseStore implements LeaseStore {
   }
 }
 
+// The run_id column is a uuid: a malformed owner would be a Postgres error mid-request.
 function checkOwner(owner: string): string {
-  if (!UUID_RE.test(owner)) throw new TypeError(`PostgresLeaseStore owners are run ids and must be uuids (crypto.randomUUID()), got ${JSON.stringify(owner)}`);
+  if (!isUuid(owner)) throw new TypeError(`PostgresLeaseStore owners are run ids and must be uuids (crypto.randomUUID()), got ${JSON.stringify(owner)}`);
   return owner;
 }
 
