@@ -1,22 +1,10 @@
 import { sql } from "drizzle-orm";
+import type { AbandonedRun } from "../cron/tick-store";
 import { queryRows, type Db } from "./client";
+import { num, numOrNull, toDate, toDateOrNull, type DbNumber, type DbTime } from "./rows";
 import { settleExpiredQueued } from "./run-store";
 
-/** A run whose lease expired with no result recorded, as the sweep found it. */
-export interface AbandonedRun {
-  runId: string;
-  jobName: string;
-  holder: string;
-  heldForSeconds: number;
-  expiredSecondsAgo: number;
-  /** The job's consecutive failures, this run included (the failure path counted it). */
-  consecutiveFailures: number | null;
-  /** This run's dead letter paused the job. */
-  autoPaused: boolean;
-}
-
-/** A lease that expired this long ago was not a slow heartbeat: the holder is gone or frozen. */
-export const LONG_EXPIRED_SECONDS = 600;
+export type { AbandonedRun };
 
 /**
  * Frees expired leases and marks their runs abandoned with what is known (holder, how long it
@@ -29,7 +17,7 @@ export const LONG_EXPIRED_SECONDS = 600;
 export async function sweepExpiredLeases(db: Db): Promise<AbandonedRun[]> {
   // Queued bufferOne/replace rows whose waiter is gone (their own expiry passed): skipped.
   await settleExpiredQueued(db);
-  const rows = await queryRows<{ run_id: string; job_name: string; holder: string; held_s: number; expired_s: number; failure_streak: number | null; auto_paused: boolean }>(
+  const rows = await queryRows<{ run_id: string; job_name: string; holder: string; held_s: DbNumber; expired_s: DbNumber; failure_streak: DbNumber | null; auto_paused: boolean }>(
     db,
     sql`WITH expired AS (
           DELETE FROM cron_job_leases k WHERE k.expires_at <= now()
@@ -60,9 +48,9 @@ export async function sweepExpiredLeases(db: Db): Promise<AbandonedRun[]> {
     runId: r.run_id,
     jobName: r.job_name,
     holder: r.holder,
-    heldForSeconds: Number(r.held_s),
-    expiredSecondsAgo: Number(r.expired_s),
-    consecutiveFailures: r.failure_streak == null ? null : Number(r.failure_streak),
+    heldForSeconds: num(r.held_s),
+    expiredSecondsAgo: num(r.expired_s),
+    consecutiveFailures: numOrNull(r.failure_streak),
     autoPaused: Boolean(r.auto_paused),
   }));
 }
@@ -83,8 +71,6 @@ export interface AbandonedAlertRun {
   autoPaused: boolean;
 }
 
-const toDate = (v: Date | string) => (v instanceof Date ? v : new Date(v));
-
 /**
  * Takes the abandoned runs that still owe their alerts (alerts_pending), oldest first, and
  * marks them as no longer owing, in one statement: whoever takes a run sends its alerts, so two
@@ -96,12 +82,12 @@ export async function takeAbandonedAlerts(db: Db, limit = 100): Promise<Abandone
     id: string;
     job_name: string;
     trigger: string;
-    scheduled_for: Date | string | null;
-    completed_at: Date | string | null;
-    duration_ms: number | null;
-    attempts: number | null;
+    scheduled_for: DbTime | null;
+    completed_at: DbTime | null;
+    duration_ms: DbNumber | null;
+    attempts: DbNumber | null;
     error_message: string | null;
-    failure_streak: number | null;
+    failure_streak: DbNumber | null;
     incident_id: string | null;
     dead_letter_id: string | null;
     auto_paused: boolean;
@@ -122,10 +108,10 @@ export async function takeAbandonedAlerts(db: Db, limit = 100): Promise<Abandone
       runId: r.id,
       jobName: r.job_name,
       trigger: r.trigger,
-      scheduledFor: r.scheduled_for ? toDate(r.scheduled_for) : null,
+      scheduledFor: toDateOrNull(r.scheduled_for),
       completedAt: r.completed_at ? toDate(r.completed_at) : new Date(),
-      durationMs: r.duration_ms == null ? null : Number(r.duration_ms),
-      attempts: Number(r.attempts ?? 0),
+      durationMs: numOrNull(r.duration_ms),
+      attempts: num(r.attempts),
       error: r.error_message,
       consecutiveFailures: Number(r.failure_streak ?? 1),
       incidentId: r.incident_id,

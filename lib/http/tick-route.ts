@@ -2,7 +2,7 @@ import type { AlertDispatcher, AlertEvent } from "../alerts";
 import { redactAlertError } from "../alerts/redact";
 import { runTrigger } from "../cron/run-job";
 import { loadEnv, secretsOf, type Env } from "../env";
-import type { OrphanedRetry } from "../db/tick-queries";
+import type { OrphanedRetry } from "../cron/tick-store";
 import { outcomeResponse, refuseTrigger } from "./execute";
 import { toErrorResponse } from "./http";
 import { dashboardUrl } from "../app/observers";

@@ -1,0 +1,213 @@
+import type { Clock } from "./clock";
+import type { JobDefinition } from "./define-job";
+import { coerceError } from "./errors";
+import type { JobRegistry } from "./registry";
+import { occurrencesBetween, slotAt } from "./schedule";
+import type { AbandonedRun, JobSlot, OrphanedRetry, TickJobConfig, TickStore } from "./tick-store";
+import { jobStateOf, type MissedPolicy, type RunTrigger } from "./vocabulary";
+
+/**
+ * The tick's policy, the housekeeper that runs once a minute (once a day on Vercel Hobby):
+ * abandoned runs, due retries, missed slots and their catch-ups, and the jobs the tick
+ * dispatches itself (non-UTC timezones, `dispatch: "tick"`). It reads storage through a
+ * TickStore and the time through a Clock, once, at its start: every decision of one tick is for
+ * that instant, so tests walk it on a fake clock. Each part of the work is isolated: one job's
+ * schedule or store call failing is reported and never stops the others.
+ */
+
+/** A call of the execute route in its own invocation. */
+export type DispatchRequest =
+  | { jobName: string; trigger: Extract<RunTrigger, "tick" | "catchup">; slot: Date }
+  | { jobName: string; trigger: Extract<RunTrigger, "retry">; runId: string };
+
+export interface DispatchResult {
+  request: DispatchRequest;
+  /** The HTTP status, when the execute route answered within the wait. */
+  status: number | null;
+  error?: string;
+}
+
+export type Dispatcher = (request: DispatchRequest) => Promise<DispatchResult>;
+
+export interface TickDeps {
+  store: TickStore;
+  /** Read once per tick. */
+  clock: Pick<Clock, "now">;
+  registry: JobRegistry;
+  dispatch: Dispatcher;
+  /** How late a delivery may be before its slot counts as missed (the plan's: Hobby fires anywhere in the hour). */
+  graceMs: number;
+  /** Recorded on the missed rows the tick writes. */
+  holder: string;
+  /**
+   * After every sweep: sends the alerts of every abandoned run that still owes them, whichever
+   * path abandoned it (the owed alerts are on the rows, not in the sweep's answer).
+   */
+  onAbandoned?: () => Promise<void>;
+  /** Told about slots that should have run and did not. */
+  onMissed?: (job: JobDefinition, slots: Date[]) => Promise<void>;
+  /** Told about due retries of jobs no longer in the registry, which the tick settled as failed (once each). */
+  onOrphaned?: (runs: OrphanedRetry[]) => Promise<void>;
+  log?: (message: string) => void;
+}
+
+/** A part of the tick's work that failed; the rest went on. */
+export interface TickError {
+  /** The job whose work failed, or the step ("sweep", "retries") when it was not one job's. */
+  scope: string;
+  error: string;
+}
+
+export interface TickReport {
+  abandoned: AbandonedRun[];
+  retries: DispatchResult[];
+  /** Due retries of jobs gone from the registry, settled as failed. */
+  orphaned: OrphanedRetry[];
+  missed: Array<{ jobName: string; slots: string[]; policy: MissedPolicy; catchUps: number }>;
+  dispatched: DispatchResult[];
+  errors: TickError[];
+}
+
+/** At most this many due retries of one job start per tick (oldest first across jobs), 20 in all. */
+export const RETRIES_PER_JOB_PER_TICK = 2;
+export const RETRIES_PER_TICK = 20;
+/** The most slots one tick checks for one job: a job unseen for long catches up over several ticks. */
+export const MAX_SLOTS_PER_TICK = 1_000;
+/** A lease that expired this long ago was not a slow heartbeat: the holder is gone or frozen. */
+export const LONG_EXPIRED_SECONDS = 600;
+
+const messageOf = (error: unknown) => coerceError(error).message;
+
+export async function runTick(deps: TickDeps): Promise<TickReport> {
+  const now = new Date(deps.clock.now());
+  const log = deps.log ?? (() => {});
+  const report: TickReport = { abandoned: [], retries: [], orphaned: [], missed: [], dispatched: [], errors: [] };
+  const isolated = async (scope: string, work: () => Promise<void>) => {
+    try {
+      await work();
+    } catch (error) {
+      const message = messageOf(error);
+      report.errors.push({ scope, error: message });
+      log(`tick: ${scope} failed: ${message}`);
+    }
+  };
+  /** Started at once, awaited at the end: each dispatch is its own invocation. */
+  const dispatch = (request: DispatchRequest) => deps.dispatch(request).catch((error): DispatchResult => ({ request, status: null, error: messageOf(error) }));
+  const jobs = deps.registry.list();
+  const names = jobs.map((j) => j.name);
+
+  // 1. Expired leases: their holders died.
+  await isolated("sweep", async () => {
+    report.abandoned = await deps.store.sweepExpiredLeases();
+    for (const a of report.abandoned) {
+      const warning = a.expiredSecondsAgo > LONG_EXPIRED_SECONDS ? " WARNING: expired long ago (the holder is most likely gone)" : "";
+      log(`abandoned ${a.jobName} run ${a.runId}: ${a.holder} held it ${a.heldForSeconds}s, expired ${a.expiredSecondsAgo}s ago${warning}`);
+    }
+    // Also when this sweep found nothing: a claim, a shutdown or a cleared lease may have
+    // abandoned runs since the last tick, and they owe their alerts too (sent once each).
+    await deps.onAbandoned?.().catch((error) => log(`abandoned-run alerts failed: ${messageOf(error)}`));
+  });
+
+  // 2. Deferred retries that are due, each in its own invocation; those of jobs gone from the
+  // registry can never run: settled, not retried forever.
+  await isolated("orphaned retries", async () => {
+    report.orphaned = await deps.store.settleOrphanedRetries(now, names);
+    for (const o of report.orphaned) log(`settled ${o.jobName} run ${o.runId} as failed: ${o.error}`);
+    if (report.orphaned.length > 0) await deps.onOrphaned?.(report.orphaned).catch((error) => log(`orphaned-retry alerts failed: ${messageOf(error)}`));
+  });
+  const retries: Promise<DispatchResult>[] = [];
+  await isolated("retries", async () => {
+    const due = await deps.store.dueRetries(now, names, { perJob: RETRIES_PER_JOB_PER_TICK, limit: RETRIES_PER_TICK });
+    for (const r of due) retries.push(dispatch({ jobName: r.jobName, trigger: "retry", runId: r.runId }));
+  });
+
+  // 3. Missed slots and catch-ups, job by job; 4. the slots due now of the jobs the tick owns.
+  let configs = new Map<string, TickJobConfig>();
+  await isolated("job states", async () => {
+    configs = await deps.store.jobConfigs(names);
+  });
+  const catchUps: Array<{ job: JobDefinition; slot: Date; result: Promise<DispatchResult> }> = [];
+  const owned: JobSlot[] = [];
+  for (const job of jobs) {
+    await isolated(job.name, async () => {
+      const config = configs.get(job.name);
+      const active = jobStateOf(job.enabled, config) === "enabled";
+      await checkMissed(deps, job, config, active, now, report, log);
+      if (active && job.missed.policy !== "skip") {
+        const slot = await deps.store.nextPendingCatchUp(job.name, now);
+        if (slot) catchUps.push({ job, slot, result: dispatch({ jobName: job.name, trigger: "catchup", slot }) });
+      }
+      if (active && job.dispatch === "tick") {
+        const slot = slotAt(job.schedule, now);
+        // Only the slot that is due now: older ones are the missed-slot check's business.
+        if (now.getTime() - slot.getTime() < deps.graceMs) owned.push({ jobName: job.name, slot });
+      }
+    });
+  }
+  // A slot already claimed (a second tick within its grace) is not dispatched again: the
+  // execute route would only answer "duplicate". Should the store not answer, all are dispatched.
+  let claimed = new Set<string>();
+  if (owned.length > 0) {
+    await isolated("dispatch", async () => {
+      claimed = new Set((await deps.store.claimedSlots(owned)).map(slotKey));
+    });
+  }
+  const dispatches = owned.filter((s) => !claimed.has(slotKey(s))).map((s) => dispatch({ jobName: s.jobName, trigger: "tick", slot: s.slot }));
+
+  report.retries = await Promise.all(retries);
+  const caughtUp = await Promise.all(catchUps.map(async (c) => ({ ...c, result: await c.result })));
+  for (const c of caughtUp) {
+    // A catch-up the route refuses for good (a 4xx other than a conflict) would block the job's
+    // queue: taken out and reported. Any other failure leaves it pending for the next tick.
+    const status = c.result.status;
+    if (status !== null && status >= 400 && status < 500 && status !== 409 && status !== 429) {
+      await isolated(c.job.name, async () => {
+        await deps.store.dropCatchUp(c.job.name, c.slot);
+        throw new Error(`the execute route refused the catch-up of ${c.slot.toISOString()} with ${status}; it was taken out of the queue`);
+      });
+    }
+  }
+  report.dispatched = [...caughtUp.map((c) => c.result), ...(await Promise.all(dispatches))];
+  return report;
+}
+
+const slotKey = (s: JobSlot) => `${s.jobName} ${s.slot.toISOString()}`;
+
+/**
+ * Slots of `job` expected between its bookmark and now minus the grace that got no run:
+ * recorded as missed once each, queued for catch-up per the job's `missed` policy, reported.
+ * The bookmark only moves forward, so a clock that went back re-checks nothing.
+ */
+async function checkMissed(
+  deps: TickDeps,
+  job: JobDefinition,
+  config: TickJobConfig | undefined,
+  active: boolean,
+  now: Date,
+  report: TickReport,
+  log: (message: string) => void,
+): Promise<void> {
+  const horizon = new Date(now.getTime() - deps.graceMs);
+  const checkedUntil = config?.missedCheckedUntil;
+  // First sight of this job: nothing before now was expected of it. A paused or disabled job
+  // misses nothing: checking resumes from now on.
+  if (!checkedUntil || !active) return deps.store.setMissedCheckedUntil(job.name, horizon);
+  if (horizon <= checkedUntil) return;
+  const expected = occurrencesBetween(job.schedule, checkedUntil, horizon, MAX_SLOTS_PER_TICK);
+  const until = expected.length === MAX_SLOTS_PER_TICK ? expected[expected.length - 1] : horizon;
+  const missed = await deps.store.recordMissedSlots(job.name, expected, deps.holder);
+  await deps.store.setMissedCheckedUntil(job.name, until);
+  if (missed.length === 0) return;
+  const wanted = catchUpsFor(job.missed, missed);
+  log(`${job.name}: ${missed.length} missed slot(s), policy ${job.missed.policy}: ${wanted.length} catch-up run(s)`);
+  report.missed.push({ jobName: job.name, slots: missed.map((s) => s.toISOString()), policy: job.missed.policy, catchUps: wanted.length });
+  await deps.store.scheduleCatchUps(job.name, wanted, now);
+  await deps.onMissed?.(job, missed).catch((error) => log(`missed-run alert for ${job.name} failed: ${messageOf(error)}`));
+}
+
+/** The missed slots a job catches up on: none (skip), the latest (once), or the latest `max` (all). */
+export function catchUpsFor(missed: JobDefinition["missed"], slots: readonly Date[]): Date[] {
+  if (missed.policy === "all") return slots.slice(-missed.max);
+  if (missed.policy === "once") return slots.slice(-1);
+  return [];
+}
