@@ -1,11 +1,11 @@
-import { sql } from "drizzle-orm";
 import { defineJob } from "../cron/define-job";
-import { getDatabase, queryRows } from "../db/client";
+import { getDatabase } from "../db/client";
+import { cleanupOldLogs } from "../db/maintenance";
 import { loadEnv } from "../env";
 
 /**
- * Weekly: deletes runs older than CRON_LOG_RETENTION_DAYS (default 90). The SQL function
- * deletes in batches and keeps running runs and runs behind pending dead-letter entries.
+ * Weekly: deletes runs older than CRON_LOG_RETENTION_DAYS (default 90), in batches, keeping
+ * running runs and runs behind pending dead-letter entries (cleanupOldLogs).
  */
 export default defineJob({
   name: "cleanup-old-logs",
@@ -20,8 +20,8 @@ export default defineJob({
   handler: async (ctx) => {
     const env = loadEnv();
     const { db } = await getDatabase(env);
-    const [row] = await queryRows<{ deleted: number }>(db, sql`SELECT cleanup_old_cron_logs(${env.CRON_LOG_RETENTION_DAYS}::int) AS deleted`);
-    ctx.log(`deleted ${row.deleted} runs older than ${env.CRON_LOG_RETENTION_DAYS} days`);
-    return { deleted: Number(row.deleted), retentionDays: env.CRON_LOG_RETENTION_DAYS };
+    const deleted = await cleanupOldLogs(db, env.CRON_LOG_RETENTION_DAYS);
+    ctx.log(`deleted ${deleted} runs older than ${env.CRON_LOG_RETENTION_DAYS} days`);
+    return { deleted, retentionDays: env.CRON_LOG_RETENTION_DAYS };
   },
 });

@@ -1,6 +1,6 @@
-import { sql } from "drizzle-orm";
 import { defineJob } from "../cron/define-job";
-import { getDatabase, queryRows } from "../db/client";
+import { getDatabase } from "../db/client";
+import { runsPerStatus } from "../db/queries/statistics";
 import { loadEnv } from "../env";
 
 /** Demo (CRON_DEMO=1): every minute, reads the database clock and counts the last hour's runs. */
@@ -14,12 +14,9 @@ export default defineJob({
   timeout: "30s",
   handler: async (ctx) => {
     const { db } = await getDatabase(loadEnv());
-    const rows = await queryRows<{ status: string; n: number }>(
-      db,
-      sql`SELECT status, count(*)::int AS n FROM cron_job_logs WHERE started_at > now() - interval '1 hour' GROUP BY status ORDER BY status`,
-    );
-    const counts = Object.fromEntries(rows.map((r) => [r.status, r.n]));
-    ctx.log(`last hour: ${rows.map((r) => `${r.n} ${r.status}`).join(", ") || "no runs"}`);
+    const rows = await runsPerStatus(db, { minutes: 60 });
+    const counts = Object.fromEntries(rows.map((r) => [r.status, r.count]));
+    ctx.log(`last hour: ${rows.map((r) => `${r.count} ${r.status}`).join(", ") || "no runs"}`);
     return { lastHour: counts };
   },
 });

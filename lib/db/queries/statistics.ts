@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { FAILURE_STATUSES, LOCK_MISS_REASONS } from "../../cron/vocabulary";
+import { FAILURE_STATUSES, LOCK_MISS_REASONS, type RunStatus } from "../../cron/vocabulary";
 import { queryRows, type Db } from "../client";
 import { deadLetterSummary } from "../dead-letters";
 import { iso, num, type DbNumber, type DbTime } from "../rows";
@@ -128,4 +128,13 @@ export async function statistics(db: Db, opts: { hours?: number } = {}): Promise
       stale: num(lockNow?.stale),
     },
   };
+}
+
+/** How many rows of each status started within the last `minutes`, by status name. */
+export async function runsPerStatus(db: Db, opts: { minutes: number }): Promise<Array<{ status: RunStatus; count: number }>> {
+  const rows = await queryRows<{ status: RunStatus; n: DbNumber }>(
+    db,
+    sql`SELECT status, count(*)::int AS n FROM cron_job_logs WHERE started_at > now() - make_interval(mins => ${opts.minutes}::int) GROUP BY status ORDER BY status`,
+  );
+  return rows.map((r) => ({ status: r.status, count: num(r.n) }));
 }
