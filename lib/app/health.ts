@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { sql } from "drizzle-orm";
 import type { LeaseStore } from "../cron/lease-store";
-import { queryRows, type Db } from "../db/client";
+import type { Db } from "../db/client";
+import { pingDatabase } from "../db/queries/health";
 
 /**
  * The health check: is the database answering, is the lock store answering, and (optionally)
@@ -144,7 +144,7 @@ export async function checkHealth(deps: HealthDeps): Promise<HealthReport> {
   try {
     const db = await withTimeout(deps.openDb(), deps.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS, "The database");
     const started = now();
-    await withTimeout(queryRows(db, sql`SELECT 1 AS ok`), timeoutMs, "The database");
+    await withTimeout(pingDatabase(db), timeoutMs, "The database");
     databaseLatencyMs = now() - started;
   } catch (error) {
     const timedOut = error instanceof TimeoutError;

@@ -1,7 +1,8 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { sql } from "drizzle-orm";
 import type { TriggerOutcome } from "../cron/run-job";
-import { queryRows, type Database } from "../db/client";
+import { LOCK_MISS_REASONS } from "../cron/vocabulary";
+import type { Database } from "../db/client";
+import { interruptHolder as interruptHolderRuns } from "../db/interrupt";
 import { errorResponse } from "../http/http";
 
 /**
@@ -72,7 +73,7 @@ export function recordOutcome(outcome: TriggerOutcome): void {
   const s = state().stats;
   if (outcome.kind === "skipped") {
     s.skipped++;
-    if (outcome.reason === "already_running" || outcome.reason === "duplicate") s.locksMissed++;
+    if ((LOCK_MISS_REASONS as readonly string[]).includes(outcome.reason)) s.locksMissed++;
     return;
   }
   // Counted already, as interrupted, by the shutdown that closed it.
@@ -146,29 +147,10 @@ export function interruptedMessage(graceSeconds: number): string {
 
 /**
  * Marks this holder's still-running runs interrupted (status abandoned), frees every lease it
- * holds, and drops its queued bufferOne/replace rows (skipped: their waiter is going away, and
- * a queued row left behind would keep the job's one queued place). Returns the interrupted runs.
+ * holds, and drops its queued rows (lib/db/interrupt.ts). Returns the interrupted runs.
  */
-export async function interruptHolder(database: Database, holder: string, graceSeconds: number): Promise<{ interrupted: string[]; dropped: string[] }> {
-  const rows = await queryRows<{ id: string; kind: "interrupted" | "dropped" }>(
-    database.db,
-    sql`WITH freed AS (DELETE FROM cron_job_leases WHERE holder = ${holder} RETURNING run_id),
-        interrupted AS (
-          UPDATE cron_job_logs l
-             SET status = 'abandoned', completed_at = now(), lease_expires_at = NULL,
-                 duration_ms = (extract(epoch FROM now() - l.started_at) * 1000)::int,
-                 error_message = ${interruptedMessage(graceSeconds)}
-           WHERE l.status = 'started' AND (l.id IN (SELECT run_id FROM freed) OR l.holder = ${holder})
-          RETURNING l.id),
-        dropped AS (
-          UPDATE cron_job_logs l
-             SET status = 'skipped', skip_reason = 'already_running', completed_at = now(), duration_ms = 0, lease_expires_at = NULL,
-                 error_message = 'dropped: the server shut down while this run waited for the lease'
-           WHERE l.status = 'queued' AND l.holder = ${holder}
-          RETURNING l.id)
-        SELECT id, 'interrupted' AS kind FROM interrupted UNION ALL SELECT id, 'dropped' AS kind FROM dropped`,
-  );
-  return { interrupted: rows.filter((r) => r.kind === "interrupted").map((r) => r.id), dropped: rows.filter((r) => r.kind === "dropped").map((r) => r.id) };
+export function interruptHolder(database: Database, holder: string, graceSeconds: number): Promise<{ interrupted: string[]; dropped: string[] }> {
+  return interruptHolderRuns(database.db, holder, interruptedMessage(graceSeconds));
 }
 
 /**

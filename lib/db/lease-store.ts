@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import type { LeaseHolder, LeaseStore } from "../cron/lease-store";
 import { isUuid } from "../cron/ids";
 import { currentHolder, queryRows, type Db } from "./client";
+import { pingDatabase } from "./queries/health";
 import { num, type DbNumber } from "./rows";
 
 /**
@@ -91,7 +92,7 @@ export class PostgresLeaseStore implements LeaseStore {
   }
 
   async ping(): Promise<void> {
-    await queryRows(this.db, sql`SELECT 1`);
+    await pingDatabase(this.db);
   }
 }
 
