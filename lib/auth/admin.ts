@@ -1,5 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import type { ActorChannel } from "../cron/vocabulary";
 import type { Env } from "../env";
+import { refusal, type Refusal } from "./refusal";
 import { readSessionCookie, sessionSetCookie, verifySession } from "./admin-session";
 
 /**
@@ -9,7 +11,10 @@ import { readSessionCookie, sessionSetCookie, verifySession } from "./admin-sess
  * sent by a browser on its own, so bearer requests need none.
  */
 
-export type AdminVia = "cookie" | "bearer";
+export type AdminVia = Exclude<ActorChannel, "cli">;
+
+/** Why an admin request is refused: 503 (ADMIN_TOKEN unset), 401 (no valid credentials), 403 (foreign Origin). */
+export type AdminRefusal = Refusal<"admin_not_configured" | "unauthorized" | "session_expired" | "bad_origin">;
 
 export interface AdminAuth {
   ok: true;
@@ -61,12 +66,12 @@ export function allowedOrigins(request: Request, env: Pick<Env, "NEXT_PUBLIC_APP
   return origins;
 }
 
-/** Null when the Origin header names this app; otherwise the 403 to answer. */
-export function checkOrigin(request: Request, env: Pick<Env, "NEXT_PUBLIC_APP_URL">): Response | null {
+/** Null when the Origin header names this app; otherwise the 403 refusal. */
+export function checkOrigin(request: Request, env: Pick<Env, "NEXT_PUBLIC_APP_URL">): AdminRefusal | null {
   const origin = request.headers.get("origin");
   if (origin && origin !== "null" && allowedOrigins(request, env).has(origin)) return null;
   const shown = origin === null ? "no Origin header" : `Origin ${JSON.stringify(origin.slice(0, 100))}`;
-  return refuse(
+  return refusal(
     403,
     "bad_origin",
     `This request changes state with the session cookie but came with ${shown}; it must come from this app's own pages. ` +
@@ -74,12 +79,8 @@ export function checkOrigin(request: Request, env: Pick<Env, "NEXT_PUBLIC_APP_UR
   );
 }
 
-function refuse(status: number, code: string, message: string): Response {
-  return Response.json({ success: false, error: message, code }, { status, headers: { "cache-control": "no-store" } });
-}
-
-export function adminNotConfigured(): Response {
-  return refuse(
+export function adminNotConfigured(): AdminRefusal {
+  return refusal(
     503,
     "admin_not_configured",
     "ADMIN_TOKEN is not set on the server, so the admin area is closed to everyone. Set it to a long random value " +
@@ -88,16 +89,16 @@ export function adminNotConfigured(): Response {
 }
 
 /**
- * Authenticates an admin request: the result, or the response refusing it (503 when
+ * Authenticates an admin request: the result, or the refusal (503 when
  * ADMIN_TOKEN is unset, 401 without valid credentials, 403 for a cookie request that
  * changes state from a foreign, "null" or missing Origin). Touches no database.
  */
-export function authenticateAdmin(request: Request, env: Pick<Env, "ADMIN_TOKEN" | "NEXT_PUBLIC_APP_URL">, now = Date.now()): AdminAuth | Response {
+export function authenticateAdmin(request: Request, env: Pick<Env, "ADMIN_TOKEN" | "NEXT_PUBLIC_APP_URL">, now = Date.now()): AdminAuth | AdminRefusal {
   const token = env.ADMIN_TOKEN;
   if (!token) return adminNotConfigured();
   const ip = clientAddress(request);
   const unauthorized = () =>
-    refuse(401, "unauthorized", "Not logged in: log in at /dashboard/admin/login, or send Authorization: Bearer <ADMIN_TOKEN>.");
+    refusal(401, "unauthorized", "Not logged in: log in at /dashboard/admin/login, or send Authorization: Bearer <ADMIN_TOKEN>.");
 
   const header = request.headers.get("authorization");
   if (header !== null) {
@@ -110,7 +111,7 @@ export function authenticateAdmin(request: Request, env: Pick<Env, "ADMIN_TOKEN"
   const check = verifySession(readSessionCookie(request), token, now);
   if (!check.ok) {
     if (check.reason === "idle_expired" || check.reason === "expired") {
-      return refuse(401, "session_expired", "Your admin session expired; log in again at /dashboard/admin/login.");
+      return refusal(401, "session_expired", "Your admin session expired; log in again at /dashboard/admin/login.");
     }
     return unauthorized();
   }

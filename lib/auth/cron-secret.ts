@@ -1,8 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import { refusal, type Refusal } from "./refusal";
 
-export type CronAuthResult =
-  | { ok: true }
-  | { ok: false; status: 401 | 503; code: "unauthorized" | "cron_secret_not_configured"; message: string };
+export type CronAuthResult = { ok: true } | Refusal<"unauthorized" | "cron_secret_not_configured">;
 
 const digest = (value: string) => createHash("sha256").update(value, "utf8").digest();
 
@@ -14,14 +13,9 @@ const digest = (value: string) => createHash("sha256").update(value, "utf8").dig
  */
 export function verifyCronAuthorization(header: string | null, secrets: { current?: string; previous?: string }): CronAuthResult {
   if (!secrets.current) {
-    return {
-      ok: false,
-      status: 503,
-      code: "cron_secret_not_configured",
-      message: "CRON_SECRET is not set on the server, so no trigger is accepted. Set it (openssl rand -hex 32) and redeploy.",
-    };
+    return refusal(503, "cron_secret_not_configured", "CRON_SECRET is not set on the server, so no trigger is accepted. Set it (openssl rand -hex 32) and redeploy.");
   }
-  const refused: CronAuthResult = { ok: false, status: 401, code: "unauthorized", message: "Missing or wrong Authorization header: send `Authorization: Bearer <CRON_SECRET>`." };
+  const refused = refusal(401, "unauthorized", "Missing or wrong Authorization header: send `Authorization: Bearer <CRON_SECRET>`.");
   const match = header ? /^Bearer ([^\s,]+)$/.exec(header) : null;
   if (!match || match[1].length > 1024) return refused;
   const presented = digest(match[1]);

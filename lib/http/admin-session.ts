@@ -1,10 +1,12 @@
 import { z } from "zod";
 import { adminNotConfigured, adminTokenMatches, checkOrigin, clientAddress } from "../auth/admin";
-import { clearSessionCookie, newSession, sessionSetCookie } from "../auth/admin-session";
+import { clearSessionCookie, newSession, SESSION_ABSOLUTE_SECONDS, SESSION_IDLE_SECONDS, sessionSetCookie } from "../auth/admin-session";
+import { refusal } from "../auth/refusal";
 import { recordAudit } from "../db/audit";
 import { loadEnv } from "../env";
-import { errorResponse, HttpError, json } from "./http";
-import { adminErrorResponse, adminRoute, validationError } from "./admin-http";
+import { HttpError, json, toErrorResponse } from "./http";
+import { adminRoute, validationError } from "./admin-http";
+import { readJsonBody } from "./parse";
 import { getRuntime } from "../app/runtime";
 
 /** Where the login page lives, and where a successful form login lands. */
@@ -78,16 +80,14 @@ function redirect(location: string, setCookie?: string): Response {
 export async function handleLogin(request: Request): Promise<Response> {
   try {
     const env = loadEnv();
-    if (!env.ADMIN_TOKEN) return adminNotConfigured();
+    if (!env.ADMIN_TOKEN) return toErrorResponse(adminNotConfigured(), "admin login");
     const refused = checkOrigin(request, env);
-    if (refused) return refused;
+    if (refused) return toErrorResponse(refused, "admin login");
     const ip = clientAddress(request);
     const key = ip ?? "unknown";
     const wait = limiter().retryAfterSeconds(key);
     if (wait > 0) {
-      const response = errorResponse(429, "too_many_attempts", `Too many failed logins from this address; try again in ${wait}s.`);
-      response.headers.set("retry-after", String(wait));
-      return response;
+      return toErrorResponse(refusal(429, "too_many_attempts", `Too many failed logins from this address; try again in ${wait}s.`, { "retry-after": String(wait) }), "admin login");
     }
 
     const isForm = /^(application\/x-www-form-urlencoded|multipart\/form-data)/i.test(request.headers.get("content-type") ?? "");
@@ -97,12 +97,7 @@ export async function handleLogin(request: Request): Promise<Response> {
       if (!form) throw new HttpError(400, "invalid_body", "body: not a readable form.", { field: "body" });
       raw = Object.fromEntries([...form.entries()].filter(([, v]) => typeof v === "string"));
     } else {
-      const text = await request.text();
-      try {
-        raw = text.trim() === "" ? {} : JSON.parse(text);
-      } catch {
-        throw new HttpError(400, "invalid_json", "body: not valid JSON; send {\"token\": \"<ADMIN_TOKEN>\"}.", { field: "body" });
-      }
+      raw = await readJsonBody(request, '{"token": "<ADMIN_TOKEN>"}');
     }
     const parsed = loginBodySchema.safeParse(raw);
     if (!parsed.success) {
@@ -114,7 +109,7 @@ export async function handleLogin(request: Request): Promise<Response> {
       limiter().fail(key);
       console.warn(`[crondeck] admin login refused from ${ip ?? "an unknown address"}`);
       if (isForm) return redirect(`${LOGIN_PAGE}?error=invalid_token`);
-      return errorResponse(401, "unauthorized", "Wrong admin token.");
+      return toErrorResponse(refusal(401, "unauthorized", "Wrong admin token."), "admin login");
     }
     limiter().succeed(key);
 
@@ -123,11 +118,11 @@ export async function handleLogin(request: Request): Promise<Response> {
     const { database } = await getRuntime();
     await recordAudit(database.db, { actor: "admin", action: "session.login", target: null, detail: { sid: session.sid, via: isForm ? "form" : "json" }, ipAddress: ip });
     if (isForm) return redirect(parsed.data.next ?? AFTER_LOGIN_PAGE, setCookie);
-    const response = json({ success: true, expiresAt: new Date((session.iat + 8 * 3600) * 1000).toISOString(), idleTimeoutSeconds: 30 * 60 });
+    const response = json({ success: true, expiresAt: new Date((session.iat + SESSION_ABSOLUTE_SECONDS) * 1000).toISOString(), idleTimeoutSeconds: SESSION_IDLE_SECONDS });
     response.headers.append("set-cookie", setCookie);
     return response;
   } catch (error) {
-    return adminErrorResponse(error, "admin login");
+    return toErrorResponse(error, "admin login");
   }
 }
 

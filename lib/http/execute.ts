@@ -1,18 +1,20 @@
 import { verifyCronAuthorization } from "../auth/cron-secret";
-import { JOB_NAME_RE, type RunTrigger } from "../cron/define-job";
+import type { JobDefinition } from "../cron/define-job";
+import { isUuid } from "../cron/ids";
 import { runTrigger, type TriggerOutcome } from "../cron/run-job";
 import { isOccurrence, slotAt } from "../cron/schedule";
-import { getRegistry } from "../jobs";
+import { RUN_TRIGGERS, SKIP_REASONS, SLOT_TRIGGERS, type RunTrigger } from "../cron/vocabulary";
 import { loadEnv, type Env } from "../env";
-import { errorResponse, HttpError, json, toErrorResponse } from "./http";
-import { getRuntime } from "../app/runtime";
+import { HttpError, json, problemResponse, toErrorResponse } from "./http";
+import { requireJob } from "./parse";
+import { appRegistry, getRuntime } from "../app/runtime";
 import { isShuttingDown, recordOutcome } from "../app/shutdown";
 
 /** Leaves time after the handler to write the result before the platform stops the function. */
 const FINISH_MARGIN_MS = 2_000;
-const TRIGGERS_FROM_CALLERS = new Set<RunTrigger>(["schedule", "manual", "tick", "retry", "catchup"]);
+/** What a caller of the cron routes may ask for: every trigger but replay, which only the admin's dead-letter retry starts. */
+const TRIGGERS_FROM_CALLERS: readonly RunTrigger[] = RUN_TRIGGERS.filter((t) => t !== "replay");
 const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,200}$/;
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * What the cron routes check before anything else (nothing is written for a refused request):
@@ -20,8 +22,10 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
  */
 export function refuseTrigger(request: Request, env: Env): Response | null {
   const auth = verifyCronAuthorization(request.headers.get("authorization"), { current: env.CRON_SECRET, previous: env.CRON_SECRET_PREVIOUS });
-  if (!auth.ok) return errorResponse(auth.status, auth.code, auth.message);
-  if (isShuttingDown()) return errorResponse(503, "shutting_down", "This server is shutting down and takes no new triggers; retry against another instance or after the restart.");
+  if (!auth.ok) return problemResponse(auth);
+  if (isShuttingDown()) {
+    return problemResponse({ status: 503, code: "shutting_down", message: "This server is shutting down and takes no new triggers; retry against another instance or after the restart." });
+  }
   return null;
 }
 
@@ -29,12 +33,27 @@ export function refuseTrigger(request: Request, env: Env): Response | null {
 export function triggerOf(request: Request, url: URL): RunTrigger {
   const asked = url.searchParams.get("trigger") ?? request.headers.get("x-crondeck-trigger");
   if (asked !== null) {
-    if (!TRIGGERS_FROM_CALLERS.has(asked as RunTrigger)) {
-      throw new HttpError(400, "invalid_trigger", `trigger must be one of ${[...TRIGGERS_FROM_CALLERS].join(", ")}; got "${asked.slice(0, 40)}"`);
-    }
-    return asked as RunTrigger;
+    const trigger = TRIGGERS_FROM_CALLERS.find((t) => t === asked);
+    if (!trigger) throw new HttpError(400, "invalid_trigger", `trigger must be one of ${TRIGGERS_FROM_CALLERS.join(", ")}; got "${asked.slice(0, 40)}"`);
+    return trigger;
   }
   return request.method === "GET" ? "schedule" : "manual";
+}
+
+/** The slot a trigger runs: the one asked for (an occurrence, not in the future), or the current one for a slot trigger. */
+function slotOf(url: URL, trigger: RunTrigger, job: JobDefinition, now: number): Date | null {
+  const slotParam = url.searchParams.get("slot");
+  if (slotParam !== null) {
+    const parsed = new Date(slotParam);
+    if (Number.isNaN(parsed.getTime())) throw new HttpError(400, "invalid_slot", "slot must be an ISO 8601 timestamp such as 2026-11-24T01:00:00Z.");
+    if (!isOccurrence(job.schedule, parsed)) {
+      throw new HttpError(400, "invalid_slot", `slot ${parsed.toISOString()} is not an occurrence of "${job.schedule.cron}" (${job.schedule.timezone}).`);
+    }
+    if (parsed.getTime() > now + 60_000) throw new HttpError(400, "invalid_slot", "slot is in the future.");
+    return parsed;
+  }
+  if (trigger === "catchup") throw new HttpError(400, "invalid_slot", "trigger=catchup needs slot=<the missed slot, ISO 8601>.");
+  return (SLOT_TRIGGERS as readonly RunTrigger[]).includes(trigger) ? slotAt(job.schedule, new Date(now)) : null;
 }
 
 /** Authenticates, finds the job, derives the slot and runs the trigger; maps every outcome to JSON. */
@@ -44,12 +63,7 @@ export async function handleExecute(request: Request, rawJobName: string, maxDur
     const env = loadEnv();
     const refused = refuseTrigger(request, env);
     if (refused) return refused;
-
-    const job = JOB_NAME_RE.test(rawJobName) ? getRegistry().get(rawJobName) : undefined;
-    if (!job) {
-      const shown = rawJobName.length > 60 ? `${rawJobName.slice(0, 60)}…` : rawJobName;
-      return errorResponse(404, "job_not_found", `No job named "${shown}". GET /api/cron/jobs lists the jobs.`);
-    }
+    const job = requireJob(rawJobName, appRegistry(env));
 
     const url = new URL(request.url);
     const trigger = triggerOf(request, url);
@@ -60,23 +74,9 @@ export async function handleExecute(request: Request, rawJobName: string, maxDur
     let retryOf: string | null = null;
     if (trigger === "retry") {
       retryOf = url.searchParams.get("run");
-      if (!retryOf || !UUID_RE.test(retryOf)) throw new HttpError(400, "invalid_run", "trigger=retry needs run=<the run id of a run waiting for its retry>.");
+      if (!retryOf || !isUuid(retryOf)) throw new HttpError(400, "invalid_run", "trigger=retry needs run=<the run id of a run waiting for its retry>.");
     }
-    let scheduledFor: Date | null = null;
-    const slotParam = url.searchParams.get("slot");
-    if (slotParam !== null) {
-      const parsed = new Date(slotParam);
-      if (Number.isNaN(parsed.getTime())) throw new HttpError(400, "invalid_slot", "slot must be an ISO 8601 timestamp such as 2026-11-24T01:00:00Z.");
-      if (!isOccurrence(job.schedule, parsed)) {
-        throw new HttpError(400, "invalid_slot", `slot ${parsed.toISOString()} is not an occurrence of "${job.schedule.cron}" (${job.schedule.timezone}).`);
-      }
-      if (parsed.getTime() > Date.now() + 60_000) throw new HttpError(400, "invalid_slot", "slot is in the future.");
-      scheduledFor = parsed;
-    } else if (trigger === "catchup") {
-      throw new HttpError(400, "invalid_slot", "trigger=catchup needs slot=<the missed slot, ISO 8601>.");
-    } else if (trigger === "schedule" || trigger === "tick") {
-      scheduledFor = slotAt(job.schedule, new Date());
-    }
+    const scheduledFor = slotOf(url, trigger, job, Date.now());
 
     const runtime = await getRuntime();
     const outcome = await runTrigger(runtime.engine, {
@@ -104,7 +104,7 @@ export function outcomeResponse(outcome: TriggerOutcome): Response {
       reason: outcome.reason,
       jobName: outcome.jobName,
       execution: { id: outcome.runId, status: "skipped", scheduledFor: outcome.scheduledFor?.toISOString() ?? null, trigger: outcome.trigger, startedAt: outcome.startedAt.toISOString() },
-      message: `Skipped ${outcome.jobName}: ${SKIP_MESSAGES[outcome.reason]}`,
+      message: `Skipped ${outcome.jobName}: ${SKIP_REASONS[outcome.reason]}`,
     });
   }
   const run = outcome.run;
@@ -165,11 +165,3 @@ export function outcomeResponse(outcome: TriggerOutcome): Response {
     completed ? 200 : 500,
   );
 }
-
-const SKIP_MESSAGES = {
-  already_running: "a run of this job is still holding its lease",
-  duplicate: "this slot already has its run",
-  disabled: "the job is disabled",
-  paused: "the job is paused",
-  dead_lettered: "the job is paused after repeated dead-lettered runs; recover it to resume",
-} as const;

@@ -1,17 +1,11 @@
-import { redact, truncate } from "../cron/redact";
 import { isUnavailable } from "../cron/store-errors";
+import { problemBody, problemOf, type Problem } from "./errors";
 
-/** Errors that map to HTTP responses in one place, each with a stable code and a message saying what to do. */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-  }
-}
+/** Responses: JSON, never cached; errors in the one shape lib/http/errors.ts decides. */
+
+export { HttpError } from "./errors";
+/** Connection-level failures of Postgres, PGlite or Redis, as opposed to bugs (one rule, in lib/cron). */
+export { isUnavailable };
 
 const NO_STORE = { "cache-control": "no-store" };
 
@@ -19,26 +13,19 @@ export function json(body: unknown, status = 200, headers: Record<string, string
   return Response.json(body, { status, headers: { ...NO_STORE, ...headers } });
 }
 
+/** The response for a problem (or a refusal from authentication, which has the same fields). */
+export function problemResponse(problem: Problem): Response {
+  return json(problemBody(problem), problem.status, problem.headers);
+}
+
 export function errorResponse(status: number, code: string, message: string, details?: Record<string, unknown>): Response {
-  return json({ success: false, error: message, code, ...(details ? { details } : {}) }, status);
+  return problemResponse({ status, code, message, details });
 }
 
 /**
- * Turns anything thrown into a JSON response. Expected errors keep their status; anything
- * else is a store or server fault: logged (without stack or secrets) and answered 503/500.
+ * Turns anything thrown (or a refusal) into a JSON response. Expected errors keep their status;
+ * anything else is a store or server fault: logged (without stack or secrets) and answered 503/500.
  */
 export function toErrorResponse(error: unknown, context: string): Response {
-  if (error instanceof HttpError) return errorResponse(error.status, error.code, error.message, error.details);
-  const message = error instanceof Error ? error.message : String(error);
-  if (isUnavailable(error)) {
-    console.error(`[crondeck] ${context}: store unavailable: ${scrub(message)}`);
-    return errorResponse(503, "store_unavailable", "The database or lock store did not answer. Nothing ran; try again shortly.");
-  }
-  console.error(`[crondeck] ${context}: ${scrub(message)}`);
-  return errorResponse(500, "internal_error", "The server failed to handle this request; see the server logs.");
+  return problemResponse(problemOf(error, context));
 }
-
-/** Connection-level failures of Postgres, PGlite or Redis, as opposed to bugs (one rule, in lib/cron). */
-export { isUnavailable };
-
-const scrub = (text: string) => truncate(redact(text), 500);

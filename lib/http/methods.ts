@@ -1,4 +1,4 @@
-import { errorResponse } from "./http";
+import { problemResponse } from "./http";
 
 /** The methods that run anything on the cron routes. */
 export const CRON_METHODS = ["GET", "POST"] as const;
@@ -9,9 +9,12 @@ const ALLOW = CRON_METHODS.join(", ");
  * for HEAD (which has no body), a JSON error naming the allowed methods. Nothing is read or written.
  */
 export function methodNotAllowed(request: Request): Response {
-  const headers = { allow: ALLOW, "cache-control": "no-store" };
-  if (request.method === "HEAD") return new Response(null, { status: 405, headers });
-  const response = errorResponse(405, "method_not_allowed", `${request.method} is not allowed here: use ${CRON_METHODS.join(" or ")} to trigger a run.`, { allowed: [...CRON_METHODS] });
-  response.headers.set("allow", ALLOW);
-  return response;
+  if (request.method === "HEAD") return new Response(null, { status: 405, headers: { allow: ALLOW, "cache-control": "no-store" } });
+  return problemResponse({
+    status: 405,
+    code: "method_not_allowed",
+    message: `${request.method} is not allowed here: use ${CRON_METHODS.join(" or ")} to trigger a run.`,
+    details: { allowed: [...CRON_METHODS] },
+    headers: { allow: ALLOW },
+  });
 }

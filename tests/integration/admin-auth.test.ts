@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { adminTokenMatches, authenticateAdmin, clientAddress, type AdminAuth } from "@/lib/auth/admin";
+import { adminTokenMatches, authenticateAdmin, clientAddress, type AdminAuth, type AdminRefusal } from "@/lib/auth/admin";
 import {
   newSession,
   readSessionCookie,
@@ -20,12 +20,12 @@ const minutes = (n: number) => n * 60_000;
 
 const cookieFor = (at = T0) => `crondeck_session=${signSession(newSession(at), TOKEN)}`;
 const req = (method: string, headers: Record<string, string> = {}, url = "http://app.test/api/admin/cron-jobs") => new Request(url, { method, headers });
-const ok = (r: AdminAuth | Response): AdminAuth => {
-  if (r instanceof Response) throw new Error(`refused with ${r.status}`);
+const ok = (r: AdminAuth | AdminRefusal): AdminAuth => {
+  if (!r.ok) throw new Error(`refused with ${r.status}`);
   return r;
 };
-const status = (r: AdminAuth | Response) => (r instanceof Response ? r.status : 200);
-const code = async (r: AdminAuth | Response) => (r instanceof Response ? ((await r.json()) as { code: string }).code : "ok");
+const status = (r: AdminAuth | AdminRefusal) => (r.ok ? 200 : r.status);
+const code = async (r: AdminAuth | AdminRefusal) => (r.ok ? "ok" : r.code);
 
 describe("admin session cookie", () => {
   it("verifies its own signature and refuses a changed payload, MAC, or another token's cookie", () => {

@@ -1,6 +1,4 @@
-import { methodNotAllowed } from "@/lib/http/methods";
-import { answerBeforeExit } from "@/lib/app/shutdown";
-import { handleTick } from "@/lib/http/tick-route";
+import { methodNotAllowed, tickRoute } from "@/lib/http/cron-routes";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
@@ -8,11 +6,11 @@ export const maxDuration = 60;
 
 /** Vercel Cron calls GET once a minute; POST works for other schedulers. */
 export function GET(request: Request) {
-  return answerBeforeExit(() => handleTick(request, maxDuration));
+  return tickRoute(request, maxDuration);
 }
 
 export function POST(request: Request) {
-  return answerBeforeExit(() => handleTick(request, maxDuration));
+  return tickRoute(request, maxDuration);
 }
 
 // Without its own HEAD export Next.js answers HEAD with GET, which would run the tick.

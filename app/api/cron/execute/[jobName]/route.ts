@@ -1,6 +1,4 @@
-import { handleExecute } from "@/lib/http/execute";
-import { methodNotAllowed } from "@/lib/http/methods";
-import { answerBeforeExit } from "@/lib/app/shutdown";
+import { executeRoute, methodNotAllowed } from "@/lib/http/cron-routes";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
@@ -14,13 +12,11 @@ type Params = { params: Promise<{ jobName: string }> };
  * run outlives a graceful shutdown still gets an answer (503 interrupted), never a reset.
  */
 export async function GET(request: Request, { params }: Params) {
-  const { jobName } = await params;
-  return answerBeforeExit(() => handleExecute(request, jobName, maxDuration));
+  return executeRoute(request, (await params).jobName, maxDuration);
 }
 
 export async function POST(request: Request, { params }: Params) {
-  const { jobName } = await params;
-  return answerBeforeExit(() => handleExecute(request, jobName, maxDuration));
+  return executeRoute(request, (await params).jobName, maxDuration);
 }
 
 // Without its own HEAD export Next.js answers HEAD with GET, which would run the job (and a

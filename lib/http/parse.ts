@@ -1,0 +1,63 @@
+import { z } from "zod";
+import { JOB_NAME_RE, type JobDefinition } from "../cron/define-job";
+import { OperationError } from "../cron/errors";
+import { isUuid } from "../cron/ids";
+import type { JobRegistry } from "../cron/registry";
+import { appRegistry } from "../app/runtime";
+import { HttpError, validationError } from "./errors";
+
+/**
+ * What a request brings in, checked once for every route: a JSON body, a query string, a
+ * UUID in the path, a job name. Each failure is an error the one mapping (lib/http/errors.ts)
+ * answers, naming the field and what it should look like.
+ */
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+/** Reads a JSON body as text (an empty body is `{}`); `example` is what the 400 suggests sending. */
+export async function readJsonBody(request: Request, example = '{"enabled": true}'): Promise<unknown> {
+  const text = await request.text();
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new HttpError(413, "body_too_large", `The body is over ${MAX_BODY_BYTES / 1024} KB.`);
+  if (text.trim() === "") return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, "invalid_json", `body: not valid JSON; send a JSON object such as ${example} with Content-Type: application/json.`, { field: "body" });
+  }
+}
+
+/** Reads a JSON body (an empty body is `{}`) and validates it. */
+export async function parseJsonBody<S extends z.ZodType>(request: Request, schema: S): Promise<z.infer<S>> {
+  return parseWith(schema, await readJsonBody(request), "body");
+}
+
+/** Validates the query string (the last value of a repeated parameter wins). */
+export function parseQuery<S extends z.ZodType>(url: URL, schema: S): z.infer<S> {
+  return parseWith(schema, Object.fromEntries(url.searchParams), "query");
+}
+
+/** Validates `value` with `schema`, or throws the 400 naming the first offending field. */
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown, where: "body" | "query" | "path"): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw validationError(result.error, where);
+  return result.data;
+}
+
+/** A path or query id that must be a UUID, lower-cased. */
+export function requireUuid(value: string, field = "id"): string {
+  if (!isUuid(value)) throw new HttpError(400, "invalid_path", `${field}: must be a UUID such as 0b7c3f5e-8a1d-4c2b-9e6f-1a2b3c4d5e6f`, { field });
+  return value.toLowerCase();
+}
+
+/** The 404 for a job name the registry does not know (a long name is not echoed whole). */
+export function jobNotFound(rawName: string): OperationError {
+  const shown = rawName.length > 60 ? `${rawName.slice(0, 60)}…` : rawName;
+  return new OperationError("not_found", "job_not_found", `No job named "${shown}". GET /api/cron/jobs (with the cron secret) or /api/admin/cron-jobs lists the jobs.`);
+}
+
+/** The registry's job named `rawName`, or 404 job_not_found. Default registry: the app's. */
+export function requireJob(rawName: string, registry: JobRegistry = appRegistry()): JobDefinition {
+  const job = JOB_NAME_RE.test(rawName) ? registry.get(rawName) : undefined;
+  if (!job) throw jobNotFound(rawName);
+  return job;
+}
