@@ -7,23 +7,15 @@ import * as Sentry from "@sentry/nextjs";
 export async function register(): Promise<void> {
   // The if-block (not an early return) lets the Edge compile drop the Node-only code.
   if (process.env.NEXT_RUNTIME === "nodejs") {
-    const { loadEnv, EnvError } = await import("./lib/env");
-    let env;
-    try {
-      env = loadEnv();
-    } catch (error) {
-      if (!(error instanceof EnvError)) throw error;
-      // The message already lists every bad variable and what it should look like; a stack adds nothing.
-      // Throwing is not enough: see the note below.
-      process.stderr.write(`\n${error.message}\n\nCrondeck cannot start until these are fixed.\n`);
-      process.exit(1);
-    }
+    const { loadEnvOrExit } = await import("./lib/env");
+    // A malformed variable ends the process here, with a message naming each one.
+    const env = loadEnvOrExit();
     await import("./sentry.server.config");
     // On the embedded database this server owns its data directory from the start (one process
     // per directory): a second server or a CLI command on it is refused with a message saying
     // what to do, and a damaged directory is reported here, with the fix, instead of as a 503 on
     // every request. Not while `next build` loads this file.
-    if (process.env.NEXT_PHASE !== "phase-production-build") {
+    if (env.NEXT_PHASE !== "phase-production-build") {
       const { getDatabase, targetFromEnv, EmbeddedDatabaseError } = await import("./lib/db/client");
       if (targetFromEnv(env).kind === "pglite") {
         try {
@@ -40,7 +32,7 @@ export async function register(): Promise<void> {
     }
     // `npm start` sets NEXT_MANUAL_SIG_HANDLE so Next.js leaves SIGTERM/SIGINT to Crondeck:
     // stop taking triggers, let running jobs finish, record the rest as interrupted.
-    if (process.env.NEXT_MANUAL_SIG_HANDLE) {
+    if (env.NEXT_MANUAL_SIG_HANDLE) {
       const { installGracefulShutdown } = await import("./lib/app/shutdown");
       const { openedDatabase, currentHolder } = await import("./lib/db/client");
       const holder = currentHolder(env);

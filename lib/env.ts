@@ -19,6 +19,12 @@ const secret = (name: string) =>
     (v) => (v === "" ? undefined : v),
     z.string().min(16, `${name} must be at least 16 characters: generate one with \`openssl rand -hex 32\``).optional(),
   );
+/** On/off: 1, 0, true or false; unset or empty is `fallback`. */
+const flag = (fallback: boolean) =>
+  z.preprocess(
+    (v) => (v === "" || v === undefined ? String(fallback) : v),
+    z.enum(["0", "1", "true", "false"], { error: "must be 1 or 0" }).transform((v) => v === "1" || v === "true"),
+  );
 const positiveInt = (fallback: number) =>
   z.preprocess((v) => (v === "" || v === undefined ? fallback : v), z.coerce.number({ error: "must be a whole number such as 90" }).int("must be a whole number such as 90").positive("must be a positive whole number"));
 
@@ -66,10 +72,19 @@ export const envSchema = z
     CRONDECK_CODE_VERSION: optionalString,
     VERCEL_ENV: optionalString,
     /** Loads the demo jobs (lib/jobs/demo-*.ts); never on a Vercel production deployment. */
-    CRON_DEMO: z.preprocess(
-      (v) => (v === "" || v === undefined ? "0" : v),
-      z.enum(["0", "1", "true", "false"], { error: "must be 1 or 0" }).transform((v) => v === "1" || v === "true"),
-    ),
+    CRON_DEMO: flag(false),
+    /** Loads the fault-injection suite's jobs (lib/jobs/fault-jobs.ts); never on a Vercel production deployment. */
+    CRONDECK_FAULT_JOBS: flag(false),
+    /** `npm run dev` calls vercel.json's crons on their schedules (scripts/dev.ts); 0 turns it off. */
+    CRON_LOCAL_SCHEDULER: flag(true),
+    /** The port `npm run dev` serves on when no -p is given (Next.js reads it too). */
+    PORT: positiveInt(3000),
+    /** Set by Next.js while `next build` loads the app (instrumentation.ts opens no database then). */
+    NEXT_PHASE: optionalString,
+    /** Set by `npm start`: Crondeck, not Next.js, handles SIGTERM/SIGINT (graceful shutdown). */
+    NEXT_MANUAL_SIG_HANDLE: optionalString,
+    /** Where the fault suite's jobs record their runs; default DATABASE_URL (lib/jobs/fault-ledger.ts). */
+    CRONDECK_FAULT_LEDGER_URL: postgresUrl,
     CRON_DEMO_SLOW_MS: positiveInt(2_000),
     /** How long `npm start` waits for running handlers on SIGTERM/SIGINT before marking them interrupted. */
     CRON_SHUTDOWN_GRACE_SECONDS: positiveInt(30),
@@ -113,22 +128,35 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
 
 let cached: { source: NodeJS.ProcessEnv; env: Env } | undefined;
 
-/** The parsed process environment, parsed once. */
-export function loadEnv(): Env {
+/**
+ * The parsed process environment, parsed once. With `fileValues` (a dotenv file a script read
+ * itself), those fill in what the process environment leaves unset, as Next.js does with .env files.
+ */
+export function loadEnv(fileValues?: ReadonlyMap<string, string>): Env {
+  if (fileValues) return parseEnv({ ...Object.fromEntries(fileValues), ...process.env });
   if (cached?.source === process.env) return cached.env;
   const env = parseEnv(process.env);
   cached = { source: process.env, env };
   return env;
 }
 
-/** Forget the parsed environment (tests change process.env). */
-export function resetEnv(): void {
-  cached = undefined;
+/**
+ * loadEnv for a process starting up (the server, npm scripts): a malformed variable ends the
+ * process with the message naming each bad variable; a stack would add nothing.
+ */
+export function loadEnvOrExit(fileValues?: ReadonlyMap<string, string>): Env {
+  try {
+    return loadEnv(fileValues);
+  } catch (error) {
+    if (!(error instanceof EnvError)) throw error;
+    process.stderr.write(`\n${error.message}\n\nCrondeck cannot start until these are fixed.\n`);
+    process.exit(1);
+  }
 }
 
 /** The git commit or deployment that is running, recorded on every run. */
 export function codeVersion(env: Env): string | null {
-  return env.VERCEL_GIT_COMMIT_SHA ?? env.CRONDECK_CODE_VERSION ?? process.env.CRONDECK_BUILD_COMMIT ?? env.VERCEL_DEPLOYMENT_ID ?? null;
+  return env.VERCEL_GIT_COMMIT_SHA ?? env.CRONDECK_CODE_VERSION ?? env.VERCEL_DEPLOYMENT_ID ?? null;
 }
 
 /** Secret values that must never appear in stored errors, logs or responses. */

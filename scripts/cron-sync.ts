@@ -6,11 +6,11 @@ import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { vercelCronsFor, withCrons } from "../lib/vercel/crons";
 import { jobs } from "../lib/jobs";
+import { loadEnvOrExit } from "../lib/env";
 
 const file = join(process.cwd(), "vercel.json");
 const current = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>) : { $schema: "https://openapi.vercel.sh/vercel.json" };
-const plan = process.env.CRON_PLAN === "hobby" ? "hobby" : "pro";
-const wanted = withCrons(current, vercelCronsFor(jobs, plan));
+const wanted = withCrons(current, vercelCronsFor(jobs, loadEnvOrExit().CRON_PLAN));
 const text = `${JSON.stringify(wanted, null, 2)}\n`;
 
 if (process.argv.includes("--check")) {

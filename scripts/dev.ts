@@ -10,17 +10,21 @@ import { join } from "node:path";
 import type { VercelCron } from "../lib/vercel/crons";
 import { ensureLocalSecrets, readEnvFile } from "../lib/dev/env-file";
 import { LocalScheduler } from "../lib/dev/local-scheduler";
+import { loadEnvOrExit } from "../lib/env";
 
 const root = process.cwd();
-const { added, values } = ensureLocalSecrets(join(root, ".env.local"));
+const envFile = join(root, ".env.local");
+
+// The environment as the dev server will see it: .env.local under the shell's.
+const { added, values } = ensureLocalSecrets(envFile, loadEnvOrExit());
 if (added.length) console.log(`[crondeck] wrote ${added.join(" and ")} to .env.local (first run)`);
+const env = loadEnvOrExit(readEnvFile(envFile));
 
 const args = process.argv.slice(2);
 const portIndex = args.findIndex((a) => a === "-p" || a === "--port");
-const port = portIndex >= 0 ? Number(args[portIndex + 1]) : Number(process.env.PORT ?? 3000);
+const port = portIndex >= 0 ? Number(args[portIndex + 1]) : env.PORT;
 const baseUrl = `http://localhost:${port}`;
-const fileEnv = readEnvFile(join(root, ".env.local"));
-const usesEmbedded = !(process.env.DATABASE_URL || process.env.POSTGRES_URL || fileEnv.get("DATABASE_URL") || fileEnv.get("POSTGRES_URL"));
+const usesEmbedded = !(env.DATABASE_URL || env.POSTGRES_URL);
 
 const next = spawn(process.execPath, [join(root, "node_modules/next/dist/bin/next"), "dev", ...args], { stdio: "inherit", env: process.env });
 const forward = (signal: NodeJS.Signals) => next.kill(signal);
@@ -50,7 +54,7 @@ console.log(
   ].join("\n"),
 );
 
-if (process.env.CRON_LOCAL_SCHEDULER !== "0") {
+if (env.CRON_LOCAL_SCHEDULER) {
   const crons = (JSON.parse(readFileSync(join(root, "vercel.json"), "utf8")) as { crons?: VercelCron[] }).crons ?? [];
   const scheduler = new LocalScheduler({ crons, baseUrl, secret: values.CRON_SECRET, log: (line) => console.log(line) });
   scheduler.start();

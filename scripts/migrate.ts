@@ -1,8 +1,8 @@
 /** npm run db:migrate: applies pending migrations to the database the environment names (see README). */
-import { loadEnv } from "../lib/env";
+import { loadEnvOrExit } from "../lib/env";
 import { migrateDatabase, openDatabase, targetFromEnv, type Database } from "../lib/db/client";
 
-const target = targetFromEnv(loadEnv());
+const target = targetFromEnv(loadEnvOrExit());
 let database: Database | undefined;
 try {
   // The embedded database may be another process's (refused, with the fix) or damaged: the message says so.

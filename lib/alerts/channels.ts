@@ -1,3 +1,4 @@
+import type { Env } from "../env";
 import { EmailChannel, parseAddressList } from "./email";
 import { SlackChannel } from "./slack";
 import type { AlertChannel } from "./types";
@@ -8,20 +9,18 @@ export interface AlertChannelsOptions {
   timeoutMs?: number;
 }
 
-/** process.env, or the parsed Env (whose other fields are not all strings). */
-export type AlertEnv = { readonly [key: string]: unknown };
+/** The variables of the parsed Env that configure the channels. */
+export type AlertEnv = Partial<Pick<Env, "SLACK_WEBHOOK_URL" | "SMTP_URL" | "ALERT_EMAIL_TO" | "ALERT_EMAIL_FROM" | "ALERT_WEBHOOK_URL" | "ALERT_WEBHOOK_SECRET">>;
 
-const value = (env: AlertEnv, key: string): string | undefined => {
-  const v = env[key];
-  return typeof v === "string" && v.trim() ? v.trim() : undefined;
-};
+/** A set value, trimmed; blank is unset. */
+const value = (env: AlertEnv, key: keyof AlertEnv): string | undefined => env[key]?.trim() || undefined;
 
 /**
  * The delivery channels the environment configures:
  * - Slack always (a job's own alerts.slackWebhook works without SLACK_WEBHOOK_URL);
  * - e-mail when SMTP_URL is set (to ALERT_EMAIL_TO plus each job's alerts.email);
  * - the generic webhook when ALERT_WEBHOOK_URL is set (signed with ALERT_WEBHOOK_SECRET if set).
- * Takes a plain object (the parsed Env or process.env) and reads nothing at import time.
+ * Takes the parsed Env (lib/env.ts) and reads nothing at import time.
  */
 export function alertChannelsFromEnv(env: AlertEnv, options: AlertChannelsOptions = {}): AlertChannel[] {
   const channels: AlertChannel[] = [new SlackChannel({ webhookUrl: value(env, "SLACK_WEBHOOK_URL") ?? null, timeoutMs: options.timeoutMs })];

@@ -6,9 +6,14 @@ import { PostgresRunStore } from "../db/run-store";
 import { codeVersion, loadEnv, secretsOf, type Env } from "../env";
 import { getRegistry } from "../jobs";
 import { redisLeaseStoreFromEnv } from "../locks/redis-lease-store";
-import { createObservers, type Observers } from "./observers";
+import { createObservers, type ObserverOptions, type Observers } from "./observers";
 import { stoppingSignal } from "./shutdown";
 
+/**
+ * The composition root: environment -> database -> stores -> engine -> observers. Nothing
+ * here runs at import time; `createRuntime` builds from what it is given, `getRuntime` is the
+ * server's one instance of it.
+ */
 export interface Runtime {
   env: Env;
   database: Database;
@@ -18,26 +23,26 @@ export interface Runtime {
   observers: Observers;
 }
 
-const GLOBAL_KEY = Symbol.for("crondeck.runtime");
-type Holder = { [GLOBAL_KEY]?: { database: Database; runtime: Runtime } };
+export interface RuntimeInputs {
+  env: Env;
+  /** An open (and migrated) database. */
+  database: Database;
+  registry: JobRegistry;
+  /** Aborts when the process starts shutting down: queued runs stop waiting and drop their rows. */
+  stopping?: AbortSignal;
+  /** Replaces the alert channels the environment configures (tests, a CLI that must not alert). */
+  dispatcher?: ObserverOptions["dispatcher"];
+}
 
-/**
- * Everything a request needs, built once per process (and again if the database handle
- * changed). The database opens (and migrates) on first use.
- */
-export async function getRuntime(): Promise<Runtime> {
-  const env = loadEnv();
-  const database = await getDatabase(env);
-  const holder = globalThis as Holder;
-  const cached = holder[GLOBAL_KEY];
-  if (cached && cached.database === database) return cached.runtime;
+/** Builds the stores, the engine's dependencies and the observers. Reads no global state, opens nothing. */
+export function createRuntime({ env, database, registry, stopping, dispatcher }: RuntimeInputs): Runtime {
   const preLock = redisLeaseStoreFromEnv(env);
   const secrets = secretsOf(env);
-  const observers = createObservers(env, database.db, secrets);
-  const runtime: Runtime = {
+  const observers = createObservers(env, database.db, secrets, { registry: () => registry, dispatcher });
+  return {
     env,
     database,
-    registry: getRegistry(env),
+    registry,
     preLock,
     observers,
     engine: {
@@ -46,12 +51,34 @@ export async function getRuntime(): Promise<Runtime> {
       holder: currentHolder(env),
       codeVersion: codeVersion(env),
       secrets,
-      // Aborted when a graceful shutdown starts: queued runs stop waiting and drop their rows.
-      stopping: stoppingSignal(),
+      stopping,
       onRunStarted: observers.onRunStarted,
       onRunFinished: observers.onRunFinished,
     },
   };
-  holder[GLOBAL_KEY] = { database, runtime };
+}
+
+/** The jobs this server runs (from the environment), without opening the database. */
+export function appRegistry(env: Env = loadEnv()): JobRegistry {
+  return getRegistry(env);
+}
+
+const GLOBAL_KEY = Symbol.for("crondeck.runtime");
+type Holder = { [GLOBAL_KEY]?: { database: Database; registry: JobRegistry; runtime: Runtime } };
+
+/**
+ * The server's runtime, built once per process (and again if the database handle or the
+ * registry changed): loads the environment, opens (and migrates) the database on first use.
+ */
+export async function getRuntime(): Promise<Runtime> {
+  const env = loadEnv();
+  const database = await getDatabase(env);
+  const registry = appRegistry(env);
+  const holder = globalThis as Holder;
+  const cached = holder[GLOBAL_KEY];
+  if (cached && cached.database === database && cached.registry === registry) return cached.runtime;
+  // Aborted when a graceful shutdown starts (lib/app/shutdown.ts).
+  const runtime = createRuntime({ env, database, registry, stopping: stoppingSignal() });
+  holder[GLOBAL_KEY] = { database, registry, runtime };
   return runtime;
 }

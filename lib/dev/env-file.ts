@@ -16,11 +16,11 @@ export function readEnvFile(path: string): Map<string, string> {
 /**
  * First run on a fresh clone: gives `.env.local` a random CRON_SECRET and ADMIN_TOKEN so the
  * local scheduler and the dashboard work at once. Never overwrites a value that is already in
- * the file or in the environment. Returns the names it added and the values now in effect.
+ * the file or in `env` (the parsed environment). Returns the names it added and the values now in effect.
  */
 export function ensureLocalSecrets(
   path: string,
-  env: Record<string, string | undefined> = process.env,
+  env: Partial<Record<"CRON_SECRET" | "ADMIN_TOKEN", string>>,
   generate: () => string = () => randomBytes(32).toString("hex"),
 ): { added: string[]; values: Record<"CRON_SECRET" | "ADMIN_TOKEN", string> } {
   const file = readEnvFile(path);

@@ -18,20 +18,21 @@ export const jobs: readonly JobDefinition[] = [healthCheck, cleanupOldLogs];
 /** Jobs that do real small work so a new install shows runs, failures and retries (CRON_DEMO=1). */
 export const demoJobs: readonly JobDefinition[] = [demoPulse, demoFlaky, demoSlow, demoStubborn];
 
+/**
+ * The jobs this environment runs: the jobs, plus the demo jobs when CRON_DEMO=1, plus the
+ * fault-injection suite's jobs when CRONDECK_FAULT_JOBS=1 (lib/jobs/fault-jobs.ts); neither
+ * set ever loads on a Vercel production deployment. A new registry on every call.
+ */
+export function buildRegistry(env: Pick<Env, "CRON_DEMO" | "CRONDECK_FAULT_JOBS" | "VERCEL_ENV">): JobRegistry {
+  const production = env.VERCEL_ENV === "production";
+  return new JobRegistry([...jobs, ...(env.CRON_DEMO && !production ? demoJobs : []), ...(env.CRONDECK_FAULT_JOBS && !production ? faultJobs : [])]);
+}
+
 let cached: { key: string; registry: JobRegistry } | undefined;
 
-/**
- * The registry for this process: the jobs, plus the demo jobs when CRON_DEMO=1, plus the
- * fault-injection suite's jobs when CRONDECK_FAULT_JOBS=1 (lib/jobs/fault-jobs.ts); neither
- * set ever loads on a Vercel production deployment.
- */
-export function getRegistry(
-  env: Pick<Env, "CRON_DEMO" | "VERCEL_ENV"> = loadEnv(),
-  faults: boolean = process.env.CRONDECK_FAULT_JOBS === "1",
-): JobRegistry {
-  const demo = env.CRON_DEMO && env.VERCEL_ENV !== "production";
-  const withFaults = faults && env.VERCEL_ENV !== "production";
-  const key = `${demo}:${withFaults}`;
-  if (cached?.key !== key) cached = { key, registry: new JobRegistry([...jobs, ...(demo ? demoJobs : []), ...(withFaults ? faultJobs : [])]) };
+/** The registry for this process (built once per combination of the variables it depends on). */
+export function getRegistry(env: Pick<Env, "CRON_DEMO" | "CRONDECK_FAULT_JOBS" | "VERCEL_ENV"> = loadEnv()): JobRegistry {
+  const key = `${env.CRON_DEMO}:${env.CRONDECK_FAULT_JOBS}:${env.VERCEL_ENV === "production"}`;
+  if (cached?.key !== key) cached = { key, registry: buildRegistry(env) };
   return cached.registry;
 }

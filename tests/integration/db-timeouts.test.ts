@@ -3,7 +3,6 @@ import { sql } from "drizzle-orm";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeDatabase, openDatabase, targetFromEnv } from "@/lib/db/client";
-import { resetEnv } from "@/lib/env";
 import { createTestDatabase, serverAnswers, serverUrl, type TestDatabase } from "../support/db";
 import { configureNeonForProxy, startNeonProxy } from "../support/neon-ws-proxy";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
@@ -46,7 +45,8 @@ describe.skipIf(!available)("a black-holed database", () => {
     for (const key of [...ISOLATED, "CRON_SECRET", "CRON_DEMO", "CRON_DEMO_SLOW_MS", "CRON_DB_QUERY_TIMEOUT_MS"]) saved[key] = process.env[key];
     for (const key of ISOLATED) delete process.env[key];
     Object.assign(process.env, { DATABASE_URL: proxy.url(database.url!), CRON_SECRET: SECRET, CRON_DEMO: "1", CRON_DEMO_SLOW_MS: "1500", CRON_DB_QUERY_TIMEOUT_MS: String(TIMEOUT_MS) });
-    resetEnv();
+    // A new object: loadEnv parses the environment again instead of answering from its cache.
+    process.env = { ...process.env };
     await closeDatabase();
     route = await import("@/app/api/cron/execute/[jobName]/route");
   });
@@ -57,7 +57,7 @@ describe.skipIf(!available)("a black-holed database", () => {
       if (value === undefined) delete process.env[key];
       else process.env[key] = value;
     }
-    resetEnv();
+    process.env = { ...process.env };
     await direct?.end();
     await proxy?.close();
     await database?.dispose();
