@@ -181,10 +181,3 @@ export const cronAuditLog = pgTable(
   },
   (t) => [index("idx_cron_audit_created").on(t.createdAt.desc())],
 );
-
-export type CronJobLog = typeof cronJobLogs.$inferSelect;
-export type CronJobConfigRow = typeof cronJobConfig.$inferSelect;
-export type CronDeadLetter = typeof cronDeadLetters.$inferSelect;
-export type CronAuditEntry = typeof cronAuditLog.$inferSelect;
-export type CronJobLease = typeof cronJobLeases.$inferSelect;
-export type CronAlert = typeof cronAlerts.$inferSelect;
