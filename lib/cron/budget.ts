@@ -28,17 +28,3 @@ export const MAX_TIMEOUT_MS = INVOCATION_MAX_SECONDS * 1000 - 10_000;
 export function invocationBudgetMs(maxDurationSeconds: number, startedAtMs: number, nowMs: number): number {
   return maxDurationSeconds * 1000 - (nowMs - startedAtMs) - ROUTE_ANSWER_MARGIN_MS;
 }
-
-/** Resolves after `ms`, or at once when `signal` aborts. Never rejects. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted || ms <= 0) return resolve();
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-  });
-}

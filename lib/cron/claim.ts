@@ -1,4 +1,6 @@
-import { FINISH_RESERVE_MS, sleep } from "./budget";
+import { FINISH_RESERVE_MS } from "./budget";
+import { sleepOn, type Clock } from "./clock";
+import type { PreLockHandle } from "./lease-keeper";
 import type { EngineDeps, TriggerInput, TriggerOutcome } from "./run-job";
 import type { AttemptRecord, ClaimInput, ClaimResult, LogLine, PromoteResult } from "./run-store";
 import { isUnavailable } from "./store-errors";
@@ -46,21 +48,25 @@ async function onceMoreIfUnavailable<T>(call: () => Promise<T>): Promise<T> {
 }
 
 /** Drops a queued row, retrying briefly. Never throws: a row it cannot drop expires by itself. */
-async function dropQueuedRow(deps: EngineDeps, runId: string): Promise<void> {
+async function dropQueuedRow(deps: EngineDeps, runId: string, clock: Clock): Promise<void> {
   for (let i = 0; ; i++) {
     try {
       return await deps.runs.dropQueued(runId, deps.holder);
     } catch {
       if (i >= DROP_RETRY_DELAYS_MS.length) return;
-      await sleep(DROP_RETRY_DELAYS_MS[i]);
+      await sleepOn(clock, DROP_RETRY_DELAYS_MS[i]);
     }
   }
 }
 
-/** The Redis pre-lock that goes with a claim (a no-op when there is none). */
-export interface PreLockHandle {
-  extend(ttlMs: number): Promise<boolean>;
-  release(): Promise<void>;
+/** The claim's view of time: the lease to ask for, when the invocation started, and the clock. */
+export interface ClaimTime {
+  leaseMs: number;
+  /** The invocation's start, in `now`'s reading. */
+  t0: number;
+  /** The steady reading deadlines are measured in. */
+  now: () => number;
+  clock: Clock;
 }
 
 export interface HeldClaim {
@@ -83,8 +89,9 @@ export function dedupeKeyFor(input: Pick<TriggerInput, "trigger" | "scheduledFor
   return null;
 }
 
-export async function claimTrigger(deps: EngineDeps, input: TriggerInput, leaseMs: number, t0: number): Promise<ClaimPhase> {
+export async function claimTrigger(deps: EngineDeps, input: TriggerInput, time: ClaimTime): Promise<ClaimPhase> {
   const { job } = input;
+  const { leaseMs, t0, now, clock } = time;
   // A queued run waits at most until here, leaving the finish reserve and time for the handler.
   const waitDeadline = t0 + Math.max(0, input.budgetMs - FINISH_RESERVE_MS - Math.min(job.timeoutMs, input.budgetMs / 2));
   const claimInput: ClaimInput = {
@@ -102,7 +109,7 @@ export async function claimTrigger(deps: EngineDeps, input: TriggerInput, leaseM
     replayOf: input.replayOf ?? null,
     // Chosen here, not by the database, so a claim whose reply was lost can be asked again.
     runId: input.runId ?? crypto.randomUUID(),
-    queueTtlMs: Math.max(0, waitDeadline - Date.now()) + QUEUE_DROP_MARGIN_MS,
+    queueTtlMs: Math.max(0, waitDeadline - now()) + QUEUE_DROP_MARGIN_MS,
   };
   const skipped = (r: { runId: string; reason: SkipReason; startedAt: Date }): ClaimPhase => ({
     kind: "skipped",
@@ -138,7 +145,7 @@ export async function claimTrigger(deps: EngineDeps, input: TriggerInput, leaseM
     }
     if (resumed.outcome !== "claimed") {
       await preLock.release();
-      return skipped({ runId: input.retryOf, reason: resumed.outcome === "busy" ? "already_running" : "duplicate", startedAt: new Date() });
+      return skipped({ runId: input.retryOf, reason: resumed.outcome === "busy" ? "already_running" : "duplicate", startedAt: new Date(clock.now()) });
     }
     return {
       kind: "held",
@@ -182,15 +189,15 @@ export async function claimTrigger(deps: EngineDeps, input: TriggerInput, leaseM
         if (!isUnavailable(error)) throw error;
         promoted = null;
       }
-      if ((promoted && promoted.outcome !== "waiting") || Date.now() >= waitDeadline) break;
-      await sleep(Math.min(deps.queuePollMs ?? 250, waitDeadline - Date.now()), deps.stopping);
+      if ((promoted && promoted.outcome !== "waiting") || now() >= waitDeadline) break;
+      await sleepOn(clock, Math.min(deps.queuePollMs ?? 250, waitDeadline - now()), deps.stopping);
     }
   } finally {
     if (promoted?.outcome !== "claimed") {
-      await dropQueuedRow(deps, runId);
+      await dropQueuedRow(deps, runId, clock);
       await preLock.release();
     }
   }
-  if (promoted?.outcome !== "claimed") return skipped({ runId, reason: "already_running", startedAt: new Date() });
+  if (promoted?.outcome !== "claimed") return skipped({ runId, reason: "already_running", startedAt: new Date(clock.now()) });
   return { kind: "held", claim: { runId, fencingToken: promoted.fencingToken, startedAt: promoted.startedAt, scheduledFor: input.scheduledFor, priorAttempts: [], priorLogLines: [], preLock } };
 }
