@@ -1,3 +1,4 @@
+import { systemClock } from "../cron/clock";
 import type { EngineDeps } from "../cron/run-job";
 import type { LeaseStore } from "../cron/lease-store";
 import type { JobRegistry } from "../cron/registry";
@@ -46,6 +47,7 @@ export function createRuntime({ env, database, registry, stopping, dispatcher }:
     preLock,
     observers,
     engine: {
+      clock: systemClock,
       runs: new PostgresRunStore(database.db),
       preLock,
       holder: currentHolder(env),
