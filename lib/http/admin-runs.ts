@@ -1,8 +1,11 @@
 import { z } from "zod";
-import { getRun, statistics } from "../db/admin-queries";
-import { HttpError, json } from "./http";
-import { adminRoute, parseQuery, requireUuid } from "./admin-http";
+import { OperationError } from "../cron/errors";
+import { getRun } from "../db/queries/run-detail";
+import { statistics } from "../db/queries/statistics";
 import { getRuntime } from "../app/runtime";
+import { adminRoute } from "./admin-http";
+import { json } from "./http";
+import { parseQuery, requireUuid } from "./parse";
 
 /** GET /api/admin/runs/[id]: one run with its attempts, log lines, error, stack and output. */
 export function handleGetRun(request: Request, rawId: string): Promise<Response> {
@@ -10,7 +13,7 @@ export function handleGetRun(request: Request, rawId: string): Promise<Response>
     const id = requireUuid(rawId);
     const { database } = await getRuntime();
     const run = await getRun(database.db, id);
-    if (!run) throw new HttpError(404, "run_not_found", `No run ${id}.`);
+    if (!run) throw new OperationError("not_found", "run_not_found", `No run ${id}.`);
     return json({ success: true, run });
   });
 }
