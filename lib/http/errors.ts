@@ -3,8 +3,6 @@ import type { Refusal } from "../auth/refusal";
 import { OperationError } from "../cron/errors";
 import { redact, truncate } from "../cron/redact";
 import { isUnavailable } from "../cron/store-errors";
-import { AdminQueryError } from "../db/admin-queries";
-import { DeadLetterError } from "../db/dead-letters";
 
 /**
  * What every error answers over HTTP, decided in one place: `problemOf` maps anything thrown
@@ -39,12 +37,6 @@ export interface Problem {
 }
 
 export const OPERATION_STATUS: Record<OperationError["kind"], number> = { invalid: 400, not_found: 404, conflict: 409 };
-
-const DEAD_LETTER_STATUS: Record<DeadLetterError["code"], number> = {
-  dead_letter_not_found: 404,
-  not_pending: 409,
-  replay_limit_reached: 409,
-};
 
 /** Where the input a validation error is about came from; it names the code. */
 export type InputPlace = "body" | "query" | "path" | "input";
@@ -96,8 +88,6 @@ export function problemOf(error: unknown, context: string, options: ProblemOptio
     return withField({ status: OPERATION_STATUS[error.kind], code: error.code, message: error.message, ...(details ? { details } : {}) });
   }
   if (error instanceof z.ZodError) return problemOf(validationError(error, "input"), context, options);
-  if (error instanceof DeadLetterError) return { status: DEAD_LETTER_STATUS[error.code], code: error.code, message: error.message };
-  if (error instanceof AdminQueryError) return { status: 400, code: error.code, message: error.message, field: error.field, details: { field: error.field } };
 
   const log = options.log ?? console.error;
   const message = truncate(redact(error instanceof Error ? error.message : String(error), options.secrets), 500);
