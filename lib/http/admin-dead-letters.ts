@@ -1,20 +1,18 @@
-import { randomUUID } from "node:crypto";
-import { after } from "next/server";
 import { z } from "zod";
 import { JOB_NAME_RE } from "../cron/define-job";
-import { runTrigger } from "../cron/run-job";
-import { recordAudit } from "../db/audit";
-import { beginReplay, DeadLetterError, deadLetterSummary, getDeadLetter, listDeadLetters, markPermanentlyFailed, updateDeadLetterNotes } from "../db/dead-letters";
-import { json } from "./http";
-import { adminRoute, emptyBodySchema, inTransaction, parseJsonBody, parseQuery, requireJob, requireUuid } from "./admin-http";
+import { PRIORITIES, RECOVERY_STATUSES } from "../cron/vocabulary";
+import { markFailed, prepareReplay, updateNotes } from "../app/operations/dead-letters";
+import { operationDeps } from "../app/operations/deps";
 import { getRuntime } from "../app/runtime";
-
-const FINISH_MARGIN_MS = 2_000;
+import { deadLetterSummary, listDeadLetters } from "../db/queries/dead-letters";
+import { json } from "./http";
+import { adminRoute, emptyBodySchema, parseJsonBody, parseQuery, requireUuid } from "./admin-http";
+import { actorOf, budgetLeftMs, runAfterResponse } from "./admin-jobs";
 
 export const deadLetterListQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   offset: z.coerce.number().int().min(0).max(100_000).default(0),
-  status: z.enum(["pending", "replayed", "resolved", "permanently_failed"]).optional(),
+  status: z.enum(RECOVERY_STATUSES).optional(),
   jobName: z.string().regex(JOB_NAME_RE, "must be a job name such as cleanup-old-logs").max(100).optional(),
 });
 
@@ -46,32 +44,9 @@ export function handleRetryDeadLetter(request: Request, rawId: string, maxDurati
   return adminRoute(request, "dead-letter retry", async ({ auth }) => {
     const id = requireUuid(rawId);
     await parseJsonBody(request, emptyBodySchema);
-    const runtime = await getRuntime();
-    const db = runtime.database.db;
-    const existing = await getDeadLetter(db, id);
-    if (!existing) throw new DeadLetterError("dead_letter_not_found", `No dead-letter entry ${id}.`);
-    const job = requireJob(existing.jobName);
-    const executionId = randomUUID();
-    const entry = await inTransaction(db, async (tx) => {
-      const e = await beginReplay(tx, id, job.deadLetter.replayLimit);
-      await recordAudit(tx, { actor: auth.actor, action: "dead_letter.retry", target: id, detail: { jobName: job.name, runId: e.runId, executionId, replayCount: e.replayCount, via: auth.via }, ipAddress: auth.ip });
-      return e;
-    });
-    after(async () => {
-      try {
-        await runTrigger(runtime.engine, {
-          job,
-          trigger: "replay",
-          scheduledFor: entry.scheduledFor ? new Date(entry.scheduledFor) : null,
-          replayOf: entry.runId,
-          actor: auth.actor,
-          runId: executionId,
-          budgetMs: maxDurationSeconds * 1000 - (Date.now() - t0) - FINISH_MARGIN_MS,
-        });
-      } catch (error) {
-        console.error(`[crondeck] admin replay ${id} (${executionId}): ${error instanceof Error ? error.message : String(error)}`.slice(0, 500));
-      }
-    });
+    const replay = await prepareReplay(operationDeps(await getRuntime()), actorOf(auth), { id });
+    const { entry, job, executionId } = replay;
+    runAfterResponse(`admin replay ${id} (${executionId})`, () => replay.run(budgetLeftMs(maxDurationSeconds, t0)));
     return json(
       {
         success: true,
@@ -79,7 +54,7 @@ export function handleRetryDeadLetter(request: Request, rawId: string, maxDurati
         jobName: job.name,
         executionId,
         replayCount: entry.replayCount,
-        replayLimit: job.deadLetter.replayLimit,
+        replayLimit: replay.replayLimit,
         message: `Replaying run ${entry.runId} of ${job.name}${entry.scheduledFor ? ` for its slot ${entry.scheduledFor}` : ""} right after this response.`,
         note: `Follow it at GET /api/admin/runs/${executionId}. A successful replay marks the entry replayed; a failed one leaves it pending.`,
       },
@@ -97,12 +72,7 @@ export function handleMarkFailed(request: Request, rawId: string): Promise<Respo
   return adminRoute(request, "dead-letter mark-failed", async ({ auth }) => {
     const id = requireUuid(rawId);
     const { reason } = await parseJsonBody(request, markFailedBodySchema);
-    const { database } = await getRuntime();
-    const entry = await inTransaction(database.db, async (tx) => {
-      const e = await markPermanentlyFailed(tx, id, reason, auth.actor);
-      await recordAudit(tx, { actor: auth.actor, action: "dead_letter.mark_failed", target: id, detail: { jobName: e.jobName, reason, via: auth.via }, ipAddress: auth.ip });
-      return e;
-    });
+    const entry = await markFailed(operationDeps(await getRuntime()), actorOf(auth), { id, reason });
     return json({ success: true, entry });
   });
 }
@@ -112,7 +82,7 @@ export const notesBodySchema = z
   .strictObject({
     notes: nullableText(5000).optional(),
     assignedTo: nullableText(200).optional(),
-    priority: z.enum(["low", "normal", "high", "critical"]).optional(),
+    priority: z.enum(PRIORITIES).optional(),
   })
   .refine((b) => b.notes !== undefined || b.assignedTo !== undefined || b.priority !== undefined, { message: "send at least one of notes, assignedTo, priority", path: ["notes"] });
 
@@ -121,17 +91,7 @@ export function handleUpdateNotes(request: Request, rawId: string): Promise<Resp
   return adminRoute(request, "dead-letter notes", async ({ auth }) => {
     const id = requireUuid(rawId);
     const patch = await parseJsonBody(request, notesBodySchema);
-    const normalized = {
-      notes: patch.notes === "" ? null : patch.notes,
-      assignedTo: patch.assignedTo === "" ? null : patch.assignedTo,
-      priority: patch.priority,
-    };
-    const { database } = await getRuntime();
-    const entry = await inTransaction(database.db, async (tx) => {
-      const e = await updateDeadLetterNotes(tx, id, normalized);
-      await recordAudit(tx, { actor: auth.actor, action: "dead_letter.notes", target: id, detail: { jobName: e.jobName, ...normalized, via: auth.via }, ipAddress: auth.ip });
-      return e;
-    });
+    const entry = await updateNotes(operationDeps(await getRuntime()), actorOf(auth), { id, patch });
     return json({ success: true, entry });
   });
 }

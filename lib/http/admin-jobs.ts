@@ -1,20 +1,21 @@
-import { randomUUID } from "node:crypto";
 import { after } from "next/server";
 import { z } from "zod";
-import { runTrigger } from "../cron/run-job";
-import { categoriesOf, jobHistory, JOB_SORTS, JOB_STATE_FILTERS, jobsOverview, jobState, RUN_STATUSES, runningJobs, summarize, HISTORY_SORTS } from "../db/admin-queries";
-import { setPaused, toggleJob } from "../db/commands/jobs";
-import { recordAudit } from "../db/audit";
-import { recoverJob } from "../db/dead-letters";
-import { getRegistry } from "../jobs";
-import { HttpError, json } from "./http";
-import { adminRoute, emptyBodySchema, inTransaction, noteSchema, parseJsonBody, parseQuery, requireJob } from "./admin-http";
-import { describeJob } from "./jobs-api";
+import type { AdminAuth } from "../auth/admin";
+import { RUN_TRIGGERS, type Actor } from "../cron/vocabulary";
+import { operationDeps } from "../app/operations/deps";
+import { pauseOrResumeAll, pauseOrResumeJob, prepareManualRun, recoverJobNow, toggleJob } from "../app/operations/jobs";
 import { getRuntime } from "../app/runtime";
+import { categoriesOf, jobHistory, JOB_SORTS, JOB_STATE_FILTERS, jobsOverview, jobState, RUN_STATUSES, runningJobs, summarize, HISTORY_SORTS } from "../db/admin-queries";
+import { HttpError, json } from "./http";
+import { adminRoute, emptyBodySchema, noteSchema, parseJsonBody, parseQuery, requireJob } from "./admin-http";
+import { describeJob } from "./jobs-api";
 
 /** Leaves time after a run started by after() to write its result before the platform stops the function. */
 const FINISH_MARGIN_MS = 2_000;
 const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,200}$/;
+
+/** Who is acting, as the operations and their audit rows take it. */
+export const actorOf = (auth: Pick<AdminAuth, "actor" | "via" | "ip">): Actor => ({ name: auth.actor, via: auth.via, ip: auth.ip });
 
 const keysOf = (map: ReadonlyMap<string, unknown>) => [...map.keys()] as [string, ...string[]];
 
@@ -30,8 +31,8 @@ export const jobsListQuerySchema = z.object({
 export function handleListJobs(request: Request): Promise<Response> {
   return adminRoute(request, "list jobs", async ({ url }) => {
     const query = parseQuery(url, jobsListQuerySchema);
-    const { database } = await getRuntime();
-    const jobs = getRegistry().list();
+    const { database, registry } = await getRuntime();
+    const jobs = registry.list();
     const filtered = Boolean(query.category || query.search || query.state);
     const [overview, all, running] = await Promise.all([
       jobsOverview(database.db, jobs, { sort: query.sort, order: query.order, category: query.category, search: query.search || null, state: query.state }),
@@ -55,7 +56,7 @@ export const historyQuerySchema = z.object({
   offset: z.coerce.number().int().min(0).max(100_000).default(0),
   days: z.coerce.number().int().min(1).max(90).default(30),
   status: z.enum(RUN_STATUSES).optional(),
-  trigger: z.enum(["schedule", "manual", "retry", "replay", "catchup", "tick"]).optional(),
+  trigger: z.enum(RUN_TRIGGERS).optional(),
   sort: z.enum(keysOf(HISTORY_SORTS)).optional(),
   order: z.enum(["asc", "desc"]).optional(),
 });
@@ -87,11 +88,7 @@ export function handleToggle(request: Request, rawName: string): Promise<Respons
   return adminRoute(request, "toggle", async ({ auth }) => {
     const job = requireJob(rawName);
     const { enabled } = await parseJsonBody(request, toggleBodySchema);
-    const { database } = await getRuntime();
-    await inTransaction(database.db, async (tx) => {
-      await toggleJob(tx, job.name, enabled, auth.actor);
-      await recordAudit(tx, { actor: auth.actor, action: enabled ? "job.enable" : "job.disable", target: job.name, detail: { enabled, via: auth.via }, ipAddress: auth.ip });
-    });
+    await toggleJob(operationDeps(await getRuntime()), actorOf(auth), { job, enabled });
     return json({ success: true, jobName: job.name, enabled, message: `${job.name} is ${enabled ? "enabled" : "disabled"}.` });
   });
 }
@@ -103,12 +100,7 @@ export function handlePause(request: Request, rawName: string, paused: boolean):
   return adminRoute(request, paused ? "pause" : "resume", async ({ auth }) => {
     const job = requireJob(rawName);
     const { note } = await parseJsonBody(request, pauseBodySchema);
-    const { database } = await getRuntime();
-    const changed = await inTransaction(database.db, async (tx) => {
-      const names = await setPaused(tx, [job.name], paused, auth.actor, note ?? null);
-      await recordAudit(tx, { actor: auth.actor, action: paused ? "job.pause" : "job.resume", target: job.name, detail: { note: note ?? null, changed: names.length > 0, via: auth.via }, ipAddress: auth.ip });
-      return names.length > 0;
-    });
+    const { changed } = await pauseOrResumeJob(operationDeps(await getRuntime()), actorOf(auth), { job, paused, note });
     return json({
       success: true,
       jobName: job.name,
@@ -123,29 +115,22 @@ export function handlePause(request: Request, rawName: string, paused: boolean):
 export function handlePauseAll(request: Request, paused: boolean): Promise<Response> {
   return adminRoute(request, paused ? "pause-all" : "resume-all", async ({ auth }) => {
     const { note } = await parseJsonBody(request, pauseBodySchema);
-    const names = getRegistry().list().map((j) => j.name);
-    const { database } = await getRuntime();
-    const changed = await inTransaction(database.db, async (tx) => {
-      const changedNames = await setPaused(tx, names, paused, auth.actor, note ?? null);
-      await recordAudit(tx, { actor: auth.actor, action: paused ? "job.pause_all" : "job.resume_all", target: null, detail: { note: note ?? null, jobs: changedNames, via: auth.via }, ipAddress: auth.ip });
-      return changedNames;
-    });
+    const { changed, total } = await pauseOrResumeAll(operationDeps(await getRuntime()), actorOf(auth), { paused, note });
     return json({
       success: true,
       paused,
       jobs: changed,
       count: changed.length,
-      message: `${changed.length} job(s) ${paused ? "paused" : "resumed"}${changed.length < names.length ? `; ${names.length - changed.length} already were` : ""}.`,
+      message: `${changed.length} job(s) ${paused ? "paused" : "resumed"}${changed.length < total ? `; ${total - changed.length} already were` : ""}.`,
     });
   });
 }
 
 /**
  * POST /api/admin/cron-jobs/[jobName]/run: answers 202 with the run's id, then runs the job
- * after the response (next/server after()) through the engine as a manual trigger with the
- * admin as actor. A manual run ignores disabled/paused, but not the lease: if a run holds
- * it, the row with this id is a skip (already_running). An Idempotency-Key header makes a
- * second click a duplicate instead of a second run.
+ * after the response (next/server after()) as a manual trigger with the admin as actor. If a
+ * run holds the job's lease, the row with this id is a skip (already_running). An
+ * Idempotency-Key header makes a second click a duplicate instead of a second run.
  */
 export function handleRunNow(request: Request, rawName: string, maxDurationSeconds: number): Promise<Response> {
   const t0 = Date.now();
@@ -156,24 +141,9 @@ export function handleRunNow(request: Request, rawName: string, maxDurationSecon
     if (idempotencyKey !== null && !IDEMPOTENCY_KEY_RE.test(idempotencyKey)) {
       throw new HttpError(400, "invalid_idempotency_key", "Idempotency-Key: must be 1-200 visible ASCII characters.", { field: "Idempotency-Key" });
     }
-    const runtime = await getRuntime();
-    const executionId = randomUUID();
-    await recordAudit(runtime.database.db, { actor: auth.actor, action: "job.run", target: job.name, detail: { executionId, idempotencyKey, via: auth.via }, ipAddress: auth.ip });
-    after(async () => {
-      try {
-        await runTrigger(runtime.engine, {
-          job,
-          trigger: "manual",
-          scheduledFor: null,
-          idempotencyKey,
-          actor: auth.actor,
-          runId: executionId,
-          budgetMs: maxDurationSeconds * 1000 - (Date.now() - t0) - FINISH_MARGIN_MS,
-        });
-      } catch (error) {
-        console.error(`[crondeck] admin run ${job.name} (${executionId}): ${error instanceof Error ? error.message : String(error)}`.slice(0, 500));
-      }
-    });
+    const prepared = await prepareManualRun(operationDeps(await getRuntime()), actorOf(auth), { job, idempotencyKey });
+    const { executionId } = prepared;
+    runAfterResponse(`admin run ${job.name} (${executionId})`, () => prepared.run(budgetLeftMs(maxDurationSeconds, t0)));
     return json(
       {
         success: true,
@@ -187,17 +157,28 @@ export function handleRunNow(request: Request, rawName: string, maxDurationSecon
   });
 }
 
+/** What a run started after the response may still use of the route's maxDuration. */
+export function budgetLeftMs(maxDurationSeconds: number, startedAt: number): number {
+  return maxDurationSeconds * 1000 - (Date.now() - startedAt) - FINISH_MARGIN_MS;
+}
+
+/** Runs `work` after the response is sent; a failure is logged (it has nobody left to answer). */
+export function runAfterResponse(label: string, work: () => Promise<unknown>): void {
+  after(async () => {
+    try {
+      await work();
+    } catch (error) {
+      console.error(`[crondeck] ${label}: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500));
+    }
+  });
+}
+
 /** POST /api/admin/cron-jobs/[jobName]/recover: clears the dead-letter pause and the failure counters. */
 export function handleRecover(request: Request, rawName: string): Promise<Response> {
   return adminRoute(request, "recover", async ({ auth }) => {
     const job = requireJob(rawName);
     const { note } = await parseJsonBody(request, pauseBodySchema);
-    const { database } = await getRuntime();
-    const result = await inTransaction(database.db, async (tx) => {
-      const r = await recoverJob(tx, job.name, auth.actor);
-      await recordAudit(tx, { actor: auth.actor, action: "job.recover", target: job.name, detail: { ...r, note: note ?? null, via: auth.via }, ipAddress: auth.ip });
-      return r;
-    });
+    const result = await recoverJobNow(operationDeps(await getRuntime()), actorOf(auth), { job, note });
     return json({
       success: true,
       jobName: job.name,

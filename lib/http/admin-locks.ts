@@ -1,12 +1,13 @@
 import { z } from "zod";
 import { JOB_NAME_RE } from "../cron/define-job";
-import { locks } from "../db/admin-queries";
-import { clearLock } from "../db/commands/leases";
-import { recordAudit } from "../db/audit";
-import { getRegistry } from "../jobs";
-import { HttpError, json } from "./http";
-import { adminRoute, inTransaction, parseQuery } from "./admin-http";
+import { OperationError } from "../cron/errors";
+import { operationDeps } from "../app/operations/deps";
+import { clearJobLease } from "../app/operations/leases";
 import { getRuntime } from "../app/runtime";
+import { locks } from "../db/admin-queries";
+import { json } from "./http";
+import { adminRoute, parseQuery } from "./admin-http";
+import { actorOf } from "./admin-jobs";
 
 /** GET /api/admin/locks: every job lease with its holder, age, time to expiry and stale flag. */
 export function handleListLocks(request: Request): Promise<Response> {
@@ -24,46 +25,22 @@ export const clearLockQuerySchema = z.object({
 /**
  * DELETE /api/admin/locks/[jobName]: frees the lease and marks its run abandoned, in one
  * statement. A stale lease clears at once; a live one (its holder still heartbeats) only
- * with ?force=true, because its handler may still be working.
+ * with ?force=true, because its handler may still be working (409 lock_live otherwise).
+ * A lease under a name no job has any more can be cleared too.
  */
 export function handleClearLock(request: Request, rawName: string): Promise<Response> {
   return adminRoute(request, "clear lock", async ({ auth, url }) => {
-    if (!JOB_NAME_RE.test(rawName) || rawName.length > 100) throw new HttpError(404, "job_not_found", `No job named "${rawName.slice(0, 60)}".`);
+    if (!JOB_NAME_RE.test(rawName) || rawName.length > 100) throw new OperationError("not_found", "job_not_found", `No job named "${rawName.slice(0, 60)}".`);
     const { force } = parseQuery(url, clearLockQuerySchema);
-    const forced = force === "true" || force === "1";
-    const { database } = await getRuntime();
-    const result = await inTransaction(database.db, async (tx) => {
-      const r = await clearLock(tx, rawName, auth.actor, { force: forced });
-      if (r.cleared) {
-        await recordAudit(tx, {
-          actor: auth.actor,
-          action: "lock.clear",
-          target: rawName,
-          detail: { runId: r.runId, holder: r.holder, wasStale: r.wasStale, runAbandoned: r.runAbandoned, forced, via: auth.via },
-          ipAddress: auth.ip,
-        });
-      }
-      return r;
-    });
-    if (!result.cleared && result.reason === "not_found") {
-      if (!getRegistry().has(rawName)) throw new HttpError(404, "job_not_found", `No job named "${rawName}" and no lease under that name.`);
-      throw new HttpError(404, "lock_not_found", `${rawName} holds no lease right now; nothing to clear.`);
-    }
-    if (!result.cleared) {
-      throw new HttpError(
-        409,
-        "lock_live",
-        `${rawName}'s lease is live (held by ${result.holder}, expires in ${result.expiresInSeconds}s): its run may still be working. Wait for it, or clear it anyway with ?force=true.`,
-      );
-    }
+    const cleared = await clearJobLease(operationDeps(await getRuntime()), actorOf(auth), { lease: { jobName: rawName }, force: force === "true" || force === "1" });
     return json({
       success: true,
-      jobName: rawName,
-      runId: result.runId,
-      holder: result.holder,
-      wasStale: result.wasStale,
-      runAbandoned: result.runAbandoned,
-      message: `Cleared ${rawName}'s lease${result.runAbandoned ? ` and marked run ${result.runId} abandoned` : ""}.`,
+      jobName: cleared.jobName,
+      runId: cleared.runId,
+      holder: cleared.holder,
+      wasStale: cleared.wasStale,
+      runAbandoned: cleared.runAbandoned,
+      message: `Cleared ${cleared.jobName}'s lease${cleared.runAbandoned ? ` and marked run ${cleared.runId} abandoned` : ""}.`,
     });
   });
 }

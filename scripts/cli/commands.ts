@@ -61,10 +61,12 @@ export const commands: CommandSpec[] = [
   },
   {
     path: ["locks", "clear"],
-    summary: "Free a job's lease and mark its run abandoned (\"cleared by cli\")",
+    summary: "Free a job's lease and mark its run abandoned (\"cleared by cli:<user>\"); a live lease needs --force",
     args: [{ name: "job|runId", required: true, description: "the job's name, or the id of the run holding the lease" }],
+    options: { force: { type: "boolean", description: "clear a live lease too (its handler may still be working)" } },
     details: [
-      "One statement frees the lease and ends the run, so a new trigger can run at once. If the",
+      "One statement frees the lease and ends the run, so a new trigger can run at once. A stale",
+      "lease (expired) clears at once; a live one only with --force, as in the dashboard. If the",
       "old handler is still alive its result is not recorded (its fenced finish no longer matches).",
     ],
     run: (ctx, input) => import("./locks").then((m) => m.locksClear(ctx, input)),

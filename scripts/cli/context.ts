@@ -1,11 +1,12 @@
 import { userInfo } from "node:os";
 import { relative, resolve } from "node:path";
 import nextEnv from "@next/env";
-import { sql } from "drizzle-orm";
+import type { OperationDeps } from "../../lib/app/operations/deps";
 import type { EngineDeps } from "../../lib/cron/run-job";
 import type { JobDefinition } from "../../lib/cron/define-job";
 import type { JobRegistry } from "../../lib/cron/registry";
 import { redact } from "../../lib/cron/redact";
+import type { Actor } from "../../lib/cron/vocabulary";
 import { closeDatabase, EmbeddedDatabaseError, getDatabase, targetFromEnv, type Database, type DatabaseTarget } from "../../lib/db/client";
 import { EnvError, loadEnv, secretsOf, type Env } from "../../lib/env";
 import { getRegistry } from "../../lib/jobs";
@@ -59,9 +60,12 @@ export interface CliContext {
   job(name: string): JobDefinition;
   database(): Promise<Database>;
   engine(): Promise<EngineDeps>;
-  /** "cli:<os user>", recorded on runs and in the audit log. */
-  actor: string;
-  audit(action: string, target: string | null, detail: Record<string, unknown>): Promise<void>;
+  /** What the operations (lib/app/operations) need, without the engine: most run no job. */
+  ops(): Promise<Pick<OperationDeps, "db" | "registry">>;
+  /** The same with the engine, for run now and replay. */
+  opsWithEngine(): Promise<OperationDeps>;
+  /** "cli:<os user>" by way of the CLI, recorded on runs and in the audit log. */
+  actor: Actor;
   /** Scrubs secret values from text shown to the operator. */
   redact(text: string): string;
   close(): Promise<void>;
@@ -114,7 +118,7 @@ export function createContext(options: { json: boolean; cwd?: string; now?: () =
   let engine: EngineDeps | undefined;
   let database: Database | undefined;
   let flushObservers: (() => Promise<void>) | undefined;
-  const actor = `cli:${osUser()}`;
+  const actor: Actor = { name: `cli:${osUser()}`, via: "cli", ip: null };
 
   const ctx: CliContext = {
     out,
@@ -176,9 +180,12 @@ export function createContext(options: { json: boolean; cwd?: string; now?: () =
       engine = runtime.engine;
       return engine;
     },
-    async audit(action, target, detail) {
+    async ops() {
       const { db } = await ctx.database();
-      await db.execute(sql`INSERT INTO cron_audit_log (actor, action, target, detail) VALUES (${actor}, ${action}, ${target}, ${JSON.stringify(detail)}::jsonb)`);
+      return { db, registry: ctx.registry() };
+    },
+    async opsWithEngine() {
+      return { ...(await ctx.ops()), engine: await ctx.engine() };
     },
     redact(text) {
       let secrets: string[] = [];

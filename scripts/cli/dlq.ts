@@ -1,15 +1,13 @@
-import { runTrigger } from "../../lib/cron/run-job";
-import { beginReplay, DeadLetterError, getDeadLetter, listDeadLetters, markPermanentlyFailed, recoverJob, type DeadLetterEntry, type RecoveryStatus } from "../../lib/db/dead-letters";
+import { markFailed, prepareReplay } from "../../lib/app/operations/dead-letters";
+import { recoverJobNow } from "../../lib/app/operations/jobs";
+import { isUuid } from "../../lib/cron/ids";
+import { RECOVERY_STATUSES, type RecoveryStatus } from "../../lib/cron/vocabulary";
+import { listDeadLetters, type DeadLetterEntry } from "../../lib/db/queries/dead-letters";
 import type { CliContext } from "./context";
-import { CliError, EXIT_OK, UsageError } from "./errors";
+import { EXIT_OK, UsageError } from "./errors";
 import { clip, formatTime, table } from "./format";
-import { printOutcome } from "./jobs";
+import { CLI_BUDGET_MS, printOutcome } from "./jobs";
 import { intOption, stringOption, type CommandInput } from "./spec";
-
-const STATUSES: RecoveryStatus[] = ["pending", "replayed", "resolved", "permanently_failed"];
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Replays run in this process like `jobs run`: no platform time limit. */
-const CLI_BUDGET_MS = 24 * 3_600_000;
 
 /** An entry as the CLI shows it: everything but the stack trace. */
 function entryJson(entry: DeadLetterEntry) {
@@ -19,22 +17,14 @@ function entryJson(entry: DeadLetterEntry) {
 
 function entryId(input: CommandInput): string {
   const id = input.args[0];
-  if (!UUID_RE.test(id)) throw new UsageError(`"${id}" is not a dead-letter entry id (a UUID): \`crondeck dlq list\` shows them`, "invalid_argument");
-  return id;
-}
-
-function fromDeadLetterError(error: unknown): never {
-  if (error instanceof DeadLetterError) {
-    const fix = error.code === "dead_letter_not_found" ? " `crondeck dlq list` shows the entries." : "";
-    throw new CliError(error.code, `${error.message}${fix}`);
-  }
-  throw error;
+  if (!isUuid(id)) throw new UsageError(`"${id}" is not a dead-letter entry id (a UUID): \`crondeck dlq list\` shows them`, "invalid_argument");
+  return id.toLowerCase();
 }
 
 export async function dlqList(ctx: CliContext, input: CommandInput): Promise<number> {
   const status = stringOption(input, "status");
-  if (status !== undefined && !STATUSES.includes(status as RecoveryStatus)) {
-    throw new UsageError(`--status must be one of ${STATUSES.join(", ")}; got "${status}"`, "invalid_option");
+  if (status !== undefined && !(RECOVERY_STATUSES as readonly string[]).includes(status)) {
+    throw new UsageError(`--status must be one of ${RECOVERY_STATUSES.join(", ")}; got "${status}"`, "invalid_option");
   }
   const jobName = stringOption(input, "job");
   const limit = intOption(input, "limit", 20, { min: 1, max: 500 });
@@ -55,33 +45,19 @@ export async function dlqList(ctx: CliContext, input: CommandInput): Promise<num
   return EXIT_OK;
 }
 
+/** The admin API's replay, run here at once instead of after a response. */
 export async function dlqReplay(ctx: CliContext, input: CommandInput): Promise<number> {
   const id = entryId(input);
-  const { db } = await ctx.database();
-  const existing = await getDeadLetter(db, id);
-  if (!existing) throw new CliError("dead_letter_not_found", `No dead-letter entry ${id}. \`crondeck dlq list\` shows the entries.`);
-  const job = ctx.registry().get(existing.jobName);
-  if (!job) throw new CliError("job_not_found", `entry ${id} is for job "${existing.jobName}", which is not in the registry any more: settle it with \`crondeck dlq mark-failed ${id} --reason "job removed"\``);
-  const entry = await beginReplay(db, id, job.deadLetter.replayLimit).catch(fromDeadLetterError);
-  await ctx.audit("dead_letter.retry", id, { job: job.name, replayCount: entry.replayCount, replayOf: entry.runId });
-  if (!ctx.out.json) ctx.out.note(`replaying ${job.name}${entry.scheduledFor ? ` for its ${formatTime(entry.scheduledFor)} slot` : ""} (replay ${entry.replayCount} of ${job.deadLetter.replayLimit})...`);
-  const engine = await ctx.engine();
-  const outcome = await runTrigger(engine, {
-    job,
-    trigger: "replay",
-    scheduledFor: entry.scheduledFor ? new Date(entry.scheduledFor) : null,
-    replayOf: entry.runId,
-    actor: ctx.actor,
-    budgetMs: CLI_BUDGET_MS,
-  });
-  return printOutcome(ctx, outcome, { entryId: id, replayCount: entry.replayCount, replayLimit: job.deadLetter.replayLimit });
+  const replay = await prepareReplay(await ctx.opsWithEngine(), ctx.actor, { id });
+  const { entry, job, replayLimit } = replay;
+  if (!ctx.out.json) ctx.out.note(`replaying ${job.name}${entry.scheduledFor ? ` for its ${formatTime(entry.scheduledFor)} slot` : ""} (replay ${entry.replayCount} of ${replayLimit})...`);
+  const outcome = await replay.run(CLI_BUDGET_MS);
+  return printOutcome(ctx, outcome, { entryId: id, replayCount: entry.replayCount, replayLimit });
 }
 
 export async function dlqRecover(ctx: CliContext, input: CommandInput): Promise<number> {
   const job = ctx.job(input.args[0]);
-  const { db } = await ctx.database();
-  const result = await recoverJob(db, job.name, ctx.actor);
-  await ctx.audit("job.recover", job.name, result);
+  const result = await recoverJobNow(await ctx.ops(), ctx.actor, { job });
   ctx.out.result({ ok: true, job: job.name, ...result }, () =>
     result.wasDeadLettered || result.wasPaused
       ? `recovered ${job.name}: ${[result.wasDeadLettered && "no longer dead-lettered", result.wasPaused && "no longer paused"].filter(Boolean).join(", ")}; failure counters reset. Its pending entries stay in \`crondeck dlq list\`.`
@@ -94,9 +70,7 @@ export async function dlqMarkFailed(ctx: CliContext, input: CommandInput): Promi
   const id = entryId(input);
   const reason = stringOption(input, "reason")?.trim();
   if (!reason) throw new UsageError(`--reason is required: crondeck dlq mark-failed ${id} --reason "why it will not be retried"`, "missing_option");
-  const { db } = await ctx.database();
-  const entry = await markPermanentlyFailed(db, id, reason, ctx.actor).catch(fromDeadLetterError);
-  await ctx.audit("dead_letter.mark_failed", id, { job: entry.jobName, reason });
+  const entry = await markFailed(await ctx.ops(), ctx.actor, { id, reason });
   ctx.out.result({ ok: true, entry: entryJson(entry) }, () => `marked entry ${id} (${entry.jobName}) permanently failed: ${reason}`);
   return EXIT_OK;
 }

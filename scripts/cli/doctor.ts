@@ -1,12 +1,13 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { sql } from "drizzle-orm";
 import type { JobDefinition } from "../../lib/cron/define-job";
 import { formatDurationMs } from "../../lib/cron/duration";
 import { slotAt } from "../../lib/cron/schedule";
 import { EXECUTE_PATH, TICK_PATH } from "../../lib/vercel/crons";
 import { checkVercelConfig } from "../../lib/vercel/check";
-import { queryRows, targetFromEnv, type Db } from "../../lib/db/client";
+import { FAILURE_STATUSES, jobStateOf, type JobState } from "../../lib/cron/vocabulary";
+import { targetFromEnv, type Db } from "../../lib/db/client";
+import { doctorConfigs, lastStartedAt, slotRecords, type DoctorConfig, type SlotRecord } from "../../lib/db/queries/doctor";
 import { jobs as deployedJobs } from "../../lib/jobs";
 import { missedGraceMs, tickJob } from "../../lib/app/tick";
 import { describeTarget, type CliContext } from "./context";
@@ -30,7 +31,7 @@ export interface JobDiagnosis {
   schedule: string;
   timezone: string;
   dispatch: "vercel" | "tick";
-  state: "enabled" | "disabled" | "paused" | "dead-lettered" | "unknown";
+  state: JobState;
   /** The last slot the schedule expected at or before now. */
   slot: string;
   outcome: SlotOutcome;
@@ -41,49 +42,28 @@ export interface JobDiagnosis {
   detail: string;
 }
 
-interface ConfigRow {
-  job_name: string;
-  enabled: boolean | null;
-  paused: boolean;
-  paused_reason: string | null;
-  dead_lettered: boolean;
-  dead_letter_reason: string | null;
-}
-
-interface SlotRow {
-  name: string;
-  id: string | null;
-  status: string | null;
-  skip_reason: string | null;
-  started_at: string | Date | null;
-  duration_ms: number | null;
-  error_message: string | null;
-  next_retry_at: string | Date | null;
-  rows: number;
-}
-
 const RAN_OK = new Set(["completed"]);
-const RAN_FAILED = new Set(["failed", "timed_out", "abandoned"]);
+const RAN_FAILED = new Set<string>(FAILURE_STATUSES);
 
 /** What happened to one job's last expected slot, from its row (the run first, then a missed row, then skips) and its state. */
-export function diagnose(job: JobDefinition, slot: Date, row: SlotRow | undefined, config: ConfigRow | undefined, now: Date, graceMs: number, redact: (t: string) => string): JobDiagnosis {
-  const state = config?.dead_lettered ? "dead-lettered" : config?.paused ? "paused" : (config?.enabled ?? job.enabled) ? "enabled" : "disabled";
-  const base = { job: job.name, schedule: job.schedule.cron, timezone: job.schedule.timezone, dispatch: job.dispatch, state, slot: slot.toISOString(), runId: row?.id ?? null } as const;
+export function diagnose(job: JobDefinition, slot: Date, row: SlotRecord | undefined, config: DoctorConfig | undefined, now: Date, graceMs: number, redact: (t: string) => string): JobDiagnosis {
+  const state = jobStateOf(job.enabled, config);
+  const base = { job: job.name, schedule: job.schedule.cron, timezone: job.schedule.timezone, dispatch: job.dispatch, state, slot: slot.toISOString(), runId: row?.runId ?? null } as const;
   const who = job.dispatch === "tick" ? `the tick (${TICK_PATH}) dispatches it: is the tick being called?` : `is Vercel Cron (or your scheduler) calling ${EXECUTE_PATH}/${job.name}?`;
   const status = row?.status ?? null;
-  if (row?.id && status && status !== "skipped" && status !== "missed") {
-    if (RAN_OK.has(status)) return { ...base, outcome: "ran", status, severity: "ok", detail: `completed in ${formatDurationMs(Number(row.duration_ms ?? 0))}` };
-    if (status === "started" || status === "queued") return { ...base, outcome: "running", status, severity: "ok", detail: `${status === "queued" ? "queued" : "running"} since ${formatTime(row.started_at)}` };
-    if (status === "retry_scheduled") return { ...base, outcome: "ran", status, severity: "warning", detail: `an attempt failed; the tick retries it at ${formatTime(row.next_retry_at)}: ${clip(redact(row.error_message ?? ""), 80)}` };
+  if (row?.runId && status && status !== "skipped" && status !== "missed") {
+    if (RAN_OK.has(status)) return { ...base, outcome: "ran", status, severity: "ok", detail: `completed in ${formatDurationMs(row.durationMs ?? 0)}` };
+    if (status === "started" || status === "queued") return { ...base, outcome: "running", status, severity: "ok", detail: `${status === "queued" ? "queued" : "running"} since ${formatTime(row.startedAt)}` };
+    if (status === "retry_scheduled") return { ...base, outcome: "ran", status, severity: "warning", detail: `an attempt failed; the tick retries it at ${formatTime(row.nextRetryAt)}: ${clip(redact(row.errorMessage ?? ""), 80)}` };
     if (RAN_FAILED.has(status)) {
-      const fix = state === "dead-lettered" ? "; the job is dead-lettered: `crondeck dlq list`, then `crondeck dlq recover " + job.name + "`" : "";
-      return { ...base, outcome: "ran", status, severity: "error", detail: `${status.replace("_", " ")}: ${clip(redact(row.error_message ?? "no error recorded"), 100)}${fix}` };
+      const fix = state === "dead_lettered" ? "; the job is dead-lettered: `crondeck dlq list`, then `crondeck dlq recover " + job.name + "`" : "";
+      return { ...base, outcome: "ran", status, severity: "error", detail: `${status.replace("_", " ")}: ${clip(redact(row.errorMessage ?? "no error recorded"), 100)}${fix}` };
     }
     return { ...base, outcome: "ran", status, severity: "warning", detail: status };
   }
   if (status === "missed") return { ...base, outcome: "missed", status, severity: "error", detail: `the tick recorded it missed: no trigger arrived; ${who}` };
   if (status === "skipped") {
-    const reason = row?.skip_reason ?? "unknown";
+    const reason = row?.skipReason ?? "unknown";
     const severity: Severity = reason === "already_running" ? "warning" : reason === "dead_lettered" ? "error" : "info";
     const why: Record<string, string> = {
       already_running: "another run held the job's lease (a long run, or a stale lease: `crondeck locks list`)",
@@ -92,26 +72,14 @@ export function diagnose(job: JobDefinition, slot: Date, row: SlotRow | undefine
       disabled: "the job is disabled",
       dead_lettered: "the job is dead-lettered (`crondeck dlq recover " + job.name + "`)",
     };
-    return { ...base, outcome: "skipped", status: reason, severity, detail: `skipped ${Number(row?.rows ?? 1)}x: ${why[reason] ?? reason}` };
+    return { ...base, outcome: "skipped", status: reason, severity, detail: `skipped ${row?.rows ?? 1}x: ${why[reason] ?? reason}` };
   }
-  if (state === "dead-lettered") return { ...base, outcome: "dead_lettered", status: null, severity: "error", detail: `dead-lettered: ${clip(redact(config?.dead_letter_reason ?? ""), 80)}; \`crondeck dlq recover ${job.name}\`` };
-  if (state === "paused") return { ...base, outcome: "paused", status: null, severity: "warning", detail: `paused: ${clip(config?.paused_reason ?? "", 80)}` };
+  if (state === "dead_lettered") return { ...base, outcome: "dead_lettered", status: null, severity: "error", detail: `dead-lettered: ${clip(redact(config?.deadLetterReason ?? ""), 80)}; \`crondeck dlq recover ${job.name}\`` };
+  if (state === "paused") return { ...base, outcome: "paused", status: null, severity: "warning", detail: `paused: ${clip(config?.pausedReason ?? "", 80)}` };
   if (state === "disabled") return { ...base, outcome: "disabled", status: null, severity: "info", detail: "disabled: scheduled triggers are skipped" };
   const late = now.getTime() - slot.getTime();
   if (late < graceMs) return { ...base, outcome: "pending", status: null, severity: "ok", detail: `due ${formatSeconds(late / 1000)} ago, within the ${formatSeconds(graceMs / 1000)} grace` };
   return { ...base, outcome: "missed", status: null, severity: "error", detail: `no trigger arrived ${formatSeconds(late / 1000)} after the slot; ${who}` };
-}
-
-async function readSlots(db: Db, wanted: Array<{ name: string; slot: Date }>): Promise<Map<string, SlotRow>> {
-  const rows = await queryRows<SlotRow>(
-    db,
-    sql`SELECT DISTINCT ON (s.name) s.name, l.id, l.status, l.skip_reason, l.started_at, l.duration_ms, l.error_message, l.next_retry_at,
-               count(l.id) OVER (PARTITION BY s.name)::int AS rows
-        FROM jsonb_to_recordset(${JSON.stringify(wanted.map((w) => ({ name: w.name, slot: w.slot.toISOString() })))}::jsonb) AS s(name text, slot timestamptz)
-        LEFT JOIN cron_job_logs l ON l.job_name = s.name AND l.scheduled_for = s.slot
-        ORDER BY s.name, CASE WHEN l.status IS NULL THEN 3 WHEN l.status NOT IN ('skipped', 'missed') THEN 0 WHEN l.status = 'missed' THEN 1 ELSE 2 END, l.started_at DESC`,
-  );
-  return new Map(rows.map((r) => [r.name, r]));
 }
 
 export async function doctor(ctx: CliContext, input: CommandInput): Promise<number> {
@@ -152,19 +120,12 @@ export async function doctor(ctx: CliContext, input: CommandInput): Promise<numb
   if (db) {
     const graceMs = missedGraceMs(env.CRON_PLAN);
     const wanted = selected.map((job) => ({ job, name: job.name, slot: slotAt(job.schedule, now) }));
-    const slots = await readSlots(db, wanted);
-    const configs = await queryRows<ConfigRow>(
-      db,
-      sql`SELECT job_name, enabled, paused, paused_reason, dead_lettered, dead_letter_reason FROM cron_job_config
-          WHERE job_name IN (SELECT jsonb_array_elements_text(${JSON.stringify(selected.map((j) => j.name))}::jsonb))`,
-    );
-    const configByName = new Map(configs.map((c) => [c.job_name, c]));
+    const [slots, configByName] = await Promise.all([slotRecords(db, wanted), doctorConfigs(db, selected.map((j) => j.name))]);
     diagnoses = wanted.map((w) => diagnose(w.job, w.slot, slots.get(w.name), configByName.get(w.name), now, graceMs, (t) => ctx.redact(t)));
 
     // The tick claims its minute like a job: its last row says whether housekeeping runs at all.
-    const [tick] = await queryRows<{ last: string | Date | null }>(db, sql`SELECT max(started_at) AS last FROM cron_job_logs WHERE job_name = ${tickJob.name}`);
+    const tickLast = await lastStartedAt(db, tickJob.name);
     const tickEvery = env.CRON_PLAN === "hobby" ? 86_400_000 : 60_000;
-    const tickLast = tick?.last ? new Date(tick.last) : null;
     if (!tickLast) {
       config.push({ severity: "warning", code: "tick_never_ran", message: `the tick (${TICK_PATH}) has never run: abandoned runs, deferred retries and missed slots are not handled until something calls it` });
     } else if (now.getTime() - tickLast.getTime() > tickEvery + missedGraceMs(env.CRON_PLAN)) {

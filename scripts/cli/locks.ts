@@ -1,14 +1,14 @@
 import { hostname } from "node:os";
-import { sql } from "drizzle-orm";
+import { clearEveryLease, clearJobLease } from "../../lib/app/operations/leases";
 import { JOB_NAME_RE } from "../../lib/cron/define-job";
-import { locks } from "../../lib/db/admin-queries";
-import { queryRows } from "../../lib/db/client";
+import { isUuid } from "../../lib/cron/ids";
+import { locks, statistics } from "../../lib/db/admin-queries";
+import type { ClearedLease } from "../../lib/db/commands/leases";
+import { frequentTimeouts } from "../../lib/db/queries/cli-locks";
 import type { CliContext } from "./context";
-import { CliError, EXIT_OK, UsageError } from "./errors";
-import { formatPercent, formatSeconds, formatTime, iso, table } from "./format";
+import { EXIT_OK, UsageError } from "./errors";
+import { formatPercent, formatSeconds, formatTime, table } from "./format";
 import type { CommandInput } from "./spec";
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export type HolderProcess = "running" | "not_running" | "other_host";
 
@@ -98,66 +98,21 @@ export async function locksList(ctx: CliContext, input: CommandInput, staleOnly:
   return EXIT_OK;
 }
 
-interface ClearedRow {
-  job_name: string;
-  run_id: string;
-  holder: string;
-  acquired_at: string | Date;
-  expires_at: string | Date | null;
-  run_abandoned: boolean;
+function clearedJson(rows: readonly ClearedLease[]) {
+  return rows.map((r) => ({ jobName: r.jobName, runId: r.runId, holder: r.holder, acquiredAt: r.acquiredAt, runAbandoned: r.runAbandoned }));
 }
 
-/**
- * Frees leases and ends their runs in one statement (plus the audit row), so no trigger can
- * slip in between: `where` picks the leases; `runId` also ends a lease-less run of an
- * overlap "allow" job.
- */
-async function clearLeases(ctx: CliContext, where: ReturnType<typeof sql>, runId: string | null, all: boolean): Promise<ClearedRow[]> {
-  const { db } = await ctx.database();
-  return queryRows<ClearedRow>(
-    db,
-    sql`WITH freed AS (
-          DELETE FROM cron_job_leases k WHERE ${where}
-          RETURNING k.job_name, k.run_id, k.holder, k.acquired_at, k.expires_at
-        ), ended AS (
-          UPDATE cron_job_logs l
-             SET status = 'abandoned', completed_at = now(), lease_expires_at = NULL,
-                 duration_ms = (extract(epoch FROM now() - l.started_at) * 1000)::int,
-                 error_message = format('cleared by cli (%s); the lease was held by %s for %s', ${ctx.actor}::text,
-                   coalesce((SELECT f.holder FROM freed f WHERE f.run_id = l.id), l.holder), date_trunc('second', now() - l.started_at))
-           WHERE l.status = 'started' AND (l.id IN (SELECT run_id FROM freed) OR l.id = ${runId}::uuid)
-          RETURNING l.id, l.job_name, l.holder, l.started_at
-        ), cleared AS (
-          SELECT f.job_name, f.run_id, f.holder, f.acquired_at, f.expires_at, EXISTS (SELECT 1 FROM ended e WHERE e.id = f.run_id) AS run_abandoned FROM freed f
-          UNION ALL
-          SELECT e.job_name, e.id, e.holder, e.started_at, NULL, true FROM ended e WHERE NOT EXISTS (SELECT 1 FROM freed f WHERE f.run_id = e.id)
-        ), audit AS (
-          INSERT INTO cron_audit_log (actor, action, target, detail)
-          SELECT ${ctx.actor}, 'lock.clear', CASE WHEN NOT ${all}::boolean THEN min(c.job_name) END,
-                 jsonb_build_object('all', ${all}::boolean, 'count', count(*), 'leases', jsonb_agg(jsonb_build_object('job', c.job_name, 'runId', c.run_id, 'holder', c.holder, 'acquiredAt', c.acquired_at, 'runAbandoned', c.run_abandoned)))
-          FROM cleared c HAVING count(*) > 0
-        )
-        SELECT * FROM cleared ORDER BY job_name`,
-  );
-}
-
-function clearedJson(rows: ClearedRow[]) {
-  return rows.map((r) => ({ jobName: r.job_name, runId: r.run_id, holder: r.holder, acquiredAt: iso(r.acquired_at), runAbandoned: r.run_abandoned }));
-}
-
+/** The admin API's lease clearing: a stale lease clears at once, a live one only with --force. */
 export async function locksClear(ctx: CliContext, input: CommandInput): Promise<number> {
   const target = input.args[0];
-  const byRun = UUID_RE.test(target);
+  const byRun = isUuid(target);
   if (!byRun && !JOB_NAME_RE.test(target)) {
     throw new UsageError(`"${target}" is neither a job name nor a run id: give the job (\`crondeck locks list\` shows the held ones) or the run id (\`crondeck locks list --verbose\`)`, "invalid_argument");
   }
-  const rows = await clearLeases(ctx, byRun ? sql`k.run_id = ${target}::uuid` : sql`k.job_name = ${target}`, byRun ? target : null, false);
-  if (rows.length === 0) {
-    if (!byRun) ctx.job(target); // an unknown name says so, with the fix
-    throw new CliError("not_locked", byRun ? `no lease and no running run with id ${target}: nothing to clear (\`crondeck locks list --verbose\`)` : `${target} holds no lease: nothing to clear (\`crondeck locks list\`)`);
-  }
-  ctx.out.result({ ok: true, cleared: clearedJson(rows) }, () =>
-    rows.map((r) => `cleared the lease of ${r.job_name} (held by ${r.holder} since ${formatTime(r.acquired_at)})${r.run_abandoned ? `; run ${r.run_id} marked abandoned` : ""}`),
+  const lease = byRun ? { runId: target.toLowerCase() } : { jobName: target };
+  const cleared = await clearJobLease(await ctx.ops(), ctx.actor, { lease, force: input.options.force === true });
+  ctx.out.result({ ok: true, cleared: clearedJson([cleared]) }, () =>
+    `cleared the lease of ${cleared.jobName} (held by ${cleared.holder} since ${formatTime(cleared.acquiredAt)})${cleared.runAbandoned ? `; run ${cleared.runId} marked abandoned` : ""}`,
   );
   return EXIT_OK;
 }
@@ -169,51 +124,34 @@ export async function locksClearAll(ctx: CliContext, input: CommandInput): Promi
       "force_required",
     );
   }
-  const rows = await clearLeases(ctx, sql`true`, null, true);
+  const rows = await clearEveryLease(await ctx.ops(), ctx.actor, { force: true });
   ctx.out.result({ ok: true, cleared: clearedJson(rows) }, () =>
-    rows.length === 0 ? "No leases held: nothing to clear." : [`cleared ${rows.length} lease${rows.length === 1 ? "" : "s"}:`, ...rows.map((r) => `  ${r.job_name} (held by ${r.holder})${r.run_abandoned ? `, run ${r.run_id} abandoned` : ""}`)],
+    rows.length === 0 ? "No leases held: nothing to clear." : [`cleared ${rows.length} lease${rows.length === 1 ? "" : "s"}:`, ...rows.map((r) => `  ${r.jobName} (held by ${r.holder})${r.runAbandoned ? `, run ${r.runId} abandoned` : ""}`)],
   );
   return EXIT_OK;
 }
 
+/** The dashboard's statistics (GET /api/admin/statistics) for the last 24 hours, and the jobs that time out often. */
 export async function locksStats(ctx: CliContext, _input: CommandInput): Promise<number> {
   const { db } = await ctx.database();
-  const [day] = await queryRows<Record<string, number>>(
-    db,
-    sql`SELECT count(*) FILTER (WHERE status NOT IN ('skipped', 'missed', 'queued'))::int AS executions,
-               count(*) FILTER (WHERE status = 'completed')::int AS completed,
-               count(*) FILTER (WHERE status = 'failed')::int AS failed,
-               count(*) FILTER (WHERE status = 'timed_out')::int AS timeouts,
-               count(*) FILTER (WHERE status = 'abandoned')::int AS abandoned,
-               count(*) FILTER (WHERE status = 'skipped')::int AS skipped,
-               count(*) FILTER (WHERE status = 'skipped' AND skip_reason = 'already_running')::int AS lock_misses
-        FROM cron_job_logs WHERE started_at > now() - interval '24 hours'`,
-  );
-  const [leases] = await queryRows<{ locked: number; stale: number }>(
-    db,
-    sql`SELECT count(*) FILTER (WHERE expires_at > now())::int AS locked, count(*) FILTER (WHERE expires_at <= now())::int AS stale FROM cron_job_leases`,
-  );
-  const frequent = await queryRows<{ job_name: string; timeouts: number; last_timeout_at: string | Date }>(
-    db,
-    sql`SELECT job_name, count(*)::int AS timeouts, max(coalesce(completed_at, started_at)) AS last_timeout_at
-        FROM cron_job_logs WHERE status = 'timed_out' AND started_at > now() - interval '7 days'
-        GROUP BY job_name HAVING count(*) >= 2 ORDER BY count(*) DESC, job_name`,
-  );
-  const executions = Number(day.executions);
+  const [day, frequent] = await Promise.all([statistics(db, { hours: 24 }), frequentTimeouts(db, { days: 7, atLeast: 2 })]);
+  const { overall } = day;
+  const executions = overall.total - overall.skipped - overall.missed - overall.queued;
   const stats = {
     ok: true,
-    windowHours: 24,
+    windowHours: day.windowHours,
     executions,
-    completed: Number(day.completed),
-    failed: Number(day.failed),
-    timeouts: Number(day.timeouts),
-    abandoned: Number(day.abandoned),
-    skipped: Number(day.skipped),
-    lockMisses: Number(day.lock_misses),
-    timeoutRate: executions > 0 ? Number(day.timeouts) / executions : null,
-    currentlyLocked: Number(leases.locked),
-    staleLeases: Number(leases.stale),
-    frequentTimeouts: frequent.map((f) => ({ jobName: f.job_name, timeouts: Number(f.timeouts), lastTimeoutAt: iso(f.last_timeout_at) })),
+    completed: overall.completed,
+    failed: overall.failed,
+    timeouts: overall.timedOut,
+    abandoned: overall.abandoned,
+    skipped: overall.skipped,
+    /** Triggers that lost to another run: it held the lease, or the slot had its run already. */
+    lockMisses: day.locks.missed,
+    timeoutRate: executions > 0 ? overall.timedOut / executions : null,
+    currentlyLocked: day.locks.held - day.locks.stale,
+    staleLeases: day.locks.stale,
+    frequentTimeouts: frequent,
   };
   ctx.out.result(stats, () => {
     const lines = [
@@ -227,7 +165,7 @@ export async function locksStats(ctx: CliContext, _input: CommandInput): Promise
           ["timeouts", stats.timeouts],
           ["abandoned", stats.abandoned],
           ["skipped", stats.skipped],
-          ["  lock held elsewhere", stats.lockMisses],
+          ["  lost to another run", stats.lockMisses],
           ["timeout rate", formatPercent(stats.timeoutRate)],
           ["currently locked", stats.currentlyLocked],
           ["stale leases", stats.staleLeases],

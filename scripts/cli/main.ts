@@ -1,5 +1,5 @@
 import { commands, groups } from "./commands";
-import { CliError, EXIT_OK, EXIT_USAGE, UsageError } from "./errors";
+import { CliError, EXIT_OK, EXIT_USAGE, fromOperationError, UsageError } from "./errors";
 import { BIN, commandHelp, globalHelp, groupHelp, parseCommand, type CommandSpec } from "./spec";
 
 function findCommand(argv: string[]): { spec: CommandSpec; rest: string[] } | { help: string; exitCode: number } {
@@ -23,7 +23,8 @@ function findCommand(argv: string[]): { spec: CommandSpec; rest: string[] } | { 
 /** Runs the command line and returns the exit code. Never prints a stack trace. */
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes("--json");
-  const fail = (error: unknown, redactText: (t: string) => string = (t) => t): number => {
+  const fail = (thrown: unknown, redactText: (t: string) => string = (t) => t): number => {
+    const error = fromOperationError(thrown);
     const cliError =
       error instanceof CliError ? error : new CliError("unexpected", `unexpected error: ${(error as Error)?.message ?? String(error)}`.split("\n")[0]);
     const message = redactText(cliError.message);

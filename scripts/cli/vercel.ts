@@ -13,7 +13,7 @@ import { stringOption, type CommandInput } from "./spec";
 
 export function planOf(ctx: CliContext, input: CommandInput): VercelPlan {
   const raw = stringOption(input, "plan");
-  if (raw === undefined) return process.env.CRON_PLAN === "hobby" ? "hobby" : "pro";
+  if (raw === undefined) return ctx.env().CRON_PLAN;
   if (raw !== "hobby" && raw !== "pro") throw new UsageError(`--plan must be hobby or pro; got "${raw}"`, "invalid_option");
   return raw;
 }

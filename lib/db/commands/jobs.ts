@@ -1,15 +1,19 @@
 import { sql } from "drizzle-orm";
+import type { Actor } from "../../cron/vocabulary";
+import { jobState, type JobRuntimeState } from "../admin-queries";
 import { queryRows, type Db } from "../client";
+import { writeAudit } from "./audit";
 
-
-/** Enables or disables a job through the seed's toggle_cron_job. */
+/** Enables or disables a job through the seed's toggle_cron_job (no audit row: see setJobEnabled). */
 export async function toggleJob(db: Db, jobName: string, enabled: boolean, actor: string): Promise<void> {
   await db.execute(sql`SELECT toggle_cron_job(${jobName}, ${enabled}, ${actor})`);
 }
 
 /**
  * Pauses or resumes jobs (creating their config rows; `enabled` stays NULL = as defined).
- * Returns the names whose paused flag changed. A pause keeps `note` as its reason.
+ * Returns the names whose paused flag changed. A pause keeps `note` as its reason; pausing a
+ * job that is paused already keeps its reason and its paused_at unless a new note is given.
+ * No audit row: see pauseJob and pauseJobs.
  */
 export async function setPaused(db: Db, jobNames: readonly string[], paused: boolean, actor: string, note?: string | null): Promise<string[]> {
   if (jobNames.length === 0) return [];
@@ -33,4 +37,70 @@ export async function setPaused(db: Db, jobNames: readonly string[], paused: boo
         ORDER BY up.job_name`,
   );
   return rows.map((r) => r.job_name);
+}
+
+/**
+ * Resumes a job paused by dead letters (or by hand) and resets its failure counters: the
+ * incident ends, the next failure starts a new one. No audit row: see recoverJob.
+ */
+export async function clearJobFailures(db: Db, jobName: string, actor: string): Promise<{ wasDeadLettered: boolean; wasPaused: boolean }> {
+  const [row] = await queryRows<{ was_dead_lettered: boolean | null; was_paused: boolean | null }>(
+    db,
+    sql`WITH before AS (SELECT dead_lettered, paused FROM cron_job_config WHERE job_name = ${jobName})
+        INSERT INTO cron_job_config AS c (job_name, enabled, last_modified_at, last_modified_by)
+        VALUES (${jobName}, NULL, now(), ${actor})
+        ON CONFLICT (job_name) DO UPDATE SET
+          dead_lettered = false, dead_letter_reason = NULL, dead_lettered_since = NULL,
+          paused = false, paused_reason = NULL, paused_at = NULL,
+          consecutive_failures = 0, consecutive_dead_letters = 0, incident_id = NULL,
+          last_modified_at = now(), last_modified_by = ${actor}
+        RETURNING (SELECT dead_lettered FROM before) AS was_dead_lettered, (SELECT paused FROM before) AS was_paused`,
+  );
+  return { wasDeadLettered: Boolean(row?.was_dead_lettered), wasPaused: Boolean(row?.was_paused) };
+}
+
+/** Enables or disables a job, with its audit row (job.enable / job.disable). */
+export async function setJobEnabled(tx: Db, actor: Actor, input: { jobName: string; enabled: boolean }): Promise<void> {
+  await toggleJob(tx, input.jobName, input.enabled, actor.name);
+  await writeAudit(tx, actor, input.enabled ? "job.enable" : "job.disable", input.jobName, { enabled: input.enabled });
+}
+
+export interface PauseInput {
+  jobName: string;
+  /** The job's own default (defineJob's `enabled`), for the state read back. */
+  enabledByDefault: boolean;
+  paused: boolean;
+  note: string | null;
+}
+
+/** A pause or resume of one job: whether it changed anything, and the job's state after it. */
+export interface PauseResult {
+  changed: boolean;
+  state: JobRuntimeState;
+}
+
+/** Pauses or resumes one job (setPaused's rule for the reason), with its audit row (job.pause / job.resume). */
+export async function pauseJob(tx: Db, actor: Actor, input: PauseInput): Promise<PauseResult> {
+  const changed = (await setPaused(tx, [input.jobName], input.paused, actor.name, input.note)).length > 0;
+  await writeAudit(tx, actor, input.paused ? "job.pause" : "job.resume", input.jobName, { note: input.note, changed });
+  return { changed, state: await jobState(tx, input.jobName, input.enabledByDefault) };
+}
+
+/** Pauses or resumes every job named, with one audit row (job.pause_all / job.resume_all) listing the ones that changed. */
+export async function pauseJobs(tx: Db, actor: Actor, input: { jobNames: readonly string[]; paused: boolean; note: string | null }): Promise<string[]> {
+  const changed = await setPaused(tx, input.jobNames, input.paused, actor.name, input.note);
+  await writeAudit(tx, actor, input.paused ? "job.pause_all" : "job.resume_all", null, { note: input.note, jobs: changed });
+  return changed;
+}
+
+/** clearJobFailures, with its audit row (job.recover). */
+export async function recoverJob(tx: Db, actor: Actor, input: { jobName: string; note: string | null }): Promise<{ wasDeadLettered: boolean; wasPaused: boolean }> {
+  const result = await clearJobFailures(tx, input.jobName, actor.name);
+  await writeAudit(tx, actor, "job.recover", input.jobName, { ...result, note: input.note });
+  return result;
+}
+
+/** The audit row of a manual run, written before the run starts (the run's id is known ahead). */
+export async function recordManualRun(tx: Db, actor: Actor, input: { jobName: string; executionId: string; idempotencyKey: string | null }): Promise<void> {
+  await writeAudit(tx, actor, "job.run", input.jobName, { executionId: input.executionId, idempotencyKey: input.idempotencyKey });
 }

@@ -1,46 +1,118 @@
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
+import type { Actor } from "../../cron/vocabulary";
+import { markAbandoned } from "../abandon";
 import { queryRows, type Db } from "../client";
+import { iso, num, type DbNumber, type DbTime } from "../rows";
+import { writeAudit } from "./audit";
 
-const num = (v: unknown): number => Number(v ?? 0);
+/** A lease that was freed, with what its run became. */
+export interface ClearedLease {
+  jobName: string;
+  runId: string;
+  holder: string;
+  acquiredAt: string;
+  /** It had expired already (its holder stopped heartbeating). */
+  wasStale: boolean;
+  /** Its run was still `started` and is now `abandoned`. */
+  runAbandoned: boolean;
+}
 
 export type ClearLockResult =
-  | { cleared: true; jobName: string; runId: string; holder: string; wasStale: boolean; runAbandoned: boolean }
+  | ({ cleared: true } & ClearedLease)
   | { cleared: false; reason: "not_found" }
-  | { cleared: false; reason: "live"; expiresInSeconds: number; holder: string };
+  | { cleared: false; reason: "live"; jobName: string; runId: string; expiresInSeconds: number; holder: string };
+
+/** Which leases to clear: one job's, the one held by a run, or all. */
+export type LeaseSelector = { jobName: string } | { runId: string } | { all: true };
+
+interface ClearRow {
+  job_name: string;
+  run_id: string;
+  holder: string;
+  acquired_at: DbTime;
+  was_stale: boolean;
+  run_abandoned: boolean;
+  cleared: boolean;
+  expires_in_s: DbNumber;
+}
+
+function whereOf(selector: LeaseSelector): SQL {
+  if ("jobName" in selector) return sql`k.job_name = ${selector.jobName}`;
+  if ("runId" in selector) return sql`k.run_id = ${selector.runId}::uuid`;
+  return sql`true`;
+}
 
 /**
- * Frees a job's lease and marks its run abandoned ("cleared by <actor>"), in one
- * statement. A live lease (not yet expired) is cleared only with `force`: its holder may
- * still be running, and will find out at its next heartbeat (the run is no longer
- * "started", so its fenced finish writes nothing).
+ * Frees the selected leases and marks their runs abandoned ("cleared by <actor>"), in one
+ * statement, so no trigger can slip in between. A live lease (not yet expired) is cleared
+ * only with `force`: its holder may still be running, and finds out at its next heartbeat
+ * (the run is no longer "started", so its fenced finish writes nothing). Returns the freed
+ * leases and the live ones that stayed.
  */
-export async function clearLock(db: Db, jobName: string, actor: string, opts: { force?: boolean } = {}): Promise<ClearLockResult> {
-  const force = Boolean(opts.force);
-  const [row] = await queryRows<Record<string, unknown>>(
+async function clearLeases(db: Db, selector: LeaseSelector, actorName: string, force: boolean): Promise<ClearRow[]> {
+  const where = whereOf(selector);
+  const message = sql`format('cleared by %s: the lease of holder %s (taken %s ago) was %s', ${actorName}::text, g.holder,
+    date_trunc('second', now() - g.acquired_at),
+    CASE WHEN g.expires_at <= now() THEN format('expired %s ago', date_trunc('second', now() - g.expires_at)) ELSE 'still live' END)`;
+  // The UNION's second half reads the snapshot from before the DELETE: it shows the live
+  // leases that stayed, and must leave out the ones the DELETE took.
+  return queryRows<ClearRow>(
     db,
     sql`WITH gone AS (
-          DELETE FROM cron_job_leases k WHERE k.job_name = ${jobName} AND (${force} OR k.expires_at <= now())
-          RETURNING k.run_id, k.holder, k.acquired_at, k.expires_at
+          DELETE FROM cron_job_leases k WHERE ${where} AND (${force} OR k.expires_at <= now())
+          RETURNING k.job_name, k.run_id, k.holder, k.acquired_at, k.expires_at
         ), run AS (
-          UPDATE cron_job_logs l
-             SET status = 'abandoned', completed_at = now(), lease_expires_at = NULL,
-                 duration_ms = (extract(epoch FROM now() - l.started_at) * 1000)::int,
-                 error_message = format('cleared by %s: the lease of holder %s (taken %s ago) was %s', ${actor}::text, g.holder,
-                   date_trunc('second', now() - g.acquired_at),
-                   CASE WHEN g.expires_at <= now() THEN format('expired %s ago', date_trunc('second', now() - g.expires_at)) ELSE 'still live' END)
+          UPDATE cron_job_logs l SET ${markAbandoned(message)}
             FROM gone g
            WHERE l.id = g.run_id AND l.status = 'started'
           RETURNING l.id
         )
-        SELECT g.run_id, g.holder, g.expires_at <= now() AS was_stale, EXISTS (SELECT 1 FROM run) AS run_abandoned, true AS cleared, 0 AS expires_in_s
+        SELECT g.job_name, g.run_id, g.holder, g.acquired_at, g.expires_at <= now() AS was_stale,
+               EXISTS (SELECT 1 FROM run r WHERE r.id = g.run_id) AS run_abandoned, true AS cleared, 0 AS expires_in_s
         FROM gone g
         UNION ALL
-        SELECT k.run_id, k.holder, false, false, false, floor(extract(epoch FROM k.expires_at - now()))::int FROM cron_job_leases k
-        WHERE k.job_name = ${jobName} AND NOT EXISTS (SELECT 1 FROM gone)`,
+        SELECT k.job_name, k.run_id, k.holder, k.acquired_at, false, false, false, floor(extract(epoch FROM k.expires_at - now()))::int
+        FROM cron_job_leases k
+        WHERE ${where} AND NOT EXISTS (SELECT 1 FROM gone g WHERE g.job_name = k.job_name)
+        ORDER BY 1`,
   );
-  // The UNION's second half reads the snapshot from before the DELETE: it shows the live
-  // lease that stayed when nothing was deleted, and nothing when something was.
+}
+
+const toCleared = (r: ClearRow): ClearedLease => ({
+  jobName: r.job_name,
+  runId: r.run_id,
+  holder: r.holder,
+  acquiredAt: iso(r.acquired_at),
+  wasStale: Boolean(r.was_stale),
+  runAbandoned: Boolean(r.run_abandoned),
+});
+
+function resultOf(row: ClearRow | undefined): ClearLockResult {
   if (!row) return { cleared: false, reason: "not_found" };
-  if (!row.cleared) return { cleared: false, reason: "live", expiresInSeconds: num(row.expires_in_s), holder: row.holder as string };
-  return { cleared: true, jobName, runId: row.run_id as string, holder: row.holder as string, wasStale: Boolean(row.was_stale), runAbandoned: Boolean(row.run_abandoned) };
+  if (!row.cleared) return { cleared: false, reason: "live", jobName: row.job_name, runId: row.run_id, expiresInSeconds: num(row.expires_in_s), holder: row.holder };
+  return { cleared: true, ...toCleared(row) };
+}
+
+/** One job's lease (no audit row: see clearLease). */
+export async function clearLock(db: Db, jobName: string, actor: string, opts: { force?: boolean } = {}): Promise<ClearLockResult> {
+  const [row] = await clearLeases(db, { jobName }, actor, Boolean(opts.force));
+  return resultOf(row);
+}
+
+/** Clears the lease of one job, or the one a run holds, with its audit row (lock.clear) when it was cleared. */
+export async function clearLease(tx: Db, actor: Actor, input: { lease: { jobName: string } | { runId: string }; force: boolean }): Promise<ClearLockResult> {
+  const [row] = await clearLeases(tx, input.lease, actor.name, input.force);
+  const result = resultOf(row);
+  if (result.cleared) {
+    const { jobName, runId, holder, wasStale, runAbandoned } = result;
+    await writeAudit(tx, actor, "lock.clear", jobName, { runId, holder, wasStale, runAbandoned, forced: input.force });
+  }
+  return result;
+}
+
+/** Clears every lease, live ones included, with one audit row (lock.clear, target null) when there was any. */
+export async function clearAllLeases(tx: Db, actor: Actor): Promise<ClearedLease[]> {
+  const cleared = (await clearLeases(tx, { all: true }, actor.name, true)).map(toCleared);
+  if (cleared.length > 0) await writeAudit(tx, actor, "lock.clear", null, { all: true, count: cleared.length, forced: true, leases: cleared });
+  return cleared;
 }

@@ -1,0 +1,37 @@
+import { sql } from "drizzle-orm";
+import type { Actor, AuditAction } from "../../cron/vocabulary";
+import { queryRows, type Db } from "../client";
+import { AUDIT_COLUMNS, toAuditEntry, type AuditEntry, type AuditRow } from "../queries/audit";
+
+/**
+ * The audit row of an operator's action. Only the commands write it, each in the transaction
+ * of the change it records: the change and its row commit together or not at all. The
+ * detail always says how the operator came in (`via`); the client's address is the actor's.
+ */
+export function writeAudit(tx: Db, actor: Actor, action: AuditAction, target: string | null, detail: Record<string, unknown> = {}): Promise<AuditEntry> {
+  return insertAuditRow(tx, { actor: actor.name, action, target, detail: { ...detail, via: actor.via }, ipAddress: actor.ip });
+}
+
+/** The INSERT itself, with the detail exactly as given (null: none). */
+export async function insertAuditRow(
+  db: Db,
+  row: { actor: string; action: AuditAction; target: string | null; detail: Record<string, unknown> | null; ipAddress: string | null },
+): Promise<AuditEntry> {
+  const [inserted] = await queryRows<AuditRow>(
+    db,
+    sql`INSERT INTO cron_audit_log (actor, action, target, detail, ip_address)
+        VALUES (${row.actor}, ${row.action}, ${row.target}, ${row.detail ? JSON.stringify(row.detail) : null}::jsonb, ${row.ipAddress})
+        RETURNING ${AUDIT_COLUMNS}`,
+  );
+  return toAuditEntry(inserted);
+}
+
+/** A dashboard login or logout: the session is the change, so the row is all there is to write. */
+export function recordSessionEvent(db: Db, actor: Actor, action: "session.login" | "session.logout", detail: Record<string, unknown> = {}): Promise<AuditEntry> {
+  return writeAudit(db, actor, action, null, detail);
+}
+
+/** Runs `fn` in one transaction: a command's change and its audit row commit together. */
+export function inTransaction<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => fn(tx as unknown as Db));
+}

@@ -1,0 +1,81 @@
+import { sql } from "drizzle-orm";
+import { queryRows, type Db } from "../client";
+import { numOrNull, num, toDateOrNull, type DbNumber, type DbTime } from "../rows";
+
+/** What a job's expected slot left in the run log: the run first, then a missed row, then skips (`rows` counts them all). */
+export interface SlotRecord {
+  runId: string | null;
+  status: string | null;
+  skipReason: string | null;
+  startedAt: Date | null;
+  durationMs: number | null;
+  errorMessage: string | null;
+  nextRetryAt: Date | null;
+  rows: number;
+}
+
+/** The config flags `crondeck doctor` reads for a job. */
+export interface DoctorConfig {
+  enabled: boolean | null;
+  paused: boolean;
+  pausedReason: string | null;
+  deadLettered: boolean;
+  deadLetterReason: string | null;
+}
+
+interface SlotRow {
+  name: string;
+  id: string | null;
+  status: string | null;
+  skip_reason: string | null;
+  started_at: DbTime | null;
+  duration_ms: DbNumber | null;
+  error_message: string | null;
+  next_retry_at: DbTime | null;
+  rows: DbNumber;
+}
+
+/** For each (job, slot), the row that says most about it, by job name. */
+export async function slotRecords(db: Db, wanted: ReadonlyArray<{ name: string; slot: Date }>): Promise<Map<string, SlotRecord>> {
+  const rows = await queryRows<SlotRow>(
+    db,
+    sql`SELECT DISTINCT ON (s.name) s.name, l.id, l.status, l.skip_reason, l.started_at, l.duration_ms, l.error_message, l.next_retry_at,
+               count(l.id) OVER (PARTITION BY s.name)::int AS rows
+        FROM jsonb_to_recordset(${JSON.stringify(wanted.map((w) => ({ name: w.name, slot: w.slot.toISOString() })))}::jsonb) AS s(name text, slot timestamptz)
+        LEFT JOIN cron_job_logs l ON l.job_name = s.name AND l.scheduled_for = s.slot
+        ORDER BY s.name, CASE WHEN l.status IS NULL THEN 3 WHEN l.status NOT IN ('skipped', 'missed') THEN 0 WHEN l.status = 'missed' THEN 1 ELSE 2 END, l.started_at DESC`,
+  );
+  return new Map(
+    rows.map((r) => [
+      r.name,
+      {
+        runId: r.id,
+        status: r.status,
+        skipReason: r.skip_reason,
+        startedAt: toDateOrNull(r.started_at),
+        durationMs: numOrNull(r.duration_ms),
+        errorMessage: r.error_message,
+        nextRetryAt: toDateOrNull(r.next_retry_at),
+        rows: num(r.rows),
+      },
+    ]),
+  );
+}
+
+/** The named jobs' config rows, by job name (a job without one is left out). */
+export async function doctorConfigs(db: Db, jobNames: readonly string[]): Promise<Map<string, DoctorConfig>> {
+  const rows = await queryRows<{ job_name: string; enabled: boolean | null; paused: boolean | null; paused_reason: string | null; dead_lettered: boolean | null; dead_letter_reason: string | null }>(
+    db,
+    sql`SELECT job_name, enabled, paused, paused_reason, dead_lettered, dead_letter_reason FROM cron_job_config
+        WHERE job_name IN (SELECT jsonb_array_elements_text(${JSON.stringify(jobNames)}::jsonb))`,
+  );
+  return new Map(
+    rows.map((c) => [c.job_name, { enabled: c.enabled, paused: Boolean(c.paused), pausedReason: c.paused_reason, deadLettered: Boolean(c.dead_lettered), deadLetterReason: c.dead_letter_reason }]),
+  );
+}
+
+/** When a job's last row started (the tick's tells whether housekeeping runs at all); null if it never ran. */
+export async function lastStartedAt(db: Db, jobName: string): Promise<Date | null> {
+  const [row] = await queryRows<{ last: DbTime | null }>(db, sql`SELECT max(started_at) AS last FROM cron_job_logs WHERE job_name = ${jobName}`);
+  return toDateOrNull(row?.last);
+}
