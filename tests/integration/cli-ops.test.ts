@@ -81,7 +81,8 @@ describe.skipIf(!serverUrl())("crondeck CLI: locks, stats, vercel.json [postgres
       timeouts: 2,
       abandoned: 1,
       skipped: 2,
-      lockMisses: 1,
+      // As GET /api/admin/statistics counts them: the lease was held (already_running) or the slot had its run (duplicate).
+      lockMisses: 2,
       currentlyLocked: 2,
       staleLeases: 1,
     });
@@ -118,17 +119,24 @@ describe.skipIf(!serverUrl())("crondeck CLI: locks, stats, vercel.json [postgres
     expect(stale.json.locks.map((l: { jobName: string }) => l.jobName)).toEqual(["demo-pulse"]);
   });
 
-  it("locks clear frees a lease and ends its run in one step; clear-all needs --force", async () => {
+  it("locks clear frees a lease and ends its run in one step; a live lease and clear-all need --force", async () => {
+    // health-check's lease is live: refused, with the fix, and nothing changes.
+    const live = await cli(["locks", "clear", "dddddddd-0000-4000-8000-000000000001", "--json"]);
+    expect(live.code).toBe(1);
+    expect(live.json.error).toMatchObject({ code: "lock_live", message: expect.stringContaining("--force") });
+    expect(await rows(sql`SELECT status FROM cron_job_logs WHERE id = 'dddddddd-0000-4000-8000-000000000001'`)).toEqual([{ status: "started" }]);
+    expect((await rows(sql`SELECT 1 FROM cron_job_leases WHERE job_name = 'health-check'`)).length).toBe(1);
+
     const [byJob, byRun] = await Promise.all([
       cli(["locks", "clear", "demo-pulse", "--json"]),
-      cli(["locks", "clear", "dddddddd-0000-4000-8000-000000000001"]),
+      cli(["locks", "clear", "dddddddd-0000-4000-8000-000000000001", "--force"]),
     ]);
     expect(byJob.code).toBe(0);
     expect(byJob.json.cleared).toEqual([{ jobName: "demo-pulse", runId: "dddddddd-0000-4000-8000-000000000002", holder: `${host}:${deadPid}`, acquiredAt: expect.any(String), runAbandoned: true }]);
     expect(byRun.code).toBe(0);
     expect(byRun.stdout).toContain("cleared the lease of health-check");
     const ended = await rows(sql`SELECT id, status, error_message, lease_expires_at FROM cron_job_logs WHERE id IN ('dddddddd-0000-4000-8000-000000000001', 'dddddddd-0000-4000-8000-000000000002') ORDER BY id`);
-    for (const r of ended) expect(r).toMatchObject({ status: "abandoned", error_message: expect.stringMatching(/^cleared by cli \(cli:/), lease_expires_at: null });
+    for (const r of ended) expect(r).toMatchObject({ status: "abandoned", error_message: expect.stringMatching(/^cleared by cli:\S+: the lease of holder /), lease_expires_at: null });
     const leases = await rows<{ job_name: string }>(sql`SELECT job_name FROM cron_job_leases`);
     expect(leases.map((l) => l.job_name)).toEqual(["demo-slow"]);
 

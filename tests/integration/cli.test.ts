@@ -101,8 +101,9 @@ describe.skipIf(!serverUrl())("crondeck CLI [postgres]", () => {
     expect(r.json.run).toMatchObject({ jobName: "health-check", status: "completed", trigger: "manual", attempts: 1, error: null, recorded: true });
     const [row] = await rows(sql`SELECT status, trigger, actor, holder FROM cron_job_logs WHERE id = ${r.json.run.id}::uuid`);
     expect(row).toMatchObject({ status: "completed", trigger: "manual", actor: expect.stringMatching(/^cli:/) });
-    const [audit] = await rows(sql`SELECT actor, action, target, detail FROM cron_audit_log WHERE action = 'job.run'`);
-    expect(audit).toMatchObject({ actor: row.actor, target: "health-check", detail: { runId: r.json.run.id, status: "completed" } });
+    // The audit row is written before the run, naming the id the run gets (as the admin API does).
+    const [audit] = await rows(sql`SELECT actor, action, target, detail, ip_address FROM cron_audit_log WHERE action = 'job.run'`);
+    expect(audit).toMatchObject({ actor: row.actor, target: "health-check", detail: { executionId: r.json.run.id, via: "cli" }, ip_address: null });
   });
 
   let entryId = "";
@@ -168,7 +169,7 @@ describe.skipIf(!serverUrl())("crondeck CLI [postgres]", () => {
     expect(marked.json.entry).toMatchObject({ id: entry.id, recoveryStatus: "permanently_failed", notes: expect.stringContaining("the upstream API was retired") });
     const audit = await rows(sql`SELECT action, target, detail FROM cron_audit_log WHERE action IN ('dead_letter.mark_failed', 'job.recover', 'dead_letter.retry') ORDER BY id`);
     expect(audit.map((a) => a.action).sort()).toEqual(["dead_letter.mark_failed", "dead_letter.retry", "job.recover"]);
-    expect(audit.find((a) => a.action === "dead_letter.mark_failed")).toMatchObject({ target: entry.id, detail: { job: "demo-stubborn", reason: "the upstream API was retired" } });
+    expect(audit.find((a) => a.action === "dead_letter.mark_failed")).toMatchObject({ target: entry.id, detail: { jobName: "demo-stubborn", reason: "the upstream API was retired", via: "cli" } });
   });
 
   it("jobs pause and resume change the config row and write the audit log", async () => {
@@ -178,6 +179,10 @@ describe.skipIf(!serverUrl())("crondeck CLI [postgres]", () => {
     let [cfg] = await rows(sql`SELECT paused, paused_reason, paused_at, last_modified_by FROM cron_job_config WHERE job_name = 'health-check'`);
     expect(cfg).toMatchObject({ paused: true, paused_reason: "database maintenance", paused_at: expect.anything(), last_modified_by: expect.stringMatching(/^cli:/) });
 
+    // Pausing a paused job keeps its reason (and its paused_at) unless a note is given, as in the admin API.
+    const again = await cli(["jobs", "pause", "health-check", "--json"]);
+    expect(again.json).toMatchObject({ ok: true, changed: false, paused: true, wasPaused: true, pausedReason: "database maintenance", pausedAt: paused.json.pausedAt });
+
     const resumed = await cli(["jobs", "resume", "health-check"]);
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toContain("resumed health-check");
@@ -185,8 +190,9 @@ describe.skipIf(!serverUrl())("crondeck CLI [postgres]", () => {
     expect(cfg).toEqual({ paused: false, paused_reason: null, paused_at: null });
     const audit = await rows(sql`SELECT actor, action, target, detail FROM cron_audit_log WHERE action IN ('job.pause', 'job.resume') ORDER BY id`);
     expect(audit).toEqual([
-      { actor: expect.stringMatching(/^cli:/), action: "job.pause", target: "health-check", detail: { note: "database maintenance", wasPaused: false } },
-      { actor: expect.stringMatching(/^cli:/), action: "job.resume", target: "health-check", detail: { note: null, wasPaused: true } },
+      { actor: expect.stringMatching(/^cli:/), action: "job.pause", target: "health-check", detail: { note: "database maintenance", changed: true, via: "cli" } },
+      { actor: expect.stringMatching(/^cli:/), action: "job.pause", target: "health-check", detail: { note: null, changed: false, via: "cli" } },
+      { actor: expect.stringMatching(/^cli:/), action: "job.resume", target: "health-check", detail: { note: null, changed: true, via: "cli" } },
     ]);
   });
 
@@ -231,7 +237,7 @@ describe.skipIf(!serverUrl())("crondeck CLI [postgres]", () => {
     expect(byJob["demo-pulse"]).toMatchObject({ outcome: "pending", severity: "ok" }); // every minute: always within the 1 min grace
     expect(byJob["cleanup-old-logs"]).toMatchObject({ outcome: "missed", severity: "error" });
     expect(byJob["demo-stubborn"]).toMatchObject({ outcome: "paused", state: "paused", severity: "warning" });
-    expect(byJob["demo-flaky"]).toMatchObject({ outcome: "dead_lettered", state: "dead-lettered", severity: "error" });
+    expect(byJob["demo-flaky"]).toMatchObject({ outcome: "dead_lettered", state: "dead_lettered", severity: "error" });
     expect(byJob["demo-flaky"].detail).toContain("crondeck dlq recover demo-flaky");
     expect(all.json.config).toEqual(expect.arrayContaining([{ severity: "ok", code: "cron_secret", message: "CRON_SECRET is set" }, expect.objectContaining({ severity: "ok", code: "database" })]));
 
