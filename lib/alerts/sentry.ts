@@ -1,6 +1,8 @@
 import * as Sentry from "@sentry/nextjs";
 import type { JobDefinition } from "../cron/define-job";
 import type { RunReport } from "../cron/run-job";
+import type { Schedule } from "../cron/schedule";
+import type { VercelPlan } from "../vercel/crons";
 
 /**
  * Crondeck's few calls into Sentry. Every function is a no-op while Sentry has no client,
@@ -8,7 +10,7 @@ import type { RunReport } from "../cron/run-job";
  * with a DSN), so callers never check.
  */
 
-export type CronPlan = "hobby" | "pro";
+export type CronPlan = VercelPlan;
 
 /** The shape Sentry.captureCheckIn takes as its second argument. */
 export interface CronMonitorConfig {
@@ -31,12 +33,13 @@ export function normaliseErrorMessage(message: string): string {
 
 /**
  * Sentry monitor settings for a job. Vercel Hobby fires a cron anywhere within its hour, so a
- * check-in may be up to 60 minutes late there; Pro fires within the minute.
+ * check-in may be up to 60 minutes late there; Pro fires within the minute. `schedule` is when
+ * check-ins are expected, when that is not the job's own (the tick's follows the plan).
  */
-export function monitorConfigFor(job: JobDefinition, plan: CronPlan): CronMonitorConfig {
+export function monitorConfigFor(job: JobDefinition, plan: CronPlan, schedule: Schedule = job.schedule): CronMonitorConfig {
   return {
-    schedule: { type: "crontab", value: job.schedule.cron },
-    timezone: job.schedule.timezone,
+    schedule: { type: "crontab", value: schedule.cron },
+    timezone: schedule.timezone,
     checkinMargin: plan === "hobby" ? 60 : 1,
     maxRuntime: Math.max(1, Math.ceil(job.timeoutMs / 60_000)),
     failureIssueThreshold: job.alerts.afterConsecutiveFailures,
@@ -70,9 +73,9 @@ export function captureRunFailure(report: RunReport, job: JobDefinition): string
 }
 
 /** Opens a Sentry cron check-in for a run (creating or updating the monitor); undefined when Sentry is off. */
-export function checkInStarted(job: JobDefinition, plan: CronPlan): string | undefined {
+export function checkInStarted(job: JobDefinition, plan: CronPlan, schedule: Schedule = job.schedule): string | undefined {
   if (!Sentry.getClient()) return undefined;
-  return Sentry.captureCheckIn({ monitorSlug: job.name, status: "in_progress" }, monitorConfigFor(job, plan));
+  return Sentry.captureCheckIn({ monitorSlug: job.name, status: "in_progress" }, monitorConfigFor(job, plan, schedule));
 }
 
 /** Closes the check-in opened by {@link checkInStarted}. Sentry takes the duration in seconds. */

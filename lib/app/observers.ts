@@ -9,7 +9,7 @@ import { takeAbandonedAlerts, type AbandonedAlertRun } from "../db/sweep";
 import type { Env } from "../env";
 import { getRegistry } from "../jobs";
 import { runSettled, runStarted } from "./shutdown";
-import { tickJob } from "./tick";
+import { monitorScheduleFor, tickJob } from "./tick";
 
 export interface Observers {
   onRunStarted: NonNullable<EngineDeps["onRunStarted"]>;
@@ -95,7 +95,7 @@ export function createObservers(env: Env, db: Db, secrets: readonly string[], op
     notify: (alert, routing) => dispatcher.notify(alert, routing),
     onRunStarted(run, job) {
       runStarted(run.id);
-      checkIns.set(run.id, checkInStarted(job, env.CRON_PLAN));
+      checkIns.set(run.id, checkInStarted(job, env.CRON_PLAN, monitorScheduleFor(job, env.CRON_PLAN)));
     },
     async onRunFinished(report, job) {
       runSettled(report.id);

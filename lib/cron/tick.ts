@@ -122,7 +122,10 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
   });
 
   // 3. Missed slots and catch-ups, job by job; 4. the slots due now of the jobs the tick owns.
-  let configs = new Map<string, TickJobConfig>();
+  // Without the job states nothing is known of bookmarks or pauses: the missed-slot check and
+  // the catch-ups wait for the next tick (moving bookmarks now would lose the slots in between);
+  // the jobs the tick owns are still dispatched, and the route checks their state itself.
+  let configs: Map<string, TickJobConfig> | null = null;
   await isolated("job states", async () => {
     configs = await deps.store.jobConfigs(names);
   });
@@ -130,10 +133,10 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
   const owned: JobSlot[] = [];
   for (const job of jobs) {
     await isolated(job.name, async () => {
-      const config = configs.get(job.name);
+      const config = configs?.get(job.name);
       const active = jobStateOf(job.enabled, config) === "enabled";
-      await checkMissed(deps, job, config, active, now, report, log);
-      if (active && job.missed.policy !== "skip") {
+      if (configs) await checkMissed(deps, job, config, active, now, report, log);
+      if (configs && active && job.missed.policy !== "skip") {
         const slot = await deps.store.nextPendingCatchUp(job.name, now);
         if (slot) catchUps.push({ job, slot, result: dispatch({ jobName: job.name, trigger: "catchup", slot }) });
       }
