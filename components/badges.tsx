@@ -1,4 +1,5 @@
-import { deadLetterStatusMeta, formatPercent, jobStateMeta, priorityTone, runStatusMeta, successRateLevel } from "@/lib/dashboard/format";
+import { formatPercent } from "@/lib/format";
+import { deadLetterStatusMeta, jobStateMeta, priorityTone, runStatusMeta, successRateLevel } from "@/lib/dashboard/format";
 import { Badge } from "./ui";
 
 export function RunStatusBadge({ status, skipReason }: { status: string; skipReason?: string | null }) {

@@ -1,6 +1,6 @@
 import Link from "next/link";
-import type { JobOverview } from "@/lib/db/admin-queries";
-import { formatDurationMs } from "@/lib/dashboard/format";
+import type { JobOverview } from "@/lib/db/queries/jobs";
+import { formatDuration } from "@/lib/format";
 import { RunNowButton } from "./action-button";
 import { CategoryBadge, JobStateBadge, RunStatusBadge, SuccessRate } from "./badges";
 import { EnableToggle } from "./enable-toggle";
@@ -26,9 +26,9 @@ function LastRun({ job }: { job: JobOverview }) {
 function Durations({ job }: { job: JobOverview }) {
   return (
     <span className="tabular-nums whitespace-nowrap">
-      {formatDurationMs(job.stats.avgDurationMs)} <span className={mutedText}>avg</span>
+      {formatDuration(job.stats.avgDurationMs)} <span className={mutedText}>avg</span>
       <br />
-      {formatDurationMs(job.stats.p95DurationMs)} <span className={mutedText}>p95</span>
+      {formatDuration(job.stats.p95DurationMs)} <span className={mutedText}>p95</span>
     </span>
   );
 }

@@ -1,7 +1,8 @@
 import Link from "next/link";
 import type { ReactNode } from "react";
-import type { RunDetail as Run } from "@/lib/db/admin-queries";
-import { formatDurationMs, shortId } from "@/lib/dashboard/format";
+import type { RunDetail as Run } from "@/lib/db/queries/run-detail";
+import { formatDuration } from "@/lib/format";
+import { shortId } from "@/lib/dashboard/format";
 import { RunStatusBadge } from "./badges";
 import { Time } from "./time";
 import { Card, Code, Facts, linkClass, mutedText, Pre } from "./ui";
@@ -16,7 +17,7 @@ export function RunDetail({ run, closeHref, runHref }: { run: Run; closeHref: st
     ["Scheduled for", <Time key="slot" iso={run.scheduledFor} />],
     ["Started", <Time key="start" iso={run.startedAt} />],
     ["Completed", <Time key="end" iso={run.completedAt} />],
-    ["Duration", formatDurationMs(run.durationMs)],
+    ["Duration", formatDuration(run.durationMs)],
     ["Attempts", run.attempts ?? "—"],
     ["Holder", run.holder ?? "—"],
     ["Fencing token", run.fencingToken ?? "—"],
@@ -82,7 +83,7 @@ export function RunDetail({ run, closeHref, runHref }: { run: Run; closeHref: st
                       <td className="px-3 py-1.5">
                         <Time iso={a.startedAt} />
                       </td>
-                      <td className="px-3 py-1.5 tabular-nums">{formatDurationMs(a.durationMs)}</td>
+                      <td className="px-3 py-1.5 tabular-nums">{formatDuration(a.durationMs)}</td>
                       <td className="px-3 py-1.5 break-words">
                         {a.timedOut ? <span className="font-medium text-red-800 dark:text-red-300">timed out{a.error ? ": " : ""}</span> : null}
                         {a.error ? <span className="text-red-800 dark:text-red-300">{a.error}</span> : a.timedOut ? null : <span className="text-green-800 dark:text-green-300">succeeded</span>}

@@ -3,8 +3,8 @@
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState, useTransition } from "react";
-import type { RunningJob } from "@/lib/db/admin-queries";
-import { formatSeconds } from "@/lib/dashboard/format";
+import type { RunningJob } from "@/lib/db/queries/runs";
+import { formatDuration } from "@/lib/format";
 import { Badge, linkClass } from "./ui";
 import { Time } from "./time";
 
@@ -89,7 +89,7 @@ export function RunningBanner({ initial, pollMs = 3000 }: { initial: RunningJob[
               </Link>
               <span className="font-mono tabular-nums">
                 <span className="sr-only">running for </span>
-                {formatSeconds(Math.floor(run.runningSeconds + elapsed))}
+                {formatDuration(Math.floor(run.runningSeconds + elapsed) * 1000)}
               </span>
               <span className="text-zinc-600 dark:text-zinc-400">
                 {run.trigger} · started <Time iso={run.startedAt} format="time" />

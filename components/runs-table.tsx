@@ -1,6 +1,7 @@
 import Link from "next/link";
-import type { HistoryRun } from "@/lib/db/admin-queries";
-import { firstLine, formatDurationMs, shortId } from "@/lib/dashboard/format";
+import type { HistoryRun } from "@/lib/db/queries/runs";
+import { formatDuration } from "@/lib/format";
+import { firstLine, shortId } from "@/lib/dashboard/format";
 import { RunStatusBadge } from "./badges";
 import { Time } from "./time";
 import { EmptyState, focusRing, linkClass, mutedText } from "./ui";
@@ -42,7 +43,7 @@ export function RunsTable({ runs, runHref, selectedId, days }: { runs: HistoryRu
                 {run.actor ? <span className={`block text-xs ${mutedText}`}>by {run.actor}</span> : null}
                 {run.replayOf ? <span className={`block text-xs ${mutedText}`}>replay of {shortId(run.replayOf)}</span> : null}
               </td>
-              <td className={`${td} tabular-nums whitespace-nowrap`}>{formatDurationMs(run.durationMs)}</td>
+              <td className={`${td} tabular-nums whitespace-nowrap`}>{formatDuration(run.durationMs)}</td>
               <td className={`${td} tabular-nums`}>{run.attempts ?? "—"}</td>
               <td className={`${td} max-w-72 text-red-800 dark:text-red-300`}>
                 <span title={run.error ?? undefined} className="break-words">

@@ -1,4 +1,4 @@
-import type { DashboardSummary } from "@/lib/db/admin-queries";
+import type { DashboardSummary } from "@/lib/db/queries/jobs";
 import { formatCount } from "@/lib/dashboard/format";
 import { SuccessRate } from "./badges";
 import { Stat } from "./ui";

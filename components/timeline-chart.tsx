@@ -1,8 +1,8 @@
 "use client";
 
 import { Bar, CartesianGrid, ComposedChart, Legend, Line, Tooltip, XAxis, YAxis } from "recharts";
-import type { TimelineBucket } from "@/lib/db/admin-queries";
-import { formatDurationMs } from "@/lib/dashboard/format";
+import type { TimelineBucket } from "@/lib/db/queries/runs";
+import { formatDuration } from "@/lib/format";
 import { useHydrated } from "./use-hydrated";
 
 const HEIGHT = 288;
@@ -33,14 +33,14 @@ export function TimelineChart({ buckets, granularity }: { buckets: TimelineBucke
         <YAxis
           yAxisId="ms"
           orientation="right"
-          tickFormatter={(v: number) => formatDurationMs(v)}
+          tickFormatter={(v: number) => formatDuration(v)}
           tick={{ fill: "currentColor", fontSize: 12 }}
           stroke="currentColor"
           width={64}
         />
         <Tooltip
           labelFormatter={(t) => fullLabel(Number(t))}
-          formatter={(value, name) => (name === "Average duration" ? formatDurationMs(Number(value)) : value)}
+          formatter={(value, name) => (name === "Average duration" ? formatDuration(Number(value)) : value)}
           contentStyle={{ background: "var(--background)", borderColor: "rgb(161 161 170 / 0.5)", color: "var(--foreground)", fontSize: 13 }}
         />
         <Legend wrapperStyle={{ fontSize: 13 }} />

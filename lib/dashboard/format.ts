@@ -1,33 +1,12 @@
 import cronstrue from "cronstrue";
+import type { JobState, Priority, RecoveryStatus, RunStatus } from "../cron/vocabulary";
+import { formatDuration } from "../format";
 
-/** View helpers for the dashboard: plain functions, no React, no database. */
-
-/** 350 ms, 1.2 s, 2 min 5 s, 1 h 3 min; a dash for nothing. */
-export function formatDurationMs(ms: number | null | undefined): string {
-  if (ms == null || !Number.isFinite(ms)) return "—";
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 10_000) return `${(ms / 1000).toFixed(1)} s`;
-  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
-  const totalSeconds = Math.round(ms / 1000);
-  if (totalSeconds < 3600) {
-    const s = totalSeconds % 60;
-    return `${Math.floor(totalSeconds / 60)} min${s ? ` ${s} s` : ""}`;
-  }
-  const totalMinutes = Math.round(totalSeconds / 60);
-  const m = totalMinutes % 60;
-  return `${Math.floor(totalMinutes / 60)} h${m ? ` ${m} min` : ""}`;
-}
-
-export const formatSeconds = (s: number | null | undefined) => formatDurationMs(s == null ? null : s * 1000);
+/** View helpers for the dashboard: plain functions, no React, no database. Durations and rates: lib/format.ts. */
 
 /** "in 23 s" for a lease that is still live, "expired 5 min ago" once it is not. */
 export function formatExpiresIn(seconds: number): string {
-  return seconds > 0 ? `in ${formatSeconds(seconds)}` : seconds === 0 ? "now" : `expired ${formatSeconds(-seconds)} ago`;
-}
-
-export function formatPercent(rate: number | null | undefined): string {
-  if (rate == null) return "—";
-  return `${Number.isInteger(rate) ? rate : rate.toFixed(1)}%`;
+  return seconds > 0 ? `in ${formatDuration(seconds * 1000)}` : seconds === 0 ? "now" : `expired ${formatDuration(-seconds * 1000)} ago`;
 }
 
 export const formatCount = (n: number) => n.toLocaleString("en-US");
@@ -54,68 +33,55 @@ export function scheduleInWords(cron: string): string | null {
 
 export type Tone = "green" | "red" | "yellow" | "blue" | "zinc" | "orange" | "purple";
 
+type Meta = { label: string; tone: Tone };
+
+const RUN_STATUS_META: Record<RunStatus, Meta> = {
+  completed: { label: "completed", tone: "green" },
+  failed: { label: "failed", tone: "red" },
+  timed_out: { label: "timed out", tone: "red" },
+  abandoned: { label: "abandoned", tone: "orange" },
+  started: { label: "running", tone: "blue" },
+  queued: { label: "queued", tone: "blue" },
+  retry_scheduled: { label: "retry scheduled", tone: "yellow" },
+  skipped: { label: "skipped", tone: "zinc" },
+  missed: { label: "missed", tone: "purple" },
+  replaced: { label: "replaced", tone: "zinc" },
+};
+
+/** A name of the vocabulary in words, for a value the table does not know (a newer database). */
+const unknownMeta = (name: string): Meta => ({ label: name.replaceAll("_", " "), tone: "zinc" });
+const metaOf = <K extends string>(table: Record<K, Meta>, name: string): Meta => (Object.hasOwn(table, name) ? table[name as K] : unknownMeta(name));
+
 /** How a run status reads and looks. Colour always comes with its word. */
-export function runStatusMeta(status: string, skipReason?: string | null): { label: string; tone: Tone } {
-  switch (status) {
-    case "completed":
-      return { label: "completed", tone: "green" };
-    case "failed":
-      return { label: "failed", tone: "red" };
-    case "timed_out":
-      return { label: "timed out", tone: "red" };
-    case "abandoned":
-      return { label: "abandoned", tone: "orange" };
-    case "started":
-      return { label: "running", tone: "blue" };
-    case "queued":
-      return { label: "queued", tone: "blue" };
-    case "retry_scheduled":
-      return { label: "retry scheduled", tone: "yellow" };
-    case "skipped":
-      return { label: skipReason ? `skipped: ${skipReason.replaceAll("_", " ")}` : "skipped", tone: "zinc" };
-    case "missed":
-      return { label: "missed", tone: "purple" };
-    default:
-      return { label: status.replaceAll("_", " "), tone: "zinc" };
-  }
+export function runStatusMeta(status: RunStatus | string, skipReason?: string | null): Meta {
+  const meta = metaOf(RUN_STATUS_META, status);
+  return status === "skipped" && skipReason ? { ...meta, label: `skipped: ${skipReason.replaceAll("_", " ")}` } : meta;
 }
 
 /** Statuses that may still change: pages showing them refresh themselves. */
-export const LIVE_STATUSES: ReadonlySet<string> = new Set(["started", "queued", "retry_scheduled"]);
+export const LIVE_STATUSES: ReadonlySet<string> = new Set<RunStatus>(["started", "queued", "retry_scheduled"]);
 
-export function jobStateMeta(state: string): { label: string; tone: Tone } {
-  switch (state) {
-    case "enabled":
-      return { label: "on schedule", tone: "green" };
-    case "disabled":
-      return { label: "disabled", tone: "zinc" };
-    case "paused":
-      return { label: "paused", tone: "yellow" };
-    case "dead_lettered":
-      return { label: "paused: dead letters", tone: "red" };
-    default:
-      return { label: state, tone: "zinc" };
-  }
-}
+const JOB_STATE_META: Record<JobState, Meta> = {
+  enabled: { label: "on schedule", tone: "green" },
+  disabled: { label: "disabled", tone: "zinc" },
+  paused: { label: "paused", tone: "yellow" },
+  dead_lettered: { label: "paused: dead letters", tone: "red" },
+};
 
-export function deadLetterStatusMeta(status: string): { label: string; tone: Tone } {
-  switch (status) {
-    case "pending":
-      return { label: "pending", tone: "orange" };
-    case "replayed":
-      return { label: "replayed", tone: "green" };
-    case "resolved":
-      return { label: "resolved", tone: "green" };
-    case "permanently_failed":
-      return { label: "permanently failed", tone: "red" };
-    default:
-      return { label: status, tone: "zinc" };
-  }
-}
+export const jobStateMeta = (state: JobState | string): Meta => metaOf(JOB_STATE_META, state);
 
-export function priorityTone(priority: string): Tone {
-  return priority === "critical" ? "red" : priority === "high" ? "orange" : priority === "low" ? "zinc" : "blue";
-}
+const RECOVERY_STATUS_META: Record<RecoveryStatus, Meta> = {
+  pending: { label: "pending", tone: "orange" },
+  replayed: { label: "replayed", tone: "green" },
+  resolved: { label: "resolved", tone: "green" },
+  permanently_failed: { label: "permanently failed", tone: "red" },
+};
+
+export const deadLetterStatusMeta = (status: RecoveryStatus | string): Meta => metaOf(RECOVERY_STATUS_META, status);
+
+const PRIORITY_TONE: Record<Priority, Tone> = { critical: "red", high: "orange", normal: "blue", low: "zinc" };
+
+export const priorityTone = (priority: Priority | string): Tone => (Object.hasOwn(PRIORITY_TONE, priority) ? PRIORITY_TONE[priority as Priority] : "blue");
 
 /** The first 8 characters of a UUID, for display (the full id is in the link and its title). */
 export const shortId = (id: string) => id.slice(0, 8);

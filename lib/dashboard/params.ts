@@ -1,3 +1,5 @@
+import { isUuid as isRowId } from "../cron/ids";
+
 /** Reading a page's searchParams: one string per key, allow-lists for the rest. */
 
 export type SearchParams = Record<string, string | string[] | undefined>;
@@ -25,8 +27,8 @@ export function intParam(params: SearchParams, key: string, fallback: number, mi
   return n >= min && n <= max ? n : fallback;
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (value: string | null): value is string => value !== null && UUID_RE.test(value);
+/** A run or entry id from the address bar (see lib/cron/ids.ts). */
+export const isUuid = (value: string | null): value is string => value !== null && isRowId(value);
 
 /** A query string from the non-empty entries, with a leading "?" (or "" when there are none). */
 export function queryString(entries: Record<string, string | number | null | undefined>): string {

@@ -5,7 +5,8 @@ import { JobTable } from "@/components/job-table";
 import { RunningBanner } from "@/components/running-banner";
 import { SummaryCards } from "@/components/summary-cards";
 import { PageHeader } from "@/components/ui";
-import { categoriesOf, JOB_SORTS, JOB_STATE_FILTERS, jobsOverview, runningJobs, summarize } from "@/lib/db/admin-queries";
+import { jobsDashboard } from "@/lib/app/jobs";
+import { JOB_SORTS, JOB_STATE_FILTERS } from "@/lib/db/queries/jobs";
 import { oneOf, param, type SearchParams } from "@/lib/dashboard/params";
 import { requireDashboardSession } from "@/lib/dashboard/session";
 import { getRuntime } from "@/lib/app/runtime";
@@ -29,14 +30,14 @@ export default async function CronJobsPage({ searchParams }: { searchParams: Pro
 
   const { database, registry } = await getRuntime();
   const jobs = registry.list();
-  const filtered = Boolean(values.q || values.category || values.state);
-  const [overview, all, running] = await Promise.all([
-    jobsOverview(database.db, jobs, { search: values.q, category: values.category, state: values.state, sort: values.sort ?? undefined, order: values.order ?? undefined, days: DAYS }),
-    filtered ? jobsOverview(database.db, jobs, { days: DAYS }) : Promise.resolve(null),
-    runningJobs(database.db),
-  ]);
-  const summary = summarize(all ?? overview, running.length);
-  const everyJobPaused = (all ?? overview).length > 0 && (all ?? overview).every((j) => j.paused);
+  const { jobs: overview, summary, filtered, everyJobPaused, runningJobs: running, categories } = await jobsDashboard(database.db, jobs, {
+    search: values.q,
+    category: values.category,
+    state: values.state,
+    sort: values.sort ?? undefined,
+    order: values.order ?? undefined,
+    days: DAYS,
+  });
 
   return (
     <>
@@ -71,7 +72,7 @@ export default async function CronJobsPage({ searchParams }: { searchParams: Pro
         <h2 id="jobs-heading" className="sr-only">
           Jobs
         </h2>
-        <JobFilters values={values} categories={categoriesOf(jobs)} sorts={[...JOB_SORTS.keys()]} states={[...JOB_STATE_FILTERS.keys()]} />
+        <JobFilters values={values} categories={categories} sorts={[...JOB_SORTS.keys()]} states={[...JOB_STATE_FILTERS.keys()]} />
         <p className="text-sm text-zinc-600 dark:text-zinc-400" aria-live="polite">
           {filtered ? `${overview.length} of ${jobs.length} jobs match.` : `${overview.length} jobs.`}
         </p>

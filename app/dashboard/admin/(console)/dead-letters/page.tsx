@@ -7,7 +7,8 @@ import { MarkFailedForm, NotesForm } from "@/components/dead-letter-forms";
 import { Time } from "@/components/time";
 import { Card, EmptyState, Facts, focusRing, linkClass, mutedText, PageHeader, Pre } from "@/components/ui";
 import { JOB_NAME_RE } from "@/lib/cron/define-job";
-import { deadLetterSummary, listDeadLetters, type RecoveryStatus } from "@/lib/db/dead-letters";
+import { RECOVERY_STATUSES } from "@/lib/cron/vocabulary";
+import { deadLetterSummary, listDeadLetters } from "@/lib/db/queries/dead-letters";
 import { deadLetterStatusMeta, shortId } from "@/lib/dashboard/format";
 import { intParam, oneOf, param, queryString, type SearchParams } from "@/lib/dashboard/params";
 import { requireDashboardSession } from "@/lib/dashboard/session";
@@ -15,8 +16,7 @@ import { getRuntime } from "@/lib/app/runtime";
 
 export const metadata: Metadata = { title: "Dead letters" };
 
-const STATUSES = ["pending", "replayed", "resolved", "permanently_failed"] as const satisfies readonly RecoveryStatus[];
-const FILTERS = ["all", ...STATUSES] as const;
+const FILTERS = ["all", ...RECOVERY_STATUSES] as const;
 const PAGE_SIZE = 25;
 
 /** Runs that failed for good: replay them, settle them, or leave a note for the next person. */

@@ -4,8 +4,10 @@ import { ActionButton } from "@/components/action-button";
 import { RunStatusBadge } from "@/components/badges";
 import { Time } from "@/components/time";
 import { Badge, EmptyState, focusRing, linkClass, mutedText, PageHeader, Stat } from "@/components/ui";
-import { locks, statistics } from "@/lib/db/admin-queries";
-import { formatCount, formatExpiresIn, formatPercent, formatSeconds, shortId } from "@/lib/dashboard/format";
+import { locks } from "@/lib/db/queries/leases";
+import { statistics } from "@/lib/db/queries/statistics";
+import { formatDuration, formatPercent } from "@/lib/format";
+import { formatCount, formatExpiresIn, shortId } from "@/lib/dashboard/format";
 import { requireDashboardSession } from "@/lib/dashboard/session";
 import { getRuntime } from "@/lib/app/runtime";
 
@@ -83,7 +85,7 @@ export default async function LocksPage() {
                       </td>
                       <td className={td}>
                         <Time iso={lock.acquiredAt} />
-                        <span className={`block text-xs ${mutedText}`}>held {formatSeconds(lock.heldSeconds)}</span>
+                        <span className={`block text-xs ${mutedText}`}>held {formatDuration(lock.heldSeconds * 1000)}</span>
                       </td>
                       <td className={td}>
                         <Time iso={lock.expiresAt} />

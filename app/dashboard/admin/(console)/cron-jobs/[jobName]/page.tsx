@@ -11,11 +11,15 @@ import { Schedule } from "@/components/schedule";
 import { Time } from "@/components/time";
 import { TimelineChart } from "@/components/timeline-chart";
 import { Card, Code, Facts, focusRing, linkClass, mutedText, PageHeader, Stat } from "@/components/ui";
-import { getRun, jobHistory, jobState, RUN_STATUSES } from "@/lib/db/admin-queries";
-import { formatCount, formatDurationMs, LIVE_STATUSES, runStatusMeta, shortId } from "@/lib/dashboard/format";
+import { RUN_STATUSES } from "@/lib/cron/vocabulary";
+import { jobState } from "@/lib/db/queries/jobs";
+import { getRun } from "@/lib/db/queries/run-detail";
+import { jobHistory } from "@/lib/db/queries/runs";
+import { formatDuration } from "@/lib/format";
+import { formatCount, LIVE_STATUSES, runStatusMeta, shortId } from "@/lib/dashboard/format";
 import { isUuid, oneOf, param, queryString, type SearchParams } from "@/lib/dashboard/params";
 import { requireDashboardSession } from "@/lib/dashboard/session";
-import { describeJob } from "@/lib/http/jobs-api";
+import { describeJob } from "@/lib/app/jobs";
 import { getRuntime } from "@/lib/app/runtime";
 
 type Params = Promise<{ jobName: string }>;
@@ -152,7 +156,7 @@ export default async function JobPage({ params, searchParams }: { params: Params
           <Stat label="Failed" value={formatCount(stats.failedRuns)} hint={failedDetail || undefined} />
           <Stat label="Skipped / missed" value={`${formatCount(stats.skippedRuns)} / ${formatCount(stats.missedRuns)}`} />
           <Stat label="Success rate" value={<SuccessRate rate={stats.successRate} />} />
-          <Stat label="Duration" value={formatDurationMs(stats.avgDuration)} hint={`average; p95 ${formatDurationMs(stats.p95Duration)}`} />
+          <Stat label="Duration" value={formatDuration(stats.avgDuration)} hint={`average; p95 ${formatDuration(stats.p95Duration)}`} />
           <Stat
             label="Last run"
             value={stats.lastRun ? <RunStatusBadge status={stats.lastRun.status} skipReason={stats.lastRun.skipReason} /> : "never"}
@@ -247,7 +251,7 @@ function TimelineTable({ buckets, granularity }: { buckets: Array<{ time_bucket:
               </td>
               <td className="px-2 py-1 tabular-nums">{b.successes}</td>
               <td className="px-2 py-1 tabular-nums">{b.failures}</td>
-              <td className="px-2 py-1 tabular-nums">{formatDurationMs(b.avg_duration_ms)}</td>
+              <td className="px-2 py-1 tabular-nums">{formatDuration(b.avg_duration_ms)}</td>
             </tr>
           ))}
         </tbody>
