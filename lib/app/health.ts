@@ -57,7 +57,7 @@ export interface HealthDeps {
   urls?: string[];
   /** Per-URL timeout. Default 5000. */
   fetchTimeoutMs?: number;
-  /** How long SELECT 1 may take once the database is open. Default 5000. */
+  /** How long the database's round trip (pingDatabase) may take once it is open. Default 5000. */
   dbTimeoutMs?: number;
   /**
    * How long opening the database may take. The first open migrates it: PGlite on a fresh
@@ -127,7 +127,7 @@ async function checkUrl(url: string, timeoutMs: number, now: () => number): Prom
 }
 
 /**
- * Checks the database (SELECT 1, within dbTimeoutMs), the lease store and the URLs.
+ * Checks the database (one round trip, within dbTimeoutMs), the lease store and the URLs.
  * Never throws: an unreachable database is an UnhealthyReport whose message carries no
  * connection string, host or password (the underlying error is the caller's to log).
  */

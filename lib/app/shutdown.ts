@@ -3,7 +3,6 @@ import type { TriggerOutcome } from "../cron/run-job";
 import { LOCK_MISS_REASONS } from "../cron/vocabulary";
 import type { Database } from "../db/client";
 import { interruptHolder as interruptHolderRuns } from "../db/interrupt";
-import { errorResponse } from "../http/http";
 
 /**
  * Graceful shutdown for a self-hosted `next start` (npm start sets NEXT_MANUAL_SIG_HANDLE so
@@ -34,7 +33,7 @@ interface ShutdownState {
   installed: boolean;
   stopping: AbortController;
   /** Requests still waiting for their response, each answered before the process exits. */
-  waiting: Set<{ runIds: string[]; answer: (response: Response) => void }>;
+  waiting: Set<{ runIds: string[]; answer: (interruption: Interruption) => void }>;
   /** The runs started by the current request (one per module copy would split across bundles). */
   requestRuns: AsyncLocalStorage<string[]>;
 }
@@ -95,28 +94,41 @@ export function runSettled(runId: string): void {
   state().running.delete(runId);
 }
 
+/** What a caller whose run outlived the grace period is told: the fields of an error response. */
+export interface Interruption {
+  status: 503;
+  code: "interrupted";
+  message: string;
+  details?: { runIds: string[]; status: "abandoned" };
+}
+
+export function interruptionOf(runIds: string[], graceSeconds: number): Interruption {
+  return {
+    status: 503,
+    code: "interrupted",
+    message: `The server shut down while this run was in progress and it did not finish within the ${graceSeconds}s grace period; it is recorded as abandoned (interrupted) and its lease is free. Retry against another instance or after the restart.`,
+    ...(runIds.length ? { details: { runIds, status: "abandoned" as const } } : {}),
+  };
+}
+
+/** The error body every route answers with, for callers that pass no `respond` of their own. */
+const respondPlainly = (i: Interruption): Response =>
+  Response.json({ success: false, error: i.message, code: i.code, ...(i.details ? { details: i.details } : {}) }, { status: i.status, headers: { "cache-control": "no-store" } });
+
 /**
  * Runs a cron route's handler so that its caller always gets an answer: normally the handler's
  * own response; if the process shuts down first (the run outlived the grace period), a 503
- * naming the interrupted run, sent before the process exits instead of a connection reset.
+ * naming the interrupted run (`respond` turns the interruption into the response), sent before
+ * the process exits instead of a connection reset.
  */
-export function answerBeforeExit(handle: () => Promise<Response>): Promise<Response> {
+export function answerBeforeExit(handle: () => Promise<Response>, respond: (interruption: Interruption) => Response = respondPlainly): Promise<Response> {
   const s = state();
   const runIds: string[] = [];
   return new Promise<Response>((resolve, reject) => {
-    const entry = { runIds, answer: resolve };
+    const entry = { runIds, answer: (i: Interruption) => resolve(respond(i)) };
     s.waiting.add(entry);
     s.requestRuns.run(runIds, handle).then(resolve, reject).finally(() => s.waiting.delete(entry));
   });
-}
-
-function interruptedResponse(runIds: string[], graceSeconds: number): Response {
-  return errorResponse(
-    503,
-    "interrupted",
-    `The server shut down while this run was in progress and it did not finish within the ${graceSeconds}s grace period; it is recorded as abandoned (interrupted) and its lease is free. Retry against another instance or after the restart.`,
-    runIds.length ? { runIds, status: "abandoned" } : undefined,
-  );
 }
 
 /** The statistics block printed at exit. */
@@ -198,7 +210,7 @@ export function installGracefulShutdown(opts: {
     }
     // Callers still waiting (their run outlived the grace period) get an answer, not a reset.
     const waiting = [...s.waiting];
-    for (const entry of waiting) entry.answer(interruptedResponse(entry.runIds, opts.graceSeconds));
+    for (const entry of waiting) entry.answer(interruptionOf(entry.runIds, opts.graceSeconds));
     log(formatStats(s.stats));
     // The responses are written by Next.js after the handlers return: give it a moment.
     await new Promise((r) => setTimeout(r, waiting.length ? 500 : 250));
