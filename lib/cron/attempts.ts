@@ -76,7 +76,9 @@ async function runAttempt(a: AttemptsInput, attempt: number, timeoutMs: number):
       const error = winner === "timeout" ? new JobTimeoutError(timeoutMs) : coerceError(controller.signal.reason);
       if (winner === "timeout") controller.abort(error);
       // Give a handler that honours its signal a moment to stop before answering.
-      const settled = await Promise.race([running.then(() => true, () => true), sleepOn(clock, a.settleGraceMs).then(() => false)]);
+      const graceOver = new AbortController();
+      const settled = await Promise.race([running.then(() => true, () => true), sleepOn(clock, a.settleGraceMs, graceOver.signal).then(() => false)]);
+      graceOver.abort(); // a handler that stopped in time leaves no grace timer behind
       return { ok: false, error, timedOut: winner === "timeout", settled, running };
     }
     if ("error" in winner) return { ok: false, error: coerceError(winner.error), timedOut: false, settled: true, running };

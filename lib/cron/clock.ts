@@ -7,6 +7,11 @@ export interface Clock {
   now(): number;
   setTimeout(fn: () => void, ms: number): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
+  /**
+   * Milliseconds from an arbitrary origin that a change of the wall clock does not move
+   * (performance.now). Optional: with it, a steady reading measures across a step back exactly.
+   */
+  monotonic?(): number;
 }
 
 /** Opaque: whatever the clock's setTimeout returned. */
@@ -16,6 +21,7 @@ export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  monotonic: () => performance.now(),
 };
 
 /** Resolves after `ms` on `clock`, or at once (with the abort) when `signal` aborts. */
@@ -33,20 +39,32 @@ export function sleepOn(clock: Clock, ms: number, signal?: AbortSignal): Promise
 }
 
 /**
- * A reading of `read` that never goes backwards: a step back of the wall clock (an NTP
- * correction) is absorbed, so the durations and deadlines measured with it are neither
- * stretched nor cut by it. Steps forward pass through (a frozen process sees those too).
+ * A reading of `read` (a wall clock) that never goes backwards: a step back (an NTP correction)
+ * is absorbed, the time since the previous reading counted by `monotonic` when there is one, so
+ * the durations and deadlines measured with it are neither stretched nor cut by the step. Steps
+ * forward pass through: a suspended machine, whose monotonic clock may have stood still, must
+ * still see its lease as expired.
  */
-export function steadyNow(read: () => number): () => number {
+export function steadyNow(read: () => number, monotonic?: () => number): () => number {
   let last = -Infinity;
+  let lastMonotonic = 0;
   let offset = 0;
   return () => {
-    const reading = read() + offset;
-    if (reading >= last) return (last = reading);
-    offset += last - reading;
-    return last;
+    const mono = monotonic?.() ?? 0;
+    let reading = read() + offset;
+    if (reading < last) {
+      const continued = last + Math.max(0, mono - lastMonotonic);
+      offset += continued - reading;
+      reading = continued;
+    }
+    last = reading;
+    lastMonotonic = mono;
+    return reading;
   };
 }
+
+/** The steady reading of a clock (see {@link steadyNow}). */
+export const steadyNowOf = (clock: Clock): (() => number) => steadyNow(() => clock.now(), clock.monotonic && (() => clock.monotonic!()));
 
 /** Lets the process exit while `handle` is pending, when the clock's timers support it (Node's do). */
 export function unrefTimer(handle: TimerHandle): void {
