@@ -2,6 +2,7 @@ import { cookies } from "next/headers";
 import { redirect } from "next/navigation";
 import { PLAIN_COOKIE_NAME, SECURE_COOKIE_NAME, verifySession, type SessionPayload } from "../auth/admin-session";
 import { loadEnv } from "../env";
+import { HOME_PATH, LOGIN_PATH, safeNextPath } from "./paths";
 
 /**
  * The admin session as a server component sees it. lib/auth reads the cookie from a
@@ -11,16 +12,7 @@ import { loadEnv } from "../env";
  * poll among them) re-issue the cookie.
  */
 
-export const LOGIN_PATH = "/dashboard/admin/login";
-export const HOME_PATH = "/dashboard/admin/cron-jobs";
-
-/** Paths the login form may return to: the same rule as lib/http/admin-session.ts. */
-const NEXT_RE = /^\/dashboard\/admin(?:\/[A-Za-z0-9._~\/-]*)?(?:\?[A-Za-z0-9._~=&%-]*)?$/;
-
-export function safeNextPath(value: string | null | undefined): string | null {
-  if (!value || value.length > 300 || !NEXT_RE.test(value) || value.startsWith(LOGIN_PATH)) return null;
-  return value;
-}
+export { HOME_PATH, LOGIN_PATH, safeNextPath };
 
 export type DashboardSession =
   | { status: "ok"; session: SessionPayload }
