@@ -122,3 +122,11 @@ export interface Actor {
   /** The client's address for HTTP callers; null from the CLI. */
   ip: string | null;
 }
+
+/** What Crondeck alerts about (stored on each cron_alerts row). */
+export const ALERT_KINDS = ["failure", "dead_letter", "auto_paused", "missed", "recovered"] as const;
+export type AlertKind = (typeof ALERT_KINDS)[number];
+
+/** Where alerts are delivered. */
+export const ALERT_CHANNELS = ["slack", "email", "webhook"] as const;
+export type AlertChannelName = (typeof ALERT_CHANNELS)[number];
