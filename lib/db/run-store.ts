@@ -13,18 +13,17 @@ import type {
   SkipReason,
 } from "../cron/run-store";
 import { queryRows, type Db } from "./client";
+import { toDate, toDateOrNull, type DbNumber, type DbTime } from "./rows";
 
 interface ClaimRow {
   outcome: "claimed" | "queued" | "skipped";
   reason: SkipReason | null;
   run_id: string;
-  fencing_token: string | number | null;
-  started_at: Date | string;
-  lease_expires_at: Date | string | null;
+  fencing_token: DbNumber | null;
+  started_at: DbTime;
+  lease_expires_at: DbTime | null;
   blocking_run_id: string | null;
 }
-
-const toDate = (value: Date | string): Date => (value instanceof Date ? value : new Date(value));
 
 function claimResult(row: ClaimRow | undefined): ClaimResult {
   if (!row) throw new Error("the claim returned no row");
@@ -73,7 +72,7 @@ export class PostgresRunStore implements RunStore {
   }
 
   async promote(runId: string, leaseMs: number, holder: string): Promise<PromoteResult> {
-    const [row] = await queryRows<{ outcome: PromoteResult["outcome"]; fencing_token: string | number | null; started_at: Date | null; lease_expires_at: Date | null }>(
+    const [row] = await queryRows<{ outcome: PromoteResult["outcome"]; fencing_token: DbNumber | null; started_at: DbTime | null; lease_expires_at: DbTime | null }>(
       this.db,
       sql`SELECT * FROM crondeck_promote_run(${runId}::uuid, ${Math.ceil(leaseMs)}::int, ${holder})`,
     );
@@ -97,7 +96,7 @@ export class PostgresRunStore implements RunStore {
     const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
     const [row] = await queryRows<{
       finished: boolean;
-      completed_at: Date | string | null;
+      completed_at: DbTime | null;
       duration_ms: number | null;
       consecutive_failures: number | null;
       previous_failures: number | null;
@@ -115,7 +114,7 @@ export class PostgresRunStore implements RunStore {
       const [note] = await queryRows<{
         already_finished: boolean;
         taken_over_by: string | null;
-        completed_at: Date | string | null;
+        completed_at: DbTime | null;
         duration_ms: number | null;
         consecutive_failures: number | null;
         dead_letter_id: string | null;
@@ -125,7 +124,7 @@ export class PostgresRunStore implements RunStore {
         return {
           finished: true,
           takenOverBy: null,
-          completedAt: note.completed_at ? toDate(note.completed_at) : null,
+          completedAt: toDateOrNull(note.completed_at),
           durationMs: note.duration_ms,
           consecutiveFailures: note.consecutive_failures,
           previousFailures: null,
@@ -138,7 +137,7 @@ export class PostgresRunStore implements RunStore {
     return {
       finished: true,
       takenOverBy: null,
-      completedAt: row.completed_at ? toDate(row.completed_at) : null,
+      completedAt: toDateOrNull(row.completed_at),
       durationMs: row.duration_ms,
       consecutiveFailures: row.consecutive_failures,
       previousFailures: row.previous_failures,
@@ -151,9 +150,9 @@ export class PostgresRunStore implements RunStore {
     const [row] = await queryRows<{
       outcome: "claimed" | "busy" | "gone";
       job_name: string | null;
-      fencing_token: string | number | null;
-      started_at: Date | string | null;
-      scheduled_for: Date | string | null;
+      fencing_token: DbNumber | null;
+      started_at: DbTime | null;
+      scheduled_for: DbTime | null;
       attempts: number | null;
       attempt_details: AttemptRecord[] | null;
       log_lines: LogLine[] | null;
@@ -166,7 +165,7 @@ export class PostgresRunStore implements RunStore {
       jobName: row.job_name!,
       fencingToken: Number(row.fencing_token),
       startedAt: toDate(row.started_at!),
-      scheduledFor: row.scheduled_for ? toDate(row.scheduled_for) : null,
+      scheduledFor: toDateOrNull(row.scheduled_for),
       attempts: row.attempts ?? 0,
       attemptDetails: row.attempt_details ?? [],
       logLines: row.log_lines ?? [],
