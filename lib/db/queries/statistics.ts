@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { FAILURE_STATUSES, LOCK_MISS_REASONS, type RunStatus } from "../../cron/vocabulary";
 import { queryRows, type Db } from "../client";
-import { deadLetterSummary } from "../dead-letters";
+import { deadLetterSummary } from "./dead-letters";
 import { iso, num, type DbNumber, type DbTime } from "../rows";
 import { inList } from "./params";
 import { rate } from "./rollups";
