@@ -1,5 +1,5 @@
 import type { JobDefinition } from "../cron/define-job";
-import type { RunStatus } from "../cron/run-store";
+import { FAILURE_STATUSES, type RunStatus } from "../cron/vocabulary";
 import type { AlertKind } from "./types";
 
 /** What the alert policy needs to know about a run that ended, whichever path ended it. */
@@ -15,7 +15,7 @@ export interface RunAlertFacts {
   recorded: boolean;
 }
 
-const FAILURES: ReadonlySet<RunStatus> = new Set<RunStatus>(["failed", "timed_out", "abandoned"]);
+const FAILURES: ReadonlySet<RunStatus> = new Set<RunStatus>(FAILURE_STATUSES);
 
 /** A run that ended in failure: failed, timed out or abandoned (not replaced, not a deferred retry). */
 export function isFailure(status: RunStatus): boolean {

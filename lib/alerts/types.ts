@@ -1,5 +1,7 @@
-/** What Crondeck tells people about. */
-export type AlertKind = "failure" | "dead_letter" | "auto_paused" | "missed" | "recovered";
+import type { AlertChannelName, AlertKind } from "../cron/vocabulary";
+
+/** What Crondeck tells people about (the names are in lib/cron/vocabulary.ts). */
+export type { AlertKind };
 
 export interface AlertEvent {
   kind: AlertKind;
@@ -35,7 +37,7 @@ export interface AlertRouting {
 
 /** One delivery channel. `send` rejects on failure; the dispatcher records and contains it. */
 export interface AlertChannel {
-  readonly name: "slack" | "email" | "webhook";
+  readonly name: AlertChannelName;
   send(event: AlertEvent, routing: AlertRouting): Promise<void>;
   /** False when this channel has nowhere to send for this job (no webhook URL, no recipients). */
   appliesTo(routing: AlertRouting): boolean;
