@@ -10,7 +10,7 @@ export const INVOCATION_MAX_SECONDS = 300;
 /** Kept free at the end of an invocation's budget to write the result. */
 export const FINISH_RESERVE_MS = 1_000;
 
-/** What a route keeps after the engine's budget to answer (and what its start-up already used). */
+/** What a route that runs a job keeps after the engine's budget to answer the request. */
 export const ROUTE_ANSWER_MARGIN_MS = 2_000;
 
 /**
@@ -20,11 +20,3 @@ export const ROUTE_ANSWER_MARGIN_MS = 2_000;
  * it would be deferred because no invocation has room for a full attempt.
  */
 export const MAX_TIMEOUT_MS = INVOCATION_MAX_SECONDS * 1000 - 10_000;
-
-/**
- * The budget a route hands the engine: its maxDuration, less what the request has used since
- * `startedAtMs`, less the margin to answer.
- */
-export function invocationBudgetMs(maxDurationSeconds: number, startedAtMs: number, nowMs: number): number {
-  return maxDurationSeconds * 1000 - (nowMs - startedAtMs) - ROUTE_ANSWER_MARGIN_MS;
-}

@@ -83,7 +83,7 @@ export interface HeldClaim {
 export type ClaimPhase = { kind: "skipped"; outcome: TriggerOutcome & { kind: "skipped" } } | { kind: "held"; claim: HeldClaim };
 
 /** `slot:<iso>` for scheduled runs, `key:<key>` for manual runs with an Idempotency-Key. */
-export function dedupeKeyFor(input: Pick<TriggerInput, "trigger" | "scheduledFor" | "idempotencyKey">): string | null {
+function dedupeKeyFor(input: Pick<TriggerInput, "trigger" | "scheduledFor" | "idempotencyKey">): string | null {
   if (input.idempotencyKey) return `key:${input.idempotencyKey}`;
   if (input.scheduledFor && (SLOT_TRIGGERS as readonly RunTrigger[]).includes(input.trigger)) return `slot:${input.scheduledFor.toISOString()}`;
   return null;

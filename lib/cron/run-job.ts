@@ -10,8 +10,6 @@ import { RunLog } from "./run-log";
 import type { AttemptRecord, FinishResult, RunStore } from "./run-store";
 import type { FinishStatus, NotRecordedReason, RunTrigger, SkipReason } from "./vocabulary";
 
-export { leaseMarginMs } from "./lease-keeper";
-
 /** What the engine needs from the outside world. */
 export interface EngineDeps {
   runs: RunStore;

@@ -83,7 +83,7 @@ export function parseVercelJson(text: string): { ok: true; value: Record<string,
 }
 
 /** The crons of a vercel.json that are well formed (path and schedule strings). */
-export function cronsOf(vercelJson: Record<string, unknown>): VercelCron[] {
+function cronsOf(vercelJson: Record<string, unknown>): VercelCron[] {
   const crons = vercelJson.crons;
   if (!Array.isArray(crons)) return [];
   return crons.filter((c): c is VercelCron => isRecord(c) && typeof c.path === "string" && typeof c.schedule === "string").map((c) => ({ path: c.path, schedule: c.schedule }));
@@ -121,7 +121,7 @@ export function planVercelSync(current: Record<string, unknown> | null, jobs: re
 }
 
 /** The job a path /api/cron/execute/<name> names, or null. */
-export function jobNameOfPath(path: string): string | null {
+function jobNameOfPath(path: string): string | null {
   const prefix = `${EXECUTE_PATH}/`;
   if (!path.startsWith(prefix)) return null;
   const name = path.slice(prefix.length).split(/[?#]/)[0].replace(/\/$/, "");
