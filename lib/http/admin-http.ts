@@ -1,9 +1,11 @@
 import { z } from "zod";
 import { authenticateAdmin, type AdminAuth } from "../auth/admin";
+import type { JobRegistry } from "../cron/registry";
 import type { Actor } from "../cron/vocabulary";
 import type { Db } from "../db/client";
 import { loadEnv, type Env } from "../env";
 import { toErrorResponse } from "./http";
+import { appRegistry } from "../app/runtime";
 
 /**
  * The admin API's plumbing: authenticate (before anything touches the database), run the
@@ -17,6 +19,8 @@ export interface AdminRequest {
   /** Who is acting, as the audit log and the commands take it. */
   actor: Actor;
   env: Env;
+  /** The jobs this server runs. */
+  registry: JobRegistry;
 }
 
 /** The parsers every route shares, under the names the admin handlers import. */
@@ -30,7 +34,7 @@ export async function adminRoute(request: Request, context: string, handler: (re
     const auth = authenticateAdmin(request, env);
     if (!auth.ok) return toErrorResponse(auth, `admin ${context}`);
     const actor: Actor = { name: auth.actor, via: auth.via, ip: auth.ip };
-    const response = await handler({ request, url: new URL(request.url), auth, actor, env });
+    const response = await handler({ request, url: new URL(request.url), auth, actor, env, registry: appRegistry(env) });
     // A handler that set its own cookie (logout) decides; otherwise send the re-issued session.
     if (auth.setCookie && !response.headers.has("set-cookie")) response.headers.append("set-cookie", auth.setCookie);
     return response;
