@@ -133,7 +133,11 @@ let cached: { source: NodeJS.ProcessEnv; env: Env } | undefined;
  * itself), those fill in what the process environment leaves unset, as Next.js does with .env files.
  */
 export function loadEnv(fileValues?: ReadonlyMap<string, string>): Env {
-  if (fileValues) return parseEnv({ ...Object.fromEntries(fileValues), ...process.env });
+  if (fileValues) {
+    const source: Record<string, string | undefined> = Object.fromEntries(fileValues);
+    for (const [key, value] of Object.entries(process.env)) if (value !== undefined) source[key] = value;
+    return parseEnv(source);
+  }
   if (cached?.source === process.env) return cached.env;
   const env = parseEnv(process.env);
   cached = { source: process.env, env };

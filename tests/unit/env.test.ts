@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EnvError, parseEnv } from "@/lib/env";
+import { EnvError, loadEnv, parseEnv } from "@/lib/env";
 
 function parseError(source: Record<string, string | undefined>): EnvError {
   try {
@@ -93,5 +93,31 @@ describe("parseEnv", () => {
     expect(error.name).toBe("EnvError");
     expect(error.message.split("\n")[0]).toBe("Invalid environment:");
     expect(error.message).toContain("NODE_ENV");
+  });
+
+  it("reads on/off switches as 1/0 or true/false, each with its default, and names a bad one", () => {
+    expect(parseEnv({})).toMatchObject({ CRON_DEMO: false, CRONDECK_FAULT_JOBS: false, CRON_LOCAL_SCHEDULER: true, PORT: 3000 });
+    expect(parseEnv({ CRON_DEMO: "true", CRONDECK_FAULT_JOBS: "1", CRON_LOCAL_SCHEDULER: "0", PORT: "4000" })).toMatchObject({
+      CRON_DEMO: true,
+      CRONDECK_FAULT_JOBS: true,
+      CRON_LOCAL_SCHEDULER: false,
+      PORT: 4000,
+    });
+    expect(parseEnv({ CRON_LOCAL_SCHEDULER: "" }).CRON_LOCAL_SCHEDULER).toBe(true);
+    expect(parseError({ CRON_LOCAL_SCHEDULER: "off" }).message).toContain("CRON_LOCAL_SCHEDULER must be 1 or 0");
+  });
+});
+
+describe("loadEnv", () => {
+  it("fills in from a dotenv file's values what the process environment leaves unset", () => {
+    const saved = process.env;
+    try {
+      process.env = { ...saved, CRON_PLAN: "hobby", CRON_LOCAL_SCHEDULER: undefined };
+      const env = loadEnv(new Map([["CRON_PLAN", "pro"], ["CRON_LOCAL_SCHEDULER", "0"]]));
+      expect(env.CRON_PLAN).toBe("hobby");
+      expect(env.CRON_LOCAL_SCHEDULER).toBe(false);
+    } finally {
+      process.env = saved;
+    }
   });
 });
