@@ -63,8 +63,10 @@ export function steadyNow(read: () => number, monotonic?: () => number): () => n
   };
 }
 
-/** The steady reading of a clock (see {@link steadyNow}). */
-export const steadyNowOf = (clock: Clock): (() => number) => steadyNow(() => clock.now(), clock.monotonic && (() => clock.monotonic!()));
+/** The steady reading of a clock, or of another wall-clock `read` with the clock's monotonic time (see {@link steadyNow}). */
+export function steadyNowOf(clock: Clock, read: () => number = () => clock.now()): () => number {
+  return steadyNow(read, clock.monotonic && (() => clock.monotonic!()));
+}
 
 /** Lets the process exit while `handle` is pending, when the clock's timers support it (Node's do). */
 export function unrefTimer(handle: TimerHandle): void {

@@ -1,7 +1,7 @@
 import { runAttempts, type AttemptsResult } from "./attempts";
 import { FINISH_RESERVE_MS } from "./budget";
 import { claimTrigger, type HeldClaim } from "./claim";
-import { steadyNow, steadyNowOf, systemClock, type Clock } from "./clock";
+import { steadyNowOf, systemClock, type Clock } from "./clock";
 import type { JobDefinition } from "./define-job";
 import { holdLease } from "./lease-keeper";
 import type { LeaseStore } from "./lease-store";
@@ -129,10 +129,10 @@ export async function runTrigger(deps: EngineDeps, input: TriggerInput): Promise
   const log = new RunLog(claim.priorLogLines, deps.secrets ?? [], clock);
   const warnOut = deps.warn ?? ((message: string) => console.warn(`[crondeck] ${message}`));
   const warn = (message: string) => warnOut(`job "${job.name}" run ${runId}: ${message}`);
-  const keptBy = deps.now ? steadyNow(deps.now, clock.monotonic && (() => clock.monotonic!())) : now;
+  const keptBy = deps.now ? steadyNowOf(clock, deps.now) : now;
 
-  const lease = { runs: deps.runs, runId, fencingToken, leaseMs, preLock: claim.preLock, replacePolling: job.overlap === "replace", clock, now: keptBy, log: log.add, warn, clean: log.clean };
-  return holdLease(lease, async (held) => {
+  const leaseOptions = { runs: deps.runs, runId, fencingToken, leaseMs, preLock: claim.preLock, replacePolling: job.overlap === "replace", clock, now: keptBy, log: log.add, warn, clean: log.clean };
+  return holdLease(leaseOptions, async (held) => {
     const result = await runAttempts({
       job,
       trigger: input.trigger,
