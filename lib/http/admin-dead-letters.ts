@@ -7,7 +7,7 @@ import { getRuntime } from "../app/runtime";
 import { deadLetterSummary, listDeadLetters } from "../db/queries/dead-letters";
 import { json } from "./http";
 import { adminRoute, emptyBodySchema, parseJsonBody, parseQuery, requireUuid } from "./admin-http";
-import { actorOf, budgetLeftMs, runAfterResponse } from "./admin-jobs";
+import { budgetLeftMs, runAfterResponse } from "./admin-jobs";
 
 export const deadLetterListQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -41,10 +41,10 @@ export function handleListDeadLetters(request: Request): Promise<Response> {
  */
 export function handleRetryDeadLetter(request: Request, rawId: string, maxDurationSeconds: number): Promise<Response> {
   const t0 = Date.now();
-  return adminRoute(request, "dead-letter retry", async ({ auth }) => {
+  return adminRoute(request, "dead-letter retry", async ({ actor }) => {
     const id = requireUuid(rawId);
     await parseJsonBody(request, emptyBodySchema);
-    const replay = await prepareReplay(operationDeps(await getRuntime()), actorOf(auth), { id });
+    const replay = await prepareReplay(operationDeps(await getRuntime()), actor, { id });
     const { entry, job, executionId } = replay;
     runAfterResponse(`admin replay ${id} (${executionId})`, () => replay.run(budgetLeftMs(maxDurationSeconds, t0)));
     return json(
@@ -69,10 +69,10 @@ export const markFailedBodySchema = z.strictObject({
 
 /** POST /api/admin/dead-letter-queue/[id]/mark-failed { reason } */
 export function handleMarkFailed(request: Request, rawId: string): Promise<Response> {
-  return adminRoute(request, "dead-letter mark-failed", async ({ auth }) => {
+  return adminRoute(request, "dead-letter mark-failed", async ({ actor }) => {
     const id = requireUuid(rawId);
     const { reason } = await parseJsonBody(request, markFailedBodySchema);
-    const entry = await markFailed(operationDeps(await getRuntime()), actorOf(auth), { id, reason });
+    const entry = await markFailed(operationDeps(await getRuntime()), actor, { id, reason });
     return json({ success: true, entry });
   });
 }
@@ -88,10 +88,10 @@ export const notesBodySchema = z
 
 /** PUT /api/admin/dead-letter-queue/[id]/notes { notes, assignedTo, priority } */
 export function handleUpdateNotes(request: Request, rawId: string): Promise<Response> {
-  return adminRoute(request, "dead-letter notes", async ({ auth }) => {
+  return adminRoute(request, "dead-letter notes", async ({ actor }) => {
     const id = requireUuid(rawId);
     const patch = await parseJsonBody(request, notesBodySchema);
-    const entry = await updateNotes(operationDeps(await getRuntime()), actorOf(auth), { id, patch });
+    const entry = await updateNotes(operationDeps(await getRuntime()), actor, { id, patch });
     return json({ success: true, entry });
   });
 }

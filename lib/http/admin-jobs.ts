@@ -1,21 +1,18 @@
 import { after } from "next/server";
 import { z } from "zod";
-import type { AdminAuth } from "../auth/admin";
-import { RUN_TRIGGERS, type Actor } from "../cron/vocabulary";
+import { RUN_STATUSES, RUN_TRIGGERS } from "../cron/vocabulary";
+import { describeJob, jobsDashboard } from "../app/jobs";
 import { operationDeps } from "../app/operations/deps";
 import { pauseOrResumeAll, pauseOrResumeJob, prepareManualRun, recoverJobNow, toggleJob } from "../app/operations/jobs";
 import { getRuntime } from "../app/runtime";
-import { categoriesOf, jobHistory, JOB_SORTS, JOB_STATE_FILTERS, jobsOverview, jobState, RUN_STATUSES, runningJobs, summarize, HISTORY_SORTS } from "../db/admin-queries";
+import { JOB_SORTS, JOB_STATE_FILTERS, jobState } from "../db/queries/jobs";
+import { HISTORY_SORTS, jobHistory } from "../db/queries/runs";
 import { HttpError, json } from "./http";
 import { adminRoute, emptyBodySchema, noteSchema, parseJsonBody, parseQuery, requireJob } from "./admin-http";
-import { describeJob } from "./jobs-api";
 
 /** Leaves time after a run started by after() to write its result before the platform stops the function. */
 const FINISH_MARGIN_MS = 2_000;
 const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,200}$/;
-
-/** Who is acting, as the operations and their audit rows take it. */
-export const actorOf = (auth: Pick<AdminAuth, "actor" | "via" | "ip">): Actor => ({ name: auth.actor, via: auth.via, ip: auth.ip });
 
 const keysOf = (map: ReadonlyMap<string, unknown>) => [...map.keys()] as [string, ...string[]];
 
@@ -33,20 +30,15 @@ export function handleListJobs(request: Request): Promise<Response> {
     const query = parseQuery(url, jobsListQuerySchema);
     const { database, registry } = await getRuntime();
     const jobs = registry.list();
-    const filtered = Boolean(query.category || query.search || query.state);
-    const [overview, all, running] = await Promise.all([
-      jobsOverview(database.db, jobs, { sort: query.sort, order: query.order, category: query.category, search: query.search || null, state: query.state }),
-      filtered ? jobsOverview(database.db, jobs) : Promise.resolve(null),
-      runningJobs(database.db),
-    ]);
+    const dashboard = await jobsDashboard(database.db, jobs, { sort: query.sort, order: query.order, category: query.category, search: query.search || null, state: query.state });
     const byName = new Map(jobs.map((j) => [j.name, j]));
     return json({
       success: true,
       generatedAt: new Date().toISOString(),
-      summary: summarize(all ?? overview, running.length),
-      jobs: overview.map((o) => ({ ...describeJob(byName.get(o.name)!), ...o })),
-      categories: categoriesOf(jobs),
-      runningJobs: running,
+      summary: dashboard.summary,
+      jobs: dashboard.jobs.map((o) => ({ ...describeJob(byName.get(o.name)!), ...o })),
+      categories: dashboard.categories,
+      runningJobs: dashboard.runningJobs,
     });
   });
 }
@@ -85,10 +77,10 @@ export const toggleBodySchema = z.strictObject({ enabled: z.boolean() });
 
 /** POST /api/admin/cron-jobs/[jobName]/toggle { enabled } */
 export function handleToggle(request: Request, rawName: string): Promise<Response> {
-  return adminRoute(request, "toggle", async ({ auth }) => {
+  return adminRoute(request, "toggle", async ({ actor }) => {
     const job = requireJob(rawName);
     const { enabled } = await parseJsonBody(request, toggleBodySchema);
-    await toggleJob(operationDeps(await getRuntime()), actorOf(auth), { job, enabled });
+    await toggleJob(operationDeps(await getRuntime()), actor, { job, enabled });
     return json({ success: true, jobName: job.name, enabled, message: `${job.name} is ${enabled ? "enabled" : "disabled"}.` });
   });
 }
@@ -97,10 +89,10 @@ export const pauseBodySchema = z.strictObject({ note: noteSchema.optional() });
 
 /** POST /api/admin/cron-jobs/[jobName]/pause and .../resume { note? } */
 export function handlePause(request: Request, rawName: string, paused: boolean): Promise<Response> {
-  return adminRoute(request, paused ? "pause" : "resume", async ({ auth }) => {
+  return adminRoute(request, paused ? "pause" : "resume", async ({ actor }) => {
     const job = requireJob(rawName);
     const { note } = await parseJsonBody(request, pauseBodySchema);
-    const { changed } = await pauseOrResumeJob(operationDeps(await getRuntime()), actorOf(auth), { job, paused, note });
+    const { changed } = await pauseOrResumeJob(operationDeps(await getRuntime()), actor, { job, paused, note });
     return json({
       success: true,
       jobName: job.name,
@@ -113,9 +105,9 @@ export function handlePause(request: Request, rawName: string, paused: boolean):
 
 /** POST /api/admin/cron-jobs/pause-all and resume-all { note? } */
 export function handlePauseAll(request: Request, paused: boolean): Promise<Response> {
-  return adminRoute(request, paused ? "pause-all" : "resume-all", async ({ auth }) => {
+  return adminRoute(request, paused ? "pause-all" : "resume-all", async ({ actor }) => {
     const { note } = await parseJsonBody(request, pauseBodySchema);
-    const { changed, total } = await pauseOrResumeAll(operationDeps(await getRuntime()), actorOf(auth), { paused, note });
+    const { changed, total } = await pauseOrResumeAll(operationDeps(await getRuntime()), actor, { paused, note });
     return json({
       success: true,
       paused,
@@ -134,14 +126,14 @@ export function handlePauseAll(request: Request, paused: boolean): Promise<Respo
  */
 export function handleRunNow(request: Request, rawName: string, maxDurationSeconds: number): Promise<Response> {
   const t0 = Date.now();
-  return adminRoute(request, "run", async ({ auth }) => {
+  return adminRoute(request, "run", async ({ actor }) => {
     const job = requireJob(rawName);
     await parseJsonBody(request, emptyBodySchema);
     const idempotencyKey = request.headers.get("idempotency-key");
     if (idempotencyKey !== null && !IDEMPOTENCY_KEY_RE.test(idempotencyKey)) {
       throw new HttpError(400, "invalid_idempotency_key", "Idempotency-Key: must be 1-200 visible ASCII characters.", { field: "Idempotency-Key" });
     }
-    const prepared = await prepareManualRun(operationDeps(await getRuntime()), actorOf(auth), { job, idempotencyKey });
+    const prepared = await prepareManualRun(operationDeps(await getRuntime()), actor, { job, idempotencyKey });
     const { executionId } = prepared;
     runAfterResponse(`admin run ${job.name} (${executionId})`, () => prepared.run(budgetLeftMs(maxDurationSeconds, t0)));
     return json(
@@ -175,10 +167,10 @@ export function runAfterResponse(label: string, work: () => Promise<unknown>): v
 
 /** POST /api/admin/cron-jobs/[jobName]/recover: clears the dead-letter pause and the failure counters. */
 export function handleRecover(request: Request, rawName: string): Promise<Response> {
-  return adminRoute(request, "recover", async ({ auth }) => {
+  return adminRoute(request, "recover", async ({ actor }) => {
     const job = requireJob(rawName);
     const { note } = await parseJsonBody(request, pauseBodySchema);
-    const result = await recoverJobNow(operationDeps(await getRuntime()), actorOf(auth), { job, note });
+    const result = await recoverJobNow(operationDeps(await getRuntime()), actor, { job, note });
     return json({
       success: true,
       jobName: job.name,

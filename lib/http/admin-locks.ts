@@ -4,10 +4,9 @@ import { OperationError } from "../cron/errors";
 import { operationDeps } from "../app/operations/deps";
 import { clearJobLease } from "../app/operations/leases";
 import { getRuntime } from "../app/runtime";
-import { locks } from "../db/admin-queries";
+import { locks } from "../db/queries/leases";
 import { json } from "./http";
 import { adminRoute, parseQuery } from "./admin-http";
-import { actorOf } from "./admin-jobs";
 
 /** GET /api/admin/locks: every job lease with its holder, age, time to expiry and stale flag. */
 export function handleListLocks(request: Request): Promise<Response> {
@@ -29,10 +28,10 @@ export const clearLockQuerySchema = z.object({
  * A lease under a name no job has any more can be cleared too.
  */
 export function handleClearLock(request: Request, rawName: string): Promise<Response> {
-  return adminRoute(request, "clear lock", async ({ auth, url }) => {
+  return adminRoute(request, "clear lock", async ({ actor, url }) => {
     if (!JOB_NAME_RE.test(rawName) || rawName.length > 100) throw new OperationError("not_found", "job_not_found", `No job named "${rawName.slice(0, 60)}".`);
     const { force } = parseQuery(url, clearLockQuerySchema);
-    const cleared = await clearJobLease(operationDeps(await getRuntime()), actorOf(auth), { lease: { jobName: rawName }, force: force === "true" || force === "1" });
+    const cleared = await clearJobLease(operationDeps(await getRuntime()), actor, { lease: { jobName: rawName }, force: force === "true" || force === "1" });
     return json({
       success: true,
       jobName: cleared.jobName,

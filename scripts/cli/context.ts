@@ -173,9 +173,9 @@ export function createContext(options: { json: boolean; cwd?: string; now?: () =
       if (engine) return engine;
       // The app's own engine on the same database handle: run store, Redis pre-lock, holder
       // (host:pid), code version, secrets, and the observers that send alerts and check-ins.
-      await ctx.database();
-      const { getRuntime } = await import("../../lib/app/runtime");
-      const runtime = await getRuntime();
+      const opened = await ctx.database();
+      const { createRuntime } = await import("../../lib/app/runtime");
+      const runtime = createRuntime({ env: ctx.env(), database: opened, registry: ctx.registry() });
       flushObservers = () => runtime.observers.flush();
       engine = runtime.engine;
       return engine;

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Actor } from "../../cron/vocabulary";
-import { jobState, type JobRuntimeState } from "../admin-queries";
+import { jobState, type JobRuntimeState } from "../queries/jobs";
 import { queryRows, type Db } from "../client";
 import { writeAudit } from "./audit";
 
