@@ -3,7 +3,7 @@ import type { JobDefinition } from "../../cron/define-job";
 import { OperationError } from "../../cron/errors";
 import { runTrigger } from "../../cron/run-job";
 import type { Actor } from "../../cron/vocabulary";
-import { inTransaction } from "../../db/commands/audit";
+import { inTransaction } from "../../db/commands/transaction";
 import { markDeadLetterFailed, replayDeadLetter, updateDeadLetterNotes, type DeadLetterNotesPatch } from "../../db/commands/dead-letters";
 import { getDeadLetter, type DeadLetterEntry } from "../../db/queries/dead-letters";
 import type { OperationDeps } from "./deps";

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { JobDefinition } from "../../cron/define-job";
 import { runTrigger, type TriggerOutcome } from "../../cron/run-job";
 import type { Actor } from "../../cron/vocabulary";
-import { inTransaction } from "../../db/commands/audit";
+import { inTransaction } from "../../db/commands/transaction";
 import { pauseJob, pauseJobs, recordManualRun, recoverJob, setJobEnabled, type PauseResult } from "../../db/commands/jobs";
 import type { OperationDeps } from "./deps";
 

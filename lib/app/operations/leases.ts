@@ -1,6 +1,6 @@
 import { OperationError } from "../../cron/errors";
 import type { Actor } from "../../cron/vocabulary";
-import { inTransaction } from "../../db/commands/audit";
+import { inTransaction } from "../../db/commands/transaction";
 import { clearAllLeases, clearLease, type ClearedLease } from "../../db/commands/leases";
 import type { OperationDeps } from "./deps";
 

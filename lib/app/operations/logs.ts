@@ -1,5 +1,5 @@
 import type { Actor } from "../../cron/vocabulary";
-import { inTransaction } from "../../db/commands/audit";
+import { inTransaction } from "../../db/commands/transaction";
 import { cleanupLogs } from "../../db/commands/logs";
 import { deleteTaggedRuns } from "../../db/commands/stress";
 import type { OperationDeps } from "./deps";

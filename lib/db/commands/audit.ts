@@ -30,8 +30,3 @@ export async function insertAuditRow(
 export function recordSessionEvent(db: Db, actor: Actor, action: "session.login" | "session.logout", detail: Record<string, unknown> = {}): Promise<AuditEntry> {
   return writeAudit(db, actor, action, null, detail);
 }
-
-/** Runs `fn` in one transaction: a command's change and its audit row commit together. */
-export function inTransaction<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
-  return db.transaction(async (tx) => fn(tx as unknown as Db));
-}

@@ -7,7 +7,7 @@ import { iso, num, numOrNull, toDate, type DbNumber, type DbTime } from "../rows
  * tagged with its code version, so the database judges whether a slot ran twice.
  */
 
-/** How many config rows the job has (the test drops the one it created, and only that). */
+/** Whether the job has a config row (the test drops the one it created, and only that). */
 export async function hasConfigRow(db: Db, jobName: string): Promise<boolean> {
   const [row] = await queryRows<{ n: DbNumber }>(db, sql`SELECT count(*)::int AS n FROM cron_job_config WHERE job_name = ${jobName}`);
   return num(row?.n) > 0;
