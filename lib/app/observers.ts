@@ -3,13 +3,15 @@ import { alertsForRun, isFailure } from "../alerts/policy";
 import { captureRunFailure, checkInFinished, checkInStarted, flushSentry } from "../alerts/sentry";
 import { defineJob, type JobDefinition } from "../cron/define-job";
 import type { JobRegistry } from "../cron/registry";
+import type { Schedule } from "../cron/schedule";
+import { tickJob } from "../cron/tick";
 import type { EngineDeps, RunReport } from "../cron/run-job";
 import type { Db } from "../db/client";
 import { takeAbandonedAlerts, type AbandonedAlertRun } from "../db/sweep";
 import type { Env } from "../env";
 import { getRegistry } from "../jobs";
+import { tickScheduleFor, type VercelPlan } from "../vercel/crons";
 import { runSettled, runStarted } from "./shutdown";
-import { monitorScheduleFor, tickJob } from "./tick";
 
 export interface Observers {
   onRunStarted: NonNullable<EngineDeps["onRunStarted"]>;
@@ -39,6 +41,14 @@ export function dashboardUrl(env: Pick<Env, "NEXT_PUBLIC_APP_URL">, jobName: str
 
 function routingFor(job: JobDefinition): AlertRouting {
   return { slackWebhook: job.alerts.slackWebhook, email: job.alerts.email, reAlertAfterMs: job.alerts.reAlertAfterMs };
+}
+
+/**
+ * The schedule a job's cron monitor expects: the tick's is the one vercel.json gives it on the
+ * plan (daily on Hobby), not the every-minute schedule it claims its runs by.
+ */
+export function monitorScheduleFor(job: JobDefinition, plan: VercelPlan): Schedule {
+  return job.name === tickJob.name ? { cron: tickScheduleFor(plan), timezone: "UTC" } : job.schedule;
 }
 
 export interface ObserverOptions {

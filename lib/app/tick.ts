@@ -1,11 +1,19 @@
+import type { AlertDispatcher, AlertEvent } from "../alerts";
+import { redactAlertError } from "../alerts/redact";
 import { systemClock, type Clock } from "../cron/clock";
-import { defineJob, type JobDefinition } from "../cron/define-job";
-import type { Schedule } from "../cron/schedule";
-import { runTick as runTickPolicy, type Dispatcher, type TickDeps as TickPolicyDeps, type TickReport } from "../cron/tick";
+import type { JobDefinition } from "../cron/define-job";
+import { runTrigger, type TriggerOutcome } from "../cron/run-job";
+import { runTick as runTickPolicy, tickJob, type Dispatcher, type TickDeps as TickPolicyDeps, type TickError, type TickReport } from "../cron/tick";
+import type { OrphanedRetry } from "../cron/tick-store";
 import type { Db } from "../db/client";
 import { PostgresTickStore } from "../db/tick-store";
-import { tickScheduleFor, type VercelPlan } from "../vercel/crons";
+import { secretsOf, type Env } from "../env";
+import type { VercelPlan } from "../vercel/crons";
+import { dashboardUrl } from "./observers";
+import type { Runtime } from "./runtime";
+import { recordOutcome } from "./shutdown";
 
+export { tickJob } from "../cron/tick";
 export type { DispatchRequest, DispatchResult, Dispatcher, TickError, TickReport } from "../cron/tick";
 
 /** The tick over the app's database: the policy in lib/cron/tick.ts with the Postgres store. */
@@ -27,31 +35,6 @@ export function runTick(deps: TickDeps): Promise<TickReport> {
   const { db, plan, now, clock, ...rest } = deps;
   const at = now ? { now: () => now.getTime() } : (clock ?? systemClock);
   return runTickPolicy({ ...rest, store: new PostgresTickStore(db), clock: at, graceMs: missedGraceMs(plan) });
-}
-
-/** The tick claims its own minute like any job, so two deliveries of one minute do the work once. */
-export const tickJob = defineJob({
-  name: "crondeck-tick",
-  schedule: "* * * * *",
-  description: "Housekeeping: abandoned runs, durable retries, missed slots, timezone dispatch",
-  category: "system",
-  timeout: "50s",
-  // The tick never fails its own run (runTick isolates each part and reports errors, which
-  // tick-route alerts): should it ever, or should its run be abandoned, it must neither
-  // dead-letter nor pause itself and stop all housekeeping.
-  deadLetter: { pauseAfter: 0 },
-  alerts: { afterConsecutiveFailures: 1 },
-  handler: () => {
-    throw new Error("the tick runs through /api/cron/tick");
-  },
-});
-
-/**
- * The schedule a job's cron monitor expects: the tick's is the one vercel.json gives it on the
- * plan (daily on Hobby), not the every-minute schedule it claims its runs by.
- */
-export function monitorScheduleFor(job: JobDefinition, plan: VercelPlan): Schedule {
-  return job.name === tickJob.name ? { cron: tickScheduleFor(plan), timezone: "UTC" } : job.schedule;
 }
 
 /**
@@ -77,4 +60,100 @@ export function httpDispatcher(baseUrl: string, secret: string, waitMs = 1_500):
       clearTimeout(timer);
     }
   };
+}
+
+/**
+ * The tick answers before its own timeout (50 s) even when part of its work hangs: a timed-out
+ * tick would be a failed run, and the tick's work is reported and alerted, never failed.
+ */
+const TICK_DEADLINE_MS = 40_000;
+const ROUTING = { slackWebhook: null, email: [], reAlertAfterMs: 3_600_000 };
+
+/** The alerts the tick raises itself: parts of its work that failed, and retries it had to settle. */
+export function tickAlerts(env: Env, alerts: Pick<AlertDispatcher, "notify">) {
+  const secrets = secretsOf(env);
+  const event = (jobName: string, error: string, detail: AlertEvent["detail"], runId: string | null = null, scheduledFor: Date | null = null): AlertEvent => ({
+    kind: "failure",
+    jobName,
+    category: "system",
+    runId,
+    scheduledFor,
+    consecutiveFailures: 0,
+    error: redactAlertError(error, secrets),
+    at: new Date(),
+    url: dashboardUrl(env, jobName, runId),
+    detail,
+  });
+  return {
+    async tickErrors(errors: TickError[]): Promise<void> {
+      if (errors.length === 0) return;
+      const text = errors.map((e) => `${e.scope}: ${e.error}`).join("; ");
+      await alerts.notify(event(tickJob.name, `the tick could not finish ${errors.length} part(s) of its work (the rest went on): ${text}`, { parts: errors.length }), ROUTING);
+    },
+    async orphaned(runs: OrphanedRetry[]): Promise<void> {
+      const byJob = new Map<string, OrphanedRetry[]>();
+      for (const r of runs) byJob.set(r.jobName, [...(byJob.get(r.jobName) ?? []), r]);
+      for (const [jobName, list] of byJob) {
+        await alerts.notify(event(jobName, `${list[0].error}; ${list.length} deferred retr${list.length === 1 ? "y was" : "ies were"} settled as failed`, { settledRetries: list.length }, list[0].runId, list[0].scheduledFor), ROUTING);
+      }
+    },
+  };
+}
+
+/**
+ * The tick as a job whose run never fails: each part of runTick is isolated and reports its
+ * errors, which are alerted here, and a tick still working at the deadline answers anyway. A
+ * failed tick run would be dead-lettered, and after `pauseAfter` of them the tick would pause
+ * itself and all housekeeping with it.
+ */
+export function tickRunJob(deps: Omit<TickDeps, "log" | "onOrphaned">, alerts: ReturnType<typeof tickAlerts>, deadlineMs = TICK_DEADLINE_MS): JobDefinition {
+  return {
+    ...tickJob,
+    handler: async (ctx): Promise<TickReport | { errors: TickError[] }> => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), deadlineMs);
+      });
+      try {
+        const report = await Promise.race([runTick({ ...deps, log: ctx.log, onOrphaned: alerts.orphaned }), deadline]);
+        const errors = report ? report.errors : [{ scope: "tick", error: `still working after ${deadlineMs / 1000}s; the rest continues in the background` }];
+        await alerts.tickErrors(errors).catch((error) => ctx.log(`tick alert failed: ${(error as Error).message}`));
+        return report ?? { errors };
+      } catch (error) {
+        const errors = [{ scope: "tick", error: error instanceof Error ? error.message : String(error) }];
+        await alerts.tickErrors(errors).catch(() => {});
+        return { errors };
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+/**
+ * One delivery of the tick: claims the current minute like any job (a second delivery within
+ * the minute is a duplicate and does nothing), then does the housekeeping as that run,
+ * reaching the execute route at `baseUrl` for the runs it dispatches.
+ */
+export async function deliverTick(runtime: Runtime, options: { baseUrl: string; budgetMs: number }): Promise<TriggerOutcome> {
+  const { env, engine, observers } = runtime;
+  const now = new Date((engine.clock ?? systemClock).now());
+  const minute = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
+  const job = tickRunJob(
+    {
+      db: runtime.database.db,
+      registry: runtime.registry,
+      dispatch: httpDispatcher(options.baseUrl, env.CRON_SECRET!),
+      plan: env.CRON_PLAN,
+      holder: engine.holder,
+      now,
+      onMissed: observers.onMissed,
+      onAbandoned: observers.onAbandoned,
+    },
+    tickAlerts(env, observers),
+  );
+  const outcome = await runTrigger(engine, { job, trigger: "schedule", scheduledFor: minute, budgetMs: options.budgetMs });
+  recordOutcome(outcome);
+  await observers.flush();
+  return outcome;
 }

@@ -1,5 +1,5 @@
 import type { Clock } from "./clock";
-import type { JobDefinition } from "./define-job";
+import { defineJob, type JobDefinition } from "./define-job";
 import { coerceError } from "./errors";
 import type { JobRegistry } from "./registry";
 import { occurrencesBetween, slotAt } from "./schedule";
@@ -77,6 +77,23 @@ export const MAX_SLOTS_PER_TICK = 1_000;
 export const LONG_EXPIRED_SECONDS = 600;
 
 const messageOf = (error: unknown) => coerceError(error).message;
+
+/** The tick claims its own minute like any job, so two deliveries of one minute do the work once. */
+export const tickJob = defineJob({
+  name: "crondeck-tick",
+  schedule: "* * * * *",
+  description: "Housekeeping: abandoned runs, durable retries, missed slots, timezone dispatch",
+  category: "system",
+  timeout: "50s",
+  // The tick never fails its own run (runTick isolates each part and reports its errors, which
+  // are alerted): should it ever, or should its run be abandoned, it must neither dead-letter
+  // nor pause itself and stop all housekeeping.
+  deadLetter: { pauseAfter: 0 },
+  alerts: { afterConsecutiveFailures: 1 },
+  handler: () => {
+    throw new Error("the tick runs through /api/cron/tick");
+  },
+});
 
 export async function runTick(deps: TickDeps): Promise<TickReport> {
   const now = new Date(deps.clock.now());

@@ -6,8 +6,7 @@ import { JobRegistry } from "@/lib/cron/registry";
 import { runTrigger, type EngineDeps, type TriggerOutcome } from "@/lib/cron/run-job";
 import { queryRows } from "@/lib/db/client";
 import { PostgresRunStore } from "@/lib/db/run-store";
-import { runTick, tickJob, type DispatchRequest, type DispatchResult, type Dispatcher } from "@/lib/app/tick";
-import { tickAlerts, tickRunJob } from "@/lib/http/tick-route";
+import { runTick, tickAlerts, tickJob, tickRunJob, type DispatchRequest, type DispatchResult, type Dispatcher } from "@/lib/app/tick";
 import { parseEnv } from "@/lib/env";
 import { describeOnDatabases } from "../support/db";
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { monitorConfigFor } from "@/lib/alerts/sentry";
 import { defineJob } from "@/lib/cron/define-job";
 import { occurrencesBetween } from "@/lib/cron/schedule";
-import { missedGraceMs, monitorScheduleFor, tickJob } from "@/lib/app/tick";
+import { monitorScheduleFor } from "@/lib/app/observers";
+import { missedGraceMs, tickJob } from "@/lib/app/tick";
 import { TICK_PATH, VERCEL_PLANS, vercelCronsFor } from "@/lib/vercel/crons";
 
 /**
