@@ -95,6 +95,7 @@ export const tickJob = defineJob({
   },
 });
 
+/** One tick at the clock's time; what failed is in the report's errors, never thrown. */
 export async function runTick(deps: TickDeps): Promise<TickReport> {
   const now = new Date(deps.clock.now());
   const log = deps.log ?? (() => {});
