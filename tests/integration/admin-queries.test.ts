@@ -3,12 +3,13 @@ import { beforeEach, expect, it } from "vitest";
 import { defineJob, type JobConfig, type JobDefinition } from "@/lib/cron/define-job";
 import { runTrigger, type EngineDeps, type TriggerOutcome } from "@/lib/cron/run-job";
 import { OperationError } from "@/lib/cron/errors";
+import { jobDetail } from "@/lib/db/queries/job-detail";
 import { jobsOverview, jobState, summarize } from "@/lib/db/queries/jobs";
 import { locks } from "@/lib/db/queries/leases";
 import { durationBucketIndex, durationBucketMiddleMs } from "@/lib/db/queries/rollups";
 import { getRun } from "@/lib/db/queries/run-detail";
 import { jobHistory, runningJobs } from "@/lib/db/queries/runs";
-import { statistics } from "@/lib/db/queries/statistics";
+import { runsPerStatus, statistics } from "@/lib/db/queries/statistics";
 import { setPaused, toggleJob } from "@/lib/db/commands/jobs";
 import { clearLock } from "@/lib/db/commands/leases";
 import { listAudit, recordAudit } from "@/lib/db/audit";
@@ -354,6 +355,31 @@ describeOnDatabases("admin queries", (ctx) => {
     await ctx.db.execute(sql`DELETE FROM cron_job_logs WHERE id IN (${runId}::uuid, ${liveRun}::uuid)`);
   });
 
+  it("jobDetail: the code's default without a config row, the lease held now, the latest run in the API's run shape", async () => {
+    const d = job({ enabled: false });
+    expect(await jobDetail(ctx.db, d.name, d.enabled)).toEqual({
+      enabled: false,
+      paused: false,
+      pausedReason: null,
+      consecutiveFailures: 0,
+      deadLettered: false,
+      deadLetterReason: null,
+      deadLetteredSince: null,
+      running: null,
+      lastRun: null,
+    });
+    await insertRun(ctx.db, { job: d.name, status: "failed", ago: "2 minutes", durationMs: 40, error: "nope" });
+    const runId = await insertRun(ctx.db, { job: d.name, status: "started", ago: "10 seconds", trigger: "manual" });
+    await ctx.db.execute(sql`INSERT INTO cron_job_leases (job_name, run_id, fencing_token, holder, expires_at) VALUES (${d.name}, ${runId}::uuid, 9, 'host:2', now() + interval '1 minute')`);
+    await setPaused(ctx.db, [d.name], true, "admin", "checking");
+    const detail = await jobDetail(ctx.db, d.name, d.enabled);
+    expect(detail).toMatchObject({ enabled: false, paused: true, pausedReason: "checking", running: { runId, holder: "host:2" } });
+    expect(detail.running!.leaseExpiresAt).toMatch(/^\d{4}-\d\d-\d\dT.*Z$/);
+    expect(detail.lastRun).toMatchObject({ id: runId, status: "started", trigger: "manual", skipReason: null, completedAt: null, error: null });
+    expect(detail.lastRun!.startedAt).toMatch(/Z$/);
+    await ctx.db.execute(sql`DELETE FROM cron_job_leases WHERE job_name = ${d.name}`);
+  });
+
   it("recordAudit and listAudit", async () => {
     await recordAudit(ctx.db, { actor: "admin", action: "job.pause", target: a.name, detail: { note: "x" }, ipAddress: "203.0.113.9" });
     await recordAudit(ctx.db, { actor: "api-token", action: "lock.clear", target: c.name, ipAddress: null });
@@ -394,5 +420,17 @@ describeOnDatabases("admin statistics", (ctx) => {
     expect(s.deadLetters).toEqual({ pending: 2, replayed: 1, resolved: 0, permanentlyFailed: 0 });
     // acquired: 2 completed + 1 failed + 1 abandoned + 1 timed out + 1 started; missed: already_running + duplicate.
     expect(s.locks).toMatchObject({ acquired: 6, missed: 2, contentionRate: 25, leasesExpired: 1, held: 0, stale: 0 });
+
+    // Rows by status over every job (this suite's database holds only these); x's run 30 hours ago is outside 8 hours.
+    expect(await runsPerStatus(ctx.db, { minutes: 8 * 60 })).toEqual([
+      { status: "abandoned", count: 1 },
+      { status: "completed", count: 2 },
+      { status: "failed", count: 1 },
+      { status: "missed", count: 1 },
+      { status: "skipped", count: 3 },
+      { status: "started", count: 1 },
+      { status: "timed_out", count: 1 },
+    ]);
+    expect(await runsPerStatus(ctx.db, { minutes: 30 })).toEqual([{ status: "started", count: 1 }]);
   });
 });

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { queryRows, type Db } from "../client";
 import { iso, isoOrNull, jsonValue, num, type DbNumber, type DbTime } from "../rows";
-import { toRunSummary, type RunSummary, type RunSummaryRow } from "./runs";
+import { latestRunJson, toRunSummary, type RunSummary, type RunSummaryRow } from "./runs";
 
 /** One job's runtime state as GET /api/cron/jobs/[jobName] shows it: config, the lease held now, the latest run. */
 export interface JobDetail {
@@ -42,9 +42,7 @@ export async function jobDetail(db: Db, jobName: string, enabledByDefault: boole
     sql`SELECT
           c.enabled, c.paused, c.paused_reason, c.consecutive_failures, c.dead_lettered, c.dead_letter_reason, c.dead_lettered_since,
           k.run_id AS lease_run_id, k.holder AS lease_holder, k.acquired_at AS lease_acquired_at, k.expires_at AS lease_expires_at,
-          (SELECT row_to_json(r) FROM (
-             SELECT id, status, skip_reason, trigger, scheduled_for, started_at, completed_at, duration_ms, attempts, error_message
-             FROM cron_job_logs WHERE job_name = ${jobName} ORDER BY started_at DESC NULLS LAST LIMIT 1) r) AS last_run
+          ${latestRunJson(jobName)} AS last_run
         FROM (SELECT 1) one
         LEFT JOIN cron_job_config c ON c.job_name = ${jobName}
         LEFT JOIN cron_job_leases k ON k.job_name = ${jobName}`,

@@ -53,7 +53,13 @@ export function toRunSummary(r: RunSummaryRow): RunSummary {
   };
 }
 
-const SUMMARY_COLUMNS = sql`id, status, skip_reason, trigger, scheduled_for, started_at, completed_at, duration_ms, attempts, error_message`;
+/** The columns of cron_job_logs a RunSummaryRow reads. */
+export const SUMMARY_COLUMNS = sql`id, status, skip_reason, trigger, scheduled_for, started_at, completed_at, duration_ms, attempts, error_message`;
+
+/** A job's newest row of any status as one json value (a RunSummaryRow whose timestamps are text), through idx_cron_logs_job_started. */
+export const latestRunJson = (jobName: string): SQL =>
+  sql`(SELECT row_to_json(lr) FROM (
+        SELECT ${SUMMARY_COLUMNS} FROM cron_job_logs l WHERE l.job_name = ${jobName} ORDER BY l.started_at DESC NULLS LAST LIMIT 1) lr)`;
 
 export interface HistoryRun extends RunSummary {
   actor: string | null;
@@ -169,9 +175,7 @@ export async function jobStats(db: Db, jobName: string, days = 30): Promise<JobS
                  WHERE k.job_name = ${jobName} AND k.status = 'skipped' AND k.started_at >= ${windowStart(days)}) AS skipped,
                round(sum(w.duration_sum_ms)::numeric / nullif(sum(w.duration_count), 0))::int AS avg_duration_ms,
                (SELECT ${P95_MS_SQL(sql`p.idx`)} FROM p95 p) AS p95_duration_ms,
-               (SELECT row_to_json(lr) FROM (
-                  SELECT ${SUMMARY_COLUMNS}
-                  FROM cron_job_logs l WHERE l.job_name = ${jobName} ORDER BY l.started_at DESC NULLS LAST LIMIT 1) lr) AS last_run
+               ${latestRunJson(jobName)} AS last_run
         FROM win w`,
   );
   const w = toWindowStats(r);
