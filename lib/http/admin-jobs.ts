@@ -1,5 +1,6 @@
 import { after } from "next/server";
 import { z } from "zod";
+import { ROUTE_ANSWER_MARGIN_MS } from "../cron/budget";
 import { RUN_STATUSES, RUN_TRIGGERS } from "../cron/vocabulary";
 import { describeJob, jobsDashboard } from "../app/jobs";
 import { operationDeps } from "../app/operations/deps";
@@ -10,8 +11,6 @@ import { HISTORY_SORTS, jobHistory } from "../db/queries/runs";
 import { HttpError, json } from "./http";
 import { adminRoute, emptyBodySchema, noteSchema, parseJsonBody, parseQuery, requireJob } from "./admin-http";
 
-/** Leaves time after a run started by after() to write its result before the platform stops the function. */
-const FINISH_MARGIN_MS = 2_000;
 const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,200}$/;
 
 const keysOf = (map: ReadonlyMap<string, unknown>) => [...map.keys()] as [string, ...string[]];
@@ -149,9 +148,12 @@ export function handleRunNow(request: Request, rawName: string, maxDurationSecon
   });
 }
 
-/** What a run started after the response may still use of the route's maxDuration. */
+/**
+ * What a run started after the response may still use of the route's maxDuration, leaving the
+ * margin to write its result before the platform stops the function.
+ */
 export function budgetLeftMs(maxDurationSeconds: number, startedAt: number): number {
-  return maxDurationSeconds * 1000 - (Date.now() - startedAt) - FINISH_MARGIN_MS;
+  return maxDurationSeconds * 1000 - (Date.now() - startedAt) - ROUTE_ANSWER_MARGIN_MS;
 }
 
 /** Runs `work` after the response is sent; a failure is logged (it has nobody left to answer). */
