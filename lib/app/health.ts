@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { LeaseStore } from "../cron/lease-store";
 import type { Db } from "../db/client";
+import { codeVersion, loadEnv, type Env } from "../env";
 import { pingDatabase } from "../db/queries/health";
 
 /**
@@ -65,7 +66,7 @@ export interface HealthDeps {
    * not answer fails sooner anyway (the pool's connectionTimeoutMillis is 5000). Default 20000.
    */
   openTimeoutMs?: number;
-  /** The code version reported. Default: see codeVersion(). */
+  /** The code version reported. Default: reportedVersion(). */
   version?: string;
   /** Injected clock. Default Date.now. */
   now?: () => number;
@@ -92,10 +93,10 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): P
 
 let packageVersion: string | undefined;
 
-/** The deployed commit on Vercel, else CRONDECK_CODE_VERSION, else package.json's version. */
-export function codeVersion(env: Record<string, string | undefined> = process.env): string {
-  const explicit = env.VERCEL_GIT_COMMIT_SHA || env.CRONDECK_CODE_VERSION;
-  if (explicit) return explicit;
+/** The running code as the health check reports it: the run rows' code version (lib/env.ts), else package.json's version. */
+export function reportedVersion(env: Env = loadEnv()): string {
+  const recorded = codeVersion(env);
+  if (recorded) return recorded;
   if (packageVersion === undefined) {
     try {
       packageVersion = (JSON.parse(readFileSync(join(process.cwd(), "package.json"), "utf8")) as { version?: string }).version ?? "unknown";
@@ -134,7 +135,7 @@ async function checkUrl(url: string, timeoutMs: number, now: () => number): Prom
 export async function checkHealth(deps: HealthDeps): Promise<HealthReport> {
   const now = deps.now ?? Date.now;
   const base = {
-    version: deps.version ?? codeVersion(),
+    version: deps.version ?? reportedVersion(),
     uptimeSeconds: Math.round(process.uptime()),
     checkedAt: new Date(now()).toISOString(),
   };
