@@ -1,4 +1,4 @@
-import { defineJob, type JobDefinition } from "../cron/define-job";
+import { defineJob, type JobDefinition, type OverlapPolicy } from "../cron/define-job";
 import { faultHandler } from "./fault-ledger";
 
 /**
@@ -19,7 +19,7 @@ const common = {
   deadLetter: { pauseAfter: 1000, replayLimit: 100 },
 } as const;
 
-function faultJob(name: string, description: string, extra: { retries?: number; overlap?: "skip" | "allow" | "bufferOne" | "replace"; timeout?: `${number}s` } = {}): JobDefinition {
+function faultJob(name: string, description: string, extra: { retries?: number; overlap?: OverlapPolicy; timeout?: `${number}s` } = {}): JobDefinition {
   return defineJob({ ...common, ...extra, name, description, handler: (ctx) => faultHandler(name, ctx) });
 }
 
