@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { beforeEach, expect, it } from "vitest";
 import { defineJob, type JobConfig, type JobDefinition } from "@/lib/cron/define-job";
 import { runTrigger, type EngineDeps, type TriggerOutcome } from "@/lib/cron/run-job";
+import { jobsDashboard } from "@/lib/app/jobs";
 import { OperationError } from "@/lib/cron/errors";
 import { jobDetail } from "@/lib/db/queries/job-detail";
 import { jobsOverview, jobState, summarize } from "@/lib/db/queries/jobs";
@@ -259,6 +260,17 @@ describeOnDatabases("admin queries", (ctx) => {
       totalFailures: 2,
       overallSuccessRate: 60,
     });
+  });
+
+  it("jobsDashboard: the filtered jobs, the summary over all of them, what runs now", async () => {
+    const filtered = await jobsDashboard(ctx.db, [a, b, c], { category: "cleanup" });
+    expect(filtered.jobs.map((j) => j.name)).toEqual([b.name]);
+    expect(filtered).toMatchObject({ filtered: true, everyJobPaused: false, categories: { reports: 2, cleanup: 1 } });
+    expect(filtered.summary).toMatchObject({ totalJobs: 3, runningJobs: filtered.runningJobs.length });
+    expect(filtered.runningJobs.map((r) => r.jobName)).toContain(b.name);
+    const all = await jobsDashboard(ctx.db, [a, b, c]);
+    expect(all).toMatchObject({ filtered: false, summary: filtered.summary });
+    expect(all.jobs).toHaveLength(3);
   });
 
   it("jobsOverview: sorts and filters from allow-lists only", async () => {
