@@ -7,9 +7,6 @@ import { loadEnv } from "../env";
 import { getRegistry } from "../jobs";
 import { errorResponse, json, toErrorResponse } from "./http";
 
-/** Kept for the handlers that still import it from here; it lives in lib/app/jobs.ts. */
-export { describeJob };
-
 function authorize(request: Request): Response | null {
   const env = loadEnv();
   const auth = verifyCronAuthorization(request.headers.get("authorization"), { current: env.CRON_SECRET, previous: env.CRON_SECRET_PREVIOUS });
