@@ -12,7 +12,7 @@ import { jobs as deployedJobs } from "../../lib/jobs";
 import { missedGraceMs, tickJob } from "../../lib/app/tick";
 import { describeTarget, type CliContext } from "./context";
 import { CliError, EXIT_FAILURE, EXIT_OK } from "./errors";
-import { clip, formatSeconds, formatTime, iso, table } from "./format";
+import { clip, explainSkip, formatSeconds, formatTime, table } from "./format";
 import type { CommandInput } from "./spec";
 import { readVercelJson } from "./vercel";
 
@@ -65,14 +65,7 @@ export function diagnose(job: JobDefinition, slot: Date, row: SlotRecord | undef
   if (status === "skipped") {
     const reason = row?.skipReason ?? "unknown";
     const severity: Severity = reason === "already_running" ? "warning" : reason === "dead_lettered" ? "error" : "info";
-    const why: Record<string, string> = {
-      already_running: "another run held the job's lease (a long run, or a stale lease: `crondeck locks list`)",
-      duplicate: "its slot already had a row",
-      paused: "the job is paused (`crondeck jobs resume " + job.name + "`)",
-      disabled: "the job is disabled",
-      dead_lettered: "the job is dead-lettered (`crondeck dlq recover " + job.name + "`)",
-    };
-    return { ...base, outcome: "skipped", status: reason, severity, detail: `skipped ${row?.rows ?? 1}x: ${why[reason] ?? reason}` };
+    return { ...base, outcome: "skipped", status: reason, severity, detail: `skipped ${row?.rows ?? 1}x: ${explainSkip(reason, job.name)}` };
   }
   if (state === "dead_lettered") return { ...base, outcome: "dead_lettered", status: null, severity: "error", detail: `dead-lettered: ${clip(redact(config?.deadLetterReason ?? ""), 80)}; \`crondeck dlq recover ${job.name}\`` };
   if (state === "paused") return { ...base, outcome: "paused", status: null, severity: "warning", detail: `paused: ${clip(config?.pausedReason ?? "", 80)}` };
@@ -135,7 +128,7 @@ export async function doctor(ctx: CliContext, input: CommandInput): Promise<numb
 
   const problems = [...config.filter((f) => f.severity === "error"), ...diagnoses.filter((d) => d.severity === "error")].length;
   const ok = problems === 0;
-  ctx.out.result({ ok, now: iso(now), plan: env.CRON_PLAN, config, jobs: diagnoses }, () => {
+  ctx.out.result({ ok, now: now.toISOString(), plan: env.CRON_PLAN, config, jobs: diagnoses }, () => {
     const lines = ["Configuration", ...config.map((f) => `  ${f.severity.padEnd(7)}  ${f.message}`), ""];
     if (!db) lines.push("Jobs: not checked (no database).");
     else {

@@ -1,3 +1,6 @@
+import { SKIP_REASONS, type SkipReason } from "../../lib/cron/vocabulary";
+import { formatPercent } from "../../lib/format";
+
 /** Human output: aligned tables and short times. JSON output never goes through here. */
 
 export interface Column {
@@ -49,9 +52,9 @@ export function formatRelative(value: Date | string | null | undefined, now: Dat
   return seconds >= 0 ? `in ${formatSeconds(seconds)}` : `${formatSeconds(-seconds)} ago`;
 }
 
-export function formatPercent(ratio: number | null): string {
-  if (ratio === null || !Number.isFinite(ratio)) return "-";
-  return `${(ratio * 100).toFixed(1)}%`;
+/** A ratio (0-1) as a percentage, through the one percent formatter (lib/format.ts). */
+export function formatRatio(ratio: number | null): string {
+  return formatPercent(ratio === null ? null : ratio * 100, "-");
 }
 
 /** One line, at most `max` characters. */
@@ -61,9 +64,13 @@ export function clip(text: string | null | undefined, max = 60): string {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
-/** A Date or database timestamp as ISO 8601, or null. */
-export function iso(value: unknown): string | null {
-  if (value === null || value === undefined) return null;
-  const date = value instanceof Date ? value : new Date(value as string);
-  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+/** Why a trigger was skipped (the vocabulary's sentence), and what to run about it from a terminal. */
+export function explainSkip(reason: string, jobName: string): string {
+  const nextStep: Partial<Record<SkipReason, string>> = {
+    already_running: " (a long run, or a stale lease: `crondeck locks list`)",
+    paused: ` (\`crondeck jobs resume ${jobName}\`)`,
+    dead_lettered: ` (\`crondeck dlq recover ${jobName}\`)`,
+  };
+  if (!(reason in SKIP_REASONS)) return reason;
+  return `${SKIP_REASONS[reason as SkipReason]}${nextStep[reason as SkipReason] ?? ""}`;
 }

@@ -2,12 +2,12 @@ import type { JobDefinition } from "../../lib/cron/define-job";
 import { formatDurationMs } from "../../lib/cron/duration";
 import type { RunReport, TriggerOutcome } from "../../lib/cron/run-job";
 import { nextRunAfter } from "../../lib/cron/schedule";
-import { jobStateOf, SKIP_REASONS, type JobState, type SkipReason } from "../../lib/cron/vocabulary";
+import { jobStateOf, type JobState } from "../../lib/cron/vocabulary";
 import { pauseOrResumeJob, prepareManualRun } from "../../lib/app/operations/jobs";
 import { jobListRows, runLogLines, type JobListRow } from "../../lib/db/queries/cli-jobs";
 import type { CliContext } from "./context";
 import { EXIT_FAILURE, EXIT_OK } from "./errors";
-import { clip, formatRelative, formatTime, table } from "./format";
+import { clip, explainSkip, formatRelative, formatTime, table } from "./format";
 import type { CommandInput } from "./spec";
 
 /**
@@ -15,12 +15,6 @@ import type { CommandInput } from "./spec";
  * longer than any job's timeouts and backoff, so retries are slept here, never deferred.
  */
 export const CLI_BUDGET_MS = 24 * 3_600_000;
-
-/** What to do about a skip, from a terminal. */
-const SKIP_NEXT_STEP: Partial<Record<SkipReason, string>> = {
-  already_running: " (see `crondeck locks list`)",
-  dead_lettered: " (`crondeck dlq recover`)",
-};
 
 /** A job's runtime state in one word (the vocabulary's): what a scheduled trigger would meet. */
 export function stateOf(job: JobDefinition, config: JobListRow["config"] | undefined): JobState {
@@ -105,7 +99,7 @@ export function runJson(run: RunReport) {
 /** Prints a trigger's outcome (the run, or why it was skipped); returns the exit code. */
 export async function printOutcome(ctx: CliContext, outcome: TriggerOutcome, extra: Record<string, unknown> = {}): Promise<number> {
   if (outcome.kind === "skipped") {
-    const message = `${outcome.jobName} was skipped: ${SKIP_REASONS[outcome.reason] ?? outcome.reason}${SKIP_NEXT_STEP[outcome.reason] ?? ""}`;
+    const message = `${outcome.jobName} was skipped: ${explainSkip(outcome.reason, outcome.jobName)}`;
     ctx.out.result({ ok: false, skipped: true, reason: outcome.reason, runId: outcome.runId, jobName: outcome.jobName, message, ...extra }, () => message);
     return EXIT_FAILURE;
   }

@@ -8,7 +8,7 @@ import type { ClearedLease } from "../../lib/db/commands/leases";
 import { frequentTimeouts } from "../../lib/db/queries/cli-locks";
 import type { CliContext } from "./context";
 import { EXIT_OK, UsageError } from "./errors";
-import { formatPercent, formatSeconds, formatTime, table } from "./format";
+import { formatRatio, formatSeconds, formatTime, table } from "./format";
 import type { CommandInput } from "./spec";
 
 export type HolderProcess = "running" | "not_running" | "other_host";
@@ -167,7 +167,7 @@ export async function locksStats(ctx: CliContext, _input: CommandInput): Promise
           ["abandoned", stats.abandoned],
           ["skipped", stats.skipped],
           ["  lost to another run", stats.lockMisses],
-          ["timeout rate", formatPercent(stats.timeoutRate)],
+          ["timeout rate", formatRatio(stats.timeoutRate)],
           ["currently locked", stats.currentlyLocked],
           ["stale leases", stats.staleLeases],
         ],

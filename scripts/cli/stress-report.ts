@@ -1,5 +1,5 @@
 import type { CliContext } from "./context";
-import { formatPercent, table } from "./format";
+import { formatRatio, table } from "./format";
 
 /** What the contention test reports, and how it shows it (the live line on stderr, the summary on stdout). */
 
@@ -70,7 +70,7 @@ export function renderReport(r: StressReport): string[] {
         ...Object.entries(r.skipReasons).map(([reason, n]) => [`  ${reason}`, n]),
         ["duplicates", `${r.duplicates}${r.duplicates === 0 ? " (checked per slot in the database)" : " !!"}`],
         ["errors", r.errors],
-        ["contention rate", formatPercent(r.contentionRate)],
+        ["contention rate", formatRatio(r.contentionRate)],
         ["average run duration", r.averageDurationMs === null ? "-" : `${r.averageDurationMs} ms`],
         ["latency p50 / p95 / p99", `${r.latencyMs.p50 ?? "-"} / ${r.latencyMs.p95 ?? "-"} / ${r.latencyMs.p99 ?? "-"} ms`],
         ["slots contended", `${r.slots.touched} (${r.slots.withRun} ran${r.slots.runBeforeTest ? `, ${r.slots.runBeforeTest} had run before the test` : ""})`],
@@ -83,7 +83,7 @@ export function renderReport(r: StressReport): string[] {
     "",
     table(
       ["INSTANCE", "PORT", { header: "TRIGGERS", right: true }, { header: "LOCKS ACQUIRED", right: true }, { header: "LOCKS MISSED", right: true }, { header: "ERRORS", right: true }, { header: "PARTICIPATION", right: true }],
-      r.perInstance.map((s) => [s.instance, s.port, s.triggers, s.locksAcquired, s.locksMissed, s.errors, formatPercent(s.participation)]),
+      r.perInstance.map((s) => [s.instance, s.port, s.triggers, s.locksAcquired, s.locksMissed, s.errors, formatRatio(s.participation)]),
     ).replace(/^/gm, "  "),
     "",
     r.cleanedUp ? `Rows tagged ${r.codeVersion} deleted (--cleanup).` : `Rows are tagged code_version = '${r.codeVersion}' (--cleanup deletes them).`,
