@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { AbandonedRun } from "../cron/tick-store";
 import { queryRows, type Db } from "./client";
+import { markAbandoned } from "./abandon";
 import { num, numOrNull, toDate, toDateOrNull, type DbNumber, type DbTime } from "./rows";
 import { settleExpiredQueued } from "./run-store";
 
@@ -24,18 +25,14 @@ export async function sweepExpiredLeases(db: Db): Promise<AbandonedRun[]> {
           RETURNING k.run_id, k.job_name, k.holder, k.acquired_at, k.expires_at
         ), leased AS (
           UPDATE cron_job_logs l
-             SET status = 'abandoned', completed_at = now(),
-                 duration_ms = (extract(epoch FROM now() - l.started_at) * 1000)::int,
-                 error_message = crondeck_abandoned_message(e.holder, e.acquired_at, e.expires_at)
+             SET ${markAbandoned(sql`crondeck_abandoned_message(e.holder, e.acquired_at, e.expires_at)`, { keepLeaseExpiry: true })}
             FROM expired e
            WHERE l.id = e.run_id AND l.status = 'started'
           RETURNING l.id AS run_id, l.job_name, e.holder, l.failure_streak, l.auto_paused,
                     extract(epoch FROM e.expires_at - e.acquired_at)::int AS held_s, extract(epoch FROM now() - e.expires_at)::int AS expired_s
         ), unleased AS (
           UPDATE cron_job_logs l
-             SET status = 'abandoned', completed_at = now(),
-                 duration_ms = (extract(epoch FROM now() - l.started_at) * 1000)::int,
-                 error_message = crondeck_abandoned_message(l.holder, l.started_at, l.lease_expires_at)
+             SET ${markAbandoned(sql`crondeck_abandoned_message(l.holder, l.started_at, l.lease_expires_at)`, { keepLeaseExpiry: true })}
            WHERE l.status = 'started' AND l.lease_expires_at <= now()
              AND NOT EXISTS (SELECT 1 FROM cron_job_leases k WHERE k.run_id = l.id)
              AND NOT EXISTS (SELECT 1 FROM expired e WHERE e.run_id = l.id)
