@@ -2,7 +2,7 @@ import * as Sentry from "@sentry/nextjs";
 import type { JobDefinition } from "../cron/define-job";
 import type { RunReport } from "../cron/run-job";
 import type { Schedule } from "../cron/schedule";
-import type { VercelPlan } from "../vercel/crons";
+import { deliveryGraceMs, type VercelPlan } from "../vercel/crons";
 
 /**
  * Crondeck's few calls into Sentry. Every function is a no-op while Sentry has no client,
@@ -40,7 +40,7 @@ export function monitorConfigFor(job: JobDefinition, plan: CronPlan, schedule: S
   return {
     schedule: { type: "crontab", value: schedule.cron },
     timezone: schedule.timezone,
-    checkinMargin: plan === "hobby" ? 60 : 1,
+    checkinMargin: deliveryGraceMs(plan) / 60_000,
     maxRuntime: Math.max(1, Math.ceil(job.timeoutMs / 60_000)),
     failureIssueThreshold: job.alerts.afterConsecutiveFailures,
     recoveryThreshold: 1,

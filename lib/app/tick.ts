@@ -8,7 +8,7 @@ import type { OrphanedRetry } from "../cron/tick-store";
 import type { Db } from "../db/client";
 import { PostgresTickStore } from "../db/tick-store";
 import { secretsOf, type Env } from "../env";
-import type { VercelPlan } from "../vercel/crons";
+import { deliveryGraceMs, type VercelPlan } from "../vercel/crons";
 import { dashboardUrl } from "./observers";
 import type { Runtime } from "./runtime";
 import { recordOutcome } from "./shutdown";
@@ -25,10 +25,8 @@ export interface TickDeps extends Omit<TickPolicyDeps, "store" | "clock" | "grac
   clock?: Pick<Clock, "now">;
 }
 
-/** How late a delivery may be before its slot counts as missed: Vercel Hobby fires anywhere in the hour. */
-export function missedGraceMs(plan: VercelPlan): number {
-  return plan === "hobby" ? 3_600_000 : 60_000;
-}
+/** How late a delivery may be before its slot counts as missed: the plan's delivery grace. */
+export const missedGraceMs = deliveryGraceMs;
 
 /** The housekeeping of one tick: abandoned runs, due retries, missed slots, the jobs the tick dispatches. */
 export function runTick(deps: TickDeps): Promise<TickReport> {

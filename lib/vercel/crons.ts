@@ -13,6 +13,15 @@ export const EXECUTE_PATH = "/api/cron/execute";
 export const TICK_PATH = "/api/cron/tick";
 
 /**
+ * How late Vercel Cron may deliver a scheduled call: Hobby fires anywhere within the hour,
+ * Pro within the minute. The tick's missed-slot grace and the Sentry monitors' margin both
+ * follow it.
+ */
+export function deliveryGraceMs(plan: VercelPlan): number {
+  return plan === "hobby" ? 3_600_000 : 60_000;
+}
+
+/**
  * The tick runs every minute on Pro. Hobby allows one run a day per cron entry, so there it
  * runs daily: abandoned runs, deferred retries and missed slots are then found once a day.
  */
