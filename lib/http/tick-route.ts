@@ -1,3 +1,4 @@
+import { budgetLeftMs } from "../cron/budget";
 import { loadEnv, type Env } from "../env";
 import { deliverTick } from "../app/tick";
 import { getRuntime } from "../app/runtime";
@@ -19,8 +20,7 @@ export async function handleTick(request: Request, maxDurationSeconds: number): 
     const refused = refuseTrigger(request, env);
     if (refused) return refused;
     const runtime = await getRuntime();
-    // The function's time, less what start-up took and the answer's margin.
-    const budgetMs = maxDurationSeconds * 1000 - (Date.now() - t0) - 2_000;
+    const budgetMs = budgetLeftMs(maxDurationSeconds, t0);
     return outcomeResponse(await deliverTick(runtime, { baseUrl: appBaseUrl(env, request), budgetMs }));
   } catch (error) {
     return toErrorResponse(error, "tick");
