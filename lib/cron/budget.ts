@@ -20,3 +20,11 @@ export const ROUTE_ANSWER_MARGIN_MS = 2_000;
  * it would be deferred because no invocation has room for a full attempt.
  */
 export const MAX_TIMEOUT_MS = INVOCATION_MAX_SECONDS * 1000 - 10_000;
+
+/**
+ * What a run started by a route may still use of the route's maxDuration: what start-up took
+ * and the answer's margin come off. `startedAt` is when the request arrived (Date.now()).
+ */
+export function budgetLeftMs(maxDurationSeconds: number, startedAt: number, now: number = Date.now()): number {
+  return maxDurationSeconds * 1000 - (now - startedAt) - ROUTE_ANSWER_MARGIN_MS;
+}
