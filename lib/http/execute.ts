@@ -1,4 +1,5 @@
 import { verifyCronAuthorization } from "../auth/cron-secret";
+import { budgetLeftMs } from "../cron/budget";
 import type { JobDefinition } from "../cron/define-job";
 import { isUuid } from "../cron/ids";
 import { runTrigger, type TriggerOutcome } from "../cron/run-job";
@@ -10,8 +11,6 @@ import { requireJob } from "./parse";
 import { appRegistry, getRuntime } from "../app/runtime";
 import { isShuttingDown, recordOutcome } from "../app/shutdown";
 
-/** Leaves time after the handler to write the result before the platform stops the function. */
-const FINISH_MARGIN_MS = 2_000;
 /** What a caller of the cron routes may ask for: every trigger but replay, which only the admin's dead-letter retry starts. */
 const TRIGGERS_FROM_CALLERS: readonly RunTrigger[] = RUN_TRIGGERS.filter((t) => t !== "replay");
 const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,200}$/;
@@ -86,7 +85,7 @@ export async function handleExecute(request: Request, rawJobName: string, maxDur
       idempotencyKey,
       retryOf,
       actor: trigger === "manual" ? "api" : null,
-      budgetMs: maxDurationSeconds * 1000 - (Date.now() - t0) - FINISH_MARGIN_MS,
+      budgetMs: budgetLeftMs(maxDurationSeconds, t0),
     });
     recordOutcome(outcome);
     await runtime.observers.flush();
