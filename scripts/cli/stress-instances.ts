@@ -48,9 +48,13 @@ export function withoutUndefined(env: Record<string, string | undefined>): NodeJ
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 
+/** Where `next build` writes and `next start` reads: NEXT_DIST_DIR, as next.config.mjs has it, else .next. */
+const distDir = () => process.env.NEXT_DIST_DIR || ".next";
+
 export async function ensureBuild(ctx: CliContext): Promise<void> {
-  if (existsSync(resolve(ctx.root, ".next/BUILD_ID"))) return;
-  ctx.out.note("no build in .next/: running `next build` first...");
+  const buildId = resolve(ctx.root, distDir(), "BUILD_ID");
+  if (existsSync(buildId)) return;
+  ctx.out.note(`no build in ${distDir()}/: running \`next build\` first...`);
   const child = spawn(process.execPath, [resolve(ctx.root, "node_modules/next/dist/bin/next"), "build"], {
     cwd: ctx.root,
     env: withoutUndefined({ ...process.env, NODE_ENV: undefined, NEXT_TELEMETRY_DISABLED: "1" }),
@@ -59,7 +63,7 @@ export async function ensureBuild(ctx: CliContext): Promise<void> {
   });
   child.stdout!.pipe(process.stderr);
   const code = await new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
-  if (code !== 0 || !existsSync(resolve(ctx.root, ".next/BUILD_ID"))) throw new CliError("build_failed", `next build failed (exit code ${code}): fix the build, then run the stress test again`);
+  if (code !== 0 || !existsSync(buildId)) throw new CliError("build_failed", `next build failed (exit code ${code}): fix the build, then run the stress test again`);
 }
 
 export function startInstance(ctx: CliContext, index: number, port: number, env: Record<string, string | undefined>): Instance {
