@@ -101,6 +101,23 @@ describeOnDatabases("operations", (ctx) => {
     expect(await refusal(clearJobLease(deps(), cli, { lease: { jobName: "gone-job" } }))).toMatchObject({ kind: "not_found", code: "job_not_found" });
   });
 
+  it("by run id, a started run that holds no job lease (overlap allow) is ended by its own expiry", async () => {
+    const j = job();
+    const lone = async (expiresIn: string) =>
+      (await queryRows<{ id: string }>(ctx.db, sql`INSERT INTO cron_job_logs (job_name, status, started_at, holder, lease_expires_at) VALUES (${j.name}, 'started', now() - interval '5 minutes', 'allow-host:1', now() + ${expiresIn}::interval) RETURNING id`))[0].id;
+    const [expired, live] = [await lone("-1 minute"), await lone("1 hour")];
+    expect(await clearJobLease(deps(j), cli, { lease: { runId: expired } })).toMatchObject({ jobName: j.name, runId: expired, holder: "allow-host:1", wasStale: true, runAbandoned: true });
+    expect(await refusal(clearJobLease(deps(j), cli, { lease: { runId: live } }))).toMatchObject({ code: "lock_live" });
+    expect(await clearJobLease(deps(j), cli, { lease: { runId: live }, force: true })).toMatchObject({ runId: live, wasStale: false, runAbandoned: true });
+    const runs = await queryRows<{ status: string; error_message: string }>(ctx.db, sql`SELECT status, error_message FROM cron_job_logs WHERE job_name = ${j.name} ORDER BY started_at, id`);
+    expect(runs.map((r) => r.status)).toEqual(["abandoned", "abandoned"]);
+    expect(runs.map((r) => r.error_message).sort()).toEqual([
+      expect.stringMatching(/^cleared by cli:ops: the lease of holder allow-host:1 \(taken .+ ago\) was expired .+ ago$/),
+      expect.stringMatching(/^cleared by cli:ops: the lease of holder allow-host:1 \(taken .+ ago\) was still live$/),
+    ]);
+    expect(await refusal(clearJobLease(deps(j), cli, { lease: { runId: live } }))).toMatchObject({ code: "lock_not_found" });
+  });
+
   it("a replay at the limit and a second mark-failed are refused and write nothing", async () => {
     const j = job();
     const [{ id: runId }] = await queryRows<{ id: string }>(ctx.db, sql`INSERT INTO cron_job_logs (job_name, status, completed_at) VALUES (${j.name}, 'failed', now()) RETURNING id`);

@@ -29,7 +29,7 @@ export async function clearJobLease(
       { holder: result.holder, expiresInSeconds: result.expiresInSeconds },
     );
   }
-  if ("runId" in input.lease) throw new OperationError("not_found", "lock_not_found", `No lease is held by run ${input.lease.runId}: nothing to clear.`);
+  if ("runId" in input.lease) throw new OperationError("not_found", "lock_not_found", `No lease and no running run with id ${input.lease.runId}: nothing to clear.`);
   const { jobName } = input.lease;
   if (!deps.registry.has(jobName)) throw new OperationError("not_found", "job_not_found", `unknown job "${jobName.slice(0, 100)}", and no lease under that name: nothing to clear.`);
   throw new OperationError("not_found", "lock_not_found", `${jobName} holds no lease: nothing to clear.`);

@@ -46,34 +46,48 @@ function whereOf(selector: LeaseSelector): SQL {
  * Frees the selected leases and marks their runs abandoned ("cleared by <actor>"), in one
  * statement, so no trigger can slip in between. A live lease (not yet expired) is cleared
  * only with `force`: its holder may still be running, and finds out at its next heartbeat
- * (the run is no longer "started", so its fenced finish writes nothing). Returns the freed
- * leases and the live ones that stayed.
+ * (the run is no longer "started", so its fenced finish writes nothing). By run id, a started
+ * run that holds no job lease (overlap "allow") is ended the same way, by its own expiry.
+ * Returns the freed leases and the live ones that stayed.
  */
 async function clearLeases(db: Db, selector: LeaseSelector, actorName: string, force: boolean): Promise<ClearRow[]> {
   const where = whereOf(selector);
+  const loneRun = "runId" in selector ? sql`l.id = ${selector.runId}::uuid` : sql`false`;
+  // A run's own expiry may be unknown (NULL): nothing says its holder is alive, so it counts as expired.
+  const expired = (alias: string) => sql`coalesce(${sql.raw(alias)}.expires_at <= now(), true)`;
   const message = sql`format('cleared by %s: the lease of holder %s (taken %s ago) was %s', ${actorName}::text, g.holder,
     date_trunc('second', now() - g.acquired_at),
-    CASE WHEN g.expires_at <= now() THEN format('expired %s ago', date_trunc('second', now() - g.expires_at)) ELSE 'still live' END)`;
-  // The UNION's second half reads the snapshot from before the DELETE: it shows the live
+    CASE WHEN ${expired("g")} THEN format('expired %s ago', date_trunc('second', now() - coalesce(g.expires_at, now()))) ELSE 'still live' END)`;
+  // The UNION's later parts read the snapshot from before the DELETE: they show the live
   // leases that stayed, and must leave out the ones the DELETE took.
   return queryRows<ClearRow>(
     db,
     sql`WITH gone AS (
           DELETE FROM cron_job_leases k WHERE ${where} AND (${force} OR k.expires_at <= now())
           RETURNING k.job_name, k.run_id, k.holder, k.acquired_at, k.expires_at
+        ), lone AS (
+          SELECT l.job_name, l.id AS run_id, l.holder, l.started_at AS acquired_at, l.lease_expires_at AS expires_at
+          FROM cron_job_logs l
+          WHERE ${loneRun} AND l.status = 'started' AND NOT EXISTS (SELECT 1 FROM cron_job_leases k WHERE k.run_id = l.id)
+        ), freed AS (
+          SELECT * FROM gone UNION ALL SELECT * FROM lone o WHERE ${force} OR ${expired("o")}
         ), run AS (
           UPDATE cron_job_logs l SET ${markAbandoned(message)}
-            FROM gone g
+            FROM freed g
            WHERE l.id = g.run_id AND l.status = 'started'
           RETURNING l.id
         )
-        SELECT g.job_name, g.run_id, g.holder, g.acquired_at, g.expires_at <= now() AS was_stale,
+        SELECT g.job_name, g.run_id, g.holder, g.acquired_at, ${expired("g")} AS was_stale,
                EXISTS (SELECT 1 FROM run r WHERE r.id = g.run_id) AS run_abandoned, true AS cleared, 0 AS expires_in_s
-        FROM gone g
+        FROM freed g
         UNION ALL
         SELECT k.job_name, k.run_id, k.holder, k.acquired_at, false, false, false, floor(extract(epoch FROM k.expires_at - now()))::int
         FROM cron_job_leases k
         WHERE ${where} AND NOT EXISTS (SELECT 1 FROM gone g WHERE g.job_name = k.job_name)
+        UNION ALL
+        SELECT o.job_name, o.run_id, o.holder, o.acquired_at, false, false, false, floor(extract(epoch FROM o.expires_at - now()))::int
+        FROM lone o
+        WHERE NOT (${force} OR ${expired("o")})
         ORDER BY 1`,
   );
 }
