@@ -1,10 +1,9 @@
-import type { JobDefinition } from "../../lib/cron/define-job";
 import { formatDurationMs } from "../../lib/cron/duration";
 import type { RunReport, TriggerOutcome } from "../../lib/cron/run-job";
 import { nextRunAfter } from "../../lib/cron/schedule";
-import { jobStateOf, type JobState } from "../../lib/cron/vocabulary";
+import { jobStateOf } from "../../lib/cron/vocabulary";
 import { pauseOrResumeJob, prepareManualRun } from "../../lib/app/operations/jobs";
-import { jobListRows, runLogLines, type JobListRow } from "../../lib/db/queries/cli-jobs";
+import { jobListRows, runLogLines } from "../../lib/db/queries/cli-jobs";
 import type { CliContext } from "./context";
 import { EXIT_FAILURE, EXIT_OK } from "./errors";
 import { clip, explainSkip, formatRelative, formatTime, table } from "./format";
@@ -15,11 +14,6 @@ import type { CommandInput } from "./spec";
  * longer than any job's timeouts and backoff, so retries are slept here, never deferred.
  */
 export const CLI_BUDGET_MS = 24 * 3_600_000;
-
-/** A job's runtime state in one word (the vocabulary's): what a scheduled trigger would meet. */
-export function stateOf(job: JobDefinition, config: JobListRow["config"] | undefined): JobState {
-  return jobStateOf(job.enabled, config);
-}
 
 export async function jobsList(ctx: CliContext, _input: CommandInput): Promise<number> {
   const jobs = ctx.registry().list();
@@ -42,7 +36,8 @@ export async function jobsList(ctx: CliContext, _input: CommandInput): Promise<n
       dispatch: job.dispatch,
       nextRunAt: nextRunAfter(job.schedule, now).toISOString(),
       state: {
-        status: stateOf(job, config),
+        // The vocabulary's word for it: what a scheduled trigger would meet.
+        status: jobStateOf(job.enabled, config),
         enabled: config?.enabled ?? job.enabled,
         paused: Boolean(config?.paused),
         pausedReason: config?.pausedReason ?? null,
