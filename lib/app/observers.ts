@@ -9,7 +9,6 @@ import type { EngineDeps, RunReport } from "../cron/run-job";
 import type { Db } from "../db/client";
 import { takeAbandonedAlerts, type AbandonedAlertRun } from "../db/sweep";
 import type { Env } from "../env";
-import { getRegistry } from "../jobs";
 import { tickScheduleFor, type VercelPlan } from "../vercel/crons";
 import { runSettled, runStarted } from "./shutdown";
 
@@ -52,8 +51,8 @@ export function monitorScheduleFor(job: JobDefinition, plan: VercelPlan): Schedu
 }
 
 export interface ObserverOptions {
-  /** The jobs whose alert policies apply to abandoned runs. Default the app's registry. */
-  registry?: () => JobRegistry;
+  /** The jobs whose alert policies apply to abandoned runs. */
+  registry: () => JobRegistry;
   /** Default: the channels the environment configures, on the app's clock. */
   dispatcher?: AlertDispatcher;
 }
@@ -69,9 +68,9 @@ function jobFor(registry: JobRegistry, name: string): JobDefinition {
  * and alerts through Slack, e-mail and the webhook when the alert policy says so. Nothing
  * here can fail a run; each channel has its own short timeout.
  */
-export function createObservers(env: Env, db: Db, secrets: readonly string[], options: ObserverOptions = {}): Observers {
+export function createObservers(env: Env, db: Db, secrets: readonly string[], options: ObserverOptions): Observers {
   const dispatcher = options.dispatcher ?? new AlertDispatcher({ db, channels: alertChannelsFromEnv(env), secrets, log: (m) => console.warn(`[crondeck] ${m}`) });
-  const registry = options.registry ?? (() => getRegistry(env));
+  const registry = options.registry;
   const checkIns = new Map<string, string | undefined>();
 
   const event = (kind: AlertKind, job: JobDefinition, report: RunReport): AlertEvent => ({

@@ -63,10 +63,6 @@ export function stoppingSignal(): AbortSignal {
   return state().stopping.signal;
 }
 
-export function processStats(): ProcessStats {
-  return { ...state().stats };
-}
-
 /** Counts one trigger's outcome in this process's statistics. */
 export function recordOutcome(outcome: TriggerOutcome): void {
   const s = state().stats;
@@ -111,17 +107,13 @@ export function interruptionOf(runIds: string[], graceSeconds: number): Interrup
   };
 }
 
-/** The error body every route answers with, for callers that pass no `respond` of their own. */
-const respondPlainly = (i: Interruption): Response =>
-  Response.json({ success: false, error: i.message, code: i.code, ...(i.details ? { details: i.details } : {}) }, { status: i.status, headers: { "cache-control": "no-store" } });
-
 /**
  * Runs a cron route's handler so that its caller always gets an answer: normally the handler's
  * own response; if the process shuts down first (the run outlived the grace period), a 503
  * naming the interrupted run (`respond` turns the interruption into the response), sent before
  * the process exits instead of a connection reset.
  */
-export function answerBeforeExit(handle: () => Promise<Response>, respond: (interruption: Interruption) => Response = respondPlainly): Promise<Response> {
+export function answerBeforeExit(handle: () => Promise<Response>, respond: (interruption: Interruption) => Response): Promise<Response> {
   const s = state();
   const runIds: string[] = [];
   return new Promise<Response>((resolve, reject) => {

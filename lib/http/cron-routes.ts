@@ -1,5 +1,6 @@
 import { answerBeforeExit } from "../app/shutdown";
 import { handleExecute } from "./execute";
+import { problemResponse } from "./http";
 import { handleTick } from "./tick-route";
 
 /**
@@ -9,11 +10,11 @@ import { handleTick } from "./tick-route";
  */
 
 export function executeRoute(request: Request, jobName: string, maxDurationSeconds: number): Promise<Response> {
-  return answerBeforeExit(() => handleExecute(request, jobName, maxDurationSeconds));
+  return answerBeforeExit(() => handleExecute(request, jobName, maxDurationSeconds), problemResponse);
 }
 
 export function tickRoute(request: Request, maxDurationSeconds: number): Promise<Response> {
-  return answerBeforeExit(() => handleTick(request, maxDurationSeconds));
+  return answerBeforeExit(() => handleTick(request, maxDurationSeconds), problemResponse);
 }
 
 export { methodNotAllowed } from "./methods";

@@ -1,23 +1,24 @@
 import { verifyCronAuthorization } from "../auth/cron-secret";
 import { describeJob } from "../app/jobs";
-import { getRuntime } from "../app/runtime";
+import { appRegistry, getRuntime } from "../app/runtime";
 import { categoriesOf } from "../db/queries/jobs";
 import { jobDetail } from "../db/queries/job-detail";
 import { loadEnv } from "../env";
-import { getRegistry } from "../jobs";
-import { errorResponse, json, toErrorResponse } from "./http";
+import { json, problemResponse, toErrorResponse } from "./http";
+import { requireJob } from "./parse";
 
+/** The cron secret's check for the read-only job routes (they run nothing, so a shutdown does not refuse them). */
 function authorize(request: Request): Response | null {
   const env = loadEnv();
   const auth = verifyCronAuthorization(request.headers.get("authorization"), { current: env.CRON_SECRET, previous: env.CRON_SECRET_PREVIOUS });
-  return auth.ok ? null : errorResponse(auth.status, auth.code, auth.message);
+  return auth.ok ? null : problemResponse(auth);
 }
 
 /** GET /api/cron/jobs: the registry (no database needed). */
 export function handleListJobs(request: Request): Response {
   const refused = authorize(request);
   if (refused) return refused;
-  const registered = getRegistry().list();
+  const registered = appRegistry().list();
   return json({ total: registered.length, jobs: registered.map((job) => describeJob(job)), categories: categoriesOf(registered) });
 }
 
@@ -25,13 +26,12 @@ export function handleListJobs(request: Request): Response {
 export async function handleGetJob(request: Request, jobName: string): Promise<Response> {
   const refused = authorize(request);
   if (refused) return refused;
-  const job = getRegistry().get(jobName);
-  if (!job) return errorResponse(404, "job_not_found", `No job named "${jobName.slice(0, 60)}". GET /api/cron/jobs lists the jobs.`);
   try {
+    const job = requireJob(jobName);
     const { database } = await getRuntime();
     const state = await jobDetail(database.db, job.name, job.enabled);
     return json({ success: true, job: describeJob(job), state });
   } catch (error) {
-    return toErrorResponse(error, `job ${jobName}`);
+    return toErrorResponse(error, `job ${jobName.slice(0, 60)}`);
   }
 }
