@@ -1,6 +1,6 @@
 /**
  * A lease: held by one owner (a random token or run id) until released or expired.
- * Only the owner may extend or release it. Implementations: lib/locks/postgres-lease-store.ts
+ * Only the owner may extend or release it. Implementations: lib/db/lease-store.ts
  * (the source of truth, also on PGlite) and lib/locks/redis-lease-store.ts (Upstash, a fast
  * pre-check in front of Postgres). One contract suite runs against each.
  */

@@ -6,8 +6,8 @@ import { operationDeps } from "../app/operations/deps";
 import { getRuntime } from "../app/runtime";
 import { deadLetterSummary, listDeadLetters } from "../db/queries/dead-letters";
 import { json } from "./http";
-import { adminRoute, emptyBodySchema, parseJsonBody, parseQuery, requireUuid } from "./admin-http";
-import { budgetLeftMs, runAfterResponse } from "./admin-jobs";
+import { adminRoute, emptyBodySchema, parseJsonBody, parseQuery, requireUuid, runAfterResponse } from "./admin-http";
+import { budgetLeftMs } from "../cron/budget";
 
 export const deadLetterListQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),

@@ -1,8 +1,9 @@
+import { after } from "next/server";
 import { z } from "zod";
 import { authenticateAdmin, type AdminAuth } from "../auth/admin";
 import type { JobRegistry } from "../cron/registry";
+import { redact, truncate } from "../cron/redact";
 import type { Actor } from "../cron/vocabulary";
-import type { Db } from "../db/client";
 import { loadEnv, type Env } from "../env";
 import { toErrorResponse } from "./http";
 import { appRegistry } from "../app/runtime";
@@ -43,9 +44,18 @@ export async function adminRoute(request: Request, context: string, handler: (re
   }
 }
 
-/** Runs fn in one transaction (an action and its audit entry commit together). */
-export async function inTransaction<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
-  return db.transaction(async (tx) => fn(tx as unknown as Db));
+/**
+ * Runs `work` after the response is sent (a run may take minutes; its id is known ahead, so the
+ * caller follows it at /api/admin/runs/<id>). A failure is logged, redacted: nobody is left to answer.
+ */
+export function runAfterResponse(label: string, work: () => Promise<unknown>): void {
+  after(async () => {
+    try {
+      await work();
+    } catch (error) {
+      console.error(`[crondeck] ${label}: ${truncate(redact(error instanceof Error ? error.message : String(error)), 500)}`);
+    }
+  });
 }
 
 /** Optional free-text note on an action. */

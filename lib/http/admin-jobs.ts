@@ -1,6 +1,5 @@
-import { after } from "next/server";
 import { z } from "zod";
-import { ROUTE_ANSWER_MARGIN_MS } from "../cron/budget";
+import { budgetLeftMs } from "../cron/budget";
 import { RUN_STATUSES, RUN_TRIGGERS } from "../cron/vocabulary";
 import { describeJob, jobsDashboard } from "../app/jobs";
 import { operationDeps } from "../app/operations/deps";
@@ -9,7 +8,7 @@ import { getRuntime } from "../app/runtime";
 import { JOB_SORTS, JOB_STATE_FILTERS, jobState } from "../db/queries/jobs";
 import { HISTORY_SORTS, jobHistory } from "../db/queries/runs";
 import { HttpError, json } from "./http";
-import { adminRoute, emptyBodySchema, noteSchema, parseJsonBody, parseQuery, requireJob } from "./admin-http";
+import { adminRoute, emptyBodySchema, noteSchema, parseJsonBody, parseQuery, requireJob, runAfterResponse } from "./admin-http";
 
 const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,200}$/;
 
@@ -145,25 +144,6 @@ export function handleRunNow(request: Request, rawName: string, maxDurationSecon
       },
       202,
     );
-  });
-}
-
-/**
- * What a run started after the response may still use of the route's maxDuration, leaving the
- * margin to write its result before the platform stops the function.
- */
-export function budgetLeftMs(maxDurationSeconds: number, startedAt: number): number {
-  return maxDurationSeconds * 1000 - (Date.now() - startedAt) - ROUTE_ANSWER_MARGIN_MS;
-}
-
-/** Runs `work` after the response is sent; a failure is logged (it has nobody left to answer). */
-export function runAfterResponse(label: string, work: () => Promise<unknown>): void {
-  after(async () => {
-    try {
-      await work();
-    } catch (error) {
-      console.error(`[crondeck] ${label}: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500));
-    }
   });
 }
 

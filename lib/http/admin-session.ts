@@ -2,7 +2,7 @@ import { z } from "zod";
 import { adminNotConfigured, adminTokenMatches, checkOrigin, clientAddress } from "../auth/admin";
 import { clearSessionCookie, newSession, SESSION_ABSOLUTE_SECONDS, SESSION_IDLE_SECONDS, sessionSetCookie } from "../auth/admin-session";
 import { refusal } from "../auth/refusal";
-import { recordAudit } from "../db/audit";
+import { recordSessionEvent } from "../db/commands/audit";
 import { loadEnv } from "../env";
 import { HttpError, json, toErrorResponse } from "./http";
 import { adminRoute, validationError } from "./admin-http";
@@ -116,7 +116,8 @@ export async function handleLogin(request: Request): Promise<Response> {
     const session = newSession();
     const setCookie = sessionSetCookie(request, session, env.ADMIN_TOKEN);
     const { database } = await getRuntime();
-    await recordAudit(database.db, { actor: "admin", action: "session.login", target: null, detail: { sid: session.sid, via: isForm ? "form" : "json" }, ipAddress: ip });
+    // The session starts here, so it is the cookie's actor; the detail says how the form was sent.
+    await recordSessionEvent(database.db, { name: "admin", via: "cookie", ip }, "session.login", { sid: session.sid, submitted: isForm ? "form" : "json" });
     if (isForm) return redirect(parsed.data.next ?? AFTER_LOGIN_PAGE, setCookie);
     const response = json({ success: true, expiresAt: new Date((session.iat + SESSION_ABSOLUTE_SECONDS) * 1000).toISOString(), idleTimeoutSeconds: SESSION_IDLE_SECONDS });
     response.headers.append("set-cookie", setCookie);
@@ -128,9 +129,9 @@ export async function handleLogin(request: Request): Promise<Response> {
 
 /** DELETE /api/admin/session: logs out (deletes the cookie). */
 export function handleLogout(request: Request): Promise<Response> {
-  return adminRoute(request, "logout", async ({ auth }) => {
+  return adminRoute(request, "logout", async ({ actor }) => {
     const { database } = await getRuntime();
-    await recordAudit(database.db, { actor: auth.actor, action: "session.logout", target: null, detail: { via: auth.via }, ipAddress: auth.ip });
+    await recordSessionEvent(database.db, actor, "session.logout");
     const response = json({ success: true });
     response.headers.append("set-cookie", clearSessionCookie(request));
     return response;

@@ -11,13 +11,19 @@ import { durationBucketIndex, durationBucketMiddleMs } from "@/lib/db/queries/ro
 import { getRun } from "@/lib/db/queries/run-detail";
 import { jobHistory, runningJobs } from "@/lib/db/queries/runs";
 import { runsPerStatus, statistics } from "@/lib/db/queries/statistics";
-import { setPaused, toggleJob } from "@/lib/db/commands/jobs";
-import { clearLock } from "@/lib/db/commands/leases";
-import { listAudit, recordAudit } from "@/lib/db/audit";
+import { writeAudit } from "@/lib/db/commands/audit";
+import { replayDeadLetter } from "@/lib/db/commands/dead-letters";
+import { pauseJob, pauseJobs, setJobEnabled } from "@/lib/db/commands/jobs";
+import { clearLease } from "@/lib/db/commands/leases";
 import { queryRows, type Db } from "@/lib/db/client";
-import { beginReplay, listDeadLetters } from "@/lib/db/dead-letters";
+import { listAudit } from "@/lib/db/queries/audit";
+import { listDeadLetters } from "@/lib/db/queries/dead-letters";
+import type { Actor } from "@/lib/cron/vocabulary";
 import { PostgresRunStore } from "@/lib/db/run-store";
 import { describeOnDatabases } from "../support/db";
+
+const admin: Actor = { name: "admin", via: "cookie", ip: "203.0.113.9" };
+const apiToken: Actor = { name: "api-token", via: "bearer", ip: null };
 
 let counter = 0;
 const uniqueName = (prefix = "adm") => `${prefix}-${process.pid}-${++counter}`;
@@ -151,7 +157,7 @@ describeOnDatabases("dashboard rollup (cron_job_stats_hourly)", (ctx) => {
     // A failed replay, then a successful one: two new rows, each counted once; the original stays one failure.
     for (const outcome of ["failed", "completed"] as const) {
       fail = outcome === "failed";
-      const e = await beginReplay(ctx.db, entry.id, 3);
+      const e = await replayDeadLetter(ctx.db, admin, { id: entry.id, replayLimit: 3, executionId: crypto.randomUUID() });
       const replay = ran(await runTrigger(deps, { job: j, trigger: "replay", scheduledFor: e.scheduledFor ? new Date(e.scheduledFor) : null, replayOf: e.runId, budgetMs: 60_000 }));
       expect(replay.status).toBe(outcome);
     }
@@ -330,19 +336,19 @@ describeOnDatabases("admin queries", (ctx) => {
   });
 
   it("toggle, pause and resume change the state the overview shows", async () => {
-    await toggleJob(ctx.db, b.name, true, "admin");
+    await setJobEnabled(ctx.db, admin, { jobName: b.name, enabled: true });
     expect((await jobState(ctx.db, b.name, false)).state).toBe("enabled");
-    expect(await setPaused(ctx.db, [a.name, b.name], true, "admin", "maintenance")).toEqual([a.name, b.name].sort());
-    expect(await setPaused(ctx.db, [a.name], true, "admin")).toEqual([]); // already paused
+    expect(await pauseJobs(ctx.db, admin, { jobNames: [a.name, b.name], paused: true, note: "maintenance" })).toEqual([a.name, b.name].sort());
+    expect(await pauseJob(ctx.db, admin, { jobName: a.name, enabledByDefault: true, paused: true, note: null })).toMatchObject({ changed: false }); // already paused
     const state = await jobState(ctx.db, a.name, true);
     expect(state).toMatchObject({ state: "paused", paused: true, pausedReason: "maintenance", lastModifiedBy: "admin" });
     expect(state.pausedAt).not.toBeNull();
-    expect(await setPaused(ctx.db, [a.name, b.name, c.name], false, "admin")).toEqual([a.name, b.name].sort());
+    expect(await pauseJobs(ctx.db, admin, { jobNames: [a.name, b.name, c.name], paused: false, note: null })).toEqual([a.name, b.name].sort());
     expect((await jobState(ctx.db, a.name, true))).toMatchObject({ state: "enabled", pausedReason: null, pausedAt: null });
-    await toggleJob(ctx.db, b.name, false, "admin");
+    await setJobEnabled(ctx.db, admin, { jobName: b.name, enabled: false });
   });
 
-  it("locks and clearLock: stale leases clear, live ones need force, the run is abandoned by the actor", async () => {
+  it("locks and clearLease: stale leases clear, live ones need force, the run is abandoned by the actor", async () => {
     const runId = await insertRun(ctx.db, { job: c.name, status: "started", ago: "10 minutes" });
     await ctx.db.execute(
       sql`INSERT INTO cron_job_leases (job_name, run_id, fencing_token, holder, acquired_at, expires_at)
@@ -353,16 +359,16 @@ describeOnDatabases("admin queries", (ctx) => {
     expect(lock.expiresInSeconds).toBeLessThanOrEqual(-119);
     expect((await runningJobs(ctx.db)).find((r) => r.runId === runId)).toMatchObject({ stale: true, holder: null });
 
-    expect(await clearLock(ctx.db, c.name, "admin")).toMatchObject({ cleared: true, runId, wasStale: true, runAbandoned: true });
+    expect(await clearLease(ctx.db, admin, { lease: { jobName: c.name }, force: false })).toMatchObject({ cleared: true, runId, wasStale: true, runAbandoned: true });
     const [row] = await queryRows<{ status: string; error_message: string }>(ctx.db, sql`SELECT status, error_message FROM cron_job_logs WHERE id = ${runId}::uuid`);
     expect(row.status).toBe("abandoned");
     expect(row.error_message).toMatch(/^cleared by admin: the lease of holder dead-host:1/);
-    expect(await clearLock(ctx.db, c.name, "admin")).toEqual({ cleared: false, reason: "not_found" });
+    expect(await clearLease(ctx.db, admin, { lease: { jobName: c.name }, force: false })).toEqual({ cleared: false, reason: "not_found" });
 
     const liveRun = await insertRun(ctx.db, { job: c.name, status: "started" });
     await ctx.db.execute(sql`INSERT INTO cron_job_leases (job_name, run_id, fencing_token, holder, expires_at) VALUES (${c.name}, ${liveRun}::uuid, 8, 'live-host:1', now() + interval '1 minute')`);
-    expect(await clearLock(ctx.db, c.name, "admin")).toMatchObject({ cleared: false, reason: "live", holder: "live-host:1" });
-    expect(await clearLock(ctx.db, c.name, "api-token", { force: true })).toMatchObject({ cleared: true, runId: liveRun, wasStale: false, runAbandoned: true });
+    expect(await clearLease(ctx.db, admin, { lease: { jobName: c.name }, force: false })).toMatchObject({ cleared: false, reason: "live", holder: "live-host:1" });
+    expect(await clearLease(ctx.db, apiToken, { lease: { jobName: c.name }, force: true })).toMatchObject({ cleared: true, runId: liveRun, wasStale: false, runAbandoned: true });
     expect((await locks(ctx.db)).filter((l) => l.jobName === c.name)).toEqual([]);
     await ctx.db.execute(sql`DELETE FROM cron_job_logs WHERE id IN (${runId}::uuid, ${liveRun}::uuid)`);
   });
@@ -383,7 +389,7 @@ describeOnDatabases("admin queries", (ctx) => {
     await insertRun(ctx.db, { job: d.name, status: "failed", ago: "2 minutes", durationMs: 40, error: "nope" });
     const runId = await insertRun(ctx.db, { job: d.name, status: "started", ago: "10 seconds", trigger: "manual" });
     await ctx.db.execute(sql`INSERT INTO cron_job_leases (job_name, run_id, fencing_token, holder, expires_at) VALUES (${d.name}, ${runId}::uuid, 9, 'host:2', now() + interval '1 minute')`);
-    await setPaused(ctx.db, [d.name], true, "admin", "checking");
+    await pauseJob(ctx.db, admin, { jobName: d.name, enabledByDefault: d.enabled, paused: true, note: "checking" });
     const detail = await jobDetail(ctx.db, d.name, d.enabled);
     expect(detail).toMatchObject({ enabled: false, paused: true, pausedReason: "checking", running: { runId, holder: "host:2" } });
     expect(detail.running!.leaseExpiresAt).toMatch(/^\d{4}-\d\d-\d\dT.*Z$/);
@@ -392,13 +398,14 @@ describeOnDatabases("admin queries", (ctx) => {
     await ctx.db.execute(sql`DELETE FROM cron_job_leases WHERE job_name = ${d.name}`);
   });
 
-  it("recordAudit and listAudit", async () => {
-    await recordAudit(ctx.db, { actor: "admin", action: "job.pause", target: a.name, detail: { note: "x" }, ipAddress: "203.0.113.9" });
-    await recordAudit(ctx.db, { actor: "api-token", action: "lock.clear", target: c.name, ipAddress: null });
+  it("writeAudit and listAudit: the actor's name, channel and address on every row", async () => {
+    const before = (await listAudit(ctx.db, { limit: 1, offset: 0, action: "job.pause" })).total;
+    await writeAudit(ctx.db, admin, "job.pause", a.name, { note: "x" });
+    await writeAudit(ctx.db, apiToken, "lock.clear", c.name);
     const all = await listAudit(ctx.db, { limit: 10, offset: 0 });
-    expect(all.entries[0]).toMatchObject({ actor: "api-token", action: "lock.clear", target: c.name, detail: null, ipAddress: null });
-    expect(all.entries[1]).toMatchObject({ actor: "admin", action: "job.pause", detail: { note: "x" }, ipAddress: "203.0.113.9" });
-    expect(await listAudit(ctx.db, { limit: 10, offset: 0, action: "job.pause" })).toMatchObject({ total: 1 });
+    expect(all.entries[0]).toMatchObject({ actor: "api-token", action: "lock.clear", target: c.name, detail: { via: "bearer" }, ipAddress: null });
+    expect(all.entries[1]).toMatchObject({ actor: "admin", action: "job.pause", detail: { note: "x", via: "cookie" }, ipAddress: "203.0.113.9" });
+    expect(await listAudit(ctx.db, { limit: 10, offset: 0, action: "job.pause" })).toMatchObject({ total: before + 1 });
   });
 });
 

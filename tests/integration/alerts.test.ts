@@ -16,7 +16,7 @@ import { JobRegistry } from "@/lib/cron/registry";
 import { runTrigger, type EngineDeps } from "@/lib/cron/run-job";
 import type { Db } from "@/lib/db/client";
 import { queryRows } from "@/lib/db/client";
-import { recoverJob } from "@/lib/db/dead-letters";
+import { recoverJob } from "@/lib/db/commands/jobs";
 import { PostgresRunStore } from "@/lib/db/run-store";
 import { parseEnv } from "@/lib/env";
 import { createObservers } from "@/lib/app/observers";
@@ -615,7 +615,7 @@ describeOnDatabases("alert windows per incident", (ctx) => {
     const { job, trigger, count } = await setup({ alerts: { afterConsecutiveFailures: 5, reAlertAfter: "1h" }, deadLetter: { pauseAfter: 1 } });
     await trigger(false);
     expect(count("auto_paused")).toBe(1);
-    expect(await recoverJob(ctx.db, job.name, "admin")).toEqual({ wasDeadLettered: true, wasPaused: false });
+    expect(await recoverJob(ctx.db, { name: "admin", via: "cookie", ip: null }, { jobName: job.name, note: null })).toEqual({ wasDeadLettered: true, wasPaused: false });
     await trigger(false);
     expect(count("auto_paused")).toBe(2);
     expect(count("failure")).toBe(0);

@@ -9,7 +9,7 @@ import { JobRegistry } from "@/lib/cron/registry";
 import { runTrigger, type EngineDeps } from "@/lib/cron/run-job";
 import type { FinishInput } from "@/lib/cron/run-store";
 import { queryRows } from "@/lib/db/client";
-import { listDeadLetters } from "@/lib/db/dead-letters";
+import { listDeadLetters } from "@/lib/db/queries/dead-letters";
 import { PostgresRunStore } from "@/lib/db/run-store";
 import { sweepExpiredLeases } from "@/lib/db/sweep";
 import { parseEnv } from "@/lib/env";

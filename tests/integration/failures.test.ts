@@ -4,7 +4,14 @@ import { defineJob, type JobConfig, type JobDefinition } from "@/lib/cron/define
 import { JobRegistry } from "@/lib/cron/registry";
 import { runTrigger, type EngineDeps, type TriggerOutcome } from "@/lib/cron/run-job";
 import { queryRows } from "@/lib/db/client";
-import { beginReplay, DeadLetterError, listDeadLetters, recoverJob } from "@/lib/db/dead-letters";
+import { OperationError } from "@/lib/cron/errors";
+import type { Actor } from "@/lib/cron/vocabulary";
+import { replayDeadLetter } from "@/lib/db/commands/dead-letters";
+import { recoverJob } from "@/lib/db/commands/jobs";
+import { listDeadLetters } from "@/lib/db/queries/dead-letters";
+
+const admin: Actor = { name: "admin", via: "cookie", ip: null };
+const beginReplay = (db: Parameters<typeof replayDeadLetter>[0], id: string, replayLimit: number) => replayDeadLetter(db, admin, { id, replayLimit, executionId: crypto.randomUUID() });
 import { PostgresRunStore } from "@/lib/db/run-store";
 import { runTick, type DispatchRequest, type DispatchResult } from "@/lib/app/tick";
 import { describeOnDatabases } from "../support/db";
@@ -63,7 +70,7 @@ describeOnDatabases("failure handling", (ctx) => {
     expect((await config(j.name)).dead_letter_reason).toContain("still broken");
     expect(await trigger(j, "2026-11-20T10:20:00Z")).toMatchObject({ kind: "skipped", reason: "dead_lettered" });
 
-    expect(await recoverJob(ctx.db, j.name, "admin")).toEqual({ wasDeadLettered: true, wasPaused: false });
+    expect(await recoverJob(ctx.db, admin, { jobName: j.name, note: null })).toEqual({ wasDeadLettered: true, wasPaused: false });
     expect(await config(j.name)).toMatchObject({ dead_lettered: false, consecutive_failures: 0, consecutive_dead_letters: 0 });
     fail = false;
     const back = ran(await trigger(j, "2026-11-20T10:30:00Z"));
@@ -109,8 +116,11 @@ describeOnDatabases("failure handling", (ctx) => {
     await trigger(j, "2026-11-19T01:00:00Z");
     const entryId = (await listDeadLetters(ctx.db, { jobName: j.name, limit: 1, offset: 0 })).entries[0].id;
     await beginReplay(ctx.db, entryId, 1);
-    const error = await beginReplay(ctx.db, entryId, 1).catch((e) => e);
-    expect(error).toBeInstanceOf(DeadLetterError);
+    const error = (await beginReplay(ctx.db, entryId, 1).then(
+      () => null,
+      (e: unknown) => e,
+    )) as OperationError;
+    expect(error).toBeInstanceOf(OperationError);
     expect(error.code).toBe("replay_limit_reached");
   });
 

@@ -12,7 +12,7 @@ const notFound = (id: string) => new OperationError("not_found", "dead_letter_no
  * replaying at once both count. Throws OperationError when the entry is missing (not_found),
  * settled or out of replays (conflict: a poison message stops here).
  */
-export async function beginReplay(db: Db, id: string, replayLimit: number): Promise<DeadLetterEntry> {
+async function beginReplay(db: Db, id: string, replayLimit: number): Promise<DeadLetterEntry> {
   const [row] = await queryRows<DeadLetterRow>(
     db,
     sql`UPDATE cron_dead_letters SET replay_count = replay_count + 1, last_replayed_at = now(), updated_at = now()

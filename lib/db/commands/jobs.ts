@@ -5,7 +5,7 @@ import { queryRows, type Db } from "../client";
 import { writeAudit } from "./audit";
 
 /** Enables or disables a job through the seed's toggle_cron_job (no audit row: see setJobEnabled). */
-export async function toggleJob(db: Db, jobName: string, enabled: boolean, actor: string): Promise<void> {
+async function toggleJob(db: Db, jobName: string, enabled: boolean, actor: string): Promise<void> {
   await db.execute(sql`SELECT toggle_cron_job(${jobName}, ${enabled}, ${actor})`);
 }
 
@@ -15,7 +15,7 @@ export async function toggleJob(db: Db, jobName: string, enabled: boolean, actor
  * job that is paused already keeps its reason and its paused_at unless a new note is given.
  * No audit row: see pauseJob and pauseJobs.
  */
-export async function setPaused(db: Db, jobNames: readonly string[], paused: boolean, actor: string, note?: string | null): Promise<string[]> {
+async function setPaused(db: Db, jobNames: readonly string[], paused: boolean, actor: string, note?: string | null): Promise<string[]> {
   if (jobNames.length === 0) return [];
   const reason = paused ? (note ?? `paused by ${actor}`) : null;
   const rows = await queryRows<{ job_name: string }>(
@@ -43,7 +43,7 @@ export async function setPaused(db: Db, jobNames: readonly string[], paused: boo
  * Resumes a job paused by dead letters (or by hand) and resets its failure counters: the
  * incident ends, the next failure starts a new one. No audit row: see recoverJob.
  */
-export async function clearJobFailures(db: Db, jobName: string, actor: string): Promise<{ wasDeadLettered: boolean; wasPaused: boolean }> {
+async function clearJobFailures(db: Db, jobName: string, actor: string): Promise<{ wasDeadLettered: boolean; wasPaused: boolean }> {
   const [row] = await queryRows<{ was_dead_lettered: boolean | null; was_paused: boolean | null }>(
     db,
     sql`WITH before AS (SELECT dead_lettered, paused FROM cron_job_config WHERE job_name = ${jobName})

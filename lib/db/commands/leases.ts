@@ -107,12 +107,6 @@ function resultOf(row: ClearRow | undefined): ClearLockResult {
   return { cleared: true, ...toCleared(row) };
 }
 
-/** One job's lease (no audit row: see clearLease). */
-export async function clearLock(db: Db, jobName: string, actor: string, opts: { force?: boolean } = {}): Promise<ClearLockResult> {
-  const [row] = await clearLeases(db, { jobName }, actor, Boolean(opts.force));
-  return resultOf(row);
-}
-
 /** Clears the lease of one job, or the one a run holds, with its audit row (lock.clear) when it was cleared. */
 export async function clearLease(tx: Db, actor: Actor, input: { lease: { jobName: string } | { runId: string }; force: boolean }): Promise<ClearLockResult> {
   const [row] = await clearLeases(tx, input.lease, actor.name, input.force);
