@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { clearEveryLease, clearJobLease } from "../../lib/app/operations/leases";
 import { JOB_NAME_RE } from "../../lib/cron/define-job";
 import { isUuid } from "../../lib/cron/ids";
-import { locks } from "../../lib/db/queries/leases";
+import { locks, type LockInfo } from "../../lib/db/queries/leases";
 import { statistics } from "../../lib/db/queries/statistics";
 import type { ClearedLease } from "../../lib/db/commands/leases";
 import { frequentTimeouts } from "../../lib/db/queries/cli-locks";
@@ -31,25 +31,18 @@ export function holderProcess(holder: string, host = hostname()): HolderProcess 
   }
 }
 
-export interface LockInfo {
-  jobName: string;
-  runId: string;
-  fencingToken: number;
-  holder: string;
-  acquiredAt: string;
-  expiresAt: string;
+/** A lease as the CLI shows it: the dashboard's, plus whether its holder still runs on this host. */
+export interface CliLockInfo extends Omit<LockInfo, "heldSeconds" | "run"> {
   heldForSeconds: number;
-  /** Negative once expired. */
-  expiresInSeconds: number;
+  /** The lease ran out by the database clock (`stale` also counts a holder that is gone). */
   expired: boolean;
   holderProcess: HolderProcess;
-  stale: boolean;
   warnings: string[];
   run: { status: string | null; trigger: string | null; scheduledFor: string | null };
 }
 
 /** The leases (the dashboard's query), plus what only a terminal on this host can tell: whether the holder still runs. */
-export async function readLocks(ctx: CliContext): Promise<LockInfo[]> {
+export async function readLocks(ctx: CliContext): Promise<CliLockInfo[]> {
   const { db } = await ctx.database();
   return (await locks(db)).map((l) => {
     const process = holderProcess(l.holder);
@@ -57,15 +50,10 @@ export async function readLocks(ctx: CliContext): Promise<LockInfo[]> {
     if (l.stale) warnings.push(`STALE: expired ${formatSeconds(-l.expiresInSeconds)} ago`);
     if (process === "not_running") warnings.push(`${l.stale ? "" : "STALE: "}holder process not running`);
     if (l.run?.status && l.run.status !== "started") warnings.push(`run is ${l.run.status}`);
+    const { heldSeconds, run: _run, ...lease } = l;
     return {
-      jobName: l.jobName,
-      runId: l.runId,
-      fencingToken: l.fencingToken,
-      holder: l.holder,
-      acquiredAt: l.acquiredAt,
-      expiresAt: l.expiresAt,
-      heldForSeconds: l.heldSeconds,
-      expiresInSeconds: l.expiresInSeconds,
+      ...lease,
+      heldForSeconds: heldSeconds,
       expired: l.stale,
       holderProcess: process,
       stale: l.stale || process === "not_running",

@@ -379,10 +379,12 @@ describeOnDatabases("admin queries", (ctx) => {
       enabled: false,
       paused: false,
       pausedReason: null,
+      pausedAt: null,
       consecutiveFailures: 0,
       deadLettered: false,
       deadLetterReason: null,
       deadLetteredSince: null,
+      state: "disabled",
       running: null,
       lastRun: null,
     });

@@ -1,31 +1,18 @@
 import { sql } from "drizzle-orm";
 import { queryRows, type Db } from "../client";
-import { iso, isoOrNull, jsonValue, num, type DbNumber, type DbTime } from "../rows";
+import { iso, jsonValue, type DbTime } from "../rows";
+import { configStateOf, type ConfigStateColumns, type JobConfigState } from "./jobs";
 import { latestRunJson, toRunSummary, type RunSummary, type RunSummaryRow } from "./runs";
 
 /** One job's runtime state as GET /api/cron/jobs/[jobName] shows it: config, the lease held now, the latest run. */
-export interface JobDetail {
-  enabled: boolean;
-  paused: boolean;
-  pausedReason: string | null;
-  consecutiveFailures: number;
-  deadLettered: boolean;
-  deadLetterReason: string | null;
-  deadLetteredSince: string | null;
+export interface JobDetail extends JobConfigState {
   /** The job's lease, when a run holds it. */
   running: { runId: string; holder: string; acquiredAt: string; leaseExpiresAt: string } | null;
   /** The newest row of any status. */
   lastRun: RunSummary | null;
 }
 
-interface JobDetailRow {
-  enabled: boolean | null;
-  paused: boolean | null;
-  paused_reason: string | null;
-  consecutive_failures: DbNumber | null;
-  dead_lettered: boolean | null;
-  dead_letter_reason: string | null;
-  dead_lettered_since: DbTime | null;
+interface JobDetailRow extends ConfigStateColumns {
   /** The lease columns are null together (no lease) or not at all. */
   lease_run_id: string | null;
   lease_holder: string;
@@ -40,7 +27,7 @@ export async function jobDetail(db: Db, jobName: string, enabledByDefault: boole
   const [r] = await queryRows<JobDetailRow>(
     db,
     sql`SELECT
-          c.enabled, c.paused, c.paused_reason, c.consecutive_failures, c.dead_lettered, c.dead_letter_reason, c.dead_lettered_since,
+          c.enabled, c.paused, c.paused_reason, c.paused_at, c.consecutive_failures, c.dead_lettered, c.dead_letter_reason, c.dead_lettered_since,
           k.run_id AS lease_run_id, k.holder AS lease_holder, k.acquired_at AS lease_acquired_at, k.expires_at AS lease_expires_at,
           ${latestRunJson(jobName)} AS last_run
         FROM (SELECT 1) one
@@ -49,13 +36,7 @@ export async function jobDetail(db: Db, jobName: string, enabledByDefault: boole
   );
   const last = jsonValue<RunSummaryRow>(r.last_run);
   return {
-    enabled: r.enabled ?? enabledByDefault,
-    paused: Boolean(r.paused),
-    pausedReason: r.paused_reason ?? null,
-    consecutiveFailures: num(r.consecutive_failures),
-    deadLettered: Boolean(r.dead_lettered),
-    deadLetterReason: r.dead_letter_reason ?? null,
-    deadLetteredSince: isoOrNull(r.dead_lettered_since),
+    ...configStateOf(r, enabledByDefault),
     running: r.lease_run_id ? { runId: r.lease_run_id, holder: r.lease_holder, acquiredAt: iso(r.lease_acquired_at), leaseExpiresAt: iso(r.lease_expires_at) } : null,
     lastRun: last ? toRunSummary(last) : null,
   };

@@ -14,7 +14,52 @@ import { toRunSummary, type RunSummary } from "./runs";
  * over days from the rollups (never a scan of the runs).
  */
 
-export interface JobOverview {
+/** A job's runtime switches from cron_job_config, as every read of its state shows them. */
+export interface JobConfigState {
+  /** What applies now: the database's override, else the code's default. */
+  enabled: boolean;
+  paused: boolean;
+  pausedReason: string | null;
+  pausedAt: string | null;
+  deadLettered: boolean;
+  deadLetterReason: string | null;
+  deadLetteredSince: string | null;
+  consecutiveFailures: number;
+  /** dead_lettered > paused > disabled > enabled. */
+  state: JobState;
+}
+
+/** The cron_job_config columns behind {@link JobConfigState}; all null without a config row. */
+export interface ConfigStateColumns {
+  enabled: boolean | null;
+  paused: boolean | null;
+  paused_reason: string | null;
+  paused_at: DbTime | null;
+  dead_lettered: boolean | null;
+  dead_letter_reason: string | null;
+  dead_lettered_since: DbTime | null;
+  consecutive_failures: DbNumber | null;
+}
+
+/** The one reading of a job's config row (undefined: no row, so the code's default applies). */
+export function configStateOf(c: ConfigStateColumns | undefined, enabledByDefault: boolean): JobConfigState {
+  const enabled = c?.enabled ?? enabledByDefault;
+  const paused = Boolean(c?.paused);
+  const deadLettered = Boolean(c?.dead_lettered);
+  return {
+    enabled,
+    paused,
+    pausedReason: c?.paused_reason ?? null,
+    pausedAt: isoOrNull(c?.paused_at),
+    deadLettered,
+    deadLetterReason: c?.dead_letter_reason ?? null,
+    deadLetteredSince: isoOrNull(c?.dead_lettered_since),
+    consecutiveFailures: num(c?.consecutive_failures),
+    state: jobStateOf(enabledByDefault, { enabled, paused, deadLettered }),
+  };
+}
+
+export interface JobOverview extends JobConfigState {
   name: string;
   description: string;
   category: string;
@@ -23,16 +68,6 @@ export interface JobOverview {
   nextRunAt: string;
   /** What the code says; `enabled` is what applies now (the database may override it). */
   enabledByDefault: boolean;
-  enabled: boolean;
-  paused: boolean;
-  pausedReason: string | null;
-  pausedAt: string | null;
-  deadLettered: boolean;
-  deadLetterReason: string | null;
-  deadLetteredSince: string | null;
-  /** dead_lettered > paused > disabled > enabled. */
-  state: JobState;
-  consecutiveFailures: number;
   lastModifiedAt: string | null;
   lastModifiedBy: string | null;
   /** The newest row of any status: a skip or a missed slot says why nothing ran. */
@@ -77,7 +112,7 @@ export interface JobsOverviewOptions {
   now?: Date;
 }
 
-interface OverviewRow extends WindowRow {
+interface OverviewRow extends WindowRow, ConfigStateColumns {
   name: string;
   description: string;
   category: string;
@@ -85,15 +120,6 @@ interface OverviewRow extends WindowRow {
   timezone: string;
   next_run_at: DbTime;
   enabled_default: boolean;
-  enabled: boolean;
-  paused: boolean;
-  paused_reason: string | null;
-  paused_at: DbTime | null;
-  dead_lettered: boolean;
-  dead_letter_reason: string | null;
-  dead_lettered_since: DbTime | null;
-  state: JobState;
-  consecutive_failures: DbNumber;
   last_modified_at: DbTime | null;
   last_modified_by: string | null;
   last_id: string | null;
@@ -204,15 +230,7 @@ function toOverview(r: OverviewRow): JobOverview {
     timezone: r.timezone,
     nextRunAt: iso(r.next_run_at),
     enabledByDefault: Boolean(r.enabled_default),
-    enabled: Boolean(r.enabled),
-    paused: Boolean(r.paused),
-    pausedReason: r.paused_reason ?? null,
-    pausedAt: isoOrNull(r.paused_at),
-    deadLettered: Boolean(r.dead_lettered),
-    deadLetterReason: r.dead_letter_reason ?? null,
-    deadLetteredSince: isoOrNull(r.dead_lettered_since),
-    state: r.state,
-    consecutiveFailures: num(r.consecutive_failures),
+    ...configStateOf(r, Boolean(r.enabled_default)),
     lastModifiedAt: isoOrNull(r.last_modified_at),
     lastModifiedBy: r.last_modified_by ?? null,
     lastRun: lastRunOf(r),
@@ -263,30 +281,13 @@ export function categoriesOf(jobs: readonly Pick<JobDefinition, "category">[]): 
   return categories;
 }
 
-export interface JobRuntimeState {
-  enabled: boolean;
-  paused: boolean;
-  pausedReason: string | null;
-  pausedAt: string | null;
-  deadLettered: boolean;
-  deadLetterReason: string | null;
-  deadLetteredSince: string | null;
-  consecutiveFailures: number;
-  state: JobState;
+export interface JobRuntimeState extends JobConfigState {
   lastModifiedAt: string | null;
   lastModifiedBy: string | null;
   notes: string | null;
 }
 
-interface ConfigRow {
-  enabled: boolean | null;
-  paused: boolean | null;
-  paused_reason: string | null;
-  paused_at: DbTime | null;
-  dead_lettered: boolean | null;
-  dead_letter_reason: string | null;
-  dead_lettered_since: DbTime | null;
-  consecutive_failures: DbNumber | null;
+interface ConfigRow extends ConfigStateColumns {
   last_modified_at: DbTime | null;
   last_modified_by: string | null;
   notes: string | null;
@@ -295,19 +296,8 @@ interface ConfigRow {
 /** A job's runtime state from cron_job_config; without a row, the code's default applies. */
 export async function jobState(db: Db, jobName: string, enabledByDefault: boolean): Promise<JobRuntimeState> {
   const [c] = await queryRows<ConfigRow>(db, sql`SELECT * FROM cron_job_config WHERE job_name = ${jobName}`);
-  const enabled = c?.enabled ?? enabledByDefault;
-  const paused = Boolean(c?.paused);
-  const deadLettered = Boolean(c?.dead_lettered);
   return {
-    enabled,
-    paused,
-    pausedReason: c?.paused_reason ?? null,
-    pausedAt: isoOrNull(c?.paused_at),
-    deadLettered,
-    deadLetterReason: c?.dead_letter_reason ?? null,
-    deadLetteredSince: isoOrNull(c?.dead_lettered_since),
-    consecutiveFailures: num(c?.consecutive_failures),
-    state: jobStateOf(enabledByDefault, { enabled, paused, deadLettered }),
+    ...configStateOf(c, enabledByDefault),
     lastModifiedAt: isoOrNull(c?.last_modified_at),
     lastModifiedBy: c?.last_modified_by ?? null,
     notes: c?.notes ?? null,
