@@ -2,6 +2,7 @@
 
 import { useRouter } from "next/navigation";
 import { useId, useState, useTransition, type FormEvent } from "react";
+import { PRIORITIES } from "@/lib/cron/vocabulary";
 import { callAdmin } from "./admin-api";
 import { buttonClass, inputClass, labelClass } from "./ui";
 
@@ -95,7 +96,7 @@ export function NotesForm({ id, notes, assignedTo, priority }: { id: string; not
             Priority
           </label>
           <select id={`${base}-priority`} className={inputClass} value={values.priority} onChange={(e) => setValues({ ...values, priority: e.target.value })}>
-            {["low", "normal", "high", "critical"].map((p) => (
+            {PRIORITIES.map((p) => (
               <option key={p} value={p}>
                 {p}
               </option>

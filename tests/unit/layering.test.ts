@@ -71,6 +71,11 @@ describe("layering", () => {
     expect(broken).toEqual([]);
   });
 
+  it("parses the environment in lib/env.ts only (the embedded-database lock reads npm's and Next's process labels to name its owner)", () => {
+    const allowed = new Set(["lib/env.ts", "lib/db/embedded-lock.ts"]);
+    expect(offenders((f) => under(f.path, "lib") && !allowed.has(f.path) && /process\.env\b/.test(f.text))).toEqual([]);
+  });
+
   it("imports no route module anywhere: route files are leaves", () => {
     expect(offenders((f) => importsOf(f).some((i) => /(^|\/)route$/.test(i) && under(i, "app")))).toEqual([]);
   });
