@@ -1,3 +1,4 @@
+import Link from "next/link";
 import type { ReactNode } from "react";
 import type { Tone } from "@/lib/dashboard/format";
 
@@ -101,5 +102,56 @@ export function Pre({ children, label }: { children: ReactNode; label: string })
     >
       {children}
     </pre>
+  );
+}
+
+/** A table's header cell and its body cells, as the dashboard's data tables use them. */
+export const headerCellClass = "px-3 py-2 text-left text-xs font-semibold tracking-wide uppercase text-zinc-600 dark:text-zinc-400 whitespace-nowrap";
+export const cellClass = "px-3 py-2 align-top";
+
+/**
+ * A data table that scrolls sideways on a phone (the region is focusable, so a keyboard can
+ * scroll it too): its caption for screen readers, its column headers, and the rows as children.
+ * `minWidthClass` is a literal Tailwind class (min-w-[52rem]) so the stylesheet includes it.
+ */
+export function DataTable({ label, caption, columns, minWidthClass, children }: { label: string; caption: string; columns: readonly string[]; minWidthClass: string; children: ReactNode }) {
+  return (
+    <div role="region" aria-label={`${label} (scrolls sideways)`} tabIndex={0} className={`overflow-x-auto rounded-lg border border-zinc-200 dark:border-zinc-800 ${focusRing}`}>
+      <table className={`w-full ${minWidthClass} text-sm`}>
+        <caption className="sr-only">{caption}</caption>
+        <thead className="bg-zinc-50 dark:bg-zinc-900">
+          <tr>
+            {columns.map((column) => (
+              <th key={column} scope="col" className={headerCellClass}>
+                {column}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody className="divide-y divide-zinc-200 dark:divide-zinc-800">{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
+/** Newer/Older links between the pages of a list; `href(page)` keeps the list's filters. */
+export function Pager({ page, pages, total, href }: { page: number; pages: number; total: number; href: (page: number | null) => string }) {
+  if (pages <= 1) return null;
+  return (
+    <nav aria-label="Pages" className="flex items-center gap-4 text-sm">
+      {page > 1 ? (
+        <Link href={href(page - 1 > 1 ? page - 1 : null)} className={linkClass}>
+          Newer
+        </Link>
+      ) : null}
+      <span>
+        Page {page} of {pages} ({total} entries)
+      </span>
+      {page < pages ? (
+        <Link href={href(page + 1)} className={linkClass}>
+          Older
+        </Link>
+      ) : null}
+    </nav>
   );
 }

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { Time } from "@/components/time";
-import { buttonClass, EmptyState, focusRing, inputClass, labelClass, linkClass, mutedText, PageHeader } from "@/components/ui";
+import { buttonClass, cellClass, DataTable, EmptyState, inputClass, labelClass, linkClass, mutedText, PageHeader, Pager } from "@/components/ui";
 import { AUDIT_ACTIONS } from "@/lib/cron/vocabulary";
 import { listAudit } from "@/lib/db/queries/audit";
 import { compactJson } from "@/lib/dashboard/format";
@@ -12,8 +12,6 @@ import { getRuntime } from "@/lib/app/runtime";
 export const metadata: Metadata = { title: "Audit log" };
 
 const PAGE_SIZE = 50;
-const th = "px-3 py-2 text-left text-xs font-semibold tracking-wide uppercase text-zinc-600 dark:text-zinc-400 whitespace-nowrap";
-const td = "px-3 py-2 align-top";
 
 /** Every admin action: who, what, on what, with which details, when and from where. */
 export default async function AuditPage({ searchParams }: { searchParams: Promise<SearchParams> }) {
@@ -73,58 +71,27 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
       {entries.length === 0 ? (
         <EmptyState title={action ? `No ${action} entries` : "Nothing in the audit log yet"}>Logins, toggles, runs, replays and lock clears appear here.</EmptyState>
       ) : (
-        <div role="region" aria-label="Audit entries (scrolls sideways)" tabIndex={0} className={`overflow-x-auto rounded-lg border border-zinc-200 dark:border-zinc-800 ${focusRing}`}>
-          <table className="w-full min-w-[52rem] text-sm">
-            <caption className="sr-only">Audit entries, newest first</caption>
-            <thead className="bg-zinc-50 dark:bg-zinc-900">
-              <tr>
-                <th scope="col" className={th}>When</th>
-                <th scope="col" className={th}>Who</th>
-                <th scope="col" className={th}>Action</th>
-                <th scope="col" className={th}>Target</th>
-                <th scope="col" className={th}>Detail</th>
-                <th scope="col" className={th}>Address</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-zinc-200 dark:divide-zinc-800">
-              {entries.map((e) => (
-                <tr key={e.id} data-audit={e.action}>
-                  <td className={td}>
-                    <Time iso={e.createdAt} />
-                  </td>
-                  <td className={td}>{e.actor}</td>
-                  <td className={`${td} font-mono text-xs whitespace-nowrap`}>{e.action}</td>
-                  <td className={td}>{targetLink(e.target)}</td>
-                  <td className={`${td} max-w-md`}>
-                    <code className="font-mono text-xs break-all" title={e.detail ? JSON.stringify(e.detail) : undefined}>
-                      {compactJson(e.detail, 200)}
-                    </code>
-                  </td>
-                  <td className={`${td} font-mono text-xs`}>{e.ipAddress ?? "—"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable label="Audit entries" caption="Audit entries, newest first" minWidthClass="min-w-[52rem]" columns={["When", "Who", "Action", "Target", "Detail", "Address"]}>
+          {entries.map((e) => (
+            <tr key={e.id} data-audit={e.action}>
+              <td className={cellClass}>
+                <Time iso={e.createdAt} />
+              </td>
+              <td className={cellClass}>{e.actor}</td>
+              <td className={`${cellClass} font-mono text-xs whitespace-nowrap`}>{e.action}</td>
+              <td className={cellClass}>{targetLink(e.target)}</td>
+              <td className={`${cellClass} max-w-md`}>
+                <code className="font-mono text-xs break-all" title={e.detail ? JSON.stringify(e.detail) : undefined}>
+                  {compactJson(e.detail, 200)}
+                </code>
+              </td>
+              <td className={`${cellClass} font-mono text-xs`}>{e.ipAddress ?? "—"}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
 
-      {pages > 1 ? (
-        <nav aria-label="Pages" className="flex items-center gap-4 text-sm">
-          {page > 1 ? (
-            <Link href={`/dashboard/admin/audit${queryString({ action, page: page - 1 > 1 ? page - 1 : null })}`} className={linkClass}>
-              Newer
-            </Link>
-          ) : null}
-          <span>
-            Page {page} of {pages} ({total} entries)
-          </span>
-          {page < pages ? (
-            <Link href={`/dashboard/admin/audit${queryString({ action, page: page + 1 })}`} className={linkClass}>
-              Older
-            </Link>
-          ) : null}
-        </nav>
-      ) : null}
+      <Pager page={page} pages={pages} total={total} href={(p) => `/dashboard/admin/audit${queryString({ action, page: p })}`} />
     </>
   );
 }

@@ -5,7 +5,7 @@ import { ActionButton } from "@/components/action-button";
 import { DeadLetterStatusBadge, PriorityBadge } from "@/components/badges";
 import { MarkFailedForm, NotesForm } from "@/components/dead-letter-forms";
 import { Time } from "@/components/time";
-import { Card, EmptyState, Facts, focusRing, linkClass, mutedText, PageHeader, Pre } from "@/components/ui";
+import { Card, EmptyState, Facts, focusRing, linkClass, mutedText, PageHeader, Pager, Pre } from "@/components/ui";
 import { JOB_NAME_RE } from "@/lib/cron/define-job";
 import { RECOVERY_STATUSES } from "@/lib/cron/vocabulary";
 import { deadLetterSummary, listDeadLetters } from "@/lib/db/queries/dead-letters";
@@ -174,23 +174,7 @@ export default async function DeadLettersPage({ searchParams }: { searchParams: 
         </ul>
       )}
 
-      {pages > 1 ? (
-        <nav aria-label="Pages" className="flex items-center gap-4 text-sm">
-          {page > 1 ? (
-            <Link href={`/dashboard/admin/dead-letters${queryString({ ...keep, page: page - 1 > 1 ? page - 1 : null })}`} className={linkClass}>
-              Newer
-            </Link>
-          ) : null}
-          <span>
-            Page {page} of {pages} ({total} entries)
-          </span>
-          {page < pages ? (
-            <Link href={`/dashboard/admin/dead-letters${queryString({ ...keep, page: page + 1 })}`} className={linkClass}>
-              Older
-            </Link>
-          ) : null}
-        </nav>
-      ) : null}
+      <Pager page={page} pages={pages} total={total} href={(p) => `/dashboard/admin/dead-letters${queryString({ ...keep, page: p })}`} />
     </>
   );
 }

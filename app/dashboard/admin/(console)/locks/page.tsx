@@ -3,7 +3,7 @@ import Link from "next/link";
 import { ActionButton } from "@/components/action-button";
 import { RunStatusBadge } from "@/components/badges";
 import { Time } from "@/components/time";
-import { Badge, EmptyState, focusRing, linkClass, mutedText, PageHeader, Stat } from "@/components/ui";
+import { Badge, DataTable, EmptyState, linkClass, mutedText, PageHeader, Stat } from "@/components/ui";
 import { locks } from "@/lib/db/queries/leases";
 import { statistics } from "@/lib/db/queries/statistics";
 import { formatDuration, formatPercent } from "@/lib/format";
@@ -13,7 +13,6 @@ import { getRuntime } from "@/lib/app/runtime";
 
 export const metadata: Metadata = { title: "Locks" };
 
-const th = "px-3 py-2 text-left text-xs font-semibold tracking-wide uppercase text-zinc-600 dark:text-zinc-400 whitespace-nowrap";
 const td = "px-3 py-3 align-top";
 
 /** Job leases held now: who holds them, since when, until when; stale ones can be cleared. */
@@ -50,85 +49,69 @@ export default async function LocksPage() {
         {rows.length === 0 ? (
           <EmptyState title="No job holds a lease">Leases exist only while a run works; nothing is running right now.</EmptyState>
         ) : (
-          <div role="region" aria-label="Leases (scrolls sideways)" tabIndex={0} className={`overflow-x-auto rounded-lg border border-zinc-200 dark:border-zinc-800 ${focusRing}`}>
-            <table className="w-full min-w-[52rem] text-sm">
-              <caption className="sr-only">Job leases, oldest first</caption>
-              <thead className="bg-zinc-50 dark:bg-zinc-900">
-                <tr>
-                  <th scope="col" className={th}>Job</th>
-                  <th scope="col" className={th}>Holder</th>
-                  <th scope="col" className={th}>Run</th>
-                  <th scope="col" className={th}>Acquired</th>
-                  <th scope="col" className={th}>Expires</th>
-                  <th scope="col" className={th}>State</th>
-                  <th scope="col" className={th}>Action</th>
+          <DataTable label="Leases" caption="Job leases, oldest first" minWidthClass="min-w-[52rem]" columns={["Job", "Holder", "Run", "Acquired", "Expires", "State", "Action"]}>
+            {rows.map((lock) => {
+              const jobHref = `/dashboard/admin/cron-jobs/${encodeURIComponent(lock.jobName)}`;
+              const path = `/api/admin/locks/${encodeURIComponent(lock.jobName)}`;
+              return (
+                <tr key={lock.jobName} data-lock={lock.jobName} className={lock.stale ? "bg-red-50/60 dark:bg-red-950/30" : undefined}>
+                  <td className={td}>
+                    <Link href={jobHref} className={`${linkClass} font-mono`}>
+                      {lock.jobName}
+                    </Link>
+                  </td>
+                  <td className={`${td} font-mono text-xs break-all`}>{lock.holder}</td>
+                  <td className={td}>
+                    <Link href={`${jobHref}?run=${lock.runId}`} className={`${linkClass} font-mono`} aria-label={`Run ${shortId(lock.runId)} holding ${lock.jobName}'s lease`}>
+                      {shortId(lock.runId)}
+                    </Link>
+                    <span className="mt-1 block">{lock.run?.status ? <RunStatusBadge status={lock.run.status} /> : <span className={`text-xs ${mutedText}`}>run not found</span>}</span>
+                    <span className={`block text-xs ${mutedText}`}>fencing token {lock.fencingToken}</span>
+                  </td>
+                  <td className={td}>
+                    <Time iso={lock.acquiredAt} />
+                    <span className={`block text-xs ${mutedText}`}>held {formatDuration(lock.heldSeconds * 1000)}</span>
+                  </td>
+                  <td className={td}>
+                    <Time iso={lock.expiresAt} />
+                    <span className={`block text-xs ${lock.stale ? "font-medium text-red-800 dark:text-red-300" : mutedText}`}>{formatExpiresIn(lock.expiresInSeconds)}</span>
+                  </td>
+                  <td className={td}>
+                    {lock.stale ? (
+                      <Badge tone="red" title="No confirmed heartbeat before the lease expired">
+                        STALE
+                      </Badge>
+                    ) : (
+                      <Badge tone="green">live</Badge>
+                    )}
+                  </td>
+                  <td className={td}>
+                    {lock.stale ? (
+                      <ActionButton
+                        label="Clear"
+                        ariaLabel={`Clear ${lock.jobName}'s stale lease`}
+                        method="DELETE"
+                        path={path}
+                        variant="danger"
+                        confirm={`Clear ${lock.jobName}'s stale lease held by ${lock.holder}? Its run ${shortId(lock.runId)} is marked abandoned and the next trigger can run.`}
+                        confirmLabel="Clear lease"
+                      />
+                    ) : (
+                      <ActionButton
+                        label="Force clear"
+                        ariaLabel={`Force clear ${lock.jobName}'s live lease`}
+                        method="DELETE"
+                        path={`${path}?force=true`}
+                        variant="secondary"
+                        confirm={`${lock.jobName}'s lease is live: its run may still be working and a second run could then overlap it. Clear it anyway?`}
+                        confirmLabel="Force clear"
+                      />
+                    )}
+                  </td>
                 </tr>
-              </thead>
-              <tbody className="divide-y divide-zinc-200 dark:divide-zinc-800">
-                {rows.map((lock) => {
-                  const jobHref = `/dashboard/admin/cron-jobs/${encodeURIComponent(lock.jobName)}`;
-                  const path = `/api/admin/locks/${encodeURIComponent(lock.jobName)}`;
-                  return (
-                    <tr key={lock.jobName} data-lock={lock.jobName} className={lock.stale ? "bg-red-50/60 dark:bg-red-950/30" : undefined}>
-                      <td className={td}>
-                        <Link href={jobHref} className={`${linkClass} font-mono`}>
-                          {lock.jobName}
-                        </Link>
-                      </td>
-                      <td className={`${td} font-mono text-xs break-all`}>{lock.holder}</td>
-                      <td className={td}>
-                        <Link href={`${jobHref}?run=${lock.runId}`} className={`${linkClass} font-mono`} aria-label={`Run ${shortId(lock.runId)} holding ${lock.jobName}'s lease`}>
-                          {shortId(lock.runId)}
-                        </Link>
-                        <span className="mt-1 block">{lock.run?.status ? <RunStatusBadge status={lock.run.status} /> : <span className={`text-xs ${mutedText}`}>run not found</span>}</span>
-                        <span className={`block text-xs ${mutedText}`}>fencing token {lock.fencingToken}</span>
-                      </td>
-                      <td className={td}>
-                        <Time iso={lock.acquiredAt} />
-                        <span className={`block text-xs ${mutedText}`}>held {formatDuration(lock.heldSeconds * 1000)}</span>
-                      </td>
-                      <td className={td}>
-                        <Time iso={lock.expiresAt} />
-                        <span className={`block text-xs ${lock.stale ? "font-medium text-red-800 dark:text-red-300" : mutedText}`}>{formatExpiresIn(lock.expiresInSeconds)}</span>
-                      </td>
-                      <td className={td}>
-                        {lock.stale ? (
-                          <Badge tone="red" title="No confirmed heartbeat before the lease expired">
-                            STALE
-                          </Badge>
-                        ) : (
-                          <Badge tone="green">live</Badge>
-                        )}
-                      </td>
-                      <td className={td}>
-                        {lock.stale ? (
-                          <ActionButton
-                            label="Clear"
-                            ariaLabel={`Clear ${lock.jobName}'s stale lease`}
-                            method="DELETE"
-                            path={path}
-                            variant="danger"
-                            confirm={`Clear ${lock.jobName}'s stale lease held by ${lock.holder}? Its run ${shortId(lock.runId)} is marked abandoned and the next trigger can run.`}
-                            confirmLabel="Clear lease"
-                          />
-                        ) : (
-                          <ActionButton
-                            label="Force clear"
-                            ariaLabel={`Force clear ${lock.jobName}'s live lease`}
-                            method="DELETE"
-                            path={`${path}?force=true`}
-                            variant="secondary"
-                            confirm={`${lock.jobName}'s lease is live: its run may still be working and a second run could then overlap it. Clear it anyway?`}
-                            confirmLabel="Force clear"
-                          />
-                        )}
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+              );
+            })}
+          </DataTable>
         )}
       </section>
     </>
