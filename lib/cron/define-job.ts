@@ -10,7 +10,6 @@ export type DurationString = `${number}${"ms" | "s" | "m" | "h" | "d"}`;
 /** A string with its unit ("10m"), or a number of seconds as in the seed interface. */
 export type DurationInput = DurationString | number;
 
-export type { MissedPolicy, OverlapPolicy, RunTrigger } from "./vocabulary";
 
 export interface JobLogger {
   (message: string, data?: Record<string, unknown>): void;

@@ -1,6 +1,5 @@
 import type { FinishStatus, OverlapPolicy, RunTrigger, SkipReason } from "./vocabulary";
 
-export { RUN_STATUSES, type RunStatus, type SkipReason } from "./vocabulary";
 
 export interface ClaimInput {
   jobName: string;

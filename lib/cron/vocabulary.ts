@@ -23,8 +23,6 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** Statuses a run ends in when it ran and did not succeed (abandoned: its process died). */
 export const FAILURE_STATUSES = ["failed", "timed_out", "abandoned"] as const satisfies readonly RunStatus[];
-/** Rows that are evidence of a trigger that did not run, not runs: left out of execution counts. */
-export const NOT_RUN_STATUSES = ["skipped", "missed", "queued"] as const satisfies readonly RunStatus[];
 /** What the engine records when a claimed run ends (retry_scheduled: its next attempt is deferred). */
 export const FINISH_STATUSES = ["completed", "failed", "timed_out", "retry_scheduled", "replaced"] as const satisfies readonly RunStatus[];
 export type FinishStatus = (typeof FINISH_STATUSES)[number];
@@ -63,7 +61,6 @@ export const SKIP_REASONS = {
   dead_lettered: "the job is paused after repeated dead-lettered runs; recover it to resume",
 } as const;
 export type SkipReason = keyof typeof SKIP_REASONS;
-export const SKIP_REASON_NAMES = Object.keys(SKIP_REASONS) as [SkipReason, ...SkipReason[]];
 /** Skips that mean another run had the job's lease or its slot ("lock misses"). */
 export const LOCK_MISS_REASONS = ["already_running", "duplicate"] as const satisfies readonly SkipReason[];
 

@@ -10,8 +10,8 @@ import type {
   PromoteResult,
   RetryClaimResult,
   RunStore,
-  SkipReason,
 } from "../cron/run-store";
+import type { SkipReason } from "../cron/vocabulary";
 import { queryRows, type Db } from "./client";
 import { toDate, toDateOrNull, type DbNumber, type DbTime } from "./rows";
 

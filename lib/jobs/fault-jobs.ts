@@ -1,4 +1,5 @@
-import { defineJob, type JobDefinition, type OverlapPolicy } from "../cron/define-job";
+import { defineJob, type JobDefinition } from "../cron/define-job";
+import type { OverlapPolicy } from "../cron/vocabulary";
 import { faultHandler } from "./fault-ledger";
 
 /**

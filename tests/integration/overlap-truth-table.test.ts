@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { expect, it } from "vitest";
-import type { OverlapPolicy } from "@/lib/cron/define-job";
+import type { OverlapPolicy } from "@/lib/cron/vocabulary";
 import type { ClaimInput } from "@/lib/cron/run-store";
 import { queryRows, type Db } from "@/lib/db/client";
 import { PostgresRunStore } from "@/lib/db/run-store";

@@ -9,11 +9,9 @@ import type {
   LogLine,
   PromoteResult,
   RetryClaimResult,
-  RunStatus,
   RunStore,
-  SkipReason,
 } from "@/lib/cron/run-store";
-import type { OverlapPolicy, RunTrigger } from "@/lib/cron/vocabulary";
+import type { OverlapPolicy, RunStatus, RunTrigger, SkipReason } from "@/lib/cron/vocabulary";
 
 /**
  * A clock the test moves by hand. Timers run on elapsed time (like Node's, which a change of
