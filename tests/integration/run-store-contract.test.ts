@@ -1,0 +1,123 @@
+import { randomUUID } from "node:crypto";
+import { sql } from "drizzle-orm";
+import { beforeEach, describe, expect, it } from "vitest";
+import { sleepOn, systemClock } from "@/lib/cron/clock";
+import type { ClaimInput, FinishInput, RunStore } from "@/lib/cron/run-store";
+import type { RunStatus } from "@/lib/cron/vocabulary";
+import { queryRows } from "@/lib/db/client";
+import { PostgresRunStore } from "@/lib/db/run-store";
+import { describeOnDatabases } from "../support/db";
+import { ManualClock, MemoryRunStore } from "../support/memory-run-store";
+
+/**
+ * One contract, two stores: the engine's fake-clock unit tests run on the in-memory RunStore,
+ * so it must answer as the Postgres store does. Each case runs on both, through the port (the
+ * world adds what the port does not offer: moving the store's clock, reading a run's status,
+ * counting a job's leases, pausing a job).
+ */
+
+interface World {
+  store: RunStore;
+  /** Lets `ms` pass on the store's clock (Postgres: real time; the leases are short). */
+  advance(ms: number): Promise<void>;
+  statusOf(runId: string): Promise<RunStatus | undefined>;
+  leasesOf(jobName: string): Promise<number>;
+  pause(jobName: string): Promise<void>;
+}
+
+/** Long enough that a loaded machine does not see a lease expire between two claims, short enough to wait out. */
+const LEASE_MS = 2_000;
+
+function contract(make: () => World) {
+  let world: World;
+  let store: RunStore;
+  let job: string;
+  beforeEach(() => {
+    world = make();
+    store = world.store;
+    job = `contract-${randomUUID().slice(0, 8)}`;
+  });
+
+  const claimInput = (over: Partial<ClaimInput> = {}): ClaimInput => ({
+    jobName: job, trigger: "schedule", scheduledFor: null, dedupeKey: null, overlap: "skip", enabledByDefault: true,
+    checkState: true, leaseMs: LEASE_MS, holder: "host:1", codeVersion: "v1", actor: null, ...over,
+  });
+  const finishInput = (runId: string, fencingToken: number): FinishInput => ({
+    runId, fencingToken, status: "completed", attempts: 1, errorMessage: null, errorStack: null, output: null, logLines: [], attemptDetails: [], releaseLease: true,
+  });
+  const claimed = async (over: Partial<ClaimInput> = {}) => {
+    const c = await store.claim(claimInput(over));
+    if (c.outcome !== "claimed") throw new Error(`expected a claim, got ${c.outcome}`);
+    return c;
+  };
+
+  it("gives a slot one run: a second claim of its key is a duplicate skip", async () => {
+    await claimed({ dedupeKey: `slot:${job}` });
+    expect(await store.claim(claimInput({ dedupeKey: `slot:${job}` }))).toMatchObject({ outcome: "skipped", reason: "duplicate" });
+  });
+
+  it("holds one lease per job until it expires by the store's clock, then abandons the old run", async () => {
+    const first = await claimed();
+    expect(await store.claim(claimInput())).toMatchObject({ outcome: "skipped", reason: "already_running", blockingRunId: first.runId });
+    await world.advance(LEASE_MS + 300);
+    const second = await claimed();
+    expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
+    expect(await world.statusOf(first.runId)).toBe("abandoned");
+  });
+
+  it("fences: a stale holder's heartbeat and finish change nothing", async () => {
+    const first = await claimed();
+    await world.advance(LEASE_MS + 300);
+    const second = await claimed();
+    expect(await store.heartbeat(first.runId, first.fencingToken, LEASE_MS)).toEqual({ alive: false, cancelRequested: false });
+    expect(await store.finish(finishInput(first.runId, first.fencingToken))).toMatchObject({ finished: false, takenOverBy: second.runId });
+    expect(await store.heartbeat(second.runId, second.fencingToken, LEASE_MS)).toEqual({ alive: true, cancelRequested: false });
+    expect(await store.finish(finishInput(second.runId, second.fencingToken))).toMatchObject({ finished: true });
+    expect(await world.leasesOf(job)).toBe(0);
+  });
+
+  it("queues one run behind a replace job's holder, asks the holder to stop, and promotes the queued run once the lease is free", async () => {
+    const holder = await claimed({ overlap: "replace" });
+    const queued = await store.claim(claimInput({ overlap: "replace" }));
+    expect(queued).toMatchObject({ outcome: "queued", blockingRunId: holder.runId });
+    expect(await store.claim(claimInput({ overlap: "replace" }))).toMatchObject({ outcome: "skipped", reason: "already_running" });
+    expect(await store.heartbeat(holder.runId, holder.fencingToken, LEASE_MS)).toEqual({ alive: true, cancelRequested: true });
+    expect(await store.promote(queued.runId, LEASE_MS, "host:1")).toEqual({ outcome: "waiting" });
+    await store.finish({ ...finishInput(holder.runId, holder.fencingToken), status: "replaced" });
+    expect(await store.promote(queued.runId, LEASE_MS, "host:1")).toMatchObject({ outcome: "claimed" });
+  });
+
+  it("skips scheduled triggers of a paused job, and runs an operator's", async () => {
+    await world.pause(job);
+    expect(await store.claim(claimInput())).toMatchObject({ outcome: "skipped", reason: "paused" });
+    await claimed({ trigger: "manual", checkState: false });
+  });
+}
+
+describe("run store contract [memory]", () => {
+  contract(() => {
+    const clock = new ManualClock();
+    const store = new MemoryRunStore(() => clock.now());
+    return {
+      store,
+      advance: (ms) => clock.advance(ms),
+      statusOf: async (runId) => store.runs.get(runId)?.status,
+      leasesOf: async (jobName) => [...store.leases.keys()].filter((k) => k === jobName).length,
+      pause: async (jobName) => {
+        store.states.set(jobName, { paused: true });
+      },
+    };
+  });
+});
+
+describeOnDatabases("run store contract", (ctx) => {
+  contract(() => ({
+    store: new PostgresRunStore(ctx.db),
+    advance: (ms) => sleepOn(systemClock, ms),
+    statusOf: async (runId) => (await queryRows<{ status: RunStatus }>(ctx.db, sql`SELECT status FROM cron_job_logs WHERE id = ${runId}::uuid`))[0]?.status,
+    leasesOf: async (jobName) => (await queryRows<{ n: number }>(ctx.db, sql`SELECT count(*)::int AS n FROM cron_job_leases WHERE job_name = ${jobName}`))[0].n,
+    pause: async (jobName) => {
+      await ctx.db.execute(sql`INSERT INTO cron_job_config (job_name, paused) VALUES (${jobName}, true) ON CONFLICT (job_name) DO UPDATE SET paused = true`);
+    },
+  }));
+});
