@@ -32,6 +32,25 @@ export interface JobFilterValues {
   order: string | null;
 }
 
+type Option = [value: string, label: string];
+
+function SelectField({ id, name, label, value, options }: { id: string; name: string; label: string; value: string; options: Option[] }) {
+  return (
+    <div>
+      <label htmlFor={id} className={labelClass}>
+        {label}
+      </label>
+      <select id={id} name={name} defaultValue={value} className={inputClass}>
+        {options.map(([optionValue, optionLabel]) => (
+          <option key={optionValue} value={optionValue}>
+            {optionLabel}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
 /**
  * Search and filters as a plain GET form: the server filters (allow-lists), the URL is
  * shareable, and it works without JavaScript.
@@ -46,53 +65,10 @@ export function JobFilters({ values, categories, sorts, states }: { values: JobF
         </label>
         <input id="job-search" name="q" type="search" defaultValue={values.q ?? ""} maxLength={100} placeholder="Name or description" className={inputClass} />
       </div>
-      <div>
-        <label htmlFor="job-category" className={labelClass}>
-          Category
-        </label>
-        <select id="job-category" name="category" defaultValue={values.category ?? ""} className={inputClass}>
-          <option value="">All categories</option>
-          {Object.entries(categories).map(([name, count]) => (
-            <option key={name} value={name}>
-              {name} ({count})
-            </option>
-          ))}
-        </select>
-      </div>
-      <div>
-        <label htmlFor="job-state" className={labelClass}>
-          State
-        </label>
-        <select id="job-state" name="state" defaultValue={values.state ?? ""} className={inputClass}>
-          <option value="">Any state</option>
-          {states.map((s) => (
-            <option key={s} value={s}>
-              {STATE_LABELS[s] ?? s}
-            </option>
-          ))}
-        </select>
-      </div>
-      <div>
-        <label htmlFor="job-sort" className={labelClass}>
-          Sort by
-        </label>
-        <select id="job-sort" name="sort" defaultValue={values.sort ?? "name"} className={inputClass}>
-          {sorts.map((s) => (
-            <option key={s} value={s}>
-              {SORT_LABELS[s] ?? s}
-            </option>
-          ))}
-        </select>
-      </div>
-      <div>
-        <label htmlFor="job-order" className={labelClass}>
-          Order
-        </label>
-        <select id="job-order" name="order" defaultValue={values.order ?? "asc"} className={inputClass}>
-          <option value="asc">Ascending</option>
-          <option value="desc">Descending</option>
-        </select>
-      </div>
+      <SelectField id="job-category" name="category" label="Category" value={values.category ?? ""} options={[["", "All categories"], ...Object.entries(categories).map(([name, count]): Option => [name, `${name} (${count})`])]} />
+      <SelectField id="job-state" name="state" label="State" value={values.state ?? ""} options={[["", "Any state"], ...states.map((s): Option => [s, STATE_LABELS[s] ?? s])]} />
+      <SelectField id="job-sort" name="sort" label="Sort by" value={values.sort ?? "name"} options={sorts.map((s): Option => [s, SORT_LABELS[s] ?? s])} />
+      <SelectField id="job-order" name="order" label="Order" value={values.order ?? "asc"} options={[["asc", "Ascending"], ["desc", "Descending"]]} />
       <div className="flex items-center gap-3">
         <button type="submit" className={buttonClass.primary}>
           Apply
