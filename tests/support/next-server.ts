@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { resolve } from "node:path";
+import { freePort } from "../../scripts/cli/stress-instances";
 
 /** The app's root: next start runs here (it reads .next/ and, at run time, drizzle/). */
 export const projectRoot = resolve(import.meta.dirname, "../..");
@@ -23,18 +23,8 @@ export interface NextServerOptions {
   port?: number;
 }
 
-/** A port nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
+/** A port nothing listens on right now (the stress command's helper, one for both). */
+export { freePort };
 
 /**
  * Variables from the developer's shell that would change what a test server connects to or
