@@ -1,4 +1,6 @@
 import Link from "next/link";
+import { JOB_STATES } from "@/lib/cron/vocabulary";
+import { jobStateMeta } from "@/lib/dashboard/format";
 import { buttonClass, inputClass, labelClass, linkClass } from "./ui";
 
 export const SORT_LABELS: Record<string, string> = {
@@ -15,11 +17,11 @@ export const SORT_LABELS: Record<string, string> = {
   consecutiveFailures: "Consecutive failures",
 };
 
+const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+/** The job states in the words of their badges, plus the two filters that are not states. */
 export const STATE_LABELS: Record<string, string> = {
-  enabled: "On schedule",
-  disabled: "Disabled",
-  paused: "Paused",
-  dead_lettered: "Paused by dead letters",
+  ...Object.fromEntries(JOB_STATES.map((state) => [state, capitalized(jobStateMeta(state).label)])),
   running: "Running now",
   failing: "Failing",
 };

@@ -53,6 +53,11 @@ describe("layering", () => {
     expect(offenders((f) => under(f.path, "lib/cron") && importsOf(f).some((i) => !allowed(i)))).toEqual([]);
   });
 
+  it("keeps Next.js at the edge: only lib/http and the dashboard's session helpers import next/*", () => {
+    const allowed = (path: string) => under(path, "lib/http") || path === "lib/dashboard/session.ts";
+    expect(offenders((f) => under(f.path, "lib") && !allowed(f.path) && importsOf(f).some((i) => i === "next" || i.startsWith("next/")))).toEqual([]);
+  });
+
   it("points dependencies inward", () => {
     const rules: Array<[string, string[]]> = [
       ["lib/db", ["lib/app", "lib/http", "lib/alerts", "lib/dashboard", "app", "components", "scripts"]],
