@@ -274,12 +274,6 @@ async function benchHttp(databaseUrl: string, busiest: string) {
       ADMIN_TOKEN: token,
       CRON_SECRET: randomBytes(24).toString("hex"),
       CRON_DEMO: "1",
-      POSTGRES_URL: undefined,
-      UPSTASH_REDIS_REST_URL: undefined,
-      UPSTASH_REDIS_REST_TOKEN: undefined,
-      KV_REST_API_URL: undefined,
-      KV_REST_API_TOKEN: undefined,
-      SENTRY_DSN: undefined,
     },
   });
   try {

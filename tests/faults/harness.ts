@@ -199,14 +199,8 @@ export class FaultLab {
   /** The environment every instance shares. */
   baseEnv(): Record<string, string | undefined> {
     return {
+      // The shell's own database, lock store and alert settings are already left out (childEnv).
       DATABASE_URL: this.url,
-      POSTGRES_URL: undefined,
-      UPSTASH_REDIS_REST_URL: undefined,
-      UPSTASH_REDIS_REST_TOKEN: undefined,
-      KV_REST_API_URL: undefined,
-      KV_REST_API_TOKEN: undefined,
-      SENTRY_DSN: undefined,
-      SLACK_WEBHOOK_URL: undefined,
       CRON_SECRET: this.secret,
       CRON_DEMO: "0",
       CRONDECK_FAULT_JOBS: "1",

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PostgresRunStore } from "@/lib/db/run-store";
 import { createTestDatabase, serverAnswers, type TestDatabase } from "../support/db";
 import { startNextServer, type NextServer } from "../support/next-server";
+import { fetchReply, type FetchReply } from "../support/http";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
 import { LEDGER_SQL } from "../faults/harness";
 
@@ -22,26 +23,10 @@ if (!reachable) console.warn("execute-lease: skipped: no Postgres server at TEST
 const SECRET = `crondeck-${randomBytes(24).toString("hex")}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Reply {
-  status: number;
-  text: string;
-  body: any;
-}
+type Reply = FetchReply;
 
-async function trigger(base: string, jobName: string): Promise<Reply> {
-  const response = await fetch(`${base}/api/cron/execute/${jobName}`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${SECRET}` },
-    signal: AbortSignal.timeout(60_000),
-  });
-  const text = await response.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: response.status, text, body };
+function trigger(base: string, jobName: string): Promise<Reply> {
+  return fetchReply(`${base}/api/cron/execute/${jobName}`, { method: "POST", headers: { authorization: `Bearer ${SECRET}` }, timeoutMs: 60_000 });
 }
 
 describe.skipIf(!reachable)("the execute route when the lease or the result write fails", () => {

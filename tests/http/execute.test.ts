@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rawRequest as sendRaw } from "../support/http";
+import { fetchReply, rawRequest as sendRaw, type FetchReply } from "../support/http";
 import { createTestDatabase, type TestDatabase } from "../support/db";
 import { startNextServer, type NextServer } from "../support/next-server";
 
@@ -19,29 +19,10 @@ const SLOW_MS = 150;
 const STUBBORN_MS = 4_000;
 const FIVE_MIN = 5 * 60_000;
 
-interface Reply {
-  status: number;
-  text: string;
-  body: any;
-  contentType: string | null;
-  location: string | null;
-}
+type Reply = FetchReply;
 
-async function hit(base: string, path: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
-  const response = await fetch(`${base}${path}`, {
-    method: init.method ?? "POST",
-    headers: init.headers,
-    redirect: "manual",
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await response.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: response.status, text, body, contentType: response.headers.get("content-type"), location: response.headers.get("location") };
+function hit(base: string, path: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+  return fetchReply(`${base}${path}`, { method: init.method ?? "POST", headers: init.headers });
 }
 
 /** A request with the path sent exactly as given (no client-side normalisation of `..`). */

@@ -11,6 +11,24 @@ export interface RawReply {
   setCookie: string[];
 }
 
+/** The text parsed as JSON, or undefined when it is not JSON. */
+export function jsonOrUndefined(text: string): any {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export type FetchReply = Pick<RawReply, "status" | "text" | "body" | "contentType" | "location">;
+
+/** A request through fetch (redirects not followed, a timeout), with its body parsed when it is JSON. */
+export async function fetchReply(url: string, init: { method?: string; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<FetchReply> {
+  const response = await fetch(url, { method: init.method ?? "GET", headers: init.headers, redirect: "manual", signal: AbortSignal.timeout(init.timeoutMs ?? 30_000) });
+  const text = await response.text();
+  return { status: response.status, text, body: jsonOrUndefined(text), contentType: response.headers.get("content-type"), location: response.headers.get("location") };
+}
+
 /**
  * A request with exactly the path and headers given, through node:http: no Origin or other
  * header added, no client-side normalisation of `..`, and an array value sends a header twice
@@ -35,12 +53,7 @@ export function rawRequest(
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => (text += chunk));
       res.on("end", () => {
-        let body: unknown;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          body = undefined;
-        }
+        const body = jsonOrUndefined(text);
         const cookies = res.headers["set-cookie"];
         resolve({
           status: res.statusCode ?? 0,
