@@ -12,8 +12,6 @@ import { HOME_PATH, LOGIN_PATH, safeNextPath } from "./paths";
  * poll among them) re-issue the cookie.
  */
 
-export { HOME_PATH, LOGIN_PATH, safeNextPath };
-
 export type DashboardSession =
   | { status: "ok"; session: SessionPayload }
   | { status: "not_configured" }

@@ -3,17 +3,12 @@ import { adminNotConfigured, adminTokenMatches, checkOrigin, clientAddress } fro
 import { clearSessionCookie, newSession, SESSION_ABSOLUTE_SECONDS, SESSION_IDLE_SECONDS, sessionSetCookie } from "../auth/admin-session";
 import { refusal } from "../auth/refusal";
 import { recordSessionEvent } from "../db/commands/audit";
+import { HOME_PATH, LOGIN_PATH, NEXT_PATH_RE } from "../dashboard/paths";
 import { loadEnv } from "../env";
 import { HttpError, json, toErrorResponse } from "./http";
 import { adminRoute, validationError } from "./admin-http";
 import { readJsonBody } from "./parse";
 import { getRuntime } from "../app/runtime";
-
-/** Where the login page lives, and where a successful form login lands. */
-export const LOGIN_PAGE = "/dashboard/admin/login";
-export const AFTER_LOGIN_PAGE = "/dashboard/admin/cron-jobs";
-/** A form may ask to land elsewhere in the dashboard, never outside it (no open redirect). */
-const NEXT_RE = /^\/dashboard\/admin(?:\/[A-Za-z0-9._~\/-]*)?(?:\?[A-Za-z0-9._~=&%-]*)?$/;
 
 /**
  * Failed logins per client address, in this process: 10 a minute, then 429 until the
@@ -64,7 +59,8 @@ function limiter(): LoginRateLimiter {
 
 export const loginBodySchema = z.strictObject({
   token: z.string({ error: "is required: the ADMIN_TOKEN" }).min(1, "is required: the ADMIN_TOKEN").max(1024, "is too long"),
-  next: z.string().max(300).regex(NEXT_RE, "must be a path under /dashboard/admin").optional(),
+  // A form may ask to land elsewhere in the dashboard, never outside it (no open redirect).
+  next: z.string().max(300).regex(NEXT_PATH_RE, "must be a path under /dashboard/admin").optional(),
 });
 
 function redirect(location: string, setCookie?: string): Response {
@@ -101,14 +97,14 @@ export async function handleLogin(request: Request): Promise<Response> {
     }
     const parsed = loginBodySchema.safeParse(raw);
     if (!parsed.success) {
-      if (isForm) return redirect(`${LOGIN_PAGE}?error=missing_token`);
+      if (isForm) return redirect(`${LOGIN_PATH}?error=missing_token`);
       throw validationError(parsed.error, "body");
     }
 
     if (!adminTokenMatches(parsed.data.token, env.ADMIN_TOKEN)) {
       limiter().fail(key);
       console.warn(`[crondeck] admin login refused from ${ip ?? "an unknown address"}`);
-      if (isForm) return redirect(`${LOGIN_PAGE}?error=invalid_token`);
+      if (isForm) return redirect(`${LOGIN_PATH}?error=invalid_token`);
       return toErrorResponse(refusal(401, "unauthorized", "Wrong admin token."), "admin login");
     }
     limiter().succeed(key);
@@ -118,7 +114,7 @@ export async function handleLogin(request: Request): Promise<Response> {
     const { database } = await getRuntime();
     // The session starts here, so it is the cookie's actor; the detail says how the form was sent.
     await recordSessionEvent(database.db, { name: "admin", via: "cookie", ip }, "session.login", { sid: session.sid, submitted: isForm ? "form" : "json" });
-    if (isForm) return redirect(parsed.data.next ?? AFTER_LOGIN_PAGE, setCookie);
+    if (isForm) return redirect(parsed.data.next ?? HOME_PATH, setCookie);
     const response = json({ success: true, expiresAt: new Date((session.iat + SESSION_ABSOLUTE_SECONDS) * 1000).toISOString(), idleTimeoutSeconds: SESSION_IDLE_SECONDS });
     response.headers.append("set-cookie", setCookie);
     return response;

@@ -2,7 +2,8 @@ import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { buttonClass, Code, inputClass, labelClass, mutedText } from "@/components/ui";
 import { param, type SearchParams } from "@/lib/dashboard/params";
-import { HOME_PATH, readDashboardSession, safeNextPath } from "@/lib/dashboard/session";
+import { HOME_PATH, safeNextPath } from "@/lib/dashboard/paths";
+import { readDashboardSession } from "@/lib/dashboard/session";
 
 export const metadata: Metadata = { title: "Log in · Crondeck", robots: { index: false, follow: false } };
 
