@@ -6,7 +6,8 @@ import { operationDeps } from "../app/operations/deps";
 import { getRuntime } from "../app/runtime";
 import { deadLetterSummary, listDeadLetters } from "../db/queries/dead-letters";
 import { json } from "./http";
-import { adminRoute, emptyBodySchema, parseJsonBody, parseQuery, requireUuid, runAfterResponse } from "./admin-http";
+import { adminRoute, emptyBodySchema, runAfterResponse } from "./admin-http";
+import { parseJsonBody, parseQuery, requireUuid } from "./parse";
 import { budgetLeftMs } from "../cron/budget";
 
 export const deadLetterListQuerySchema = z.object({

@@ -1,32 +1,22 @@
 import { after } from "next/server";
 import { z } from "zod";
-import { authenticateAdmin, type AdminAuth } from "../auth/admin";
-import type { JobRegistry } from "../cron/registry";
+import { authenticateAdmin } from "../auth/admin";
 import { redact, truncate } from "../cron/redact";
 import type { Actor } from "../cron/vocabulary";
-import { loadEnv, type Env } from "../env";
+import { loadEnv } from "../env";
 import { toErrorResponse } from "./http";
-import { appRegistry } from "../app/runtime";
 
 /**
  * The admin API's plumbing: authenticate (before anything touches the database), run the
  * handler, attach a re-issued session cookie, and answer every error through the one mapping.
  */
 
+/** What an admin handler gets besides its own request. */
 export interface AdminRequest {
-  request: Request;
   url: URL;
-  auth: AdminAuth;
   /** Who is acting, as the audit log and the commands take it. */
   actor: Actor;
-  env: Env;
-  /** The jobs this server runs. */
-  registry: JobRegistry;
 }
-
-/** The parsers every route shares, under the names the admin handlers import. */
-export { parseJsonBody, parseQuery, requireJob, requireUuid } from "./parse";
-export { validationError } from "./errors";
 
 /** Runs an authenticated admin handler; refusals (401/403/503) come back before the handler runs. */
 export async function adminRoute(request: Request, context: string, handler: (req: AdminRequest) => Promise<Response>): Promise<Response> {
@@ -35,7 +25,7 @@ export async function adminRoute(request: Request, context: string, handler: (re
     const auth = authenticateAdmin(request, env);
     if (!auth.ok) return toErrorResponse(auth, `admin ${context}`);
     const actor: Actor = { name: auth.actor, via: auth.via, ip: auth.ip };
-    const response = await handler({ request, url: new URL(request.url), auth, actor, env, registry: appRegistry(env) });
+    const response = await handler({ url: new URL(request.url), actor });
     // A handler that set its own cookie (logout) decides; otherwise send the re-issued session.
     if (auth.setCookie && !response.headers.has("set-cookie")) response.headers.append("set-cookie", auth.setCookie);
     return response;

@@ -8,7 +8,8 @@ import { getRuntime } from "../app/runtime";
 import { JOB_SORTS, JOB_STATE_FILTERS, jobState } from "../db/queries/jobs";
 import { HISTORY_SORTS, jobHistory } from "../db/queries/runs";
 import { HttpError, json } from "./http";
-import { adminRoute, emptyBodySchema, noteSchema, parseJsonBody, parseQuery, requireJob, runAfterResponse } from "./admin-http";
+import { adminRoute, emptyBodySchema, noteSchema, runAfterResponse } from "./admin-http";
+import { parseJsonBody, parseQuery, requireJob } from "./parse";
 
 const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,200}$/;
 

@@ -6,7 +6,8 @@ import { clearJobLease } from "../app/operations/leases";
 import { getRuntime } from "../app/runtime";
 import { locks } from "../db/queries/leases";
 import { json } from "./http";
-import { adminRoute, parseQuery } from "./admin-http";
+import { adminRoute } from "./admin-http";
+import { parseQuery } from "./parse";
 
 /** GET /api/admin/locks: every job lease with its holder, age, time to expiry and stale flag. */
 export function handleListLocks(request: Request): Promise<Response> {

@@ -6,7 +6,8 @@ import { recordSessionEvent } from "../db/commands/audit";
 import { HOME_PATH, LOGIN_PATH, NEXT_PATH_RE } from "../dashboard/paths";
 import { loadEnv } from "../env";
 import { HttpError, json, toErrorResponse } from "./http";
-import { adminRoute, validationError } from "./admin-http";
+import { adminRoute } from "./admin-http";
+import { validationError } from "./errors";
 import { readJsonBody } from "./parse";
 import { getRuntime } from "../app/runtime";
 
