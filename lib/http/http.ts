@@ -1,11 +1,8 @@
-import { isUnavailable } from "../cron/store-errors";
 import { problemBody, problemOf, type Problem } from "./errors";
 
 /** Responses: JSON, never cached; errors in the one shape lib/http/errors.ts decides. */
 
 export { HttpError } from "./errors";
-/** Connection-level failures of Postgres, PGlite or Redis, as opposed to bugs (one rule, in lib/cron). */
-export { isUnavailable };
 
 const NO_STORE = { "cache-control": "no-store" };
 
@@ -16,10 +13,6 @@ export function json(body: unknown, status = 200, headers: Record<string, string
 /** The response for a problem (or a refusal from authentication, which has the same fields). */
 export function problemResponse(problem: Problem): Response {
   return json(problemBody(problem), problem.status, problem.headers);
-}
-
-export function errorResponse(status: number, code: string, message: string, details?: Record<string, unknown>): Response {
-  return problemResponse({ status, code, message, details });
 }
 
 /**
