@@ -1,3 +1,4 @@
+import { loadEnv, secretsOf } from "../env";
 import { problemBody, problemOf, type Problem } from "./errors";
 
 /** Responses: JSON, never cached; errors in the one shape lib/http/errors.ts decides. */
@@ -20,5 +21,14 @@ export function problemResponse(problem: Problem): Response {
  * anything else is a store or server fault: logged (without stack or secrets) and answered 503/500.
  */
 export function toErrorResponse(error: unknown, context: string): Response {
-  return problemResponse(problemOf(error, context));
+  return problemResponse(problemOf(error, context, { secrets: configuredSecrets() }));
+}
+
+/** The configured secret values, scrubbed from the logged line (none when the environment does not parse). */
+function configuredSecrets(): readonly string[] {
+  try {
+    return secretsOf(loadEnv());
+  } catch {
+    return [];
+  }
 }

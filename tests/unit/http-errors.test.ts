@@ -83,6 +83,23 @@ describe("problemOf", () => {
     expect(reply.body).toEqual({ success: false, error: problem.message, code: "internal_error" });
   });
 
+  it("scrubs the configured secrets (ADMIN_TOKEN here) from the line toErrorResponse logs", () => {
+    const token = "admin-token-value-for-the-log-test";
+    const original = process.env;
+    // A new object: loadEnv parses it again instead of answering from its cache.
+    process.env = { ...original, ADMIN_TOKEN: token };
+    try {
+      const log = vi.mocked(console.error);
+      log.mockClear();
+      toErrorResponse(new Error(`handler echoed ${token} in its message`), "test");
+      expect(log).toHaveBeenCalledTimes(1);
+      expect(String(log.mock.calls[0][0])).toContain("[redacted]");
+      expect(String(log.mock.calls[0][0])).not.toContain(token);
+    } finally {
+      process.env = original;
+    }
+  });
+
   it("treats a thrown non-Error the same way", () => {
     expect(problemOf("boom", "test", quiet)).toMatchObject({ status: 500, code: "internal_error" });
     expect(problemOf({ ok: true }, "test", quiet)).toMatchObject({ status: 500, code: "internal_error" });
