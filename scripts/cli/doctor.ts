@@ -7,7 +7,8 @@ import { EXECUTE_PATH, TICK_PATH } from "../../lib/vercel/crons";
 import { checkVercelConfig } from "../../lib/vercel/check";
 import { FAILURE_STATUSES, jobStateOf, type JobState } from "../../lib/cron/vocabulary";
 import { targetFromEnv, type Db } from "../../lib/db/client";
-import { doctorConfigs, lastStartedAt, slotRecords, type DoctorConfig, type SlotRecord } from "../../lib/db/queries/doctor";
+import { lastStartedAt, slotRecords, type SlotRecord } from "../../lib/db/queries/doctor";
+import { jobStates, type JobConfigState } from "../../lib/db/queries/jobs";
 import { jobs as deployedJobs } from "../../lib/jobs";
 import { missedGraceMs, tickJob } from "../../lib/app/tick";
 import { describeTarget, type CliContext } from "./context";
@@ -46,7 +47,7 @@ const RAN_OK = new Set(["completed"]);
 const RAN_FAILED = new Set<string>(FAILURE_STATUSES);
 
 /** What happened to one job's last expected slot, from its row (the run first, then a missed row, then skips) and its state. */
-export function diagnose(job: JobDefinition, slot: Date, row: SlotRecord | undefined, config: DoctorConfig | undefined, now: Date, graceMs: number, redact: (t: string) => string): JobDiagnosis {
+export function diagnose(job: JobDefinition, slot: Date, row: SlotRecord | undefined, config: JobConfigState | undefined, now: Date, graceMs: number, redact: (t: string) => string): JobDiagnosis {
   const state = jobStateOf(job.enabled, config);
   const base = { job: job.name, schedule: job.schedule.cron, timezone: job.schedule.timezone, dispatch: job.dispatch, state, slot: slot.toISOString(), runId: row?.runId ?? null } as const;
   const who = job.dispatch === "tick" ? `the tick (${TICK_PATH}) dispatches it: is the tick being called?` : `is Vercel Cron (or your scheduler) calling ${EXECUTE_PATH}/${job.name}?`;
@@ -113,7 +114,7 @@ export async function doctor(ctx: CliContext, input: CommandInput): Promise<numb
   if (db) {
     const graceMs = missedGraceMs(env.CRON_PLAN);
     const wanted = selected.map((job) => ({ job, name: job.name, slot: slotAt(job.schedule, now) }));
-    const [slots, configByName] = await Promise.all([slotRecords(db, wanted), doctorConfigs(db, selected.map((j) => j.name))]);
+    const [slots, configByName] = await Promise.all([slotRecords(db, wanted), jobStates(db, selected)]);
     diagnoses = wanted.map((w) => diagnose(w.job, w.slot, slots.get(w.name), configByName.get(w.name), now, graceMs, (t) => ctx.redact(t)));
 
     // The tick claims its minute like a job: its last row says whether housekeeping runs at all.

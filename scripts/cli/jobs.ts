@@ -1,9 +1,9 @@
 import { formatDurationMs } from "../../lib/cron/duration";
 import type { RunReport, TriggerOutcome } from "../../lib/cron/run-job";
 import { nextRunAfter } from "../../lib/cron/schedule";
-import { jobStateOf } from "../../lib/cron/vocabulary";
 import { pauseOrResumeJob, prepareManualRun } from "../../lib/app/operations/jobs";
 import { jobListRows, runLogLines } from "../../lib/db/queries/cli-jobs";
+import { configStateOf } from "../../lib/db/queries/jobs";
 import type { CliContext } from "./context";
 import { EXIT_FAILURE, EXIT_OK } from "./errors";
 import { clip, explainSkip, formatRelative, formatTime, table } from "./format";
@@ -19,11 +19,11 @@ export async function jobsList(ctx: CliContext, _input: CommandInput): Promise<n
   const jobs = ctx.registry().list();
   const { db } = await ctx.database();
   const now = ctx.now();
-  const rows = await jobListRows(db, jobs.map((j) => j.name));
+  const rows = await jobListRows(db, jobs);
   const byName = new Map(rows.map((r) => [r.jobName, r]));
   const list = jobs.map((job) => {
     const row = byName.get(job.name);
-    const config = row?.config;
+    const state = row?.state ?? configStateOf(undefined, job.enabled);
     return {
       name: job.name,
       schedule: job.schedule.cron,
@@ -37,13 +37,13 @@ export async function jobsList(ctx: CliContext, _input: CommandInput): Promise<n
       nextRunAt: nextRunAfter(job.schedule, now).toISOString(),
       state: {
         // The vocabulary's word for it: what a scheduled trigger would meet.
-        status: jobStateOf(job.enabled, config),
-        enabled: config?.enabled ?? job.enabled,
-        paused: Boolean(config?.paused),
-        pausedReason: config?.pausedReason ?? null,
-        deadLettered: Boolean(config?.deadLettered),
-        deadLetterReason: config?.deadLetterReason ?? null,
-        consecutiveFailures: config?.consecutiveFailures ?? 0,
+        status: state.state,
+        enabled: state.enabled,
+        paused: state.paused,
+        pausedReason: state.pausedReason,
+        deadLettered: state.deadLettered,
+        deadLetterReason: state.deadLetterReason,
+        consecutiveFailures: state.consecutiveFailures,
         lease: row?.lease ?? null,
       },
       lastRun: row?.lastRun ? { ...row.lastRun, error: row.lastRun.error ? ctx.redact(row.lastRun.error) : null } : null,

@@ -1,18 +1,13 @@
 import { sql } from "drizzle-orm";
+import type { JobDefinition } from "../../cron/define-job";
 import { queryRows, type Db } from "../client";
-import { isoOrNull, jsonValue, num, numOrNull, type DbNumber, type DbTime } from "../rows";
+import { isoOrNull, jsonValue, numOrNull, type DbNumber, type DbTime } from "../rows";
+import { configStateOf, type ConfigStateColumns, type JobConfigState } from "./jobs";
 
-/** One job as `crondeck jobs list` shows it: its config row, its lease and its last run (skips left out). */
+/** One job as `crondeck jobs list` shows it: its state (configStateOf), its lease and its last run (skips left out). */
 export interface JobListRow {
   jobName: string;
-  config: {
-    enabled: boolean | null;
-    paused: boolean;
-    pausedReason: string | null;
-    deadLettered: boolean;
-    deadLetterReason: string | null;
-    consecutiveFailures: number;
-  } | null;
+  state: JobConfigState;
   lease: { runId: string; holder: string; expiresAt: string | null } | null;
   lastRun: {
     id: string;
@@ -25,15 +20,9 @@ export interface JobListRow {
   } | null;
 }
 
-interface Row {
+interface Row extends ConfigStateColumns {
   job_name: string;
-  has_config: boolean;
-  enabled: boolean | null;
-  paused: boolean | null;
-  paused_reason: string | null;
-  dead_lettered: boolean | null;
-  dead_letter_reason: string | null;
-  consecutive_failures: DbNumber | null;
+  enabled_default: boolean;
   lease_run_id: string | null;
   lease_holder: string | null;
   lease_expires_at: DbTime | null;
@@ -46,15 +35,15 @@ interface Row {
   last_error: string | null;
 }
 
-/** The named jobs' config, lease and last run, one row per name (in no particular order). */
-export async function jobListRows(db: Db, jobNames: readonly string[]): Promise<JobListRow[]> {
+/** The jobs' state, lease and last run, one row per job (in no particular order). */
+export async function jobListRows(db: Db, jobs: readonly Pick<JobDefinition, "name" | "enabled">[]): Promise<JobListRow[]> {
   const rows = await queryRows<Row>(
     db,
-    sql`SELECT n.name AS job_name, c.job_name IS NOT NULL AS has_config, c.enabled, c.paused, c.paused_reason, c.dead_lettered, c.dead_letter_reason, c.consecutive_failures,
+    sql`SELECT n.name AS job_name, n.enabled_default, c.enabled, c.paused, c.paused_reason, c.paused_at, c.dead_lettered, c.dead_letter_reason, c.dead_lettered_since, c.consecutive_failures,
                k.run_id AS lease_run_id, k.holder AS lease_holder, k.expires_at AS lease_expires_at,
                r.id AS last_id, r.status AS last_status, r.trigger AS last_trigger, r.started_at AS last_started_at,
                r.completed_at AS last_completed_at, r.duration_ms AS last_duration_ms, r.error_message AS last_error
-        FROM jsonb_array_elements_text(${JSON.stringify(jobNames)}::jsonb) AS n(name)
+        FROM jsonb_to_recordset(${JSON.stringify(jobs.map((j) => ({ name: j.name, enabled_default: j.enabled })))}::jsonb) AS n(name text, enabled_default boolean)
         LEFT JOIN cron_job_config c ON c.job_name = n.name
         LEFT JOIN cron_job_leases k ON k.job_name = n.name
         LEFT JOIN LATERAL (
@@ -63,16 +52,8 @@ export async function jobListRows(db: Db, jobNames: readonly string[]): Promise<
   );
   return rows.map((r) => ({
     jobName: r.job_name,
-    config: r.has_config
-      ? {
-          enabled: r.enabled,
-          paused: Boolean(r.paused),
-          pausedReason: r.paused_reason,
-          deadLettered: Boolean(r.dead_lettered),
-          deadLetterReason: r.dead_letter_reason,
-          consecutiveFailures: num(r.consecutive_failures),
-        }
-      : null,
+    // A job without a config row reads as nulls here: configStateOf gives the code's default.
+    state: configStateOf(r, Boolean(r.enabled_default)),
     lease: r.lease_run_id ? { runId: r.lease_run_id, holder: r.lease_holder ?? "", expiresAt: isoOrNull(r.lease_expires_at) } : null,
     lastRun: r.last_id
       ? {

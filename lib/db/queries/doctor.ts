@@ -14,15 +14,6 @@ export interface SlotRecord {
   rows: number;
 }
 
-/** The config flags `crondeck doctor` reads for a job. */
-export interface DoctorConfig {
-  enabled: boolean | null;
-  paused: boolean;
-  pausedReason: string | null;
-  deadLettered: boolean;
-  deadLetterReason: string | null;
-}
-
 interface SlotRow {
   name: string;
   id: string | null;
@@ -59,18 +50,6 @@ export async function slotRecords(db: Db, wanted: ReadonlyArray<{ name: string; 
         rows: num(r.rows),
       },
     ]),
-  );
-}
-
-/** The named jobs' config rows, by job name (a job without one is left out). */
-export async function doctorConfigs(db: Db, jobNames: readonly string[]): Promise<Map<string, DoctorConfig>> {
-  const rows = await queryRows<{ job_name: string; enabled: boolean | null; paused: boolean | null; paused_reason: string | null; dead_lettered: boolean | null; dead_letter_reason: string | null }>(
-    db,
-    sql`SELECT job_name, enabled, paused, paused_reason, dead_lettered, dead_letter_reason FROM cron_job_config
-        WHERE job_name IN (SELECT jsonb_array_elements_text(${JSON.stringify(jobNames)}::jsonb))`,
-  );
-  return new Map(
-    rows.map((c) => [c.job_name, { enabled: c.enabled, paused: Boolean(c.paused), pausedReason: c.paused_reason, deadLettered: Boolean(c.dead_lettered), deadLetterReason: c.dead_letter_reason }]),
   );
 }
 

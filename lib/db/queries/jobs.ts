@@ -293,13 +293,28 @@ interface ConfigRow extends ConfigStateColumns {
   notes: string | null;
 }
 
-/** A job's runtime state from cron_job_config; without a row, the code's default applies. */
-export async function jobState(db: Db, jobName: string, enabledByDefault: boolean): Promise<JobRuntimeState> {
-  const [c] = await queryRows<ConfigRow>(db, sql`SELECT * FROM cron_job_config WHERE job_name = ${jobName}`);
+function toRuntimeState(c: ConfigRow | undefined, enabledByDefault: boolean): JobRuntimeState {
   return {
     ...configStateOf(c, enabledByDefault),
     lastModifiedAt: isoOrNull(c?.last_modified_at),
     lastModifiedBy: c?.last_modified_by ?? null,
     notes: c?.notes ?? null,
   };
+}
+
+/** A job's runtime state from cron_job_config; without a row, the code's default applies. */
+export async function jobState(db: Db, jobName: string, enabledByDefault: boolean): Promise<JobRuntimeState> {
+  const [c] = await queryRows<ConfigRow>(db, sql`SELECT * FROM cron_job_config WHERE job_name = ${jobName}`);
+  return toRuntimeState(c, enabledByDefault);
+}
+
+/** jobState for each of `jobs` in one query, by job name (every job has an entry). */
+export async function jobStates(db: Db, jobs: readonly Pick<JobDefinition, "name" | "enabled">[]): Promise<Map<string, JobRuntimeState>> {
+  if (jobs.length === 0) return new Map();
+  const rows = await queryRows<ConfigRow & { job_name: string }>(
+    db,
+    sql`SELECT * FROM cron_job_config WHERE job_name = ANY(${pgTextArray(jobs.map((j) => j.name))}::text[])`,
+  );
+  const byName = new Map(rows.map((c) => [c.job_name, c]));
+  return new Map(jobs.map((job) => [job.name, toRuntimeState(byName.get(job.name), job.enabled)]));
 }
