@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import type { Env } from "../env";
 import { refusal, type Refusal } from "./refusal";
 
 export type CronAuthResult = { ok: true } | Refusal<"unauthorized" | "cron_secret_not_configured">;
@@ -23,4 +24,9 @@ export function verifyCronAuthorization(header: string | null, secrets: { curren
   const current = timingSafeEqual(presented, digest(secrets.current));
   const previous = timingSafeEqual(presented, digest(secrets.previous ?? secrets.current));
   return current || (previous && Boolean(secrets.previous)) ? { ok: true } : refused;
+}
+
+/** A request's `Authorization` header checked against CRON_SECRET (and CRON_SECRET_PREVIOUS while rotating). */
+export function verifyCronRequest(request: Request, env: Pick<Env, "CRON_SECRET" | "CRON_SECRET_PREVIOUS">): CronAuthResult {
+  return verifyCronAuthorization(request.headers.get("authorization"), { current: env.CRON_SECRET, previous: env.CRON_SECRET_PREVIOUS });
 }

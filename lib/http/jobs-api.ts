@@ -1,4 +1,4 @@
-import { verifyCronAuthorization } from "../auth/cron-secret";
+import { verifyCronRequest } from "../auth/cron-secret";
 import { describeJob } from "../app/jobs";
 import { appRegistry, getRuntime } from "../app/runtime";
 import { categoriesOf } from "../db/queries/jobs";
@@ -9,8 +9,7 @@ import { requireJob } from "./parse";
 
 /** The cron secret's check for the read-only job routes (they run nothing, so a shutdown does not refuse them). */
 function authorize(request: Request): Response | null {
-  const env = loadEnv();
-  const auth = verifyCronAuthorization(request.headers.get("authorization"), { current: env.CRON_SECRET, previous: env.CRON_SECRET_PREVIOUS });
+  const auth = verifyCronRequest(request, loadEnv());
   return auth.ok ? null : problemResponse(auth);
 }
 

@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { verifyCronAuthorization } from "@/lib/auth/cron-secret";
+import { verifyCronAuthorization, verifyCronRequest } from "@/lib/auth/cron-secret";
 
 const current = "current-secret-0123456789abcdef";
 const previous = "previous-secret-0123456789abcdef";
@@ -29,4 +29,12 @@ it.each([
   `Bearer ${"a".repeat(5000)}`,
 ])("refuses %j with 401", (header) => {
   expect(verifyCronAuthorization(header, { current, previous })).toMatchObject({ ok: false, status: 401, code: "unauthorized" });
+});
+
+it("checks a request's Authorization header against CRON_SECRET and CRON_SECRET_PREVIOUS", () => {
+  const request = (authorization?: string) => new Request("http://localhost/api/cron/jobs", { headers: authorization ? { authorization } : {} });
+  expect(verifyCronRequest(request(`Bearer ${previous}`), { CRON_SECRET: current, CRON_SECRET_PREVIOUS: previous })).toEqual({ ok: true });
+  expect(verifyCronRequest(request(`Bearer ${previous}`), { CRON_SECRET: current })).toMatchObject({ ok: false, status: 401 });
+  expect(verifyCronRequest(request(), { CRON_SECRET: current })).toMatchObject({ ok: false, status: 401, code: "unauthorized" });
+  expect(verifyCronRequest(request(`Bearer ${current}`), {})).toMatchObject({ ok: false, status: 503, code: "cron_secret_not_configured" });
 });
