@@ -7,11 +7,9 @@ import { pauseOrResumeAll, pauseOrResumeJob, prepareManualRun, recoverJobNow, to
 import { getRuntime } from "../app/runtime";
 import { JOB_SORTS, JOB_STATE_FILTERS, jobState } from "../db/queries/jobs";
 import { HISTORY_SORTS, jobHistory } from "../db/queries/runs";
-import { HttpError, json } from "./http";
+import { json } from "./http";
 import { adminRoute, emptyBodySchema, noteSchema, runAfterResponse } from "./admin-http";
-import { parseJsonBody, parseQuery, requireJob } from "./parse";
-
-const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,200}$/;
+import { idempotencyKeyOf, parseJsonBody, parseQuery, requireJob } from "./parse";
 
 const keysOf = (map: ReadonlyMap<string, unknown>) => [...map.keys()] as [string, ...string[]];
 
@@ -128,10 +126,7 @@ export function handleRunNow(request: Request, rawName: string, maxDurationSecon
   return adminRoute(request, "run", async ({ actor }) => {
     const job = requireJob(rawName);
     await parseJsonBody(request, emptyBodySchema);
-    const idempotencyKey = request.headers.get("idempotency-key");
-    if (idempotencyKey !== null && !IDEMPOTENCY_KEY_RE.test(idempotencyKey)) {
-      throw new HttpError(400, "invalid_idempotency_key", "Idempotency-Key: must be 1-200 visible ASCII characters.", { field: "Idempotency-Key" });
-    }
+    const idempotencyKey = idempotencyKeyOf(request);
     const prepared = await prepareManualRun(operationDeps(await getRuntime()), actor, { job, idempotencyKey });
     const { executionId } = prepared;
     runAfterResponse(`admin run ${job.name} (${executionId})`, () => prepared.run(budgetLeftMs(maxDurationSeconds, t0)));

@@ -8,8 +8,8 @@ import { HttpError, validationError } from "./errors";
 
 /**
  * What a request brings in, checked once for every route: a JSON body, a query string, a
- * UUID in the path, a job name. Each failure is an error the one mapping (lib/http/errors.ts)
- * answers, naming the field and what it should look like.
+ * UUID in the path, a job name, an Idempotency-Key header. Each failure is an error the one
+ * mapping (lib/http/errors.ts) answers, naming the field and what it should look like.
  */
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -47,6 +47,17 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, where:
 export function requireUuid(value: string, field = "id"): string {
   if (!isUuid(value)) throw new HttpError(400, "invalid_path", `${field}: must be a UUID such as 0b7c3f5e-8a1d-4c2b-9e6f-1a2b3c4d5e6f`, { field });
   return value.toLowerCase();
+}
+
+const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,200}$/;
+
+/** The request's Idempotency-Key header (null when absent), or 400 invalid_idempotency_key. */
+export function idempotencyKeyOf(request: Request): string | null {
+  const key = request.headers.get("idempotency-key");
+  if (key !== null && !IDEMPOTENCY_KEY_RE.test(key)) {
+    throw new HttpError(400, "invalid_idempotency_key", "Idempotency-Key: must be 1-200 visible ASCII characters.", { field: "Idempotency-Key" });
+  }
+  return key;
 }
 
 /** The 404 for a job name the registry does not know (a long name is not echoed whole). */

@@ -4,7 +4,7 @@ import { refusal } from "@/lib/auth/refusal";
 import { OperationError } from "@/lib/cron/errors";
 import { HttpError, problemOf } from "@/lib/http/errors";
 import { toErrorResponse } from "@/lib/http/http";
-import { parseQuery, requireJob, requireUuid } from "@/lib/http/parse";
+import { idempotencyKeyOf, parseQuery, requireJob, requireUuid } from "@/lib/http/parse";
 import { JobRegistry } from "@/lib/cron/registry";
 import { defineJob } from "@/lib/cron/define-job";
 
@@ -124,6 +124,17 @@ describe("parsers", () => {
     const reply = await answer(captured(() => requireUuid("nope", "runId")));
     expect(reply.status).toBe(400);
     expect(reply.body).toMatchObject({ code: "invalid_path", field: "runId" });
+  });
+
+  it("takes an Idempotency-Key of 1-200 visible ASCII characters, or none, and answers 400 invalid_idempotency_key otherwise", async () => {
+    const withKey = (key?: string) => new Request("http://x/", { headers: key === undefined ? {} : { "idempotency-key": key } });
+    expect(idempotencyKeyOf(withKey())).toBeNull();
+    expect(idempotencyKeyOf(withKey("click-1"))).toBe("click-1");
+    for (const key of ["has space", "k".repeat(201)]) {
+      const reply = await answer(captured(() => idempotencyKeyOf(withKey(key))));
+      expect(reply.status).toBe(400);
+      expect(reply.body).toMatchObject({ code: "invalid_idempotency_key", field: "Idempotency-Key" });
+    }
   });
 
   it("names an unknown query parameter", async () => {
