@@ -8,19 +8,11 @@ import { AUDIT_COLUMNS, toAuditEntry, type AuditEntry, type AuditRow } from "../
  * of the change it records: the change and its row commit together or not at all. The
  * detail always says how the operator came in (`via`); the client's address is the actor's.
  */
-export function writeAudit(tx: Db, actor: Actor, action: AuditAction, target: string | null, detail: Record<string, unknown> = {}): Promise<AuditEntry> {
-  return insertAuditRow(tx, { actor: actor.name, action, target, detail: { ...detail, via: actor.via }, ipAddress: actor.ip });
-}
-
-/** The INSERT itself, with the detail exactly as given (null: none). */
-export async function insertAuditRow(
-  db: Db,
-  row: { actor: string; action: AuditAction; target: string | null; detail: Record<string, unknown> | null; ipAddress: string | null },
-): Promise<AuditEntry> {
+export async function writeAudit(tx: Db, actor: Actor, action: AuditAction, target: string | null, detail: Record<string, unknown> = {}): Promise<AuditEntry> {
   const [inserted] = await queryRows<AuditRow>(
-    db,
+    tx,
     sql`INSERT INTO cron_audit_log (actor, action, target, detail, ip_address)
-        VALUES (${row.actor}, ${row.action}, ${row.target}, ${row.detail ? JSON.stringify(row.detail) : null}::jsonb, ${row.ipAddress})
+        VALUES (${actor.name}, ${action}, ${target}, ${JSON.stringify({ ...detail, via: actor.via })}::jsonb, ${actor.ip})
         RETURNING ${AUDIT_COLUMNS}`,
   );
   return toAuditEntry(inserted);
