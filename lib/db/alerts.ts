@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { queryRows, type Db } from "./client";
+import { inTransaction } from "./commands/transaction";
 
 /**
  * cron_alerts: one row per channel and alert, which is both the delivery record and the
@@ -56,8 +57,7 @@ export async function claimAlert(db: Db, c: AlertClaim): Promise<AlertClaimRow[]
     c.channels.map((name, i) => sql`(${name}::varchar, ${i}::int)`),
     sql`, `,
   );
-  return db.transaction(async (transaction) => {
-    const tx = transaction as unknown as Db;
+  return inTransaction(db, async (tx) => {
     await queryRows(tx, sql`SELECT pg_advisory_xact_lock(hashtext(${`crondeck:alert:${c.jobName}:${c.kind}`}))`);
     return queryRows<AlertClaimRow>(
       tx,
