@@ -1,4 +1,5 @@
 import type { JobContext } from "../cron/define-job";
+import { RetryAfterError } from "../cron/errors";
 import { faultLedger, type LedgerOutcome } from "../db/fault-ledger";
 import { loadEnv } from "../env";
 
@@ -11,12 +12,6 @@ import { loadEnv } from "../env";
 function ledger() {
   const env = loadEnv();
   return faultLedger(env.CRONDECK_FAULT_LEDGER_URL || env.DATABASE_URL);
-}
-
-/** The fencing token of this run, from the context when the engine gives it, else from the run's row. */
-function fencingTokenOf(ctx: JobContext): number | null {
-  const token = (ctx as JobContext & { fencingToken?: unknown }).fencingToken;
-  return typeof token === "number" || typeof token === "bigint" ? Number(token) : null;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -37,7 +32,7 @@ export async function faultHandler(jobName: string, ctx: JobContext): Promise<un
     trigger: ctx.trigger,
     attempt: ctx.attempt,
     pid: process.pid,
-    fencingToken: fencingTokenOf(ctx),
+    fencingToken: ctx.fencingToken,
   });
   let told: Promise<void> = Promise.resolve();
   const onAbort = () => {
@@ -58,7 +53,6 @@ export async function faultHandler(jobName: string, ctx: JobContext): Promise<un
     if (outcome === "aborted") throw new Error(`stopped on abort: ${ctx.signal.reason instanceof Error ? ctx.signal.reason.message : "aborted"}`);
     if (ctx.attempt === 1 && behaviour.deferMs > 0) {
       outcome = "failed";
-      const { RetryAfterError } = await import("../cron/errors");
       throw new RetryAfterError("fault job: attempt 1 asks for a deferred retry", behaviour.deferMs);
     }
     if (ctx.attempt <= behaviour.failAttempts) {
