@@ -20,6 +20,7 @@ export default async function LocksPage() {
   await requireDashboardSession("/dashboard/admin/locks");
   const { database } = await getRuntime();
   const [rows, stats] = await Promise.all([locks(database.db), statistics(database.db, { hours: 24 })]);
+  // "Held now" counts the rows listed below, so the figure and the table always agree.
   const stale = rows.filter((l) => l.stale).length;
 
   return (
@@ -33,7 +34,7 @@ export default async function LocksPage() {
           Last 24 hours
         </h2>
         <dl className="grid grid-cols-2 gap-3 sm:grid-cols-3 xl:grid-cols-6">
-          <Stat label="Held now" value={formatCount(stats.locks.held)} hint={stats.locks.stale ? `${stats.locks.stale} stale` : "none stale"} />
+          <Stat label="Held now" value={formatCount(rows.length)} hint={stale ? `${stale} stale` : "none stale"} />
           <Stat label="Acquired" value={formatCount(stats.locks.acquired)} hint="runs that took their claim" />
           <Stat label="Missed" value={formatCount(stats.locks.missed)} hint="triggers that found it taken" />
           <Stat label="Contention" value={formatPercent(stats.locks.contentionRate)} />
