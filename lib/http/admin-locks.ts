@@ -1,13 +1,12 @@
 import { z } from "zod";
 import { JOB_NAME_RE } from "../cron/define-job";
-import { OperationError } from "../cron/errors";
 import { operationDeps } from "../app/operations/deps";
 import { clearJobLease } from "../app/operations/leases";
 import { getRuntime } from "../app/runtime";
 import { locks } from "../db/queries/leases";
 import { json } from "./http";
 import { adminRoute } from "./admin-http";
-import { parseQuery } from "./parse";
+import { jobNotFound, parseQuery } from "./parse";
 
 /** GET /api/admin/locks: every job lease with its holder, age, time to expiry and stale flag. */
 export function handleListLocks(request: Request): Promise<Response> {
@@ -30,7 +29,8 @@ export const clearLockQuerySchema = z.object({
  */
 export function handleClearLock(request: Request, rawName: string): Promise<Response> {
   return adminRoute(request, "clear lock", async ({ actor, url }) => {
-    if (!JOB_NAME_RE.test(rawName) || rawName.length > 100) throw new OperationError("not_found", "job_not_found", `No job named "${rawName.slice(0, 60)}".`);
+    // Not requireJob: a lease may outlive its job, so any well-formed name is looked up.
+    if (!JOB_NAME_RE.test(rawName) || rawName.length > 100) throw jobNotFound(rawName);
     const { force } = parseQuery(url, clearLockQuerySchema);
     const cleared = await clearJobLease(operationDeps(await getRuntime()), actor, { lease: { jobName: rawName }, force: force === "true" || force === "1" });
     return json({
