@@ -94,7 +94,7 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): P
 let packageVersion: string | undefined;
 
 /** The running code as the health check reports it: the run rows' code version (lib/env.ts), else package.json's version. */
-export function reportedVersion(env: Env = loadEnv()): string {
+function reportedVersion(env: Env = loadEnv()): string {
   const recorded = codeVersion(env);
   if (recorded) return recorded;
   if (packageVersion === undefined) {

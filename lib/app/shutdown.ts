@@ -98,7 +98,7 @@ export interface Interruption {
   details?: { runIds: string[]; status: "abandoned" };
 }
 
-export function interruptionOf(runIds: string[], graceSeconds: number): Interruption {
+function interruptionOf(runIds: string[], graceSeconds: number): Interruption {
   return {
     status: 503,
     code: "interrupted",
@@ -145,7 +145,7 @@ export function formatStats(stats: ProcessStats): string {
 }
 
 /** The error_message of a run the shutdown interrupted. */
-export function interruptedMessage(graceSeconds: number): string {
+function interruptedMessage(graceSeconds: number): string {
   return `interrupted: the server shut down and the handler did not finish within the ${graceSeconds}s grace period`;
 }
 

@@ -81,7 +81,7 @@ export function shownDir(dataDir: string): string {
   return near === "" ? "." : near.startsWith("..") || isAbsolute(near) ? dataDir : near;
 }
 
-export function busyMessage(dataDir: string, owner: EmbeddedOwner | null): string {
+function busyMessage(dataDir: string, owner: EmbeddedOwner | null): string {
   const who = owner
     ? `process ${owner.pid} (${owner.command}${owner.host !== hostname() ? ` on ${owner.host}` : ""}, since ${owner.startedAt})`
     : "another process";

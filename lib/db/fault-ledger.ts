@@ -22,7 +22,7 @@ export interface FaultBehaviour {
   startDelayMs: number;
 }
 
-export const DEFAULT_BEHAVIOUR: FaultBehaviour = { holdMs: 200, obey: true, failAttempts: 0, deferMs: 0, startDelayMs: 0 };
+const DEFAULT_BEHAVIOUR: FaultBehaviour = { holdMs: 200, obey: true, failAttempts: 0, deferMs: 0, startDelayMs: 0 };
 
 /** A handler's start as the ledger records it. */
 export interface LedgerStart {

@@ -41,7 +41,7 @@ export async function portIsFree(port: number): Promise<boolean> {
 }
 
 /** A child's environment: undefined removes a variable (spawn would pass the string "undefined"). */
-export function withoutUndefined(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
+function withoutUndefined(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as NodeJS.ProcessEnv;
 }
 

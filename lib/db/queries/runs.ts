@@ -54,7 +54,7 @@ export function toRunSummary(r: RunSummaryRow): RunSummary {
 }
 
 /** The columns of cron_job_logs a RunSummaryRow reads. */
-export const SUMMARY_COLUMNS = sql`id, status, skip_reason, trigger, scheduled_for, started_at, completed_at, duration_ms, attempts, error_message`;
+const SUMMARY_COLUMNS = sql`id, status, skip_reason, trigger, scheduled_for, started_at, completed_at, duration_ms, attempts, error_message`;
 
 /** A job's newest row of any status as one json value (a RunSummaryRow whose timestamps are text), through idx_cron_logs_job_started. */
 export const latestRunJson = (jobName: string): SQL =>
