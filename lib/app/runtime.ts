@@ -1,6 +1,5 @@
 import { systemClock } from "../cron/clock";
 import type { EngineDeps } from "../cron/run-job";
-import type { LeaseStore } from "../cron/lease-store";
 import type { JobRegistry } from "../cron/registry";
 import { currentHolder, getDatabase, type Database } from "../db/client";
 import { PostgresRunStore } from "../db/run-store";
@@ -19,7 +18,6 @@ export interface Runtime {
   env: Env;
   database: Database;
   registry: JobRegistry;
-  preLock: LeaseStore | null;
   engine: EngineDeps;
   observers: Observers;
 }
@@ -44,7 +42,6 @@ export function createRuntime({ env, database, registry, stopping, dispatcher }:
     env,
     database,
     registry,
-    preLock,
     observers,
     engine: {
       clock: systemClock,
@@ -66,7 +63,7 @@ export function appRegistry(env: Env = loadEnv()): JobRegistry {
 }
 
 const GLOBAL_KEY = Symbol.for("crondeck.runtime");
-type Holder = { [GLOBAL_KEY]?: { database: Database; registry: JobRegistry; runtime: Runtime } };
+type Holder = { [GLOBAL_KEY]?: Runtime };
 
 /**
  * The server's runtime, built once per process (and again if the database handle or the
@@ -78,9 +75,9 @@ export async function getRuntime(): Promise<Runtime> {
   const registry = appRegistry(env);
   const holder = globalThis as Holder;
   const cached = holder[GLOBAL_KEY];
-  if (cached && cached.database === database && cached.registry === registry) return cached.runtime;
+  if (cached && cached.database === database && cached.registry === registry) return cached;
   // Aborted when a graceful shutdown starts (lib/app/shutdown.ts).
   const runtime = createRuntime({ env, database, registry, stopping: stoppingSignal() });
-  holder[GLOBAL_KEY] = { database, registry, runtime };
+  holder[GLOBAL_KEY] = runtime;
   return runtime;
 }
