@@ -140,11 +140,7 @@ export class LeaseKeeper {
     const late = now - this.nextWakeAt;
     this.nextWakeAt = now + this.wakeEveryMs;
     if (late >= this.stallMs) this.stalled(Math.round(late));
-    if (this.lost) return;
-    if (now > this.deadline) {
-      this.lose(`no heartbeat confirmed for ${now - this.confirmedAt}ms (lease ${this.o.leaseMs}ms); another instance may take this job over`);
-      return;
-    }
+    if (this.lost || this.loseIfPastDeadline(now)) return;
     // After a failed heartbeat the next one goes out within 2 s, not a whole interval later:
     // a long lease (heartbeats every 100 s for 5 minutes) would otherwise get one more try.
     const due = this.failures > 0 ? Math.min(this.heartbeatEveryMs, 2_000) : this.heartbeatEveryMs;
@@ -197,11 +193,13 @@ export class LeaseKeeper {
     if (this.o.now() - this.confirmedAt <= this.heartbeatEveryMs) return true;
     const confirmed = await this.beat();
     if (confirmed) return true;
-    if (this.lost) return false;
-    if (this.o.now() > this.deadline) {
-      this.lose(`no heartbeat confirmed for ${this.o.now() - this.confirmedAt}ms (lease ${this.o.leaseMs}ms)`);
-      return false;
-    }
+    return !this.lost && !this.loseIfPastDeadline(this.o.now());
+  }
+
+  /** Past the local deadline with no confirmed heartbeat, the lease is lost: true then. */
+  private loseIfPastDeadline(now: number): boolean {
+    if (now <= this.deadline) return false;
+    this.lose(`no heartbeat confirmed for ${now - this.confirmedAt}ms (lease ${this.o.leaseMs}ms); another instance may take this job over`);
     return true;
   }
 }
