@@ -10,8 +10,6 @@ import { deliveryGraceMs, type VercelPlan } from "../vercel/crons";
  * with a DSN), so callers never check.
  */
 
-export type CronPlan = VercelPlan;
-
 /** The shape Sentry.captureCheckIn takes as its second argument. */
 export interface CronMonitorConfig {
   schedule: { type: "crontab"; value: string };
@@ -36,7 +34,7 @@ export function normaliseErrorMessage(message: string): string {
  * check-in may be up to 60 minutes late there; Pro fires within the minute. `schedule` is when
  * check-ins are expected, when that is not the job's own (the tick's follows the plan).
  */
-export function monitorConfigFor(job: JobDefinition, plan: CronPlan, schedule: Schedule = job.schedule): CronMonitorConfig {
+export function monitorConfigFor(job: JobDefinition, plan: VercelPlan, schedule: Schedule = job.schedule): CronMonitorConfig {
   return {
     schedule: { type: "crontab", value: schedule.cron },
     timezone: schedule.timezone,
@@ -73,7 +71,7 @@ export function captureRunFailure(report: RunReport, job: JobDefinition): string
 }
 
 /** Opens a Sentry cron check-in for a run (creating or updating the monitor); undefined when Sentry is off. */
-export function checkInStarted(job: JobDefinition, plan: CronPlan, schedule: Schedule = job.schedule): string | undefined {
+export function checkInStarted(job: JobDefinition, plan: VercelPlan, schedule: Schedule = job.schedule): string | undefined {
   if (!Sentry.getClient()) return undefined;
   return Sentry.captureCheckIn({ monitorSlug: job.name, status: "in_progress" }, monitorConfigFor(job, plan, schedule));
 }

@@ -20,8 +20,6 @@ export const HOBBY_MIN_INTERVAL_MS = 86_400_000;
 export const PLAN_MAX_DURATION_SECONDS: Record<VercelPlan, number> = { hobby: 300, pro: 800 };
 /** The execute route's file, as a `functions` key in vercel.json names it. */
 export const EXECUTE_ROUTE_FILE = "app/api/cron/execute/[jobName]/route.ts";
-/** `export const maxDuration` of the execute route (app/api/cron/execute/[jobName]/route.ts): the engine's invocation limit. */
-export const EXECUTE_ROUTE_MAX_DURATION_SECONDS = INVOCATION_MAX_SECONDS;
 /** What the execute route keeps after the handler to record the result (its margin plus the engine's reserve). */
 const FINISH_MARGIN_MS = ROUTE_ANSWER_MARGIN_MS + FINISH_RESERVE_MS;
 
@@ -49,7 +47,7 @@ export interface VercelCheckInput {
   /** The jobs that deploy (lib/jobs `jobs`; never the demo jobs). */
   jobs: readonly JobDefinition[];
   plan: VercelPlan;
-  /** The execute route's own maxDuration in seconds. Default {@link EXECUTE_ROUTE_MAX_DURATION_SECONDS}. */
+  /** The execute route's own maxDuration in seconds. Default {@link INVOCATION_MAX_SECONDS}, the route's `export const maxDuration`. */
   executeMaxDurationSeconds?: number;
   /** Where schedule frequency is sampled from. Default now. */
   now?: Date;
@@ -334,7 +332,7 @@ export function checkVercelConfig(input: VercelCheckInput): VercelCheckReport {
   }
 
   // 5. Function duration: the platform stops the execute route at its maxDuration, whatever a job's timeout says.
-  const routeMax = input.executeMaxDurationSeconds ?? EXECUTE_ROUTE_MAX_DURATION_SECONDS;
+  const routeMax = input.executeMaxDurationSeconds ?? INVOCATION_MAX_SECONDS;
   let effectiveMax = routeMax;
   let maxSource = `the execute route's maxDuration (${routeMax}s)`;
   if (isRecord(vercelJson.functions)) {
