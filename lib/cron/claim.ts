@@ -4,7 +4,7 @@ import type { PreLockHandle } from "./lease-keeper";
 import type { EngineDeps, TriggerInput, TriggerOutcome } from "./run-job";
 import type { AttemptRecord, ClaimInput, ClaimResult, LogLine, PromoteResult } from "./run-store";
 import { isUnavailable } from "./store-errors";
-import { OPERATOR_TRIGGERS, SLOT_TRIGGERS, type RunTrigger, type SkipReason } from "./vocabulary";
+import { isOperatorTrigger, isSlotTrigger, type SkipReason } from "./vocabulary";
 
 /**
  * The claim phase of a trigger: the Redis pre-check, the Postgres claim (or the resume of a
@@ -85,7 +85,7 @@ export type ClaimPhase = { kind: "skipped"; outcome: TriggerOutcome & { kind: "s
 /** `slot:<iso>` for scheduled runs, `key:<key>` for manual runs with an Idempotency-Key. */
 function dedupeKeyFor(input: Pick<TriggerInput, "trigger" | "scheduledFor" | "idempotencyKey">): string | null {
   if (input.idempotencyKey) return `key:${input.idempotencyKey}`;
-  if (input.scheduledFor && (SLOT_TRIGGERS as readonly RunTrigger[]).includes(input.trigger)) return `slot:${input.scheduledFor.toISOString()}`;
+  if (input.scheduledFor && isSlotTrigger(input.trigger)) return `slot:${input.scheduledFor.toISOString()}`;
   return null;
 }
 
@@ -101,7 +101,7 @@ export async function claimTrigger(deps: EngineDeps, input: TriggerInput, time: 
     dedupeKey: dedupeKeyFor(input),
     overlap: job.overlap,
     enabledByDefault: job.enabled,
-    checkState: !(OPERATOR_TRIGGERS as readonly RunTrigger[]).includes(input.trigger),
+    checkState: !isOperatorTrigger(input.trigger),
     leaseMs,
     holder: deps.holder,
     codeVersion: deps.codeVersion,

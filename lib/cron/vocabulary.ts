@@ -34,6 +34,10 @@ export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 export const SLOT_TRIGGERS = ["schedule", "tick", "catchup"] as const satisfies readonly RunTrigger[];
 /** Triggers an operator asked for: they run even when the job is disabled, paused or dead-lettered. */
 export const OPERATOR_TRIGGERS = ["manual", "replay"] as const satisfies readonly RunTrigger[];
+/** True for a trigger that runs a slot of the schedule ({@link SLOT_TRIGGERS}). */
+export const isSlotTrigger = (trigger: RunTrigger): boolean => (SLOT_TRIGGERS as readonly RunTrigger[]).includes(trigger);
+/** True for a trigger an operator asked for ({@link OPERATOR_TRIGGERS}). */
+export const isOperatorTrigger = (trigger: RunTrigger): boolean => (OPERATOR_TRIGGERS as readonly RunTrigger[]).includes(trigger);
 
 /** Why a claimed run's result was not written: fenced out by a newer holder, or the store failed. */
 export const NOT_RECORDED_REASONS = ["lease_lost", "store_unavailable"] as const;

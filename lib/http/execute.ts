@@ -4,7 +4,7 @@ import type { JobDefinition } from "../cron/define-job";
 import { isUuid } from "../cron/ids";
 import { runTrigger, type TriggerOutcome } from "../cron/run-job";
 import { isOccurrence, slotAt } from "../cron/schedule";
-import { RUN_TRIGGERS, SKIP_REASONS, SLOT_TRIGGERS, type RunTrigger } from "../cron/vocabulary";
+import { isSlotTrigger, RUN_TRIGGERS, SKIP_REASONS, type RunTrigger } from "../cron/vocabulary";
 import { loadEnv, type Env } from "../env";
 import { HttpError, json, problemResponse, toErrorResponse } from "./http";
 import { requireJob } from "./parse";
@@ -52,7 +52,7 @@ function slotOf(url: URL, trigger: RunTrigger, job: JobDefinition, now: number):
     return parsed;
   }
   if (trigger === "catchup") throw new HttpError(400, "invalid_slot", "trigger=catchup needs slot=<the missed slot, ISO 8601>.");
-  return (SLOT_TRIGGERS as readonly RunTrigger[]).includes(trigger) ? slotAt(job.schedule, new Date(now)) : null;
+  return isSlotTrigger(trigger) ? slotAt(job.schedule, new Date(now)) : null;
 }
 
 /** Authenticates, finds the job, derives the slot and runs the trigger; maps every outcome to JSON. */
