@@ -80,7 +80,7 @@ function toCounts(r: CountsRow): StatusCounts {
 
 export async function statistics(db: Db, opts: { hours?: number } = {}): Promise<Statistics> {
   const hours = opts.hours ?? 24;
-  const [rows, [lockNow], dlq, [since]] = await Promise.all([
+  const [rows, [now], dlq] = await Promise.all([
     queryRows<JobCountsRow>(
       db,
       sql`SELECT job_name,
@@ -100,9 +100,13 @@ export async function statistics(db: Db, opts: { hours?: number } = {}): Promise
           WHERE started_at >= now() - make_interval(hours => ${hours}::int)
           GROUP BY job_name ORDER BY job_name`,
     ),
-    queryRows<{ held: DbNumber; stale: DbNumber }>(db, sql`SELECT count(*)::int AS held, count(*) FILTER (WHERE expires_at <= now())::int AS stale FROM cron_job_leases`),
+    // The leases held now, and the window's start by the same database clock (an aggregate: always one row).
+    queryRows<{ held: DbNumber; stale: DbNumber; since: DbTime }>(
+      db,
+      sql`SELECT count(*)::int AS held, count(*) FILTER (WHERE expires_at <= now())::int AS stale, now() - make_interval(hours => ${hours}::int) AS since
+          FROM cron_job_leases`,
+    ),
     deadLetterSummary(db),
-    queryRows<{ since: DbTime }>(db, sql`SELECT now() - make_interval(hours => ${hours}::int) AS since`),
   ]);
   const sumOf = (key: Exclude<keyof JobCountsRow, "job_name">) => rows.reduce((n, r) => n + num(r[key]), 0);
   const totals = Object.fromEntries(COUNT_COLUMNS.map((key) => [key, sumOf(key)])) as CountsRow;
@@ -110,22 +114,17 @@ export async function statistics(db: Db, opts: { hours?: number } = {}): Promise
   const missed = sumOf("lock_missed");
   return {
     windowHours: hours,
-    since: iso(since.since),
+    since: iso(now.since),
     overall: toCounts(totals),
     jobs: rows.map((r) => ({ jobName: r.job_name, ...toCounts(r) })),
-    deadLetters: {
-      pending: num(dlq?.pending),
-      replayed: num(dlq?.replayed),
-      resolved: num(dlq?.resolved),
-      permanentlyFailed: num(dlq?.permanently_failed),
-    },
+    deadLetters: { pending: dlq.pending, replayed: dlq.replayed, resolved: dlq.resolved, permanentlyFailed: dlq.permanently_failed },
     locks: {
       acquired,
       missed,
       contentionRate: rate(missed, acquired + missed),
       leasesExpired: sumOf("abandoned"),
-      held: num(lockNow?.held),
-      stale: num(lockNow?.stale),
+      held: num(now.held),
+      stale: num(now.stale),
     },
   };
 }
