@@ -8,9 +8,6 @@ import { reAlertWindowMs } from "./policy";
 import { redactAlertError } from "./redact";
 import type { AlertChannel, AlertEvent, AlertOutcome, AlertRouting } from "./types";
 
-/** Row status while a delivery is under way (see lib/db/alerts.ts). */
-export { SENDING } from "../db/alerts";
-
 export interface AlertDispatcherOptions {
   db: Db;
   channels: AlertChannel[];
@@ -91,7 +88,7 @@ export class AlertDispatcher {
     for (const o of outcomes) if (o.error !== null) this.log(`alerts: ${event.jobName}/${event.kind} via ${o.channel} failed: ${o.error}`);
 
     try {
-      if (claimed) await this.settle(claimed, outcomes);
+      if (claimed) await settleAlerts(this.db, claimed, outcomes);
       else await this.record(event, message, outcomes);
     } catch (error) {
       this.log(`alerts: could not record the outcome for ${event.jobName}/${event.kind}: ${redactAlertError(coerceError(error).message, secrets)}`);
@@ -122,10 +119,6 @@ export class AlertDispatcher {
       at: this.now(),
       windowMs,
     });
-  }
-
-  private settle(claimed: AlertClaimRow[], outcomes: AlertDelivery[]): Promise<void> {
-    return settleAlerts(this.db, claimed, outcomes);
   }
 
   /** Records outcomes when the claim could not be written (database down during the claim). */
