@@ -151,14 +151,10 @@ export class MemoryRunStore implements RunStore {
 
   constructor(private readonly now: () => number) {}
 
-  private run(id: string): MemoryRun | undefined {
-    return this.runs.get(id);
-  }
-
   private takeLease(jobName: string, runId: string, fencingToken: number, leaseMs: number): boolean {
     const held = this.leases.get(jobName);
     if (held && held.expiresAt > this.now()) return false;
-    const old = held && this.run(held.runId);
+    const old = held && this.runs.get(held.runId);
     if (old?.status === "started") Object.assign(old, { status: "abandoned", completedAt: this.now(), leaseExpiresAt: null });
     this.leases.set(jobName, { runId, fencingToken, expiresAt: this.now() + leaseMs });
     return true;
@@ -185,7 +181,7 @@ export class MemoryRunStore implements RunStore {
   }
 
   async claim(c: ClaimInput): Promise<ClaimResult> {
-    const own = c.runId ? this.run(c.runId) : undefined;
+    const own = c.runId ? this.runs.get(c.runId) : undefined;
     if (own && own.holder === c.holder) return this.ownClaim(own, c.overlap);
     const state = this.states.get(c.jobName);
     const reason: SkipReason | null = !c.checkState
@@ -202,7 +198,7 @@ export class MemoryRunStore implements RunStore {
     const waiting = [...this.runs.values()].some((r) => r.jobName === c.jobName && r.status === "queued" && r.leaseExpiresAt! > this.now());
     if ((c.overlap === "bufferOne" || c.overlap === "replace") && !waiting) {
       Object.assign(row, { status: "queued", fencingToken: null, leaseExpiresAt: this.now() + (c.queueTtlMs ?? c.leaseMs) });
-      const holder = this.run(blocking);
+      const holder = this.runs.get(blocking);
       if (c.overlap === "replace" && holder?.status === "started") holder.cancelRequested = true;
       return { outcome: "queued", runId: row.id, blockingRunId: blocking };
     }
@@ -221,7 +217,7 @@ export class MemoryRunStore implements RunStore {
   }
 
   async promote(runId: string, leaseMs: number, holder: string): Promise<PromoteResult> {
-    const row = this.run(runId);
+    const row = this.runs.get(runId);
     if (!row || row.status !== "queued" || row.leaseExpiresAt! <= this.now()) {
       if (row?.status === "queued") Object.assign(row, { status: "skipped", skipReason: "already_running", completedAt: this.now(), leaseExpiresAt: null });
       return { outcome: "gone" };
@@ -233,7 +229,7 @@ export class MemoryRunStore implements RunStore {
   }
 
   async dropQueued(runId: string, holder: string): Promise<void> {
-    const row = this.run(runId);
+    const row = this.runs.get(runId);
     if (!row) return;
     const promotedHere = row.status === "started" && row.attempts === 0 && row.holder === holder;
     if (promotedHere && this.leases.get(row.jobName)?.runId === runId) this.leases.delete(row.jobName);
@@ -242,7 +238,7 @@ export class MemoryRunStore implements RunStore {
 
   async heartbeat(runId: string, fencingToken: number, leaseMs: number): Promise<HeartbeatResult> {
     this.heartbeatsAt.push(this.now());
-    const row = this.run(runId);
+    const row = this.runs.get(runId);
     const lease = row && this.leases.get(row.jobName);
     if (row && lease?.runId === runId && lease.fencingToken === fencingToken) {
       lease.expiresAt = row.leaseExpiresAt = this.now() + leaseMs;
@@ -257,7 +253,7 @@ export class MemoryRunStore implements RunStore {
   }
 
   async finish(f: FinishInput): Promise<FinishResult> {
-    const row = this.run(f.runId);
+    const row = this.runs.get(f.runId);
     const lease = row && this.leases.get(row.jobName);
     if (f.releaseLease && lease?.runId === f.runId && lease.fencingToken === f.fencingToken) this.leases.delete(row!.jobName);
     if (!row || row.fencingToken !== f.fencingToken || row.status !== "started") {
@@ -273,7 +269,7 @@ export class MemoryRunStore implements RunStore {
   }
 
   async claimRetry(runId: string, leaseMs: number, holder: string): Promise<RetryClaimResult> {
-    const row = this.run(runId);
+    const row = this.runs.get(runId);
     if (!row || row.status !== "retry_scheduled") return { outcome: "gone" };
     const token = ++this.token;
     if (!this.takeLease(row.jobName, runId, token, leaseMs)) return { outcome: "busy", blockingRunId: this.leases.get(row.jobName)!.runId };
@@ -282,7 +278,7 @@ export class MemoryRunStore implements RunStore {
   }
 
   async releaseLease(runId: string, fencingToken: number): Promise<void> {
-    const row = this.run(runId);
+    const row = this.runs.get(runId);
     if (row?.fencingToken === fencingToken) row.leaseExpiresAt = null;
     const lease = row && this.leases.get(row.jobName);
     if (lease?.runId === runId && lease.fencingToken === fencingToken) this.leases.delete(row!.jobName);
