@@ -73,9 +73,13 @@ describe.skipIf(!available)("a black-holed database", () => {
   const completedRuns = async (job: string) =>
     Number((await direct.query("SELECT count(*)::int AS n FROM cron_job_logs WHERE job_name = $1 AND status = 'completed'", [job])).rows[0].n);
 
-  it("passes the timeouts and keepalive to the pool (and none to PGlite)", () => {
+  it("gives a server target the query timeout (and PGlite none)", () => {
     const target = targetFromEnv({ DATABASE_URL: "postgres://u@h:5432/d", PGLITE_DIR: ".data/pglite", CRON_DB_QUERY_TIMEOUT_MS: 2_500 });
     expect(target).toMatchObject({ kind: "postgres", queryTimeoutMs: 2_500 });
+    expect(targetFromEnv({ POSTGRES_URL: "postgres://u@h:5432/d", PGLITE_DIR: ".data/pglite", CRON_DB_QUERY_TIMEOUT_MS: 2_500 })).toMatchObject({ kind: "neon", queryTimeoutMs: 2_500 });
+    const embedded = targetFromEnv({ PGLITE_DIR: ".data/pglite", CRON_DB_QUERY_TIMEOUT_MS: 2_500 });
+    expect(embedded.kind).toBe("pglite");
+    expect(embedded).not.toHaveProperty("queryTimeoutMs");
   });
 
   it("cancels a statement that runs past the timeout, on a server that is up", async () => {
