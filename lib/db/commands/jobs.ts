@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Actor } from "../../cron/vocabulary";
-import { jobState, type JobRuntimeState } from "../queries/jobs";
+import { toRuntimeState, type ConfigRow, type JobRuntimeState } from "../queries/jobs";
 import { queryRows, type Db } from "../client";
 import { writeAudit } from "./audit";
 
@@ -11,14 +11,15 @@ async function toggleJob(db: Db, jobName: string, enabled: boolean, actor: strin
 
 /**
  * Pauses or resumes jobs (creating their config rows; `enabled` stays NULL = as defined).
- * Returns the names whose paused flag changed. A pause keeps `note` as its reason; pausing a
- * job that is paused already keeps its reason and its paused_at unless a new note is given.
+ * Returns each job's config row as it is now (RETURNING *), and whether its paused flag changed,
+ * by name. A pause keeps `note` as its reason; pausing a job that is paused already keeps its
+ * reason and its paused_at unless a new note is given.
  * No audit row: see pauseJob and pauseJobs.
  */
-async function setPaused(db: Db, jobNames: readonly string[], paused: boolean, actor: string, note?: string | null): Promise<string[]> {
+async function setPaused(db: Db, jobNames: readonly string[], paused: boolean, actor: string, note?: string | null): Promise<Array<ConfigRow & { job_name: string; changed: boolean }>> {
   if (jobNames.length === 0) return [];
   const reason = paused ? (note ?? `paused by ${actor}`) : null;
-  const rows = await queryRows<{ job_name: string }>(
+  return queryRows<ConfigRow & { job_name: string; changed: boolean }>(
     db,
     sql`WITH names AS (SELECT DISTINCT value AS job_name FROM jsonb_array_elements_text(${JSON.stringify(jobNames)}::jsonb)),
         before AS (SELECT c.job_name, c.paused FROM cron_job_config c WHERE c.job_name IN (SELECT job_name FROM names)),
@@ -30,13 +31,12 @@ async function setPaused(db: Db, jobNames: readonly string[], paused: boolean, a
             paused_reason = CASE WHEN excluded.paused AND c.paused THEN coalesce(${note ?? null}::text, c.paused_reason) ELSE excluded.paused_reason END,
             paused_at = CASE WHEN excluded.paused AND c.paused THEN c.paused_at ELSE excluded.paused_at END,
             last_modified_at = now(), last_modified_by = excluded.last_modified_by
-          RETURNING c.job_name
+          RETURNING c.*
         )
-        SELECT up.job_name FROM up LEFT JOIN before b ON b.job_name = up.job_name
-        WHERE coalesce(b.paused, false) IS DISTINCT FROM ${paused}
+        SELECT up.*, coalesce(b.paused, false) IS DISTINCT FROM ${paused} AS changed
+        FROM up LEFT JOIN before b ON b.job_name = up.job_name
         ORDER BY up.job_name`,
   );
-  return rows.map((r) => r.job_name);
 }
 
 /**
@@ -81,14 +81,16 @@ export interface PauseResult {
 
 /** Pauses or resumes one job (setPaused's rule for the reason), with its audit row (job.pause / job.resume). */
 export async function pauseJob(tx: Db, actor: Actor, input: PauseInput): Promise<PauseResult> {
-  const changed = (await setPaused(tx, [input.jobName], input.paused, actor.name, input.note)).length > 0;
+  const [row] = await setPaused(tx, [input.jobName], input.paused, actor.name, input.note);
+  const changed = Boolean(row.changed);
   await writeAudit(tx, actor, input.paused ? "job.pause" : "job.resume", input.jobName, { note: input.note, changed });
-  return { changed, state: await jobState(tx, input.jobName, input.enabledByDefault) };
+  // The upsert's own row: the state after it, without reading the row again.
+  return { changed, state: toRuntimeState(row, input.enabledByDefault) };
 }
 
 /** Pauses or resumes every job named, with one audit row (job.pause_all / job.resume_all) listing the ones that changed. */
 export async function pauseJobs(tx: Db, actor: Actor, input: { jobNames: readonly string[]; paused: boolean; note: string | null }): Promise<string[]> {
-  const changed = await setPaused(tx, input.jobNames, input.paused, actor.name, input.note);
+  const changed = (await setPaused(tx, input.jobNames, input.paused, actor.name, input.note)).filter((r) => r.changed).map((r) => r.job_name);
   await writeAudit(tx, actor, input.paused ? "job.pause_all" : "job.resume_all", null, { note: input.note, jobs: changed });
   return changed;
 }

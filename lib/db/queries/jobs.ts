@@ -287,13 +287,15 @@ export interface JobRuntimeState extends JobConfigState {
   notes: string | null;
 }
 
-interface ConfigRow extends ConfigStateColumns {
+/** A cron_job_config row (SELECT * or RETURNING *) as a JobRuntimeState reads it. */
+export interface ConfigRow extends ConfigStateColumns {
   last_modified_at: DbTime | null;
   last_modified_by: string | null;
   notes: string | null;
 }
 
-function toRuntimeState(c: ConfigRow | undefined, enabledByDefault: boolean): JobRuntimeState {
+/** A job's runtime state from its config row (undefined: none, the code's default applies). */
+export function toRuntimeState(c: ConfigRow | undefined, enabledByDefault: boolean): JobRuntimeState {
   return {
     ...configStateOf(c, enabledByDefault),
     lastModifiedAt: isoOrNull(c?.last_modified_at),
