@@ -27,6 +27,9 @@ export interface AdminAuth {
   setCookie: string | null;
 }
 
+/** The actor's name for a session-cookie request (the login that starts the session records it too). */
+export const SESSION_ACTOR = "admin";
+
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 const digest = (value: string) => createHash("sha256").update(value, "utf8").digest();
@@ -119,5 +122,5 @@ export function authenticateAdmin(request: Request, env: Pick<Env, "ADMIN_TOKEN"
     const refused = checkOrigin(request, env);
     if (refused) return refused;
   }
-  return { ok: true, actor: "admin", via: "cookie", ip, setCookie: check.refreshed ? sessionSetCookie(request, check.refreshed, token) : null };
+  return { ok: true, actor: SESSION_ACTOR, via: "cookie", ip, setCookie: check.refreshed ? sessionSetCookie(request, check.refreshed, token) : null };
 }

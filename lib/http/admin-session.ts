@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { adminNotConfigured, adminTokenMatches, checkOrigin, clientAddress } from "../auth/admin";
+import { adminNotConfigured, adminTokenMatches, checkOrigin, clientAddress, SESSION_ACTOR } from "../auth/admin";
 import { clearSessionCookie, newSession, SESSION_ABSOLUTE_SECONDS, SESSION_IDLE_SECONDS, sessionSetCookie } from "../auth/admin-session";
 import { refusal } from "../auth/refusal";
 import { recordSessionEvent } from "../db/commands/audit";
@@ -114,7 +114,7 @@ export async function handleLogin(request: Request): Promise<Response> {
     const setCookie = sessionSetCookie(request, session, env.ADMIN_TOKEN);
     const { database } = await getRuntime();
     // The session starts here, so it is the cookie's actor; the detail says how the form was sent.
-    await recordSessionEvent(database.db, { name: "admin", via: "cookie", ip }, "session.login", { sid: session.sid, submitted: isForm ? "form" : "json" });
+    await recordSessionEvent(database.db, { name: SESSION_ACTOR, via: "cookie", ip }, "session.login", { sid: session.sid, submitted: isForm ? "form" : "json" });
     if (isForm) return redirect(parsed.data.next ?? HOME_PATH, setCookie);
     const response = json({ success: true, expiresAt: new Date((session.iat + SESSION_ABSOLUTE_SECONDS) * 1000).toISOString(), idleTimeoutSeconds: SESSION_IDLE_SECONDS });
     response.headers.append("set-cookie", setCookie);
