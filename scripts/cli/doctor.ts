@@ -122,7 +122,7 @@ export async function doctor(ctx: CliContext, input: CommandInput): Promise<numb
     const tickEvery = env.CRON_PLAN === "hobby" ? 86_400_000 : 60_000;
     if (!tickLast) {
       config.push({ severity: "warning", code: "tick_never_ran", message: `the tick (${TICK_PATH}) has never run: abandoned runs, deferred retries and missed slots are not handled until something calls it` });
-    } else if (now.getTime() - tickLast.getTime() > tickEvery + missedGraceMs(env.CRON_PLAN)) {
+    } else if (now.getTime() - tickLast.getTime() > tickEvery + graceMs) {
       config.push({ severity: "warning", code: "tick_late", message: `the tick last ran ${formatSeconds((now.getTime() - tickLast.getTime()) / 1000)} ago (expected every ${formatDurationMs(tickEvery)})` });
     }
   }
