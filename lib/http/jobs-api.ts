@@ -15,17 +15,21 @@ function authorize(request: Request): Response | null {
 
 /** GET /api/cron/jobs: the registry (no database needed). */
 export function handleListJobs(request: Request): Response {
-  const refused = authorize(request);
-  if (refused) return refused;
-  const registered = appRegistry().list();
-  return json({ total: registered.length, jobs: registered.map((job) => describeJob(job)), categories: categoriesOf(registered) });
+  try {
+    const refused = authorize(request);
+    if (refused) return refused;
+    const registered = appRegistry().list();
+    return json({ total: registered.length, jobs: registered.map((job) => describeJob(job)), categories: categoriesOf(registered) });
+  } catch (error) {
+    return toErrorResponse(error, "list jobs");
+  }
 }
 
 /** GET /api/cron/jobs/[jobName]: one job's configuration and its runtime state. */
 export async function handleGetJob(request: Request, jobName: string): Promise<Response> {
-  const refused = authorize(request);
-  if (refused) return refused;
   try {
+    const refused = authorize(request);
+    if (refused) return refused;
     const job = requireJob(jobName);
     const { database } = await getRuntime();
     const state = await jobDetail(database.db, job.name, job.enabled);
