@@ -43,7 +43,9 @@ export async function listAudit(db: Db, opts: { limit: number; offset: number; a
   const action = opts.action ?? null;
   const target = opts.target ?? null;
   const where = sql`WHERE (${action}::text IS NULL OR action = ${action}) AND (${target}::text IS NULL OR target = ${target})`;
-  const rows = await queryRows<AuditRow>(db, sql`SELECT ${AUDIT_COLUMNS} FROM cron_audit_log ${where} ORDER BY created_at DESC, id DESC LIMIT ${opts.limit} OFFSET ${opts.offset}`);
-  const [{ total }] = await queryRows<{ total: DbNumber }>(db, sql`SELECT count(*)::int AS total FROM cron_audit_log ${where}`);
+  const [rows, [{ total }]] = await Promise.all([
+    queryRows<AuditRow>(db, sql`SELECT ${AUDIT_COLUMNS} FROM cron_audit_log ${where} ORDER BY created_at DESC, id DESC LIMIT ${opts.limit} OFFSET ${opts.offset}`),
+    queryRows<{ total: DbNumber }>(db, sql`SELECT count(*)::int AS total FROM cron_audit_log ${where}`),
+  ]);
   return { entries: rows.map(toAuditEntry), total: num(total) };
 }

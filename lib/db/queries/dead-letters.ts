@@ -72,8 +72,10 @@ export function toDeadLetterEntry(r: DeadLetterRow): DeadLetterEntry {
 export async function listDeadLetters(db: Db, opts: { status?: RecoveryStatus; jobName?: string; limit: number; offset: number }): Promise<{ entries: DeadLetterEntry[]; total: number }> {
   const where = sql`WHERE (${opts.status ?? null}::text IS NULL OR recovery_status = ${opts.status ?? null})
     AND (${opts.jobName ?? null}::text IS NULL OR job_name = ${opts.jobName ?? null})`;
-  const rows = await queryRows<DeadLetterRow>(db, sql`SELECT ${DEAD_LETTER_COLUMNS} FROM cron_dead_letters ${where} ORDER BY created_at DESC, id LIMIT ${opts.limit} OFFSET ${opts.offset}`);
-  const [{ total }] = await queryRows<{ total: DbNumber }>(db, sql`SELECT count(*)::int AS total FROM cron_dead_letters ${where}`);
+  const [rows, [{ total }]] = await Promise.all([
+    queryRows<DeadLetterRow>(db, sql`SELECT ${DEAD_LETTER_COLUMNS} FROM cron_dead_letters ${where} ORDER BY created_at DESC, id LIMIT ${opts.limit} OFFSET ${opts.offset}`),
+    queryRows<{ total: DbNumber }>(db, sql`SELECT count(*)::int AS total FROM cron_dead_letters ${where}`),
+  ]);
   return { entries: rows.map(toDeadLetterEntry), total: num(total) };
 }
 
