@@ -13,7 +13,7 @@ import type {
 } from "../cron/run-store";
 import type { SkipReason } from "../cron/vocabulary";
 import { queryRows, type Db } from "./client";
-import { toDate, toDateOrNull, type DbNumber, type DbTime } from "./rows";
+import { jsonValue, num, toDate, toDateOrNull, type DbNumber, type DbTime } from "./rows";
 
 interface ClaimRow {
   outcome: "claimed" | "queued" | "skipped";
@@ -29,7 +29,7 @@ function claimResult(row: ClaimRow | undefined): ClaimResult {
   if (!row) throw new Error("the claim returned no row");
   switch (row.outcome) {
     case "claimed":
-      return { outcome: "claimed", runId: row.run_id, fencingToken: Number(row.fencing_token), startedAt: toDate(row.started_at), leaseExpiresAt: toDate(row.lease_expires_at!) };
+      return { outcome: "claimed", runId: row.run_id, fencingToken: num(row.fencing_token), startedAt: toDate(row.started_at), leaseExpiresAt: toDate(row.lease_expires_at!) };
     case "queued":
       return { outcome: "queued", runId: row.run_id, blockingRunId: row.blocking_run_id };
     case "skipped":
@@ -42,8 +42,8 @@ function claimResult(row: ClaimRow | undefined): ClaimResult {
  * The claim and promote settle a job's own on the way; the sweep settles every job's.
  */
 export async function settleExpiredQueued(db: Db): Promise<number> {
-  const [row] = await queryRows<{ settled: number }>(db, sql`SELECT crondeck_settle_expired_queued() AS settled`);
-  return Number(row?.settled ?? 0);
+  const [row] = await queryRows<{ settled: DbNumber }>(db, sql`SELECT crondeck_settle_expired_queued() AS settled`);
+  return num(row?.settled);
 }
 
 /**
@@ -77,7 +77,7 @@ export class PostgresRunStore implements RunStore {
       sql`SELECT * FROM crondeck_promote_run(${runId}::uuid, ${Math.ceil(leaseMs)}::int, ${holder})`,
     );
     if (row.outcome !== "claimed") return { outcome: row.outcome };
-    return { outcome: "claimed", fencingToken: Number(row.fencing_token), startedAt: toDate(row.started_at!), leaseExpiresAt: toDate(row.lease_expires_at!) };
+    return { outcome: "claimed", fencingToken: num(row.fencing_token), startedAt: toDate(row.started_at!), leaseExpiresAt: toDate(row.lease_expires_at!) };
   }
 
   async dropQueued(runId: string, holder: string): Promise<void> {
@@ -154,8 +154,8 @@ export class PostgresRunStore implements RunStore {
       started_at: DbTime | null;
       scheduled_for: DbTime | null;
       attempts: number | null;
-      attempt_details: AttemptRecord[] | null;
-      log_lines: LogLine[] | null;
+      attempt_details: unknown;
+      log_lines: unknown;
       blocking_run_id: string | null;
     }>(this.db, sql`SELECT * FROM crondeck_claim_retry(${runId}::uuid, ${Math.ceil(leaseMs)}::int, ${holder}, ${codeVersion})`);
     if (row.outcome === "gone") return { outcome: "gone" };
@@ -163,12 +163,12 @@ export class PostgresRunStore implements RunStore {
     return {
       outcome: "claimed",
       jobName: row.job_name!,
-      fencingToken: Number(row.fencing_token),
+      fencingToken: num(row.fencing_token),
       startedAt: toDate(row.started_at!),
       scheduledFor: toDateOrNull(row.scheduled_for),
       attempts: row.attempts ?? 0,
-      attemptDetails: row.attempt_details ?? [],
-      logLines: row.log_lines ?? [],
+      attemptDetails: jsonValue<AttemptRecord[]>(row.attempt_details) ?? [],
+      logLines: jsonValue<LogLine[]>(row.log_lines) ?? [],
     };
   }
 
