@@ -57,6 +57,9 @@ export interface ObserverOptions {
   dispatcher?: AlertDispatcher;
 }
 
+/** Abandoned runs taken per round trip; a full batch means more may be owed. */
+const ABANDONED_ALERTS_BATCH = 100;
+
 /** A job no longer in the registry still gets its abandoned runs alerted, with the default policy. */
 function jobFor(registry: JobRegistry, name: string): JobDefinition {
   const known = registry.get(name) ?? (name === tickJob.name ? tickJob : undefined);
@@ -123,13 +126,13 @@ export function createObservers(env: Env, db: Db, secrets: readonly string[], op
       // dead letter, auto-pause); what is left is the alert policy, which needs the job's definition.
       const jobs = registry();
       for (;;) {
-        const owed = await takeAbandonedAlerts(db);
+        const owed = await takeAbandonedAlerts(db, ABANDONED_ALERTS_BATCH);
         for (const run of owed) {
           const job = jobFor(jobs, run.jobName);
           const kinds = alertsForRun({ status: "abandoned", consecutiveFailures: run.consecutiveFailures, previousFailures: run.consecutiveFailures - 1, deadLetterId: run.deadLetterId, autoPaused: run.autoPaused, recorded: true }, job);
           await Promise.all(kinds.map((kind) => dispatcher.notify(abandonedEvent(kind, job, run), routingFor(job))));
         }
-        if (owed.length < 100) return;
+        if (owed.length < ABANDONED_ALERTS_BATCH) return;
       }
     },
     async onMissed(job, slots) {
