@@ -189,10 +189,12 @@ export async function stress(ctx: CliContext, input: CommandInput): Promise<numb
 
   // The database is the judge: every trigger left a row tagged with codeVersion.
   const touchedSlots = [...touched];
-  const counts = await taggedCounts(db, job.name, codeVersion);
   // Duplicates: any run of the touched slots counts, whoever made it (an earlier test included).
-  const duplicateRows = await duplicateSlots(db, job.name, touchedSlots);
-  const slotCounts = await slotsRun(db, job.name, touchedSlots, codeVersion);
+  const [counts, duplicateRows, slotCounts] = await Promise.all([
+    taggedCounts(db, job.name, codeVersion),
+    duplicateSlots(db, job.name, touchedSlots),
+    slotsRun(db, job.name, touchedSlots, codeVersion),
+  ]);
 
   let cleanedUp = false;
   if (cleanup) {
@@ -214,7 +216,7 @@ export async function stress(ctx: CliContext, input: CommandInput): Promise<numb
   if (errors > 0) problems.push(`${errors} trigger${errors === 1 ? "" : "s"} got no valid answer (${errorSamples.join("; ")})`);
   if (executions === 0 && sent > 0) problems.push("no trigger ran: every slot was taken already (run with --cleanup, or wait for new slots) or every instance refused");
   if (interrupted) problems.push("interrupted before the end");
-  if (Number(counts.rows) !== sent - errors) problems.push(`the database has ${counts.rows} rows for ${sent - errors} answered triggers`);
+  if (counts.rows !== sent - errors) problems.push(`the database has ${counts.rows} rows for ${sent - errors} answered triggers`);
 
   const report: StressReport = {
     ok: problems.length === 0,
