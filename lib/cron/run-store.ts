@@ -30,12 +30,12 @@ export interface ClaimInput {
 }
 
 export type ClaimResult =
-  | { outcome: "claimed"; runId: string; fencingToken: number; startedAt: Date; leaseExpiresAt: Date }
+  | { outcome: "claimed"; runId: string; fencingToken: number; startedAt: Date }
   | { outcome: "queued"; runId: string; blockingRunId: string | null }
   | { outcome: "skipped"; runId: string; reason: SkipReason; blockingRunId: string | null; startedAt: Date };
 
 export type PromoteResult =
-  | { outcome: "claimed"; fencingToken: number; startedAt: Date; leaseExpiresAt: Date }
+  | { outcome: "claimed"; fencingToken: number; startedAt: Date }
   | { outcome: "waiting" }
   | { outcome: "gone" };
 

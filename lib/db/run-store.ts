@@ -21,7 +21,6 @@ interface ClaimRow {
   run_id: string;
   fencing_token: DbNumber | null;
   started_at: DbTime;
-  lease_expires_at: DbTime | null;
   blocking_run_id: string | null;
 }
 
@@ -29,7 +28,7 @@ function claimResult(row: ClaimRow | undefined): ClaimResult {
   if (!row) throw new Error("the claim returned no row");
   switch (row.outcome) {
     case "claimed":
-      return { outcome: "claimed", runId: row.run_id, fencingToken: num(row.fencing_token), startedAt: toDate(row.started_at), leaseExpiresAt: toDate(row.lease_expires_at!) };
+      return { outcome: "claimed", runId: row.run_id, fencingToken: num(row.fencing_token), startedAt: toDate(row.started_at) };
     case "queued":
       return { outcome: "queued", runId: row.run_id, blockingRunId: row.blocking_run_id };
     case "skipped":
@@ -72,12 +71,12 @@ export class PostgresRunStore implements RunStore {
   }
 
   async promote(runId: string, leaseMs: number, holder: string): Promise<PromoteResult> {
-    const [row] = await queryRows<{ outcome: PromoteResult["outcome"]; fencing_token: DbNumber | null; started_at: DbTime | null; lease_expires_at: DbTime | null }>(
+    const [row] = await queryRows<{ outcome: PromoteResult["outcome"]; fencing_token: DbNumber | null; started_at: DbTime | null }>(
       this.db,
       sql`SELECT * FROM crondeck_promote_run(${runId}::uuid, ${Math.ceil(leaseMs)}::int, ${holder})`,
     );
     if (row.outcome !== "claimed") return { outcome: row.outcome };
-    return { outcome: "claimed", fencingToken: num(row.fencing_token), startedAt: toDate(row.started_at!), leaseExpiresAt: toDate(row.lease_expires_at!) };
+    return { outcome: "claimed", fencingToken: num(row.fencing_token), startedAt: toDate(row.started_at!) };
   }
 
   async dropQueued(runId: string, holder: string): Promise<void> {

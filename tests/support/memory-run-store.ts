@@ -192,7 +192,7 @@ export class MemoryRunStore implements RunStore {
     const row = this.insert(c, "started", null);
     row.fencingToken = ++this.token;
     row.leaseExpiresAt = this.now() + c.leaseMs;
-    const claimed = () => ({ outcome: "claimed" as const, runId: row.id, fencingToken: row.fencingToken!, startedAt: new Date(row.startedAt), leaseExpiresAt: new Date(row.leaseExpiresAt!) });
+    const claimed = () => ({ outcome: "claimed" as const, runId: row.id, fencingToken: row.fencingToken!, startedAt: new Date(row.startedAt) });
     if (c.overlap === "allow" || this.takeLease(c.jobName, row.id, row.fencingToken, c.leaseMs)) return claimed();
     const blocking = this.leases.get(c.jobName)!.runId;
     const waiting = [...this.runs.values()].some((r) => r.jobName === c.jobName && r.status === "queued" && r.leaseExpiresAt! > this.now());
@@ -213,7 +213,7 @@ export class MemoryRunStore implements RunStore {
     const live = overlap === "allow" ? own.leaseExpiresAt! > this.now() : lease?.runId === own.id && lease.expiresAt > this.now();
     // No longer the caller's claim: the id is taken, so the database would record a duplicate.
     if (own.status !== "started" || own.attempts > 0 || !live) return { outcome: "skipped", runId: own.id, reason: "duplicate", blockingRunId: lease?.runId ?? null, startedAt: new Date(this.now()) };
-    return { outcome: "claimed", runId: own.id, fencingToken: own.fencingToken!, startedAt: new Date(own.startedAt), leaseExpiresAt: new Date(lease?.expiresAt ?? own.leaseExpiresAt!) };
+    return { outcome: "claimed", runId: own.id, fencingToken: own.fencingToken!, startedAt: new Date(own.startedAt) };
   }
 
   async promote(runId: string, leaseMs: number, holder: string): Promise<PromoteResult> {
@@ -225,7 +225,7 @@ export class MemoryRunStore implements RunStore {
     const token = ++this.token;
     if (!this.takeLease(row.jobName, runId, token, leaseMs)) return { outcome: "waiting" };
     Object.assign(row, { status: "started", startedAt: this.now(), fencingToken: token, leaseExpiresAt: this.now() + leaseMs, holder });
-    return { outcome: "claimed", fencingToken: token, startedAt: new Date(row.startedAt), leaseExpiresAt: new Date(row.leaseExpiresAt!) };
+    return { outcome: "claimed", fencingToken: token, startedAt: new Date(row.startedAt) };
   }
 
   async dropQueued(runId: string, holder: string): Promise<void> {
