@@ -112,11 +112,10 @@ export interface FinishResult {
 export type RetryClaimResult =
   | {
       outcome: "claimed";
-      jobName: string;
       fencingToken: number;
       startedAt: Date;
       scheduledFor: Date | null;
-      attempts: number;
+      /** The attempts made so far: the resumed run counts on from their number. */
       attemptDetails: AttemptRecord[];
       logLines: LogLine[];
     }

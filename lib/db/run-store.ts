@@ -148,11 +148,9 @@ export class PostgresRunStore implements RunStore {
   async claimRetry(runId: string, leaseMs: number, holder: string, codeVersion: string | null): Promise<RetryClaimResult> {
     const [row] = await queryRows<{
       outcome: "claimed" | "busy" | "gone";
-      job_name: string | null;
       fencing_token: DbNumber | null;
       started_at: DbTime | null;
       scheduled_for: DbTime | null;
-      attempts: number | null;
       attempt_details: unknown;
       log_lines: unknown;
       blocking_run_id: string | null;
@@ -161,11 +159,9 @@ export class PostgresRunStore implements RunStore {
     if (row.outcome === "busy") return { outcome: "busy", blockingRunId: row.blocking_run_id };
     return {
       outcome: "claimed",
-      jobName: row.job_name!,
       fencingToken: num(row.fencing_token),
       startedAt: toDate(row.started_at!),
       scheduledFor: toDateOrNull(row.scheduled_for),
-      attempts: row.attempts ?? 0,
       attemptDetails: jsonValue<AttemptRecord[]>(row.attempt_details) ?? [],
       logLines: jsonValue<LogLine[]>(row.log_lines) ?? [],
     };
