@@ -7,13 +7,12 @@ import { isOccurrence, slotAt } from "../cron/schedule";
 import { isSlotTrigger, RUN_TRIGGERS, SKIP_REASONS, type RunTrigger } from "../cron/vocabulary";
 import { loadEnv, type Env } from "../env";
 import { HttpError, json, problemResponse, toErrorResponse } from "./http";
-import { requireJob } from "./parse";
+import { idempotencyKeyOf, requireJob } from "./parse";
 import { appRegistry, getRuntime } from "../app/runtime";
 import { isShuttingDown, recordOutcome } from "../app/shutdown";
 
 /** What a caller of the cron routes may ask for: every trigger but replay, which only the admin's dead-letter retry starts. */
 const TRIGGERS_FROM_CALLERS: readonly RunTrigger[] = RUN_TRIGGERS.filter((t) => t !== "replay");
-const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,200}$/;
 
 /**
  * What the cron routes check before anything else (nothing is written for a refused request):
@@ -66,10 +65,7 @@ export async function handleExecute(request: Request, rawJobName: string, maxDur
 
     const url = new URL(request.url);
     const trigger = triggerOf(request, url);
-    const idempotencyKey = request.headers.get("idempotency-key");
-    if (idempotencyKey !== null && !IDEMPOTENCY_KEY_RE.test(idempotencyKey)) {
-      throw new HttpError(400, "invalid_idempotency_key", "Idempotency-Key must be 1-200 visible ASCII characters.");
-    }
+    const idempotencyKey = idempotencyKeyOf(request);
     let retryOf: string | null = null;
     if (trigger === "retry") {
       retryOf = url.searchParams.get("run");
