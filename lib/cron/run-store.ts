@@ -130,8 +130,6 @@ export interface HeartbeatResult {
 /** Where runs are claimed and recorded. lib/db/run-store.ts implements it on Postgres. */
 export interface RunStore {
   claim(input: ClaimInput): Promise<ClaimResult>;
-  /** Records a skip decided before the database was asked (a Redis lease held elsewhere). */
-  recordSkip(input: ClaimInput, reason: SkipReason): Promise<ClaimResult & { outcome: "skipped" }>;
   promote(runId: string, leaseMs: number, holder: string): Promise<PromoteResult>;
   /**
    * Gives up on a queued run that never ran its handler: skipped. Also undoes this holder's

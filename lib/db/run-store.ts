@@ -62,14 +62,6 @@ export class PostgresRunStore implements RunStore {
     return claimResult(rows[0]);
   }
 
-  async recordSkip(c: ClaimInput, reason: SkipReason) {
-    const rows = await queryRows<ClaimRow>(
-      this.db,
-      sql`SELECT * FROM crondeck_record_skip(${c.jobName}, ${c.trigger}, ${c.scheduledFor?.toISOString() ?? null}::timestamptz, ${c.dedupeKey}, ${reason}, ${c.holder}, ${c.codeVersion}, ${c.actor}, ${c.runId ?? null}::uuid)`,
-    );
-    return claimResult(rows[0]) as ClaimResult & { outcome: "skipped" };
-  }
-
   async promote(runId: string, leaseMs: number, holder: string): Promise<PromoteResult> {
     const [row] = await queryRows<{ outcome: PromoteResult["outcome"]; fencing_token: DbNumber | null; started_at: DbTime | null }>(
       this.db,

@@ -176,7 +176,7 @@ export class MemoryRunStore implements RunStore {
     return { outcome: "skipped", runId: row.id, reason: row.skipReason!, blockingRunId: this.leases.get(row.jobName)?.runId ?? null, startedAt: new Date(row.startedAt) };
   }
 
-  async recordSkip(c: ClaimInput, reason: SkipReason) {
+  private async recordSkip(c: ClaimInput, reason: SkipReason) {
     return this.skipped(this.insert(c, "skipped", reason));
   }
 
