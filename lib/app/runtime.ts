@@ -57,11 +57,6 @@ export function createRuntime({ env, database, registry, stopping, dispatcher }:
   };
 }
 
-/** The jobs this server runs (from the environment), without opening the database. */
-export function appRegistry(env: Env = loadEnv()): JobRegistry {
-  return getRegistry(env);
-}
-
 const GLOBAL_KEY = Symbol.for("crondeck.runtime");
 type Holder = { [GLOBAL_KEY]?: Runtime };
 
@@ -72,7 +67,7 @@ type Holder = { [GLOBAL_KEY]?: Runtime };
 export async function getRuntime(): Promise<Runtime> {
   const env = loadEnv();
   const database = await getDatabase(env);
-  const registry = appRegistry(env);
+  const registry = getRegistry(env);
   const holder = globalThis as Holder;
   const cached = holder[GLOBAL_KEY];
   if (cached && cached.database === database && cached.registry === registry) return cached;

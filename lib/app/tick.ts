@@ -25,14 +25,12 @@ export interface TickDeps extends Omit<TickPolicyDeps, "store" | "clock" | "grac
   clock?: Pick<Clock, "now">;
 }
 
-/** How late a delivery may be before its slot counts as missed: the plan's delivery grace. */
-export const missedGraceMs = deliveryGraceMs;
 
 /** The housekeeping of one tick: abandoned runs, due retries, missed slots, the jobs the tick dispatches. */
 export function runTick(deps: TickDeps): Promise<TickReport> {
   const { db, plan, now, clock, ...rest } = deps;
   const at = now ? { now: () => now.getTime() } : (clock ?? systemClock);
-  return runTickPolicy({ ...rest, store: new PostgresTickStore(db), clock: at, graceMs: missedGraceMs(plan) });
+  return runTickPolicy({ ...rest, store: new PostgresTickStore(db), clock: at, graceMs: deliveryGraceMs(plan) });
 }
 
 /**

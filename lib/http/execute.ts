@@ -1,4 +1,4 @@
-import { verifyCronAuthorization } from "../auth/cron-secret";
+import { verifyCronRequest } from "../auth/cron-secret";
 import { budgetLeftMs } from "../cron/budget";
 import type { JobDefinition } from "../cron/define-job";
 import { isUuid } from "../cron/ids";
@@ -8,7 +8,8 @@ import { isSlotTrigger, RUN_TRIGGERS, SKIP_REASONS, type RunTrigger } from "../c
 import { loadEnv, type Env } from "../env";
 import { HttpError, json, problemResponse, toErrorResponse } from "./http";
 import { idempotencyKeyOf, requireJob } from "./parse";
-import { appRegistry, getRuntime } from "../app/runtime";
+import { getRuntime } from "../app/runtime";
+import { getRegistry } from "../jobs";
 import { isShuttingDown, recordOutcome } from "../app/shutdown";
 
 /** What a caller of the cron routes may ask for: every trigger but replay, which only the admin's dead-letter retry starts. */
@@ -19,7 +20,7 @@ const TRIGGERS_FROM_CALLERS: readonly RunTrigger[] = RUN_TRIGGERS.filter((t) => 
  * the CRON_SECRET, then whether this server is shutting down. A response when refused.
  */
 export function refuseTrigger(request: Request, env: Env): Response | null {
-  const auth = verifyCronAuthorization(request.headers.get("authorization"), { current: env.CRON_SECRET, previous: env.CRON_SECRET_PREVIOUS });
+  const auth = verifyCronRequest(request, env);
   if (!auth.ok) return problemResponse(auth);
   if (isShuttingDown()) {
     return problemResponse({ status: 503, code: "shutting_down", message: "This server is shutting down and takes no new triggers; retry against another instance or after the restart." });
@@ -61,7 +62,7 @@ export async function handleExecute(request: Request, rawJobName: string, maxDur
     const env = loadEnv();
     const refused = refuseTrigger(request, env);
     if (refused) return refused;
-    const job = requireJob(rawJobName, appRegistry(env));
+    const job = requireJob(rawJobName, getRegistry(env));
 
     const url = new URL(request.url);
     const trigger = triggerOf(request, url);

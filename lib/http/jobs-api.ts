@@ -1,6 +1,7 @@
 import { verifyCronRequest } from "../auth/cron-secret";
 import { describeJob } from "../app/jobs";
-import { appRegistry, getRuntime } from "../app/runtime";
+import { getRuntime } from "../app/runtime";
+import { getRegistry } from "../jobs";
 import { categoriesOf } from "../db/queries/jobs";
 import { jobDetail } from "../db/queries/job-detail";
 import { loadEnv } from "../env";
@@ -18,7 +19,7 @@ export function handleListJobs(request: Request): Response {
   try {
     const refused = authorize(request);
     if (refused) return refused;
-    const registered = appRegistry().list();
+    const registered = getRegistry().list();
     return json({ total: registered.length, jobs: registered.map((job) => describeJob(job)), categories: categoriesOf(registered) });
   } catch (error) {
     return toErrorResponse(error, "list jobs");

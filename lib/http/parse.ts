@@ -3,7 +3,7 @@ import { JOB_NAME_RE, type JobDefinition } from "../cron/define-job";
 import { OperationError } from "../cron/errors";
 import { isUuid } from "../cron/ids";
 import type { JobRegistry } from "../cron/registry";
-import { appRegistry } from "../app/runtime";
+import { getRegistry } from "../jobs";
 import { HttpError, validationError } from "./errors";
 
 /**
@@ -67,7 +67,7 @@ export function jobNotFound(rawName: string): OperationError {
 }
 
 /** The registry's job named `rawName`, or 404 job_not_found. Default registry: the app's. */
-export function requireJob(rawName: string, registry: JobRegistry = appRegistry()): JobDefinition {
+export function requireJob(rawName: string, registry: JobRegistry = getRegistry()): JobDefinition {
   const job = JOB_NAME_RE.test(rawName) ? registry.get(rawName) : undefined;
   if (!job) throw jobNotFound(rawName);
   return job;

@@ -3,14 +3,14 @@ import { resolve } from "node:path";
 import type { JobDefinition } from "../../lib/cron/define-job";
 import { formatDurationMs } from "../../lib/cron/duration";
 import { slotAt } from "../../lib/cron/schedule";
-import { EXECUTE_PATH, TICK_PATH } from "../../lib/vercel/crons";
+import { deliveryGraceMs, EXECUTE_PATH, TICK_PATH } from "../../lib/vercel/crons";
 import { checkVercelConfig } from "../../lib/vercel/check";
 import { FAILURE_STATUSES, jobStateOf, type JobState } from "../../lib/cron/vocabulary";
 import { targetFromEnv, type Db } from "../../lib/db/client";
 import { lastStartedAt, slotRecords, type SlotRecord } from "../../lib/db/queries/doctor";
 import { jobStates, type JobConfigState } from "../../lib/db/queries/jobs";
 import { jobs as deployedJobs } from "../../lib/jobs";
-import { missedGraceMs, tickJob } from "../../lib/app/tick";
+import { tickJob } from "../../lib/app/tick";
 import { describeTarget, type CliContext } from "./context";
 import { CliError, EXIT_FAILURE, EXIT_OK } from "./errors";
 import { clip, explainSkip, formatSeconds, formatTime, table } from "./format";
@@ -112,7 +112,7 @@ export async function doctor(ctx: CliContext, input: CommandInput): Promise<numb
   // 3. Each job's last expected slot.
   let diagnoses: JobDiagnosis[] = [];
   if (db) {
-    const graceMs = missedGraceMs(env.CRON_PLAN);
+    const graceMs = deliveryGraceMs(env.CRON_PLAN);
     const wanted = selected.map((job) => ({ job, name: job.name, slot: slotAt(job.schedule, now) }));
     const [slots, configByName] = await Promise.all([slotRecords(db, wanted), jobStates(db, selected)]);
     diagnoses = wanted.map((w) => diagnose(w.job, w.slot, slots.get(w.name), configByName.get(w.name), now, graceMs, (t) => ctx.redact(t)));

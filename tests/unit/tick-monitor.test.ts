@@ -3,8 +3,8 @@ import { monitorConfigFor } from "@/lib/alerts/sentry";
 import { defineJob } from "@/lib/cron/define-job";
 import { occurrencesBetween } from "@/lib/cron/schedule";
 import { monitorScheduleFor } from "@/lib/app/observers";
-import { missedGraceMs, tickJob } from "@/lib/app/tick";
-import { TICK_PATH, VERCEL_PLANS, vercelCronsFor } from "@/lib/vercel/crons";
+import { tickJob } from "@/lib/app/tick";
+import { deliveryGraceMs, TICK_PATH, VERCEL_PLANS, vercelCronsFor } from "@/lib/vercel/crons";
 
 /**
  * The tick's Sentry cron monitor expects check-ins when vercel.json fires the tick on the plan
@@ -34,7 +34,7 @@ describe("the tick's cron monitor", () => {
     const expected = occurrencesBetween(schedule, new Date(day - 1), new Date(day + 86_400_000 - 1), 2_000).map((d) => d.getTime());
     // Vercel fires the tick's entry within the grace after each of its slots.
     const deliveries = occurrencesBetween({ cron: tickEntry(plan).schedule, timezone: "UTC" }, new Date(day - 1), new Date(day + 86_400_000 - 1), 2_000).map(
-      (slot) => slot.getTime() + missedGraceMs(plan) - 1,
+      (slot) => slot.getTime() + deliveryGraceMs(plan) - 1,
     );
     for (const delivery of deliveries) {
       expect(expected.some((slot) => delivery >= slot && delivery - slot < monitor.checkinMargin * MIN)).toBe(true);
