@@ -4,7 +4,7 @@ import { PRIORITIES, RECOVERY_STATUSES } from "../cron/vocabulary";
 import { markFailed, prepareReplay, updateNotes } from "../app/operations/dead-letters";
 import { operationDeps } from "../app/operations/deps";
 import { getRuntime } from "../app/runtime";
-import { deadLetterSummary, listDeadLetters } from "../db/queries/dead-letters";
+import { deadLetterSummary, listDeadLetters, summaryJson } from "../db/queries/dead-letters";
 import { json } from "./http";
 import { adminRoute, emptyBodySchema, runAfterResponse } from "./admin-http";
 import { parseJsonBody, parseQuery, requireUuid } from "./parse";
@@ -29,7 +29,7 @@ export function handleListDeadLetters(request: Request): Promise<Response> {
       total,
       limit: query.limit,
       offset: query.offset,
-      summary: { pending: summary.pending, replayed: summary.replayed, resolved: summary.resolved, permanentlyFailed: summary.permanently_failed },
+      summary: summaryJson(summary),
     });
   });
 }

@@ -84,11 +84,12 @@ export async function getDeadLetter(db: Db, id: string): Promise<DeadLetterEntry
   return row ? toDeadLetterEntry(row) : null;
 }
 
-export interface DeadLetterSummary {
-  pending: number;
-  replayed: number;
-  resolved: number;
-  permanently_failed: number;
+/** How many entries stand in each recovery status, keyed by the status. */
+export type DeadLetterSummary = Record<RecoveryStatus, number>;
+
+/** The summary as the admin API's JSON shows it (camelCase keys): the dead-letter list and the statistics. */
+export function summaryJson(s: DeadLetterSummary): { pending: number; replayed: number; resolved: number; permanentlyFailed: number } {
+  return { pending: s.pending, replayed: s.replayed, resolved: s.resolved, permanentlyFailed: s.permanently_failed };
 }
 
 /** How many entries stand in each recovery status. */

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { FAILURE_STATUSES, LOCK_MISS_REASONS, type RunStatus } from "../../cron/vocabulary";
 import { queryRows, type Db } from "../client";
-import { deadLetterSummary } from "./dead-letters";
+import { deadLetterSummary, summaryJson } from "./dead-letters";
 import { iso, num, type DbNumber, type DbTime } from "../rows";
 import { inList } from "./params";
 import { rate } from "./rollups";
@@ -31,7 +31,7 @@ export interface Statistics {
   since: string;
   overall: StatusCounts;
   jobs: Array<StatusCounts & { jobName: string }>;
-  deadLetters: { pending: number; replayed: number; resolved: number; permanentlyFailed: number };
+  deadLetters: ReturnType<typeof summaryJson>;
   locks: {
     /** Runs that took their claim (and the lease, for jobs that hold one). */
     acquired: number;
@@ -117,7 +117,7 @@ export async function statistics(db: Db, opts: { hours?: number } = {}): Promise
     since: iso(now.since),
     overall: toCounts(totals),
     jobs: rows.map((r) => ({ jobName: r.job_name, ...toCounts(r) })),
-    deadLetters: { pending: dlq.pending, replayed: dlq.replayed, resolved: dlq.resolved, permanentlyFailed: dlq.permanently_failed },
+    deadLetters: summaryJson(dlq),
     locks: {
       acquired,
       missed,
