@@ -32,8 +32,8 @@ export interface LedgerStart {
   trigger: string;
   attempt: number;
   pid: number;
-  /** From the engine when it gives it; else the ledger reads the run row's. */
-  fencingToken: number | null;
+  /** The run's fencing token, as the engine hands it to the handler. */
+  fencingToken: number;
 }
 
 export type LedgerOutcome = "ok" | "aborted" | "failed";
@@ -73,8 +73,7 @@ export function faultLedger(url: string | undefined) {
       const pool = await ledgerPool(url);
       const { rows } = await pool.query<{ id: string }>(
         `INSERT INTO fault_ledger (job_name, run_id, slot, trigger, attempt, pid, fencing_token, started_at)
-         VALUES ($1, $2::uuid, $3::timestamptz, $4, $5, $6,
-                 coalesce($7::bigint, (SELECT fencing_token FROM cron_job_logs WHERE id = $2::uuid)), clock_timestamp())
+         VALUES ($1, $2::uuid, $3::timestamptz, $4, $5, $6, $7::bigint, clock_timestamp())
          RETURNING id`,
         [s.jobName, s.runId, s.slot?.toISOString() ?? null, s.trigger, s.attempt, s.pid, s.fencingToken],
       );
