@@ -14,10 +14,40 @@ import { HttpError, validationError } from "./errors";
 
 const MAX_BODY_BYTES = 64 * 1024;
 
-/** Reads a JSON body as text (an empty body is `{}`); `example` is what the 400 suggests sending. */
+/**
+ * The body as UTF-8 text, read no further than `maxBytes`: a Content-Length over the limit is
+ * refused before a byte is read, and a body without one (chunked) is cut off at the limit, so
+ * a client cannot make the server buffer more than `maxBytes`. Over the limit: 413 body_too_large.
+ */
+export async function readBodyText(request: Request, maxBytes = MAX_BODY_BYTES): Promise<string> {
+  const tooLarge = () => new HttpError(413, "body_too_large", `The body is over ${formatLimit(maxBytes)}; send at most ${formatLimit(maxBytes)}.`, { field: "body" });
+  const declared = request.headers.get("content-length");
+  if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared.trim()) > maxBytes) {
+    await request.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+const formatLimit = (bytes: number) => (bytes % 1024 === 0 ? `${bytes / 1024} KB` : `${bytes} bytes`);
+
+/** Reads a JSON body (at most 64 KB; an empty body is `{}`); `example` is what the 400 suggests sending. */
 export async function readJsonBody(request: Request, example = '{"enabled": true}'): Promise<unknown> {
-  const text = await request.text();
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new HttpError(413, "body_too_large", `The body is over ${MAX_BODY_BYTES / 1024} KB.`);
+  const text = await readBodyText(request);
   if (text.trim() === "") return {};
   try {
     return JSON.parse(text);
