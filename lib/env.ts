@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { secretSet } from "./cron/redact";
 
 /**
  * Every environment variable the app reads, parsed in one place. A malformed value stops
@@ -163,18 +164,18 @@ export function codeVersion(env: Env): string | null {
   return env.VERCEL_GIT_COMMIT_SHA ?? env.CRONDECK_CODE_VERSION ?? env.VERCEL_DEPLOYMENT_ID ?? null;
 }
 
-/** Secret values that must never appear in stored errors, logs or responses. */
+/**
+ * Every secret the environment configures, in every form text may carry it (lib/cron/redact.ts
+ * secretSet): the tokens and signing secrets; the Slack and alert webhook URLs whole (with
+ * their path and query: a Slack webhook's path is its token); and of every other configured
+ * URL (database, SMTP, Upstash/KV, Sentry DSN, HEALTHCHECK_URLS) its userinfo and every query
+ * value. These never appear in stored rows, logs, responses, alerts or CLI output.
+ */
 export function secretsOf(env: Env): string[] {
-  const values = [env.CRON_SECRET, env.CRON_SECRET_PREVIOUS, env.ADMIN_TOKEN, env.UPSTASH_REDIS_REST_TOKEN, env.KV_REST_API_TOKEN, env.ALERT_WEBHOOK_SECRET];
-  for (const url of [env.DATABASE_URL, env.POSTGRES_URL, env.SMTP_URL]) {
-    if (!url) continue;
-    try {
-      const password = decodeURIComponent(new URL(url).password);
-      if (password) values.push(password);
-    } catch {
-      // not a URL: nothing to add
-    }
-  }
-  return values.filter((v): v is string => Boolean(v));
+  return secretSet({
+    values: [env.CRON_SECRET, env.CRON_SECRET_PREVIOUS, env.ADMIN_TOKEN, env.UPSTASH_REDIS_REST_TOKEN, env.KV_REST_API_TOKEN, env.ALERT_WEBHOOK_SECRET],
+    urls: [env.DATABASE_URL, env.POSTGRES_URL, env.CRONDECK_FAULT_LEDGER_URL, env.SMTP_URL, env.UPSTASH_REDIS_REST_URL, env.KV_REST_API_URL, env.SENTRY_DSN, ...(env.HEALTHCHECK_URLS ?? [])],
+    secretUrls: [env.SLACK_WEBHOOK_URL, env.ALERT_WEBHOOK_URL],
+  });
 }
 

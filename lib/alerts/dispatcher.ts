@@ -1,11 +1,12 @@
 import { coerceError } from "../cron/errors";
 import { isUuid } from "../cron/ids";
+import { redactDeep } from "../cron/redact";
 import { claimAlert, recordAlerts, settleAlerts, type AlertClaimRow, type AlertDelivery } from "../db/alerts";
 import type { Db } from "../db/client";
 import { formatAlertText } from "./format";
 import { DEFAULT_ALERT_TIMEOUT_MS, withTimeout } from "./http-post";
 import { reAlertWindowMs } from "./policy";
-import { redactAlertError } from "./redact";
+import { alertSecrets, redactAlertError } from "./redact";
 import type { AlertChannel, AlertEvent, AlertOutcome, AlertRouting } from "./types";
 
 export interface AlertDispatcherOptions {
@@ -56,7 +57,11 @@ export class AlertDispatcher {
     this.graceMs = opts.graceMs ?? 500;
   }
 
-  async notify(event: AlertEvent, routing: AlertRouting): Promise<AlertOutcome> {
+  async notify(raw: AlertEvent, routing: AlertRouting): Promise<AlertOutcome> {
+    const secrets = routing.slackWebhook ? [...this.secrets, routing.slackWebhook] : this.secrets;
+    // Every text of the event (error, detail keys and values) is scrubbed before it is stored
+    // in cron_alerts or reaches any channel, whoever built the event.
+    const event = redactDeep(raw, alertSecrets(secrets));
     const channels = this.channels.filter((channel) => {
       try {
         return channel.appliesTo(routing);
@@ -67,7 +72,6 @@ export class AlertDispatcher {
     if (channels.length === 0) return { delivered: [], failed: [], suppressed: false };
 
     const message = formatAlertText(event);
-    const secrets = routing.slackWebhook ? [...this.secrets, routing.slackWebhook] : this.secrets;
     let claimed: AlertClaimRow[] | null;
     try {
       claimed = await this.claim(event, channels, message, reAlertWindowMs(event.kind, routing.reAlertAfterMs));

@@ -2,7 +2,7 @@ import type { AttemptsResult } from "./attempts";
 import { sleepOn, type Clock } from "./clock";
 import { coerceError } from "./errors";
 import type { RunEnding } from "./lease-keeper";
-import { capOutput, MAX_ERROR_CHARS, MAX_STACK_CHARS, type RunLog } from "./run-log";
+import { MAX_ERROR_CHARS, MAX_STACK_CHARS, type RunLog } from "./run-log";
 import type { FinishInput, FinishResult, RunStore } from "./run-store";
 import { isUnavailable } from "./store-errors";
 import type { FinishStatus } from "./vocabulary";
@@ -43,7 +43,7 @@ export function outcomeOf(result: AttemptsResult, ending: RunEnding | null, log:
     status,
     errorMessage: error ? log.clean(error.message, MAX_ERROR_CHARS) : null,
     errorStack: error?.stack ? log.clean(error.stack, MAX_STACK_CHARS) : null,
-    output: last?.ok ? capOutput(last.value) : null,
+    output: last?.ok ? log.json(last.value) : null,
     running: last && !last.ok && !last.settled ? last.running : null,
   };
 }

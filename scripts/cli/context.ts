@@ -5,7 +5,7 @@ import type { OperationDeps } from "../../lib/app/operations/deps";
 import type { EngineDeps } from "../../lib/cron/run-job";
 import type { JobDefinition } from "../../lib/cron/define-job";
 import type { JobRegistry } from "../../lib/cron/registry";
-import { redact } from "../../lib/cron/redact";
+import { redact, redactDeep } from "../../lib/cron/redact";
 import type { Actor } from "../../lib/cron/vocabulary";
 import { closeDatabase, EmbeddedDatabaseError, getDatabase, targetFromEnv, type Database, type DatabaseTarget } from "../../lib/db/client";
 import { EnvError, loadEnv, secretsOf, type Env } from "../../lib/env";
@@ -25,24 +25,32 @@ export function loadDotenv(root = projectRoot): void {
   nextEnv.loadEnvConfig(root, process.env.NODE_ENV !== "production", log);
 }
 
-/** What stdout gets: JSON for --json, the human rendering otherwise. Notes always go to stderr. */
+/**
+ * What stdout gets: JSON for --json, the human rendering otherwise. Notes always go to stderr.
+ * Everything printed is scrubbed of the configured secrets (every string of a JSON result, keys
+ * included), whatever the command read: stored rows are scrubbed when written, this is the
+ * second line.
+ */
 export class Output {
-  constructor(readonly json: boolean) {}
+  constructor(
+    readonly json: boolean,
+    private readonly secrets: () => readonly string[] = () => [],
+  ) {}
 
   /** Prints the command's result: `value` as JSON, or the human text. */
   result(value: Record<string, unknown>, human: () => string | string[]): void {
     if (this.json) {
-      process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(redactDeep(value, this.secrets()), null, 2)}\n`);
       return;
     }
     const text = human();
-    const lines = Array.isArray(text) ? text.join("\n") : text;
+    const lines = redact(Array.isArray(text) ? text.join("\n") : text, this.secrets());
     if (lines) process.stdout.write(lines.endsWith("\n") ? lines : `${lines}\n`);
   }
 
   /** A remark for the operator, never part of the result. */
   note(text: string): void {
-    process.stderr.write(`${text}\n`);
+    process.stderr.write(`${redact(text, this.secrets())}\n`);
   }
 }
 
@@ -113,7 +121,19 @@ function connectionProblem(error: unknown): string {
 }
 
 export function createContext(options: { json: boolean; cwd?: string; now?: () => Date }): CliContext {
-  const out = new Output(options.json);
+  let secrets: string[] | undefined;
+  /** The configured secrets (none when the environment does not parse: nothing parsed to scrub). */
+  const configuredSecrets = (): string[] => {
+    if (!secrets) {
+      try {
+        secrets = secretsOf(ctx.env());
+      } catch {
+        return [];
+      }
+    }
+    return secrets;
+  };
+  const out = new Output(options.json, configuredSecrets);
   let env: Env | undefined;
   let engine: EngineDeps | undefined;
   let database: Database | undefined;
@@ -188,13 +208,7 @@ export function createContext(options: { json: boolean; cwd?: string; now?: () =
       return { ...(await ctx.ops()), engine: await ctx.engine() };
     },
     redact(text) {
-      let secrets: string[] = [];
-      try {
-        secrets = secretsOf(ctx.env());
-      } catch {
-        // an invalid environment has nothing parsed to scrub
-      }
-      return redact(text, secrets);
+      return redact(text, configuredSecrets());
     },
     async close() {
       // Alerts and Sentry events of a run started here go out before the process ends.
