@@ -10,6 +10,8 @@ export async function register(): Promise<void> {
     const { loadEnvOrExit } = await import("./lib/env");
     // A malformed variable ends the process here, with a message naming each one.
     const env = loadEnvOrExit();
+    // Every request gets its TCP peer's address in a header of our own (lib/auth/client-address.ts).
+    (await import("./lib/auth/peer-address")).installPeerAddressStamp();
     await import("./sentry.server.config");
     // On the embedded database this server owns its data directory from the start (one process
     // per directory): a second server or a CLI command on it is refused with a message saying

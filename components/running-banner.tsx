@@ -5,6 +5,7 @@ import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState, useTransition } from "react";
 import type { RunningJob } from "@/lib/db/queries/runs";
 import { formatDuration } from "@/lib/format";
+import { backgroundHeaders, backgroundRefresh } from "./background-refresh";
 import { Badge, linkClass } from "./ui";
 import { Time } from "./time";
 
@@ -13,7 +14,8 @@ const idsOf = (runs: readonly RunningJob[]) => runs.map((r) => r.runId).sort().j
 /**
  * What is running now, with durations that tick every second. Polls GET /api/admin/cron-jobs
  * every `pollMs` (while the tab is visible); when the set of running runs changes, the page's
- * server components re-render so the table shows the new last runs.
+ * server components re-render so the table shows the new last runs. Both are background
+ * requests: they do not keep the session alive (components/background-refresh.ts).
  */
 export function RunningBanner({ initial, pollMs = 3000 }: { initial: RunningJob[]; pollMs?: number }) {
   const router = useRouter();
@@ -38,7 +40,7 @@ export function RunningBanner({ initial, pollMs = 3000 }: { initial: RunningJob[
     const poll = async () => {
       if (document.hidden) return;
       try {
-        const response = await fetch("/api/admin/cron-jobs", { cache: "no-store", credentials: "same-origin", headers: { accept: "application/json" } });
+        const response = await fetch("/api/admin/cron-jobs", { cache: "no-store", credentials: "same-origin", headers: { accept: "application/json", ...backgroundHeaders } });
         if (response.status === 401) {
           stopped = true;
           return;
@@ -50,7 +52,7 @@ export function RunningBanner({ initial, pollMs = 3000 }: { initial: RunningJob[
         setState({ runs: body.runningJobs, receivedAt: Date.now() });
         if (ids !== lastIds.current) {
           lastIds.current = ids;
-          startTransition(() => router.refresh());
+          startTransition(() => backgroundRefresh(() => router.refresh()));
         }
       } catch {
         // a missed poll is fine: the next one comes in a few seconds

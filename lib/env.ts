@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseTrustProxy } from "./auth/client-address";
 import { secretSet } from "./cron/redact";
 
 /**
@@ -72,6 +73,13 @@ export const envSchema = z
     VERCEL_REGION: optionalString,
     CRONDECK_CODE_VERSION: optionalString,
     VERCEL_ENV: optionalString,
+    /** Which X-Forwarded-For hops to believe (lib/auth/client-address.ts): unset = none (on Vercel, the platform's), a hop count such as 1, or proxy addresses/CIDRs. */
+    TRUST_PROXY: z.string().optional().transform((v, ctx) => {
+      const parsed = parseTrustProxy(v);
+      if (parsed) return parsed;
+      ctx.addIssue({ code: "custom", message: "must be a number of proxy hops such as 1, or a comma-separated list of proxy addresses or CIDRs such as 10.0.0.0/8,192.168.1.5" });
+      return z.NEVER;
+    }),
     /** Loads the demo jobs (lib/jobs/demo-*.ts); never on a Vercel production deployment. */
     CRON_DEMO: flag(false),
     /** Loads the fault-injection suite's jobs (lib/jobs/fault-jobs.ts); never on a Vercel production deployment. */

@@ -1,11 +1,14 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { ActorChannel } from "../cron/vocabulary";
 import type { Env } from "../env";
+import type { Db } from "../db/client";
 import { refusal, type Refusal } from "./refusal";
-import { readSessionCookie, sessionSetCookie, verifySession } from "./admin-session";
+import { checkSession, isExpiry, readSessionCookie } from "./admin-session";
+import { BACKGROUND_HEADER } from "./background";
+import { clientAddress, type AddressEnv } from "./client-address";
 
 /**
- * Who may use the admin API: a browser with the signed session cookie, or a script with
+ * Who may use the admin API: a browser with a live session (lib/auth/admin-session.ts), or a script with
  * `Authorization: Bearer $ADMIN_TOKEN`. A state-changing request authenticated by the
  * cookie must also carry an Origin equal to the app's own (CSRF); a bearer token is never
  * sent by a browser on its own, so bearer requests need none.
@@ -21,10 +24,10 @@ export interface AdminAuth {
   /** "admin" (session cookie) or "api-token" (bearer). */
   actor: string;
   via: AdminVia;
-  /** The client's address, for the audit log. */
+  /** The client's address as TRUST_PROXY lets it be known (clientAddress), for the audit log. */
   ip: string | null;
-  /** A re-issued session cookie (idle expiry pushed back), to send with the response. */
-  setCookie: string | null;
+  /** The session's id (cookie requests); null for the bearer token. */
+  session: string | null;
 }
 
 /** The actor's name for a session-cookie request (the login that starts the session records it too). */
@@ -38,13 +41,6 @@ const digest = (value: string) => createHash("sha256").update(value, "utf8").dig
 export function adminTokenMatches(presented: string, adminToken: string): boolean {
   if (presented.length > 1024) return false;
   return timingSafeEqual(digest(presented), digest(adminToken));
-}
-
-/** The client's address: the first x-forwarded-for hop (set by Vercel or the proxy in front), else x-real-ip. */
-export function clientAddress(request: Request): string | null {
-  const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-  const address = forwarded || request.headers.get("x-real-ip")?.trim() || null;
-  return address ? address.slice(0, 100) : null;
 }
 
 /**
@@ -91,15 +87,29 @@ export function adminNotConfigured(): AdminRefusal {
   );
 }
 
+export interface AdminAuthOptions {
+  /** The database holding the sessions; asked for only when the request comes with a cookie. */
+  db: () => Promise<Db>;
+  now?: Date;
+}
+
+/** True for a request the dashboard made on its own (the running-jobs poll): authenticated, but not the user's activity. */
+export const isBackgroundRequest = (request: Request) => request.headers.get(BACKGROUND_HEADER) === "1";
+
 /**
- * Authenticates an admin request: the result, or the refusal (503 when
- * ADMIN_TOKEN is unset, 401 without valid credentials, 403 for a cookie request that
- * changes state from a foreign, "null" or missing Origin). Touches no database.
+ * Authenticates an admin request: the result, or the refusal (503 when ADMIN_TOKEN is unset,
+ * 401 without valid credentials or with a session that ended, 403 for a cookie request that
+ * changes state from a foreign, "null" or missing Origin). A bearer request touches no
+ * database; a cookie request reads its session's row (checkSession).
  */
-export function authenticateAdmin(request: Request, env: Pick<Env, "ADMIN_TOKEN" | "NEXT_PUBLIC_APP_URL">, now = Date.now()): AdminAuth | AdminRefusal {
+export async function authenticateAdmin(
+  request: Request,
+  env: Pick<Env, "ADMIN_TOKEN" | "NEXT_PUBLIC_APP_URL"> & AddressEnv,
+  opts: AdminAuthOptions,
+): Promise<AdminAuth | AdminRefusal> {
   const token = env.ADMIN_TOKEN;
   if (!token) return adminNotConfigured();
-  const ip = clientAddress(request);
+  const ip = clientAddress(request, env);
   const unauthorized = () =>
     refusal(401, "unauthorized", "Not logged in: log in at /dashboard/admin/login, or send Authorization: Bearer <ADMIN_TOKEN>.");
 
@@ -108,19 +118,20 @@ export function authenticateAdmin(request: Request, env: Pick<Env, "ADMIN_TOKEN"
     // A wrong bearer token is refused even when a valid cookie is also present: no fallback.
     const match = /^Bearer ([^\s,]+)$/.exec(header);
     if (!match || !adminTokenMatches(match[1], token)) return unauthorized();
-    return { ok: true, actor: "api-token", via: "bearer", ip, setCookie: null };
+    return { ok: true, actor: "api-token", via: "bearer", ip, session: null };
   }
 
-  const check = verifySession(readSessionCookie(request), token, now);
-  if (!check.ok) {
-    if (check.reason === "idle_expired" || check.reason === "expired") {
-      return refusal(401, "session_expired", "Your admin session expired; log in again at /dashboard/admin/login.");
-    }
-    return unauthorized();
-  }
+  const cookie = readSessionCookie(request);
+  if (!cookie) return unauthorized();
+  // The Origin is checked before the session is looked up (and its idle clock moved).
   if (STATE_CHANGING.has(request.method.toUpperCase())) {
     const refused = checkOrigin(request, env);
     if (refused) return refused;
   }
-  return { ok: true, actor: SESSION_ACTOR, via: "cookie", ip, setCookie: check.refreshed ? sessionSetCookie(request, check.refreshed, token) : null };
+  const check = await checkSession(await opts.db(), cookie, token, { now: opts.now ?? new Date(), background: isBackgroundRequest(request) });
+  if (!check.ok) {
+    if (isExpiry(check.reason)) return refusal(401, "session_expired", "Your admin session expired; log in again at /dashboard/admin/login.");
+    return unauthorized();
+  }
+  return { ok: true, actor: SESSION_ACTOR, via: "cookie", ip, session: check.session.id };
 }

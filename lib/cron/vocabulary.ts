@@ -122,6 +122,8 @@ export interface Actor {
   via: ActorChannel;
   /** The client's address for HTTP callers; null from the CLI. */
   ip: string | null;
+  /** The dashboard session that acts (its id); absent or null for the bearer token and the CLI. */
+  session?: string | null;
 }
 
 /** What Crondeck alerts about (stored on each cron_alerts row). */

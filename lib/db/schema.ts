@@ -7,6 +7,7 @@ import {
   jsonb,
   pgSequence,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -177,7 +178,48 @@ export const cronAuditLog = pgTable(
     target: text("target"),
     detail: jsonb("detail"),
     ipAddress: text("ip_address"),
+    /** The dashboard session that acted (cron_admin_sessions.id); null for the bearer token and the CLI. */
+    sessionId: text("session_id"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index("idx_cron_audit_created").on(t.createdAt.desc())],
+);
+
+/**
+ * One row per dashboard login: the cookie only names its id (signed), the row decides whether
+ * it is still good (lib/db/sessions.ts). Revoked on logout and when ADMIN_TOKEN changes (the
+ * fingerprint of the token it was made under no longer matches).
+ */
+export const cronAdminSessions = pgTable(
+  "cron_admin_sessions",
+  {
+    id: text("id").primaryKey(),
+    actor: text("actor").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull(),
+    /** The last request the user made (background polls do not count); idle expiry runs from here. */
+    lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull(),
+    /** The absolute expiry, fixed at login. */
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    revokedReason: varchar("revoked_reason", { length: 30 }),
+    /** HKDF of the ADMIN_TOKEN the session was made under (never the token itself). */
+    tokenFingerprint: text("token_fingerprint").notNull(),
+    ipAddress: text("ip_address"),
+    userAgent: text("user_agent"),
+  },
+  (t) => [index("idx_cron_admin_sessions_expires").on(t.expiresAt)],
+);
+
+/**
+ * Login attempts per fixed window, per client address and in total (key "*"), shared by every
+ * instance of the app: one upsert counts an attempt and answers whether it may go on.
+ */
+export const cronLoginAttempts = pgTable(
+  "cron_login_attempts",
+  {
+    key: text("key").notNull(),
+    windowStart: timestamp("window_start", { withTimezone: true }).notNull(),
+    attempts: integer("attempts").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.key, t.windowStart] })],
 );

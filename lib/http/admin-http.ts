@@ -4,11 +4,13 @@ import { authenticateAdmin } from "../auth/admin";
 import { redact, truncate } from "../cron/redact";
 import type { Actor } from "../cron/vocabulary";
 import { loadEnv } from "../env";
+import { getRuntime } from "../app/runtime";
 import { toErrorResponse } from "./http";
+import { oneLine } from "./parse";
 
 /**
- * The admin API's plumbing: authenticate (before anything touches the database), run the
- * handler, attach a re-issued session cookie, and answer every error through the one mapping.
+ * The admin API's plumbing: authenticate (a bearer token before anything touches the database;
+ * a cookie by its session's row), run the handler, and answer every error through the one mapping.
  */
 
 /** What an admin handler gets besides its own request. */
@@ -22,13 +24,10 @@ export interface AdminRequest {
 export async function adminRoute(request: Request, context: string, handler: (req: AdminRequest) => Promise<Response>): Promise<Response> {
   try {
     const env = loadEnv();
-    const auth = authenticateAdmin(request, env);
+    const auth = await authenticateAdmin(request, env, { db: async () => (await getRuntime()).database.db });
     if (!auth.ok) return toErrorResponse(auth, `admin ${context}`);
-    const actor: Actor = { name: auth.actor, via: auth.via, ip: auth.ip };
-    const response = await handler({ url: new URL(request.url), actor });
-    // A handler that set its own cookie (logout) decides; otherwise send the re-issued session.
-    if (auth.setCookie && !response.headers.has("set-cookie")) response.headers.append("set-cookie", auth.setCookie);
-    return response;
+    const actor: Actor = { name: auth.actor, via: auth.via, ip: auth.ip, session: auth.session };
+    return await handler({ url: new URL(request.url), actor });
   } catch (error) {
     return toErrorResponse(error, `admin ${context}`);
   }
@@ -48,7 +47,7 @@ export function runAfterResponse(label: string, work: () => Promise<unknown>): v
   });
 }
 
-/** Optional free-text note on an action. */
-export const noteSchema = z.string().trim().min(1, "must not be empty").max(500, "must be at most 500 characters");
+/** Optional free-text note on an action: one line (it is shown as the pause reason in tables). */
+export const noteSchema = oneLine(z.string().trim().min(1, "must not be empty").max(500, "must be at most 500 characters"));
 /** A body with no fields (an empty body counts). */
 export const emptyBodySchema = z.strictObject({});

@@ -1,62 +1,21 @@
 import { z } from "zod";
-import { adminNotConfigured, adminTokenMatches, checkOrigin, clientAddress, SESSION_ACTOR } from "../auth/admin";
-import { clearSessionCookie, newSession, SESSION_ABSOLUTE_SECONDS, SESSION_IDLE_SECONDS, sessionSetCookie } from "../auth/admin-session";
+import { adminNotConfigured, adminTokenMatches, checkOrigin, SESSION_ACTOR } from "../auth/admin";
+import { clearSessionCookie, newSession, SESSION_ABSOLUTE_SECONDS, SESSION_IDLE_SECONDS, sessionRowFor, sessionSetCookie } from "../auth/admin-session";
+import { clientAddress } from "../auth/client-address";
 import { refusal } from "../auth/refusal";
-import { recordSessionEvent } from "../db/commands/audit";
+import { writeAudit } from "../db/commands/audit";
+import { endSession, startSession } from "../db/commands/sessions";
+import { clearLoginAttempts, countLoginAttempt } from "../db/login-limiter";
 import { HOME_PATH, LOGIN_PATH, NEXT_PATH_RE } from "../dashboard/paths";
 import { loadEnv } from "../env";
 import { HttpError, json, toErrorResponse } from "./http";
 import { adminRoute } from "./admin-http";
 import { validationError } from "./errors";
-import { readJsonBody } from "./parse";
+import { readBodyText } from "./parse";
 import { getRuntime } from "../app/runtime";
 
-/**
- * Failed logins per client address, in this process: 10 a minute, then 429 until the
- * minute is over. ADMIN_TOKEN is long and random, so this only keeps noise out of the
- * logs and the CPU; it is not what makes the token safe.
- */
-export class LoginRateLimiter {
-  private readonly failures = new Map<string, { windowStart: number; count: number }>();
-  constructor(
-    readonly maxFailures = 10,
-    readonly windowMs = 60_000,
-    private readonly maxKeys = 10_000,
-  ) {}
-
-  /** Seconds to wait, or 0 when a new attempt is allowed. */
-  retryAfterSeconds(key: string, now = Date.now()): number {
-    const entry = this.failures.get(key);
-    if (!entry || now - entry.windowStart >= this.windowMs) return 0;
-    return entry.count >= this.maxFailures ? Math.ceil((entry.windowStart + this.windowMs - now) / 1000) : 0;
-  }
-
-  fail(key: string, now = Date.now()): void {
-    const entry = this.failures.get(key);
-    if (!entry || now - entry.windowStart >= this.windowMs) {
-      if (this.failures.size >= this.maxKeys) this.prune(now);
-      this.failures.set(key, { windowStart: now, count: 1 });
-    } else {
-      entry.count++;
-    }
-  }
-
-  succeed(key: string): void {
-    this.failures.delete(key);
-  }
-
-  private prune(now: number) {
-    for (const [key, entry] of this.failures) if (now - entry.windowStart >= this.windowMs) this.failures.delete(key);
-    // Still full (a flood of addresses): forget the oldest half rather than grow without bound.
-    if (this.failures.size >= this.maxKeys) [...this.failures.keys()].slice(0, this.maxKeys / 2).forEach((k) => this.failures.delete(k));
-  }
-}
-
-const LIMITER_KEY = Symbol.for("crondeck.admin-login-limiter");
-function limiter(): LoginRateLimiter {
-  const holder = globalThis as { [LIMITER_KEY]?: LoginRateLimiter };
-  return (holder[LIMITER_KEY] ??= new LoginRateLimiter());
-}
+/** A login body is a token and a path: anything over this is refused (413) before it is read further. */
+export const LOGIN_BODY_MAX_BYTES = 4096;
 
 export const loginBodySchema = z.strictObject({
   token: z.string({ error: "is required: the ADMIN_TOKEN" }).min(1, "is required: the ADMIN_TOKEN").max(1024, "is too long"),
@@ -70,53 +29,68 @@ function redirect(location: string, setCookie?: string): Response {
   return new Response(null, { status: 303, headers });
 }
 
+/** The login body as text, parsed as a form (application/x-www-form-urlencoded) or JSON; at most LOGIN_BODY_MAX_BYTES. */
+async function readLoginBody(request: Request, isForm: boolean): Promise<unknown> {
+  const text = await readBodyText(request, LOGIN_BODY_MAX_BYTES);
+  if (isForm) return Object.fromEntries(new URLSearchParams(text));
+  if (text.trim() === "") return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, "invalid_json", 'body: not valid JSON; send {"token": "<ADMIN_TOKEN>"} with Content-Type: application/json.', { field: "body" });
+  }
+}
+
 /**
  * POST /api/admin/session { token } (JSON, or a form post from the login page without
- * JavaScript): sets the session cookie. Needs the app's own Origin (login CSRF).
+ * JavaScript): starts a session (its row, its audit row, the cookie naming it). Needs the
+ * app's own Origin (login CSRF). Every attempt is counted first by the limiter all instances
+ * share (lib/db/login-limiter.ts), keyed by clientAddress: 429 with Retry-After over it.
  */
-export async function handleLogin(request: Request): Promise<Response> {
+export async function handleLogin(request: Request, now: () => Date = () => new Date()): Promise<Response> {
   try {
     const env = loadEnv();
     if (!env.ADMIN_TOKEN) return toErrorResponse(adminNotConfigured(), "admin login");
     const refused = checkOrigin(request, env);
     if (refused) return toErrorResponse(refused, "admin login");
-    const ip = clientAddress(request);
-    const key = ip ?? "unknown";
-    const wait = limiter().retryAfterSeconds(key);
-    if (wait > 0) {
-      return toErrorResponse(refusal(429, "too_many_attempts", `Too many failed logins from this address; try again in ${wait}s.`, { "retry-after": String(wait) }), "admin login");
+    const contentType = request.headers.get("content-type") ?? "";
+    if (/^multipart\/form-data/i.test(contentType)) {
+      throw new HttpError(415, "unsupported_media_type", "body: send the login as application/x-www-form-urlencoded (the login page's form) or JSON.", { field: "body" });
+    }
+    const isForm = /^application\/x-www-form-urlencoded/i.test(contentType);
+    const ip = clientAddress(request, env);
+    const { database } = await getRuntime();
+    const attempt = await countLoginAttempt(database.db, ip, now());
+    if (!attempt.allowed) {
+      const wait = String(attempt.retryAfterSeconds);
+      const message =
+        attempt.scope === "address"
+          ? `Too many login attempts from this address; try again in ${wait}s.`
+          : `Too many login attempts on this server as a whole; try again in ${wait}s. Scripts can use Authorization: Bearer <ADMIN_TOKEN> without logging in.`;
+      await request.body?.cancel().catch(() => undefined);
+      return toErrorResponse(refusal(429, "too_many_attempts", message, { "retry-after": wait }), "admin login");
     }
 
-    const isForm = /^(application\/x-www-form-urlencoded|multipart\/form-data)/i.test(request.headers.get("content-type") ?? "");
-    let raw: unknown;
-    if (isForm) {
-      const form = await request.formData().catch(() => null);
-      if (!form) throw new HttpError(400, "invalid_body", "body: not a readable form.", { field: "body" });
-      raw = Object.fromEntries([...form.entries()].filter(([, v]) => typeof v === "string"));
-    } else {
-      raw = await readJsonBody(request, '{"token": "<ADMIN_TOKEN>"}');
-    }
-    const parsed = loginBodySchema.safeParse(raw);
+    const parsed = loginBodySchema.safeParse(await readLoginBody(request, isForm));
     if (!parsed.success) {
       if (isForm) return redirect(`${LOGIN_PATH}?error=missing_token`);
       throw validationError(parsed.error, "body");
     }
 
     if (!adminTokenMatches(parsed.data.token, env.ADMIN_TOKEN)) {
-      limiter().fail(key);
       console.warn(`[crondeck] admin login refused from ${ip ?? "an unknown address"}`);
       if (isForm) return redirect(`${LOGIN_PATH}?error=invalid_token`);
       return toErrorResponse(refusal(401, "unauthorized", "Wrong admin token."), "admin login");
     }
-    limiter().succeed(key);
-
-    const session = newSession();
-    const setCookie = sessionSetCookie(request, session, env.ADMIN_TOKEN);
-    const { database } = await getRuntime();
+    const at = now();
+    await clearLoginAttempts(database.db, ip, at);
+    const cookie = newSession(at.getTime());
+    const row = sessionRowFor(cookie, SESSION_ACTOR, env.ADMIN_TOKEN, { ip, userAgent: request.headers.get("user-agent") });
     // The session starts here, so it is the cookie's actor; the detail says how the form was sent.
-    await recordSessionEvent(database.db, { name: SESSION_ACTOR, via: "cookie", ip }, "session.login", { sid: session.sid, submitted: isForm ? "form" : "json" });
+    await startSession(database.db, { name: SESSION_ACTOR, via: "cookie", ip }, row, { submitted: isForm ? "form" : "json" });
+    const setCookie = sessionSetCookie(request, cookie, env.ADMIN_TOKEN);
     if (isForm) return redirect(parsed.data.next ?? HOME_PATH, setCookie);
-    const response = json({ success: true, expiresAt: new Date((session.iat + SESSION_ABSOLUTE_SECONDS) * 1000).toISOString(), idleTimeoutSeconds: SESSION_IDLE_SECONDS });
+    const response = json({ success: true, expiresAt: new Date((cookie.iat + SESSION_ABSOLUTE_SECONDS) * 1000).toISOString(), idleTimeoutSeconds: SESSION_IDLE_SECONDS });
     response.headers.append("set-cookie", setCookie);
     return response;
   } catch (error) {
@@ -124,11 +98,13 @@ export async function handleLogin(request: Request): Promise<Response> {
   }
 }
 
-/** DELETE /api/admin/session: logs out (deletes the cookie). */
+/** DELETE /api/admin/session: logs out: the session's row is revoked (a copy of the cookie stops working) and the cookie deleted. */
 export function handleLogout(request: Request): Promise<Response> {
   return adminRoute(request, "logout", async ({ actor }) => {
     const { database } = await getRuntime();
-    await recordSessionEvent(database.db, actor, "session.logout");
+    // The bearer token has no session to end: its logout is only recorded.
+    if (actor.session) await endSession(database.db, { ...actor, session: actor.session }, new Date());
+    else await writeAudit(database.db, actor, "session.logout", null);
     const response = json({ success: true });
     response.headers.append("set-cookie", clearSessionCookie(request));
     return response;

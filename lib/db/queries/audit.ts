@@ -10,6 +10,8 @@ export interface AuditEntry {
   target: string | null;
   detail: Record<string, unknown> | null;
   ipAddress: string | null;
+  /** The dashboard session that acted; null for the bearer token and the CLI. */
+  sessionId: string | null;
   createdAt: string;
 }
 
@@ -21,10 +23,11 @@ export interface AuditRow {
   target: string | null;
   detail: unknown;
   ip_address: string | null;
+  session_id: string | null;
   created_at: DbTime;
 }
 
-export const AUDIT_COLUMNS = sql`id, actor, action, target, detail, ip_address, created_at`;
+export const AUDIT_COLUMNS = sql`id, actor, action, target, detail, ip_address, session_id, created_at`;
 
 export function toAuditEntry(r: AuditRow): AuditEntry {
   return {
@@ -34,6 +37,7 @@ export function toAuditEntry(r: AuditRow): AuditEntry {
     target: r.target ?? null,
     detail: jsonValue<Record<string, unknown>>(r.detail),
     ipAddress: r.ip_address ?? null,
+    sessionId: r.session_id ?? null,
     createdAt: iso(r.created_at),
   };
 }

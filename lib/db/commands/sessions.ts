@@ -1,0 +1,28 @@
+import type { Actor } from "../../cron/vocabulary";
+import type { Db } from "../client";
+import { insertSession, revokeSession, type NewSession, type SessionRecord } from "../sessions";
+import { inTransaction } from "./transaction";
+import { writeAudit } from "./audit";
+
+/**
+ * A dashboard login and logout: the session row and its audit row commit together. The audit
+ * row carries the session's id (the actor's `session`), as every later action of that session does.
+ */
+
+/** Stores a new session and its session.login row. */
+export function startSession(db: Db, actor: Actor, session: NewSession, detail: Record<string, unknown> = {}): Promise<SessionRecord> {
+  return inTransaction(db, async (tx) => {
+    const record = await insertSession(tx, session);
+    await writeAudit(tx, { ...actor, session: session.id }, "session.login", null, detail);
+    return record;
+  });
+}
+
+/** Revokes the actor's session (logout) and writes its session.logout row; false when it had ended already. */
+export function endSession(db: Db, actor: Actor & { session: string }, now: Date): Promise<boolean> {
+  return inTransaction(db, async (tx) => {
+    const revoked = await revokeSession(tx, actor.session, "logout", now);
+    await writeAudit(tx, actor, "session.logout", null, revoked ? {} : { alreadyEnded: true });
+    return revoked;
+  });
+}
