@@ -8,7 +8,8 @@ import { findSession, revokeSession, revokeSessionsNotUnder, touchSession, type 
  * trip, and the row in cron_admin_sessions decides whether the session is still good
  * (checkSession, the one check for routes and pages alike):
  *   - no row, a revoked row (logout), or a row made under another ADMIN_TOKEN (its fingerprint
- *     differs: every older session is revoked when the first one is seen) -> unauthorized;
+ *     differs; such a cookie's signature fails too, as the MAC key is derived from the token:
+ *     when one is seen, or at the next login, every older session is marked revoked) -> unauthorized;
  *   - past its absolute expiry (8 h from login), or idle (30 min since last_seen_at) -> expired.
  * The user's requests move last_seen_at (one write a minute at most); background requests
  * (lib/auth/background.ts) do not, so an open tab idles out like a closed one.
@@ -96,6 +97,16 @@ export function verifySessionCookie(value: string | null | undefined, adminToken
   return { ok: true, cookie: { sid: payload.sid, iat: payload.iat } };
 }
 
+/** The sid a cookie claims, before (or without) its signature being checked; null when it has none. */
+function unverifiedSid(value: string | null | undefined): string | null {
+  try {
+    const payload = JSON.parse(Buffer.from((value ?? "").split(".")[0] ?? "", "base64url").toString("utf8")) as Partial<SessionCookie>;
+    return typeof payload?.sid === "string" && /^[A-Za-z0-9_-]{20,100}$/.test(payload.sid) ? payload.sid : null;
+  } catch {
+    return null;
+  }
+}
+
 export interface SessionCheckOptions {
   now: Date;
   /** A request the dashboard made on its own (a poll, an auto-refresh): it does not count as activity. */
@@ -109,7 +120,17 @@ export interface SessionCheckOptions {
 export async function checkSession(db: Db, value: string | null | undefined, adminToken: string, opts: SessionCheckOptions): Promise<SessionCheck> {
   const now = opts.now;
   const cookie = verifySessionCookie(value, adminToken, now.getTime());
-  if (!cookie.ok) return cookie;
+  if (!cookie.ok) {
+    // A well-formed cookie signed under another key is most likely one made before ADMIN_TOKEN
+    // changed: if its row says so, that session and every other older one are marked revoked.
+    const sid = cookie.reason === "bad_signature" ? unverifiedSid(value) : null;
+    const row = sid ? await findSession(db, sid) : null;
+    if (row && !row.revokedAt && row.tokenFingerprint !== tokenFingerprint(adminToken)) {
+      await revokeSessionsNotUnder(db, tokenFingerprint(adminToken), now);
+      return { ok: false, reason: "token_rotated" };
+    }
+    return cookie;
+  }
   const session = await findSession(db, cookie.cookie.sid);
   if (!session) return { ok: false, reason: "unknown" };
   if (session.revokedAt) return { ok: false, reason: session.revokedReason === "idle" ? "idle_expired" : session.revokedReason === "token_rotated" ? "token_rotated" : "revoked" };

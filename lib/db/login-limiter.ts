@@ -23,7 +23,7 @@ export interface LoginLimits {
   windowMs: number;
 }
 
-export const LOGIN_LIMITS: LoginLimits = { perAddress: 10, total: 60, windowMs: 60_000 };
+export const LOGIN_LIMITS: LoginLimits = { perAddress: 10, total: 30, windowMs: 60_000 };
 
 /** The ceiling's row key; an address's key is never this. */
 const TOTAL_KEY = "*";

@@ -1,6 +1,6 @@
 import type { Actor } from "../../cron/vocabulary";
 import type { Db } from "../client";
-import { insertSession, revokeSession, type NewSession, type SessionRecord } from "../sessions";
+import { insertSession, revokeSession, revokeSessionsNotUnder, type NewSession, type SessionRecord } from "../sessions";
 import { inTransaction } from "./transaction";
 import { writeAudit } from "./audit";
 
@@ -9,9 +9,10 @@ import { writeAudit } from "./audit";
  * row carries the session's id (the actor's `session`), as every later action of that session does.
  */
 
-/** Stores a new session and its session.login row. */
+/** Stores a new session and its session.login row; sessions made under an older ADMIN_TOKEN are marked revoked on the way. */
 export function startSession(db: Db, actor: Actor, session: NewSession, detail: Record<string, unknown> = {}): Promise<SessionRecord> {
   return inTransaction(db, async (tx) => {
+    await revokeSessionsNotUnder(tx, session.tokenFingerprint, session.now);
     const record = await insertSession(tx, session);
     await writeAudit(tx, { ...actor, session: session.id }, "session.login", null, detail);
     return record;
