@@ -1,14 +1,19 @@
 import { isUuid as isRowId } from "../cron/ids";
+import { controlCharacterIn, hasLineBreak } from "../cron/text";
 
 /** Reading a page's searchParams: one string per key, allow-lists for the rest. */
 
 export type SearchParams = Record<string, string | string[] | undefined>;
 
-/** The last value of a parameter (like the API's parser), trimmed; null when absent or empty. */
+/**
+ * The last value of a parameter (like the API's parser), trimmed; null when absent or empty,
+ * and when it holds a control character or a line break (lib/cron/text.ts: a NUL would fail the query).
+ */
 export function param(params: SearchParams, key: string, maxLength = 200): string | null {
   const raw = params[key];
   const value = (Array.isArray(raw) ? raw[raw.length - 1] : raw)?.trim();
-  return value ? value.slice(0, maxLength) : null;
+  if (!value || controlCharacterIn(value) || hasLineBreak(value)) return null;
+  return value.slice(0, maxLength);
 }
 
 /** The parameter when it is one of `allowed`, else null. */

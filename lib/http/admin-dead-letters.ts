@@ -7,7 +7,7 @@ import { getRuntime } from "../app/runtime";
 import { deadLetterSummary, listDeadLetters, summaryJson } from "../db/queries/dead-letters";
 import { json } from "./http";
 import { adminRoute, emptyBodySchema, runAfterResponse } from "./admin-http";
-import { parseJsonBody, parseQuery, requireUuid } from "./parse";
+import { oneLine, parseJsonBody, parseQuery, requireUuid } from "./parse";
 import { budgetLeftMs } from "../cron/budget";
 
 export const deadLetterListQuerySchema = z.object({
@@ -82,7 +82,7 @@ const nullableText = (max: number) => z.union([z.string().trim().max(max, `must 
 export const notesBodySchema = z
   .strictObject({
     notes: nullableText(5000).optional(),
-    assignedTo: nullableText(200).optional(),
+    assignedTo: z.union([oneLine(z.string().trim().max(200, "must be at most 200 characters")), z.null()]).optional(),
     priority: z.enum(PRIORITIES).optional(),
   })
   .refine((b) => b.notes !== undefined || b.assignedTo !== undefined || b.priority !== undefined, { message: "send at least one of notes, assignedTo, priority", path: ["notes"] });

@@ -9,15 +9,15 @@ import { JOB_SORTS, JOB_STATE_FILTERS, jobState } from "../db/queries/jobs";
 import { HISTORY_SORTS, jobHistory } from "../db/queries/runs";
 import { json } from "./http";
 import { adminRoute, emptyBodySchema, noteSchema, runAfterResponse } from "./admin-http";
-import { idempotencyKeyOf, parseJsonBody, parseQuery, requireJob } from "./parse";
+import { idempotencyKeyOf, oneLine, parseJsonBody, parseQuery, requireJob } from "./parse";
 
 const keysOf = (map: ReadonlyMap<string, unknown>) => [...map.keys()] as [string, ...string[]];
 
 export const jobsListQuerySchema = z.object({
   sort: z.enum(keysOf(JOB_SORTS)).optional(),
   order: z.enum(["asc", "desc"]).optional(),
-  category: z.string().trim().min(1).max(50).optional(),
-  search: z.string().trim().max(100).optional(),
+  category: oneLine(z.string().trim().min(1).max(50)).optional(),
+  search: oneLine(z.string().trim().max(100)).optional(),
   state: z.enum(keysOf(JOB_STATE_FILTERS)).optional(),
 });
 

@@ -7,7 +7,7 @@ import { isOccurrence, slotAt } from "../cron/schedule";
 import { isSlotTrigger, RUN_TRIGGERS, SKIP_REASONS, type RunTrigger } from "../cron/vocabulary";
 import { loadEnv, type Env } from "../env";
 import { HttpError, json, problemResponse, toErrorResponse } from "./http";
-import { idempotencyKeyOf, requireJob } from "./parse";
+import { idempotencyKeyOf, refuseControlCharacters, requireJob } from "./parse";
 import { getRuntime } from "../app/runtime";
 import { getRegistry } from "../jobs";
 import { isShuttingDown, recordOutcome } from "../app/shutdown";
@@ -65,6 +65,7 @@ export async function handleExecute(request: Request, rawJobName: string, maxDur
     const job = requireJob(rawJobName, getRegistry(env));
 
     const url = new URL(request.url);
+    refuseControlCharacters(Object.fromEntries(url.searchParams), "query");
     const trigger = triggerOf(request, url);
     const idempotencyKey = idempotencyKeyOf(request);
     let retryOf: string | null = null;

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { JOB_NAME_RE, type JobDefinition } from "../cron/define-job";
 import { OperationError } from "../cron/errors";
 import { isUuid } from "../cron/ids";
+import { controlCharacterIn, hasLineBreak } from "../cron/text";
 import type { JobRegistry } from "../cron/registry";
 import { getRegistry } from "../jobs";
 import { HttpError, validationError } from "./errors";
@@ -66,11 +67,50 @@ export function parseQuery<S extends z.ZodType>(url: URL, schema: S): z.infer<S>
   return parseWith(schema, Object.fromEntries(url.searchParams), "query");
 }
 
-/** Validates `value` with `schema`, or throws the 400 naming the first offending field. */
+/**
+ * Validates `value` with `schema`, or throws the 400 naming the first offending field. Every
+ * string in it, at any depth, is first checked for control characters (refuseControlCharacters).
+ */
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, where: "body" | "query" | "path"): z.infer<S> {
+  refuseControlCharacters(value, where);
   const result = schema.safeParse(value);
   if (!result.success) throw validationError(result.error, where);
   return result.data;
+}
+
+/**
+ * Throws the 400 naming the first field (a dotted path; a field *name* counts too) whose string
+ * holds a control character no text takes (lib/cron/text.ts), before anything reads the value.
+ */
+export function refuseControlCharacters(value: unknown, where: "body" | "query" | "path"): void {
+  // A loop over (value, where it sits), not recursion: a 64 KB body can nest arrays 30,000 deep.
+  type Place = { key: string; parent: Place | null } | null;
+  const pending: Array<{ value: unknown; place: Place }> = [{ value, place: null }];
+  const fail = (found: string, place: Place, what: string): never => {
+    const keys: string[] = [];
+    for (let p = place; p; p = p.parent) keys.push(p.key);
+    const dotted = keys.reverse().join(".");
+    const field = dotted === "" ? where : dotted.length > 100 ? `${dotted.slice(0, 100)}…` : dotted;
+    throw new HttpError(400, `invalid_${where}`, `${field}: ${what} contains the control character ${found}; send text without control characters.`, { field });
+  };
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const { value: item, place } = next;
+    if (typeof item === "string") {
+      const found = controlCharacterIn(item);
+      if (found) fail(found, place, "the value");
+    } else if (typeof item === "object" && item !== null) {
+      for (const [key, child] of Object.entries(item)) {
+        const found = Array.isArray(item) ? null : controlCharacterIn(key);
+        if (found) fail(found, place, "a field name");
+        pending.push({ value: child, place: { key, parent: place } });
+      }
+    }
+  }
+}
+
+/** A one-line text field (a search, a name, an assignee): no TAB, LF or CR either. */
+export function oneLine<S extends z.ZodString>(schema: S): S {
+  return schema.refine((v) => !hasLineBreak(v), "must be one line (no tab or line break)") as unknown as S;
 }
 
 /** A path or query id that must be a UUID, lower-cased. */
