@@ -4,6 +4,6 @@ export { AlertDispatcher, type AlertDispatcherOptions } from "./dispatcher";
 export { alertChannelsFromEnv, type AlertChannelsOptions } from "./channels";
 export { SlackChannel, type SlackChannelOptions } from "./slack";
 export { EmailChannel, parseAddressList, type EmailChannelOptions } from "./email";
-export { WebhookChannel, signWebhookBody, webhookPayload, SIGNATURE_HEADER, TIMESTAMP_HEADER, type WebhookChannelOptions, type WebhookPayload } from "./webhook";
+export { WebhookChannel, signWebhook, standardWebhookSecret, webhookMessageId, webhookPayload, ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, type WebhookChannelOptions, type WebhookPayload } from "./webhook";
 export { alertFacts, describeKind, formatAlertSubject, formatAlertText, formatSlackBlocks } from "./format";
 export { redactAlertError } from "./redact";

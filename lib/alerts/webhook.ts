@@ -1,16 +1,20 @@
-import { createHmac } from "node:crypto";
+import { createHash } from "node:crypto";
+import { Webhook } from "standardwebhooks";
 import { postJson } from "./http-post";
+import { standardWebhookSecret, webhookSigningKey } from "./webhook-secret";
 import type { AlertChannel, AlertEvent } from "./types";
+
+export { STANDARD_SECRET_PREFIX, standardWebhookSecret, webhookSigningKey } from "./webhook-secret";
 
 export interface WebhookChannelOptions {
   /** ALERT_WEBHOOK_URL */
   url: string;
-  /** ALERT_WEBHOOK_SECRET; without it requests go unsigned (no X-Crondeck-Signature header). */
+  /** ALERT_WEBHOOK_SECRET; without it requests go unsigned (no webhook-signature header). */
   secret: string | null;
   /** Default 3000. */
   timeoutMs?: number;
   fetch?: typeof fetch;
-  /** For tests: the clock behind X-Crondeck-Timestamp. */
+  /** For tests: the clock behind webhook-timestamp (and the signature over it). */
   now?: () => Date;
 }
 
@@ -28,8 +32,10 @@ export interface WebhookPayload {
   detail: Record<string, string | number | boolean | null>;
 }
 
-export const SIGNATURE_HEADER = "X-Crondeck-Signature";
-export const TIMESTAMP_HEADER = "X-Crondeck-Timestamp";
+/** The Standard Webhooks headers (https://www.standardwebhooks.com): every delivery has all three when signed. */
+export const ID_HEADER = "webhook-id";
+export const TIMESTAMP_HEADER = "webhook-timestamp";
+export const SIGNATURE_HEADER = "webhook-signature";
 
 export function webhookPayload(event: AlertEvent): WebhookPayload {
   return {
@@ -46,14 +52,33 @@ export function webhookPayload(event: AlertEvent): WebhookPayload {
   };
 }
 
-/** `sha256=<hex>`: HMAC-SHA256 of the exact body bytes. Receivers should compare with timingSafeEqual. */
-export function signWebhookBody(body: string, secret: string): string {
-  return `sha256=${createHmac("sha256", secret).update(body, "utf8").digest("hex")}`;
+/**
+ * The delivery's webhook-id, the same for every delivery of the same alert (a re-sent alert, or
+ * two instances sending it while the database that rate-limits them is down), so a receiver can
+ * drop duplicates: a digest of the kind, the job, the run and the slot; an alert with neither a
+ * run nor a slot (a tick's own failure) adds its time, or all of them would share one id.
+ */
+export function webhookMessageId(event: AlertEvent): string {
+  const slot = event.scheduledFor?.toISOString() ?? null;
+  const identity = [event.kind, event.jobName, event.runId, slot, event.runId === null && slot === null ? event.at.toISOString() : null];
+  return `msg_${createHash("sha256").update(JSON.stringify(identity)).digest("base64url").slice(0, 32)}`;
+}
+
+/** The three Standard Webhooks headers for `body`: webhook-signature is `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`. */
+export function signWebhook(body: string, secret: string, id: string, at: Date): Record<string, string> {
+  const timestamp = new Date(Math.floor(at.getTime() / 1000) * 1000);
+  return {
+    [ID_HEADER]: id,
+    [TIMESTAMP_HEADER]: String(timestamp.getTime() / 1000),
+    [SIGNATURE_HEADER]: new Webhook(webhookSigningKey(secret), { format: "raw" }).sign(id, timestamp, body),
+  };
 }
 
 /**
- * A generic JSON webhook, signed like GitHub's: X-Crondeck-Signature is the HMAC of the body
- * alone; X-Crondeck-Timestamp (Unix seconds) is informative and not covered by the signature.
+ * A generic JSON webhook, signed as Standard Webhooks specifies (with its reference library): the
+ * signature covers the id, the timestamp and the body, so a receiver that checks the timestamp's
+ * age (5 minutes in the libraries) and remembers ids refuses a captured delivery replayed later.
+ * Unsigned without a secret: webhook-id and webhook-timestamp are still sent.
  */
 export class WebhookChannel implements AlertChannel {
   readonly name = "webhook" as const;
@@ -62,7 +87,8 @@ export class WebhookChannel implements AlertChannel {
 
   constructor(private readonly options: WebhookChannelOptions) {
     this.timeoutMs = options.timeoutMs ?? 3_000;
-    this.secrets = [options.url, ...(options.secret ? [options.secret] : [])];
+    if (options.secret) webhookSigningKey(options.secret);
+    this.secrets = [options.url, ...(options.secret ? [options.secret, standardWebhookSecret(options.secret)] : [])];
   }
 
   appliesTo(): boolean {
@@ -71,10 +97,9 @@ export class WebhookChannel implements AlertChannel {
 
   async send(event: AlertEvent): Promise<void> {
     const body = JSON.stringify(webhookPayload(event));
-    const headers: Record<string, string> = {
-      [TIMESTAMP_HEADER]: String(Math.floor((this.options.now?.() ?? new Date()).getTime() / 1000)),
-    };
-    if (this.options.secret) headers[SIGNATURE_HEADER] = signWebhookBody(body, this.options.secret);
+    const id = webhookMessageId(event);
+    const at = this.options.now?.() ?? new Date();
+    const headers = this.options.secret ? signWebhook(body, this.options.secret, id, at) : { [ID_HEADER]: id, [TIMESTAMP_HEADER]: String(Math.floor(at.getTime() / 1000)) };
     await postJson(this.options.url, body, { target: "alert webhook", headers, timeoutMs: this.timeoutMs, fetch: this.options.fetch });
   }
 }

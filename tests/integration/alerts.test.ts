@@ -21,6 +21,7 @@ import { PostgresRunStore } from "@/lib/db/run-store";
 import { parseEnv } from "@/lib/env";
 import { createObservers } from "@/lib/app/observers";
 import { describeOnDatabases } from "../support/db";
+import { Webhook } from "standardwebhooks";
 import { startRecordingServer, type RecordingServer } from "../support/recording-server";
 
 /**
@@ -229,9 +230,9 @@ describe("Slack channel", () => {
 });
 
 describe("webhook channel", () => {
-  it("posts the event as JSON with an HMAC-SHA256 signature of the exact body", async () => {
+  it("posts the event as JSON signed as Standard Webhooks specifies: a receiver's standardwebhooks library verifies it", async () => {
     const hook = await recordingServer();
-    const now = new Date("2026-03-01T09:55:05.000Z");
+    const now = new Date();
     await new WebhookChannel({ url: `${hook.url}/hooks/crondeck`, secret: WEBHOOK_SECRET, now: () => now }).send(alertEvent());
     expect(hook.requests).toHaveLength(1);
     const [req] = hook.requests;
@@ -249,15 +250,23 @@ describe("webhook channel", () => {
     };
     expect(req.json).toEqual(expected);
     expect(Object.keys(req.json as object)).toEqual(["kind", "jobName", "category", "runId", "scheduledFor", "consecutiveFailures", "error", "at", "url", "detail"]);
-    const signature = createHmac("sha256", WEBHOOK_SECRET).update(req.raw).digest("hex");
-    expect(req.headers["x-crondeck-signature"]).toBe(`sha256=${signature}`);
-    expect(req.headers["x-crondeck-timestamp"]).toBe(String(now.getTime() / 1000));
+    // What a receiver does: the library, the whsec_ secret, the raw body and the three headers.
+    expect(new Webhook(WEBHOOK_SECRET).verify(req.raw, req.headers as Record<string, string>)).toEqual(expected);
+    expect(req.headers["webhook-id"]).toMatch(/^msg_[A-Za-z0-9_-]{32}$/);
+    expect(req.headers["webhook-timestamp"]).toBe(String(Math.floor(now.getTime() / 1000)));
+    // The documented construction, by hand: v1,<base64 HMAC-SHA256 of "id.timestamp.body"> keyed with the base64-decoded secret.
+    const key = Buffer.from(WEBHOOK_SECRET.slice("whsec_".length), "base64");
+    const mac = createHmac("sha256", key).update(`${req.headers["webhook-id"]}.${req.headers["webhook-timestamp"]}.${req.raw}`).digest("base64");
+    expect(req.headers["webhook-signature"]).toBe(`v1,${mac}`);
+    // The old body-only signature is gone: a receiver still checking it fails closed instead of accepting replays.
+    expect(req.headers["x-crondeck-signature"]).toBeUndefined();
   });
 
   it("sends unsigned without a secret", async () => {
     const hook = await recordingServer();
     await new WebhookChannel({ url: hook.url, secret: null }).send(alertEvent({ detail: undefined }));
-    expect(hook.requests[0].headers["x-crondeck-signature"]).toBeUndefined();
+    expect(hook.requests[0].headers["webhook-signature"]).toBeUndefined();
+    expect(hook.requests[0].headers["webhook-id"]).toMatch(/^msg_/);
     expect((hook.requests[0].json as WebhookPayload).detail).toEqual({});
   });
 
