@@ -1,6 +1,40 @@
 import { withSentryConfig } from "@sentry/nextjs/config";
 
 /**
+ * Headers for every response: pages, route handlers, the build's static files, 404s. The page
+ * Content-Security-Policy (a nonce per request) is set by proxy.ts; everything here is static.
+ * - nosniff: a JSON body or an uploaded file is never run as a script or stylesheet.
+ * - Referrer-Policy same-origin: job names and run ids in dashboard URLs stay in the app. Not
+ *   no-referrer: under it a browser sends `Origin: null` with same-origin form POSTs (Fetch
+ *   spec, "append a request Origin header"), which the login form and the admin API's origin
+ *   check need to see.
+ * - X-Frame-Options DENY: frame-ancestors 'none' for browsers without CSP 2.
+ */
+const EVERY_RESPONSE = [
+  { key: "X-Content-Type-Options", value: "nosniff" },
+  { key: "Referrer-Policy", value: "same-origin" },
+  { key: "X-Frame-Options", value: "DENY" },
+];
+
+/**
+ * Route handlers answer JSON (or nothing): no script, style or frame of their own, and no
+ * response of the API is kept by a browser or a shared cache (they carry run data, job state,
+ * sessions). Handlers set no-store themselves too (lib/http/http.ts json()); this covers any
+ * response built another way.
+ */
+const API_RESPONSE = [
+  { key: "Content-Security-Policy", value: "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'" },
+  { key: "Cache-Control", value: "no-store" },
+];
+
+/**
+ * The dashboard's admin pages show run data to a signed-in admin: never stored. Next.js answers
+ * the dynamic pages with `private, no-cache, no-store, max-age=0, must-revalidate` itself; this
+ * covers the answers it builds otherwise (its 307 that adds ?_rsc= to a router request).
+ */
+const ADMIN_PAGE = [{ key: "Cache-Control", value: "no-store" }];
+
+/**
  * Next.js configuration. Kept ESM (package.json has "type": "module").
  * Sentry's withSentryConfig wraps this later; keep the export a plain object.
  * @type {import("next").NextConfig}
@@ -12,6 +46,15 @@ const nextConfig = {
   // otherwise answers 308, which Vercel Cron treats as the end of the call.
   skipTrailingSlashRedirect: true,
   typedRoutes: false,
+  // No X-Powered-By: Next.js: nothing to tell a scanner which framework and exploits to try.
+  poweredByHeader: false,
+  async headers() {
+    return [
+      { source: "/:path*", headers: EVERY_RESPONSE },
+      { source: "/api/:path*", headers: API_RESPONSE },
+      { source: "/dashboard/admin/:path*", headers: ADMIN_PAGE },
+    ];
+  },
   // NEXT_DIST_DIR lets several builds live side by side (parallel test runs); default .next.
   distDir: process.env.NEXT_DIST_DIR || ".next",
   // Loaded by Node at run time, not bundled: PGlite reads its .wasm and .data files from its own

@@ -7,8 +7,8 @@ import { createTestDatabase } from "../support/db";
 import { projectRoot, startNextServer } from "../support/next-server";
 import { E2E_STATE_KEY, type E2EState } from "./state";
 
-/** What `next build` compiles: if none of it changed since .next/BUILD_ID, the build is reused. */
-const BUILD_INPUTS = ["app", "components", "lib", "instrumentation.ts", "next.config.mjs", "postcss.config.mjs", "sentry.server.config.ts", "package.json", "tsconfig.json"];
+/** What `next build` compiles: if none of it changed since <dist dir>/BUILD_ID, the build is reused. */
+const BUILD_INPUTS = ["app", "components", "lib", "instrumentation.ts", "proxy.ts", "next.config.mjs", "postcss.config.mjs", "sentry.server.config.ts", "package.json", "tsconfig.json"];
 
 function newestMtime(path: string): number {
   if (!existsSync(path)) return 0;
@@ -20,7 +20,8 @@ function newestMtime(path: string): number {
 }
 
 function buildIsCurrent(): boolean {
-  const buildId = resolve(projectRoot, ".next/BUILD_ID");
+  // The build the server will start: NEXT_DIST_DIR (next.config.mjs) or .next.
+  const buildId = resolve(projectRoot, process.env.NEXT_DIST_DIR || ".next", "BUILD_ID");
   if (!existsSync(buildId)) return false;
   if (process.env.CRONDECK_SKIP_BUILD === "1") return true;
   const built = statSync(buildId).mtimeMs;
