@@ -7,9 +7,11 @@ import * as Sentry from "@sentry/nextjs";
 export async function register(): Promise<void> {
   // The if-block (not an early return) lets the Edge compile drop the Node-only code.
   if (process.env.NEXT_RUNTIME === "nodejs") {
-    const { loadEnvOrExit } = await import("./lib/env");
+    const { loadEnvOrExit, weakSecretWarnings } = await import("./lib/env");
     // A malformed variable ends the process here, with a message naming each one.
     const env = loadEnvOrExit();
+    // A guessable secret does not stop start-up (it may be mid-rotation), but is said at once.
+    if (env.NEXT_PHASE !== "phase-production-build") for (const warning of weakSecretWarnings(env)) process.stderr.write(`[crondeck] WARNING: ${warning}\n`);
     // Every request gets its TCP peer's address in a header of our own (lib/auth/client-address.ts).
     (await import("./lib/auth/peer-address")).installPeerAddressStamp();
     await import("./sentry.server.config");

@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { parseTrustProxy } from "./auth/client-address";
+import { isStandardWebhookSecret, STANDARD_SECRET_PREFIX } from "./alerts/webhook-secret";
 import { secretSet } from "./cron/redact";
+import { parseTrustProxy } from "./auth/client-address";
 
 /**
  * Every environment variable the app reads, parsed in one place. A malformed value stops
@@ -115,9 +116,100 @@ export const envSchema = z
       if (env[url] && !env[token]) ctx.addIssue({ code: "custom", path: [token], message: `is required when ${url} is set` });
       if (env[token] && !env[url]) ctx.addIssue({ code: "custom", path: [url], message: `is required when ${token} is set` });
     }
+    // One secret per door: a value shared by two of them opens both when it leaks (the webhook
+    // secret is also held by whoever receives the alerts).
+    for (const [name, other] of SEPARATE_SECRETS) {
+      if (env[name] && env[name] === env[other]) {
+        ctx.addIssue({ code: "custom", path: [name], message: `must not equal ${other}: one leaked value would open both. Give each its own (\`openssl rand -hex 32\`)` });
+      }
+    }
+    if (env.ALERT_WEBHOOK_SECRET?.startsWith(STANDARD_SECRET_PREFIX) && !isStandardWebhookSecret(env.ALERT_WEBHOOK_SECRET)) {
+      ctx.addIssue({ code: "custom", path: ["ALERT_WEBHOOK_SECRET"], message: "starts with whsec_ but the rest is not base64: use the whsec_ value your receiver gave you, or any other long random string (`openssl rand -hex 32`)" });
+    }
   });
 
 export type Env = z.infer<typeof envSchema>;
+
+/** Pairs of secrets that must differ (checked by envSchema): each guards its own door. */
+const SEPARATE_SECRETS = [
+  ["CRON_SECRET", "ADMIN_TOKEN"],
+  ["CRON_SECRET_PREVIOUS", "ADMIN_TOKEN"],
+  ["ALERT_WEBHOOK_SECRET", "ADMIN_TOKEN"],
+  ["ALERT_WEBHOOK_SECRET", "CRON_SECRET"],
+  ["ALERT_WEBHOOK_SECRET", "CRON_SECRET_PREVIOUS"],
+] as const;
+
+/** The secrets whose strength weakSecretWarnings checks. */
+const STRONG_SECRETS = ["CRON_SECRET", "CRON_SECRET_PREVIOUS", "ADMIN_TOKEN", "ALERT_WEBHOOK_SECRET"] as const;
+
+/**
+ * Below this estimate a secret is called weak. Whoever holds one signed session cookie or one
+ * webhook delivery can guess its key offline: 2^64 HMAC-SHA256 guesses is weeks for a rented
+ * GPU cluster, 2^80 is out of reach. `openssl rand -hex 32` gives 256 bits.
+ */
+export const WEAK_SECRET_BITS = 80;
+
+/**
+ * A rough estimate of a secret's entropy in bits, as a compressor would see it, so that
+ * repetition and runs cost little: each character costs log2 of its alphabet (hex 16, digits
+ * 10, otherwise 26 per letter case used + 10 digits + 33 symbols), except
+ * - a stretch that repeats an earlier one (3 characters or more, as LZ77 finds them) costs only
+ *   the bits to point back at it: log2(offset) + log2(length);
+ * - a character that continues a run with a constant step of -1, 0 or +1 ("aaaa", "1234",
+ *   "dcba") costs 1 bit.
+ * It catches "aaaaaaaaaaaaaaaa" (8 bits), "1234567890123456" (23), "passwordpassword" (44);
+ * 16 random hex digits score about 64, 64 of them about 250. It knows no words: a phrase of
+ * dictionary words scores as if its letters were random.
+ */
+export function secretEntropyBits(value: string): number {
+  const chars = [...value];
+  const n = chars.length;
+  if (n === 0) return 0;
+  const perChar = Math.log2(alphabetSize(value));
+  const code = (i: number) => chars[i].codePointAt(0)!;
+  let bits = 0;
+  let i = 0;
+  while (i < n) {
+    let longest = 0;
+    let from = 0;
+    for (let j = 0; j < i; j++) {
+      let length = 0;
+      while (i + length < n && chars[j + length] === chars[i + length]) length++;
+      if (length > longest) [longest, from] = [length, j];
+    }
+    if (longest >= 3) {
+      bits += Math.log2(i - from) + Math.log2(longest);
+      i += longest;
+      continue;
+    }
+    const step = i >= 2 ? code(i) - code(i - 1) : Number.NaN;
+    bits += Math.abs(step) <= 1 && step === code(i - 1) - code(i - 2) ? 1 : perChar;
+    i++;
+  }
+  return Math.round(bits);
+}
+
+function alphabetSize(value: string): number {
+  if (/^[0-9]+$/.test(value)) return 10;
+  if (/^[0-9a-f]+$/.test(value) || /^[0-9A-F]+$/.test(value)) return 16;
+  let size = 0;
+  if (/[a-z]/.test(value)) size += 26;
+  if (/[A-Z]/.test(value)) size += 26;
+  if (/[0-9]/.test(value)) size += 10;
+  if (/[^a-zA-Z0-9]/.test(value)) size += 33;
+  return size;
+}
+
+/** One line per secret that estimates below WEAK_SECRET_BITS, naming it and the fix (printed at start-up and by `crondeck doctor`). */
+export function weakSecretWarnings(env: Partial<Pick<Env, (typeof STRONG_SECRETS)[number]>>): string[] {
+  return STRONG_SECRETS.flatMap((name) => {
+    const value = env[name];
+    if (!value) return [];
+    const bits = secretEntropyBits(value.startsWith(STANDARD_SECRET_PREFIX) ? value.slice(STANDARD_SECRET_PREFIX.length) : value);
+    if (bits >= WEAK_SECRET_BITS) return [];
+    return [`${name} looks easy to guess (about ${bits} bits of entropy by Crondeck's estimate, ${WEAK_SECRET_BITS} wanted): replace it with \`openssl rand -hex 32\` (256 bits)`];
+  });
+}
 
 export class EnvError extends Error {
   override name = "EnvError";

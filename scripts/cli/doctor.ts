@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { JobDefinition } from "../../lib/cron/define-job";
 import { formatDurationMs } from "../../lib/cron/duration";
+import { weakSecretWarnings } from "../../lib/env";
 import { slotAt } from "../../lib/cron/schedule";
 import { deliveryGraceMs, EXECUTE_PATH, TICK_PATH } from "../../lib/vercel/crons";
 import { checkVercelConfig } from "../../lib/vercel/check";
@@ -85,6 +86,7 @@ export async function doctor(ctx: CliContext, input: CommandInput): Promise<numb
   // 1. Configuration that no database is needed for.
   if (env.CRON_SECRET) config.push({ severity: "ok", code: "cron_secret", message: "CRON_SECRET is set" });
   else config.push({ severity: "error", code: "cron_secret_unset", message: "CRON_SECRET is unset: every trigger is refused (503). Set it (`openssl rand -hex 32`, at least 16 characters) in the environment or .env.local" });
+  for (const message of weakSecretWarnings(env)) config.push({ severity: "warning", code: "weak_secret", message });
   const vercelPath = resolve(ctx.root, "vercel.json");
   if (existsSync(vercelPath)) {
     try {

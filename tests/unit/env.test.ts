@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { EnvError, loadEnv, parseEnv } from "@/lib/env";
+import { randomBytes } from "node:crypto";
+import { EnvError, loadEnv, parseEnv, secretEntropyBits, WEAK_SECRET_BITS, weakSecretWarnings } from "@/lib/env";
 
 function parseError(source: Record<string, string | undefined>): EnvError {
   try {
@@ -119,5 +120,72 @@ describe("loadEnv", () => {
     } finally {
       process.env = saved;
     }
+  });
+});
+
+describe("secrets that must differ", () => {
+  const one = randomBytes(32).toString("hex");
+  const other = randomBytes(32).toString("hex");
+
+  it("refuses CRON_SECRET equal to ADMIN_TOKEN, naming both and the fix", () => {
+    const message = parseError({ CRON_SECRET: one, ADMIN_TOKEN: one }).message;
+    expect(message).toContain("CRON_SECRET must not equal ADMIN_TOKEN");
+    expect(message).toContain("openssl rand -hex 32");
+    // The message names the variables, never the value.
+    expect(message).not.toContain(one);
+    expect(parseEnv({ CRON_SECRET: one, ADMIN_TOKEN: other }).CRON_SECRET).toBe(one);
+  });
+
+  it("refuses CRON_SECRET_PREVIOUS equal to ADMIN_TOKEN, and ALERT_WEBHOOK_SECRET equal to any of the three", () => {
+    expect(parseError({ CRON_SECRET: other, CRON_SECRET_PREVIOUS: one, ADMIN_TOKEN: one }).message).toContain("CRON_SECRET_PREVIOUS must not equal ADMIN_TOKEN");
+    expect(parseError({ ADMIN_TOKEN: one, ALERT_WEBHOOK_SECRET: one }).message).toContain("ALERT_WEBHOOK_SECRET must not equal ADMIN_TOKEN");
+    expect(parseError({ CRON_SECRET: one, ALERT_WEBHOOK_SECRET: one }).message).toContain("ALERT_WEBHOOK_SECRET must not equal CRON_SECRET");
+    expect(parseError({ CRON_SECRET_PREVIOUS: one, ALERT_WEBHOOK_SECRET: one }).message).toContain("ALERT_WEBHOOK_SECRET must not equal CRON_SECRET_PREVIOUS");
+    // Distinct values all start; unset ones are not "equal" to each other.
+    expect(() => parseEnv({ CRON_SECRET: one, CRON_SECRET_PREVIOUS: other, ADMIN_TOKEN: randomBytes(32).toString("hex"), ALERT_WEBHOOK_SECRET: randomBytes(32).toString("hex") })).not.toThrow();
+    expect(() => parseEnv({})).not.toThrow();
+  });
+
+  it("refuses a whsec_ ALERT_WEBHOOK_SECRET whose rest is not base64, and takes a real one or any other string", () => {
+    expect(parseError({ ALERT_WEBHOOK_SECRET: "whsec_this is not base64!!" }).message).toContain("ALERT_WEBHOOK_SECRET starts with whsec_ but the rest is not base64");
+    const standard = `whsec_${randomBytes(24).toString("base64")}`;
+    expect(parseEnv({ ALERT_WEBHOOK_SECRET: standard }).ALERT_WEBHOOK_SECRET).toBe(standard);
+    expect(parseEnv({ ALERT_WEBHOOK_SECRET: one }).ALERT_WEBHOOK_SECRET).toBe(one);
+  });
+});
+
+describe("weak secrets", () => {
+  it("warns about secrets with little entropy, naming the variable and the fix", () => {
+    for (const weak of ["aaaaaaaaaaaaaaaa", "passwordpassword", "1234567890123456", "abcdefghijklmnop", "abcabcabcabcabcabcabcabc", "0123456789abcdef0123456789abcdef"]) {
+      expect(secretEntropyBits(weak), weak).toBeLessThan(WEAK_SECRET_BITS);
+      const warnings = weakSecretWarnings({ ADMIN_TOKEN: weak });
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/^ADMIN_TOKEN looks easy to guess \(about \d+ bits/);
+      expect(warnings[0]).toContain("openssl rand -hex 32");
+      expect(warnings[0]).not.toContain(weak);
+    }
+    expect(weakSecretWarnings({ CRON_SECRET: "a".repeat(16), CRON_SECRET_PREVIOUS: "b".repeat(16), ALERT_WEBHOOK_SECRET: "whsec_AAAAAAAAAAAAAAAAAAAAAAAA" }).map((w) => w.split(" ")[0])).toEqual([
+      "CRON_SECRET",
+      "CRON_SECRET_PREVIOUS",
+      "ALERT_WEBHOOK_SECRET",
+    ]);
+  });
+
+  it("does not warn about what openssl rand gives, nor about an unset secret", () => {
+    for (let i = 0; i < 200; i++) {
+      expect(weakSecretWarnings({ CRON_SECRET: randomBytes(32).toString("hex"), ADMIN_TOKEN: randomBytes(16).toString("hex"), ALERT_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString("base64")}` })).toEqual([]);
+    }
+    expect(secretEntropyBits(randomBytes(32).toString("hex"))).toBeGreaterThan(200);
+    expect(weakSecretWarnings({})).toEqual([]);
+  });
+
+  it("charges repetition and runs little, new characters their alphabet's worth", () => {
+    expect(secretEntropyBits("")).toBe(0);
+    // Twice the same random half is barely more than the half.
+    const half = randomBytes(16).toString("hex");
+    expect(secretEntropyBits(half + half) - secretEntropyBits(half)).toBeLessThan(12);
+    // 16 hex digits without repeats or runs: 16 x log2(16) = 64 bits.
+    expect(secretEntropyBits("9d4c529c6c962744")).toBe(64);
+    expect(secretEntropyBits("9876543210")).toBeLessThan(20);
   });
 });
