@@ -54,14 +54,15 @@ describe("admin API on a Postgres server", () => {
     audit: await q("SELECT id, action FROM cron_audit_log ORDER BY id"),
     rollup: await q("SELECT * FROM cron_job_stats_hourly ORDER BY job_name, bucket"),
   });
-  const asCookie = (extra: Record<string, string> = {}) => ({ cookie, "x-forwarded-for": `${CLIENT_IP}, 10.0.0.1`, ...extra });
+  // One trusted proxy (TRUST_PROXY=1) appended the client's address; the part before it is whatever the client sent.
+  const asCookie = (extra: Record<string, string> = {}) => ({ cookie, "x-forwarded-for": `192.0.2.66, ${CLIENT_IP}`, ...extra });
   const withOrigin = (extra: Record<string, string> = {}) => asCookie({ origin: base(), ...extra });
 
   beforeAll(async () => {
     database = await createTestDatabase("postgres", { migrate: false });
     pool = new pg.Pool({ connectionString: database.url, max: 4 });
     server = await startNextServer({
-      env: { DATABASE_URL: database.url, ADMIN_TOKEN, CRON_SECRET, CRON_DEMO: "1", CRON_DEMO_SLOW_MS: "150", CRON_DEMO_STUBBORN_MS: "500" },
+      env: { DATABASE_URL: database.url, ADMIN_TOKEN, CRON_SECRET, TRUST_PROXY: "1", CRON_DEMO: "1", CRON_DEMO_SLOW_MS: "150", CRON_DEMO_STUBBORN_MS: "500" },
     });
     // First use opens and migrates the database.
     const warm = await call(base(), "GET", "/api/admin/cron-jobs", { headers: BEARER });
@@ -252,7 +253,8 @@ describe("admin API on a Postgres server", () => {
       expect(reply.setCookie).toHaveLength(1);
       const attrs = reply.setCookie[0].split(";").map((s) => s.trim());
       expect(attrs[0]).toMatch(/^crondeck_session=[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
-      expect(attrs).toEqual(expect.arrayContaining(["Path=/", "HttpOnly", "SameSite=Lax", "Max-Age=1800"]));
+      // The browser keeps it until the absolute expiry (8 h); the session row decides before that.
+      expect(attrs).toEqual(expect.arrayContaining(["Path=/", "HttpOnly", "SameSite=Lax", "Max-Age=28800"]));
       expect(attrs).not.toContain("Secure");
       const list = await call(base(), "GET", "/api/admin/cron-jobs", { headers: { cookie: attrs[0] } });
       expect(list.status).toBe(200);
