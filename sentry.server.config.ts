@@ -7,6 +7,7 @@
  * variables. Crondeck sends none of them: error messages, stacks and cron check-ins only.
  */
 import * as Sentry from "@sentry/nextjs";
+import { keepDsnKeyOutOfTraces } from "./lib/alerts/sentry";
 
 const dsn = process.env.SENTRY_DSN?.trim();
 
@@ -29,5 +30,8 @@ if (dsn) {
       genAI: { inputs: false, outputs: false },
       graphQL: { document: false, variables: false },
     },
+    // No trace headers on requests to Slack, the alert webhook or HEALTHCHECK_URLS: they are not ours.
+    tracePropagationTargets: [],
   });
+  keepDsnKeyOutOfTraces();
 }

@@ -20,6 +20,18 @@ export interface CronMonitorConfig {
   recoveryThreshold: number;
 }
 
+/**
+ * Sentry puts the DSN's key (`sentry-public_key`) in the trace baggage it propagates: the
+ * `baggage` header of every outgoing request (to Slack, the alert webhook, HEALTHCHECK_URLS)
+ * and the dashboard pages' baggage meta tag. The key is a configured secret (lib/env.ts
+ * secretsOf): each dynamic sampling context is made without it. Call once after Sentry.init.
+ */
+export function keepDsnKeyOutOfTraces(client = Sentry.getClient()): void {
+  client?.on("createDsc", (dsc) => {
+    delete dsc.public_key;
+  });
+}
+
 export function sentryEnabled(): boolean {
   return Boolean(Sentry.getClient());
 }

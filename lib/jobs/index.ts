@@ -7,6 +7,7 @@ import demoPulse from "./demo-pulse";
 import demoSlow from "./demo-slow";
 import demoStubborn from "./demo-stubborn";
 import { faultJobs } from "./fault-jobs";
+import { leakJobs } from "./leak-jobs";
 import healthCheck from "./health-check";
 
 /**
@@ -20,12 +21,13 @@ export const demoJobs: readonly JobDefinition[] = [demoPulse, demoFlaky, demoSlo
 
 /**
  * The jobs this environment runs: the jobs, plus the demo jobs when CRON_DEMO=1, plus the
- * fault-injection suite's jobs when CRONDECK_FAULT_JOBS=1 (lib/jobs/fault-jobs.ts); neither
+ * fault-injection suite's jobs when CRONDECK_FAULT_JOBS=1 (lib/jobs/fault-jobs.ts, and the
+ * secret-leak test's lib/jobs/leak-jobs.ts); neither
  * set ever loads on a Vercel production deployment. A new registry on every call.
  */
 export function buildRegistry(env: Pick<Env, "CRON_DEMO" | "CRONDECK_FAULT_JOBS" | "VERCEL_ENV">): JobRegistry {
   const production = env.VERCEL_ENV === "production";
-  return new JobRegistry([...jobs, ...(env.CRON_DEMO && !production ? demoJobs : []), ...(env.CRONDECK_FAULT_JOBS && !production ? faultJobs : [])]);
+  return new JobRegistry([...jobs, ...(env.CRON_DEMO && !production ? demoJobs : []), ...(env.CRONDECK_FAULT_JOBS && !production ? [...faultJobs, ...leakJobs] : [])]);
 }
 
 let cached: { key: string; registry: JobRegistry } | undefined;

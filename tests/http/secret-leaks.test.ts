@@ -1,0 +1,253 @@
+import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../support/cli";
+import { createTestDatabase, serverAnswers, type TestDatabase } from "../support/db";
+import { rawRequest } from "../support/http";
+import { startNextServer, type NextServer } from "../support/next-server";
+import { startRecordingServer, type RecordingServer } from "../support/recording-server";
+import { startSentryRecorder, type SentryRecorder } from "../support/sentry-recorder";
+import { decodeMail, startSmtpRecorder, type SmtpRecorder } from "../support/smtp-recorder";
+import { startUpstashRestServer, type UpstashRestServer } from "../support/upstash-rest";
+
+/**
+ * No configured secret reaches any sink. `next start` gets a distinct, recognisable secret in
+ * every secret-bearing variable, and jobs (lib/jobs/leak-jobs.ts) that put all of them in their
+ * log messages, log data (values and keys), output, thrown errors and stacks, and fail until
+ * dead-lettered and paused so every alert goes out; the built-in health-check job gets URLs
+ * with credentials and an api_key. Then every sink is read: the API's and the dashboard's
+ * responses, the server's output, every row of every table, every Sentry envelope item, Slack
+ * post, e-mail and webhook delivery, and the CLI's output on the same database. None may carry
+ * any secret, raw or percent-encoded.
+ *
+ * Not sinks: what a service is given to authenticate (the SMTP login, the Upstash bearer
+ * token, the Sentry key in the envelope header and the request URL, a webhook's own URL path).
+ */
+
+process.env.TEST_DATABASE_URL ||= "postgres://postgres@127.0.0.1:5432/test";
+const enabled = await serverAnswers();
+
+const tag = randomBytes(4).toString("hex");
+const S = {
+  cronSecret: `cronSecret-${tag}-A1a1a1a1`,
+  cronPrevious: `cronPrevious-${tag}-B2b2b2b2`,
+  adminToken: `adminToken-${tag}-C3c3c3c3`,
+  webhookSecret: `webhookSigning-${tag}-D4d4d4d4`,
+  dbPassword: `dbPass-${tag}-E5e5e5e5`,
+  smtpPassword: `smtpPass-${tag}-F6f6f6f6`,
+  slackToken: `slackToken${tag}G7g7g7g7`,
+  slackQuery: `slackQuery${tag}H8h8`,
+  webhookPath: `alertPath${tag}I9i9i9i9`,
+  webhookQuery: `alertQuery${tag}J0j0`,
+  sentryKey: `sentryKey${tag}K1k1`,
+  upstashToken: `upstashToken-${tag}-L2l2l2l2`,
+  kvToken: `kvToken-${tag}-M3m3m3m3`,
+  healthPassword: `hcPass-${tag}-N4n4n4n4`,
+  healthKey: `hcKey${tag}O5o5o5o5`,
+  healthToken: `hcToken${tag}P6p6p6p6`,
+};
+const SLACK_PATH = `/services/T${tag}/B0LEAK/${S.slackToken}`;
+
+interface Sink {
+  name: string;
+  text: string;
+}
+
+describe.skipIf(!enabled)("secrets in every sink", () => {
+  let database: TestDatabase;
+  let role: string;
+  let databaseUrl: string;
+  let server: NextServer;
+  let sentry: SentryRecorder;
+  let slack: RecordingServer;
+  let hook: RecordingServer;
+  let smtp: SmtpRecorder;
+  let upstash: UpstashRestServer;
+  let health: Server;
+  let env: Record<string, string>;
+  const sinks: Sink[] = [];
+  const responses: Sink[] = [];
+  let cookie = "";
+
+  const adminUrl = () => process.env.TEST_DATABASE_URL!;
+  const call = async (method: string, path: string, headers: Record<string, string> = {}, body?: unknown) => {
+    const reply = await rawRequest(server.url, method, path, { headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    responses.push({ name: `${method} ${path} (${reply.status})`, text: `${JSON.stringify(reply.headers)}\n${reply.text}` });
+    return reply;
+  };
+  const cron = (secret = S.cronSecret) => ({ authorization: `Bearer ${secret}` });
+
+  beforeAll(async () => {
+    database = await createTestDatabase("postgres", { migrate: false });
+    // The app connects as a role whose password is in DATABASE_URL (the server trusts every
+    // login, so the password is carried, as in production, but never checked).
+    role = `leak_${tag}`;
+    const admin = new pg.Client({ connectionString: adminUrl() });
+    await admin.connect();
+    await admin.query(`CREATE ROLE ${role} LOGIN SUPERUSER PASSWORD '${S.dbPassword}'`);
+    await admin.end();
+    const url = new URL(database.url!);
+    url.username = role;
+    url.password = S.dbPassword;
+    databaseUrl = url.toString();
+
+    sentry = await startSentryRecorder();
+    slack = await startRecordingServer();
+    hook = await startRecordingServer();
+    smtp = await startSmtpRecorder();
+    upstash = await startUpstashRestServer({ token: S.upstashToken });
+    // HEALTHCHECK_URLS' targets: one fails (503), one answers.
+    health = createServer((req, res) => res.writeHead(req.url?.startsWith("/down") ? 503 : 200).end("ok"));
+    await new Promise<void>((resolve) => health.listen(0, "127.0.0.1", resolve));
+    const healthBase = `127.0.0.1:${(health.address() as AddressInfo).port}`;
+
+    env = {
+      DATABASE_URL: databaseUrl,
+      CRON_SECRET: S.cronSecret,
+      CRON_SECRET_PREVIOUS: S.cronPrevious,
+      ADMIN_TOKEN: S.adminToken,
+      ALERT_WEBHOOK_SECRET: S.webhookSecret,
+      ALERT_WEBHOOK_URL: `${hook.url}/hooks/${S.webhookPath}?sig=${S.webhookQuery}`,
+      SLACK_WEBHOOK_URL: `${slack.url}${SLACK_PATH}?channel=${S.slackQuery}`,
+      SMTP_URL: smtp.url("alerts@example.com", S.smtpPassword),
+      ALERT_EMAIL_TO: "ops@example.com",
+      ALERT_EMAIL_FROM: "Crondeck <cron@example.com>",
+      SENTRY_DSN: sentry.dsn.replace("//public@", `//${S.sentryKey}@`),
+      UPSTASH_REDIS_REST_URL: upstash.url,
+      UPSTASH_REDIS_REST_TOKEN: S.upstashToken,
+      KV_REST_API_URL: upstash.url,
+      KV_REST_API_TOKEN: S.kvToken,
+      HEALTHCHECK_URLS: `http://probe:${S.healthPassword}@${healthBase}/down?api_key=${S.healthKey},http://${healthBase}/up?token=${S.healthToken}`,
+      CRONDECK_FAULT_JOBS: "1",
+      NEXT_PUBLIC_APP_URL: "http://crondeck.test",
+    };
+    server = await startNextServer({ env: { ...env, POSTGRES_URL: undefined, PGLITE_DIR: undefined } });
+
+    // Everything the jobs can leak, through every trigger path.
+    const out = await call("POST", "/api/cron/execute/leak-output", cron());
+    expect(out.status, out.text).toBe(200);
+    const previous = await call("POST", "/api/cron/execute/leak-output", cron(S.cronPrevious));
+    expect(previous.status, previous.text).toBe(200);
+    // A scheduled slot (a manual run does not count toward the auto-pause).
+    const slot = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 60_000).toISOString();
+    const failed = await call("POST", `/api/cron/execute/leak-failure?trigger=tick&slot=${slot}`, cron());
+    expect(failed.status, failed.text).toBe(500);
+    expect(failed.body.execution.status).toBe("failed");
+    const checked = await call("POST", "/api/cron/execute/health-check", cron());
+    expect(checked.status, checked.text).toBe(500);
+
+    // Every alert of the failure: failure, dead letter, auto-pause, on each channel.
+    await slack.waitForRequests(3, 15_000);
+    await hook.waitForRequests(3, 15_000);
+    for (let i = 0; i < 150 && smtp.mails.length < 3; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(smtp.mails.length).toBeGreaterThanOrEqual(3);
+    await sentry.waitFor((r) => r.events().some((e) => e.tags?.job_name === "leak-failure"), 10_000);
+
+    // The admin API and the dashboard, signed in with the admin token.
+    const login = await call("POST", "/api/admin/session", { origin: server.url, "content-type": "application/json" }, { token: S.adminToken });
+    expect(login.status, login.text).toBe(200);
+    cookie = login.setCookie[0].split(";")[0];
+    const bearer = { authorization: `Bearer ${S.adminToken}` };
+    const jobs = await call("GET", "/api/admin/cron-jobs", bearer);
+    expect(jobs.status, jobs.text).toBe(200);
+    const runIds = [out.body.execution?.id ?? out.body.runId, failed.body.execution?.id ?? failed.body.runId, checked.body.execution?.id ?? checked.body.runId].filter(Boolean);
+    expect(runIds).toHaveLength(3);
+    for (const id of runIds) expect((await call("GET", `/api/admin/runs/${id}`, bearer)).status).toBe(200);
+    for (const job of ["leak-output", "leak-failure", "health-check"]) await call("GET", `/api/admin/cron-jobs/${job}/history?limit=50&days=30`, bearer);
+    await call("GET", "/api/admin/dead-letter-queue?limit=50", bearer);
+    await call("GET", "/api/admin/statistics", bearer);
+    await call("GET", "/api/admin/locks", bearer);
+    await call("GET", "/api/cron/jobs", cron());
+    await call("GET", "/api/cron/jobs/leak-failure", cron());
+    await call("GET", "/api/health");
+    const pages = ["/dashboard/admin/cron-jobs", "/dashboard/admin/dead-letters", "/dashboard/admin/audit", "/dashboard/admin/locks"];
+    for (const id of runIds) pages.push(`/dashboard/admin/cron-jobs/leak-failure?run=${id}`, `/dashboard/admin/cron-jobs/leak-output?run=${id}`, `/dashboard/admin/cron-jobs/health-check?run=${id}`);
+    for (const page of pages) {
+      const reply = await call("GET", page, { cookie });
+      expect(reply.status, `${page}: ${reply.text.slice(0, 300)}`).toBe(200);
+    }
+  }, 240_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    await Promise.all([sentry?.close(), slack?.close(), hook?.close(), smtp?.close(), upstash?.close(), new Promise((r) => (health ? health.close(r) : r(null)))]);
+    await database?.dispose();
+    if (role) {
+      const admin = new pg.Client({ connectionString: adminUrl() });
+      await admin.connect();
+      await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => {});
+      await admin.end();
+    }
+  });
+
+  it("finds no secret, raw or percent-encoded, in any response, log, row, alert or CLI output", async () => {
+    // The CLI on the same database and environment: a run in the foreground, and the listings.
+    const cliEnv = { ...env, NODE_ENV: "test", CRON_DEMO: "" };
+    const cliRuns = [
+      ["jobs", "run", "leak-output", "--json"],
+      ["jobs", "run", "leak-output"],
+      ["jobs", "list", "--json"],
+      ["jobs", "list"],
+      ["dlq", "list", "--json"],
+      ["dlq", "list"],
+      ["doctor", "--json"],
+      ["locks", "stats"],
+    ];
+    for (const args of cliRuns) {
+      const result = await runCli(args, { env: cliEnv });
+      expect(result.code === 0 || args[0] === "doctor", `crondeck ${args.join(" ")}: ${result.stderr}${result.stdout}`.slice(0, 1_000)).toBe(true);
+      sinks.push({ name: `crondeck ${args.join(" ")} (stdout+stderr)`, text: result.stdout + result.stderr });
+    }
+
+    sinks.push(...responses);
+    sinks.push({ name: "server stdout/stderr", text: server.output() });
+
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      const { rows: tables } = await client.query<{ name: string }>(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`);
+      expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(["cron_job_logs", "cron_dead_letters", "cron_alerts", "cron_job_config"]));
+      for (const { name } of tables) {
+        const { rows } = await client.query<{ row: string }>(`SELECT row_to_json(t)::text AS row FROM "${name}" t`);
+        sinks.push({ name: `table ${name} (${rows.length} rows)`, text: rows.map((r) => r.row).join("\n") });
+      }
+      const { rows: stored } = await client.query(`SELECT count(*)::int AS n FROM cron_job_logs WHERE job_name IN ('leak-output', 'leak-failure', 'health-check')`);
+      expect(stored[0].n).toBeGreaterThanOrEqual(5);
+    } finally {
+      await client.end();
+    }
+
+    // Sentry: every item of every envelope (the envelope header carries the DSN by design).
+    const envelopes = sentry.envelopes();
+    expect(envelopes.length).toBeGreaterThan(0);
+    envelopes.forEach((e, i) => sinks.push({ name: `Sentry envelope ${i} items`, text: JSON.stringify(e.items) }));
+    slack.requests.forEach((r, i) => sinks.push({ name: `Slack post ${i}`, text: r.body }));
+    hook.requests.forEach((r, i) => sinks.push({ name: `webhook delivery ${i}`, text: `${JSON.stringify(r.headers)}\n${r.body}` }));
+    smtp.mails.forEach((m, i) => sinks.push({ name: `e-mail ${i}`, text: `${m.raw}\n${decodeMail(m.raw)}` }));
+
+    // The jobs did spill every secret: the sinks would hold them if nothing removed them.
+    const secrets = Object.entries(S).flatMap(([name, value]) => [
+      { name, value },
+      { name: `${name} (encoded)`, value: encodeURIComponent(value) },
+    ]);
+    secrets.push({ name: "slackPath", value: SLACK_PATH }, { name: "slackPath (encoded)", value: encodeURIComponent(SLACK_PATH) });
+
+    const found: string[] = [];
+    let checks = 0;
+    for (const sink of sinks) {
+      for (const secret of secrets) {
+        checks++;
+        const at = sink.text.indexOf(secret.value);
+        if (at >= 0) found.push(`${secret.name} in ${sink.name}: …${sink.text.slice(Math.max(0, at - 80), at + secret.value.length + 40)}…`);
+      }
+    }
+    console.log(`secret-leaks: ${checks} (secret x sink) checks: ${secrets.length} secret forms x ${sinks.length} sinks; ${found.length} found`);
+    expect(found, found.slice(0, 40).join("\n\n")).toEqual([]);
+    // Not vacuous: the sinks did receive the runs, their errors and their alerts.
+    const all = sinks.map((s) => s.text).join("\n");
+    expect(all).toContain("[redacted]");
+    expect(all).toContain("leak-failure");
+  });
+});
