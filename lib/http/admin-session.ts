@@ -10,8 +10,7 @@ import { HOME_PATH, LOGIN_PATH, NEXT_PATH_RE } from "../dashboard/paths";
 import { loadEnv } from "../env";
 import { HttpError, json, toErrorResponse } from "./http";
 import { adminRoute } from "./admin-http";
-import { validationError } from "./errors";
-import { readBodyText } from "./parse";
+import { parseWith, readBodyText } from "./parse";
 import { getRuntime } from "../app/runtime";
 
 /** A login body is a token and a path: anything over this is refused (413) before it is read further. */
@@ -44,8 +43,9 @@ async function readLoginBody(request: Request, isForm: boolean): Promise<unknown
 /**
  * POST /api/admin/session { token } (JSON, or a form post from the login page without
  * JavaScript): starts a session (its row, its audit row, the cookie naming it). Needs the
- * app's own Origin (login CSRF). Every attempt is counted first by the limiter all instances
- * share (lib/db/login-limiter.ts), keyed by clientAddress: 429 with Retry-After over it.
+ * app's own Origin (login CSRF). Every well-formed attempt is counted, before its token is
+ * compared, by the limiter all instances share (lib/db/login-limiter.ts), keyed by
+ * clientAddress: 429 with Retry-After over it, whatever the token.
  */
 export async function handleLogin(request: Request, now: () => Date = () => new Date()): Promise<Response> {
   try {
@@ -58,6 +58,15 @@ export async function handleLogin(request: Request, now: () => Date = () => new 
       throw new HttpError(415, "unsupported_media_type", "body: send the login as application/x-www-form-urlencoded (the login page's form) or JSON.", { field: "body" });
     }
     const isForm = /^application\/x-www-form-urlencoded/i.test(contentType);
+    // The body first (at most 4 KB; a malformed one compares no token, so it is not an attempt).
+    let body: z.infer<typeof loginBodySchema>;
+    try {
+      body = parseWith(loginBodySchema, await readLoginBody(request, isForm), "body");
+    } catch (error) {
+      if (isForm && error instanceof HttpError && error.status === 400) return redirect(`${LOGIN_PATH}?error=missing_token`);
+      throw error;
+    }
+
     const ip = clientAddress(request, env);
     const { database } = await getRuntime();
     const attempt = await countLoginAttempt(database.db, ip, now());
@@ -67,17 +76,10 @@ export async function handleLogin(request: Request, now: () => Date = () => new 
         attempt.scope === "address"
           ? `Too many login attempts from this address; try again in ${wait}s.`
           : `Too many login attempts on this server as a whole; try again in ${wait}s. Scripts can use Authorization: Bearer <ADMIN_TOKEN> without logging in.`;
-      await request.body?.cancel().catch(() => undefined);
       return toErrorResponse(refusal(429, "too_many_attempts", message, { "retry-after": wait }), "admin login");
     }
 
-    const parsed = loginBodySchema.safeParse(await readLoginBody(request, isForm));
-    if (!parsed.success) {
-      if (isForm) return redirect(`${LOGIN_PATH}?error=missing_token`);
-      throw validationError(parsed.error, "body");
-    }
-
-    if (!adminTokenMatches(parsed.data.token, env.ADMIN_TOKEN)) {
+    if (!adminTokenMatches(body.token, env.ADMIN_TOKEN)) {
       console.warn(`[crondeck] admin login refused from ${ip ?? "an unknown address"}`);
       if (isForm) return redirect(`${LOGIN_PATH}?error=invalid_token`);
       return toErrorResponse(refusal(401, "unauthorized", "Wrong admin token."), "admin login");
@@ -89,7 +91,7 @@ export async function handleLogin(request: Request, now: () => Date = () => new 
     // The session starts here, so it is the cookie's actor; the detail says how the form was sent.
     await startSession(database.db, { name: SESSION_ACTOR, via: "cookie", ip }, row, { submitted: isForm ? "form" : "json" });
     const setCookie = sessionSetCookie(request, cookie, env.ADMIN_TOKEN);
-    if (isForm) return redirect(parsed.data.next ?? HOME_PATH, setCookie);
+    if (isForm) return redirect(body.next ?? HOME_PATH, setCookie);
     const response = json({ success: true, expiresAt: new Date((cookie.iat + SESSION_ABSOLUTE_SECONDS) * 1000).toISOString(), idleTimeoutSeconds: SESSION_IDLE_SECONDS });
     response.headers.append("set-cookie", setCookie);
     return response;
