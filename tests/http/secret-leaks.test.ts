@@ -51,6 +51,8 @@ const S = {
 const SLACK_PATH = `/services/T${tag}/B0LEAK/${S.slackToken}`;
 
 interface Sink {
+  /** response, server output, stored row, Sentry, Slack, e-mail, webhook, CLI */
+  kind: string;
   name: string;
   text: string;
 }
@@ -74,7 +76,7 @@ describe.skipIf(!enabled)("secrets in every sink", () => {
   const adminUrl = () => process.env.TEST_DATABASE_URL!;
   const call = async (method: string, path: string, headers: Record<string, string> = {}, body?: unknown) => {
     const reply = await rawRequest(server.url, method, path, { headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    responses.push({ name: `${method} ${path} (${reply.status})`, text: `${JSON.stringify(reply.headers)}\n${reply.text}` });
+    responses.push({ kind: path.startsWith("/dashboard") ? "page" : "API response", name: `${method} ${path} (${reply.status})`, text: `${JSON.stringify(reply.headers)}\n${reply.text}` });
     return reply;
   };
   const cron = (secret = S.cronSecret) => ({ authorization: `Bearer ${secret}` });
@@ -198,11 +200,11 @@ describe.skipIf(!enabled)("secrets in every sink", () => {
     for (const args of cliRuns) {
       const result = await runCli(args, { env: cliEnv });
       expect(result.code === 0 || args[0] === "doctor", `crondeck ${args.join(" ")}: ${result.stderr}${result.stdout}`.slice(0, 1_000)).toBe(true);
-      sinks.push({ name: `crondeck ${args.join(" ")} (stdout+stderr)`, text: result.stdout + result.stderr });
+      sinks.push({ kind: "CLI output", name: `crondeck ${args.join(" ")} (stdout+stderr)`, text: result.stdout + result.stderr });
     }
 
     sinks.push(...responses);
-    sinks.push({ name: "server stdout/stderr", text: server.output() });
+    sinks.push({ kind: "server output", name: "server stdout/stderr", text: server.output() });
 
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
@@ -211,7 +213,7 @@ describe.skipIf(!enabled)("secrets in every sink", () => {
       expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(["cron_job_logs", "cron_dead_letters", "cron_alerts", "cron_job_config"]));
       for (const { name } of tables) {
         const { rows } = await client.query<{ row: string }>(`SELECT row_to_json(t)::text AS row FROM "${name}" t`);
-        sinks.push({ name: `table ${name} (${rows.length} rows)`, text: rows.map((r) => r.row).join("\n") });
+        sinks.push({ kind: "stored row", name: `table ${name} (${rows.length} rows)`, text: rows.map((r) => r.row).join("\n") });
       }
       const { rows: stored } = await client.query(`SELECT count(*)::int AS n FROM cron_job_logs WHERE job_name IN ('leak-output', 'leak-failure', 'health-check')`);
       expect(stored[0].n).toBeGreaterThanOrEqual(5);
@@ -222,10 +224,10 @@ describe.skipIf(!enabled)("secrets in every sink", () => {
     // Sentry: every item of every envelope (the envelope header carries the DSN by design).
     const envelopes = sentry.envelopes();
     expect(envelopes.length).toBeGreaterThan(0);
-    envelopes.forEach((e, i) => sinks.push({ name: `Sentry envelope ${i} items`, text: JSON.stringify(e.items) }));
-    slack.requests.forEach((r, i) => sinks.push({ name: `Slack post ${i}`, text: r.body }));
-    hook.requests.forEach((r, i) => sinks.push({ name: `webhook delivery ${i}`, text: `${JSON.stringify(r.headers)}\n${r.body}` }));
-    smtp.mails.forEach((m, i) => sinks.push({ name: `e-mail ${i}`, text: `${m.raw}\n${decodeMail(m.raw)}` }));
+    envelopes.forEach((e, i) => sinks.push({ kind: "Sentry", name: `Sentry envelope ${i} items`, text: JSON.stringify(e.items) }));
+    slack.requests.forEach((r, i) => sinks.push({ kind: "Slack", name: `Slack post ${i}`, text: `${JSON.stringify(r.headers)}\n${r.body}` }));
+    hook.requests.forEach((r, i) => sinks.push({ kind: "webhook", name: `webhook delivery ${i}`, text: `${JSON.stringify(r.headers)}\n${r.body}` }));
+    smtp.mails.forEach((m, i) => sinks.push({ kind: "e-mail", name: `e-mail ${i}`, text: `${m.raw}\n${decodeMail(m.raw)}` }));
 
     // The jobs did spill every secret: the sinks would hold them if nothing removed them.
     const secrets = Object.entries(S).flatMap(([name, value]) => [
@@ -235,15 +237,26 @@ describe.skipIf(!enabled)("secrets in every sink", () => {
     secrets.push({ name: "slackPath", value: SLACK_PATH }, { name: "slackPath (encoded)", value: encodeURIComponent(SLACK_PATH) });
 
     const found: string[] = [];
+    const byKind = new Map<string, { sinks: number; checks: number; found: number }>();
     let checks = 0;
     for (const sink of sinks) {
+      const tally = byKind.get(sink.kind) ?? { sinks: 0, checks: 0, found: 0 };
+      byKind.set(sink.kind, tally);
+      tally.sinks++;
       for (const secret of secrets) {
         checks++;
+        tally.checks++;
         const at = sink.text.indexOf(secret.value);
-        if (at >= 0) found.push(`${secret.name} in ${sink.name}: …${sink.text.slice(Math.max(0, at - 80), at + secret.value.length + 40)}…`);
+        if (at >= 0) {
+          tally.found++;
+          found.push(`${secret.name} in ${sink.name}: …${sink.text.slice(Math.max(0, at - 80), at + secret.value.length + 40)}…`);
+        }
       }
     }
     console.log(`secret-leaks: ${checks} (secret x sink) checks: ${secrets.length} secret forms x ${sinks.length} sinks; ${found.length} found`);
+    for (const [kind, t] of byKind) console.log(`  ${kind}: ${t.sinks} sinks, ${t.checks} checks, ${t.found} found`);
+    const leaked = new Set(found.map((f) => f.slice(0, f.indexOf(" in ")).replace(" (encoded)", "")));
+    if (leaked.size) console.log(`  secrets found somewhere: ${[...leaked].join(", ")}`);
     expect(found, found.slice(0, 40).join("\n\n")).toEqual([]);
     // Not vacuous: the sinks did receive the runs, their errors and their alerts.
     const all = sinks.map((s) => s.text).join("\n");
