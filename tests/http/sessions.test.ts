@@ -58,6 +58,12 @@ function call(base: string, method: string, path: string, opts: { from?: string;
   });
 }
 
+/**
+ * Set empty rather than removed: `next start` fills a variable missing from its environment from
+ * a developer's .env.local, but not one that is set, and an empty value means unset to lib/env.ts.
+ */
+const UNSET = { TRUST_PROXY: "", VERCEL_URL: "", VERCEL_ENV: "" };
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Waits, if needed, until the wall-clock minute has at least 35 s left (the limiter's window). */
 async function freshWindow(): Promise<void> {
@@ -91,7 +97,7 @@ describe("sessions and the login limiter on the embedded database (no Postgres s
   let server: NextServer;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "crondeck-sessions-"));
-    server = await startNextServer({ env: { DATABASE_URL: undefined, POSTGRES_URL: undefined, PGLITE_DIR: join(dir, "pglite"), ADMIN_TOKEN: TOKEN, TRUST_PROXY: undefined, VERCEL_URL: undefined } });
+    server = await startNextServer({ env: { ...UNSET, DATABASE_URL: "", POSTGRES_URL: "", PGLITE_DIR: join(dir, "pglite"), ADMIN_TOKEN: TOKEN } });
   }, 120_000);
   afterAll(async () => {
     await server?.stop();
@@ -165,8 +171,8 @@ describe.skipIf(!reachable)("sessions, limiter and client address on a Postgres 
     [database, shared] = await Promise.all([createTestDatabase("postgres", { migrate: false }), createTestDatabase("postgres", { migrate: false })]);
     pool = new pg.Pool({ connectionString: database.url, max: 2 });
     sharedPool = new pg.Pool({ connectionString: shared.url, max: 2 });
-    const base = { ADMIN_TOKEN: TOKEN, VERCEL_URL: undefined };
-    direct = await startNextServer({ env: { ...base, DATABASE_URL: database.url, TRUST_PROXY: undefined } });
+    const base = { ...UNSET, ADMIN_TOKEN: TOKEN };
+    direct = await startNextServer({ env: { ...base, DATABASE_URL: database.url } });
     // Two instances of the app behind one proxy, on one database.
     proxied = await Promise.all([
       startNextServer({ env: { ...base, DATABASE_URL: shared.url, TRUST_PROXY: "1" } }),
@@ -276,7 +282,7 @@ describe.skipIf(!reachable)("sessions, limiter and client address on a Postgres 
     const cookie = cookieOf(await login(proxied[1].url, TOKEN, { headers: { "x-forwarded-for": "203.0.113.13" } }));
     expect((await call(proxied[1].url, "GET", "/api/admin/cron-jobs", { headers: { cookie } })).status).toBe(200);
     await proxied[1].stop();
-    proxied[1] = await startNextServer({ env: { ADMIN_TOKEN: ROTATED, VERCEL_URL: undefined, DATABASE_URL: shared.url, TRUST_PROXY: "1" } });
+    proxied[1] = await startNextServer({ env: { ...UNSET, ADMIN_TOKEN: ROTATED, DATABASE_URL: shared.url, TRUST_PROXY: "1" } });
     const refused = await call(proxied[1].url, "GET", "/api/admin/cron-jobs", { headers: { cookie } });
     expect(refused.status).toBe(401);
     expect((await sharedPool.query(`SELECT revoked_reason FROM cron_admin_sessions WHERE id = $1`, [sidOf(cookie)])).rows).toEqual([{ revoked_reason: "token_rotated" }]);
