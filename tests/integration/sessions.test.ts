@@ -4,7 +4,7 @@ import { checkSession, newSession, sessionRowFor, signSession, SESSION_ABSOLUTE_
 import { queryRows } from "@/lib/db/client";
 import { endSession, startSession } from "@/lib/db/commands/sessions";
 import { clearLoginAttempts, countLoginAttempt, LOGIN_LIMITS } from "@/lib/db/login-limiter";
-import { cleanupAuthState } from "@/lib/db/maintenance";
+import { cleanupAuthState, cleanupOldLogs } from "@/lib/db/maintenance";
 import { findSession } from "@/lib/db/sessions";
 import { describeOnDatabases } from "../support/db";
 
@@ -114,6 +114,11 @@ describeOnDatabases("admin sessions", (ctx) => {
     expect(removed.loginAttempts).toBeGreaterThanOrEqual(1);
     expect(await findSession(ctx.db, ended.sid)).toBeNull();
     expect(await findSession(ctx.db, live.sid)).not.toBeNull();
+    // The daily cleanup-old-logs job's function trims them too.
+    const later = await login(0);
+    await endSession(ctx.db, { ...ADMIN, session: later.sid }, at(0));
+    await cleanupOldLogs(ctx.db, 90, at(minutes(60 * 24 * 31)));
+    expect(await findSession(ctx.db, later.sid)).toBeNull();
   });
 });
 
