@@ -196,6 +196,15 @@ describe("security headers on every page and API route", () => {
       const reply = await rawRequest(server.url, method, path, { headers: credentials(path, who), body: bodyFor(route, method) });
       counts.cases.add(`${route.pattern} ${method} ${who}`);
       checkHeaders(`${method} ${path} (${who}) -> ${reply.status}`, path, reply, method);
+      // The signed-in walk reaches the real pages and reads (real ids, not 404s); anonymous ones are turned away.
+      if (method === "GET" && route.file.includes("/(console)/")) {
+        if (who === "signed in") expect(reply.status, path).toBe(200);
+        // Anonymous: a 307, or (the page streams behind its loading state) a redirect in the stream.
+        else expect(reply.status === 307 || reply.text.includes("NEXT_REDIRECT;replace;/dashboard/admin/login"), `${path} (anonymous) -> login`).toBe(true);
+      }
+      if (method === "GET" && route.methods.includes("GET") && route.kind === "route" && /^\/api\/(admin|cron\/jobs)\b/.test(route.pattern)) {
+        expect(reply.status, `${path} (${who}): ${reply.text.slice(0, 200)}`).toBe(who === "signed in" ? 200 : 401);
+      }
     }
   });
 
