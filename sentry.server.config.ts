@@ -7,7 +7,8 @@
  * variables. Crondeck sends none of them: error messages, stacks and cron check-ins only.
  */
 import * as Sentry from "@sentry/nextjs";
-import { keepDsnKeyOutOfTraces } from "./lib/alerts/sentry";
+import { keepDsnKeyOutOfTraces, secretScrubbing } from "./lib/alerts/sentry";
+import { loadEnv, secretsOf } from "./lib/env";
 
 const dsn = process.env.SENTRY_DSN?.trim();
 
@@ -32,6 +33,8 @@ if (dsn) {
     },
     // No trace headers on requests to Slack, the alert webhook or HEALTHCHECK_URLS: they are not ours.
     tracePropagationTargets: [],
+    // Every configured secret out of every event and breadcrumb, whatever captured it.
+    ...secretScrubbing(() => secretsOf(loadEnv())),
   });
   keepDsnKeyOutOfTraces();
 }

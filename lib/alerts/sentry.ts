@@ -1,5 +1,6 @@
 import * as Sentry from "@sentry/nextjs";
 import type { JobDefinition } from "../cron/define-job";
+import { redactDeep } from "../cron/redact";
 import type { RunReport } from "../cron/run-job";
 import type { Schedule } from "../cron/schedule";
 import { deliveryGraceMs, type VercelPlan } from "../vercel/crons";
@@ -30,6 +31,30 @@ export function keepDsnKeyOutOfTraces(client = Sentry.getClient()): void {
   client?.on("createDsc", (dsc) => {
     delete dsc.public_key;
   });
+}
+
+/**
+ * Sentry.init options that remove the configured secrets (lib/env.ts secretsOf, read once, on
+ * the first event) from every string of every event and breadcrumb the SDK sends: the engine's
+ * reports are scrubbed already; this covers whatever else the SDK captures (an unexpected
+ * error's message, a logged line, a request breadcrumb).
+ */
+export function secretScrubbing(secrets: () => readonly string[]): Pick<Sentry.NodeOptions, "beforeSend" | "beforeBreadcrumb"> {
+  let known: readonly string[] | undefined;
+  const list = (): readonly string[] => {
+    if (!known) {
+      try {
+        known = secrets();
+      } catch {
+        return [];
+      }
+    }
+    return known;
+  };
+  return {
+    beforeSend: (event) => redactDeep(event, list()),
+    beforeBreadcrumb: (breadcrumb) => redactDeep(breadcrumb, list()),
+  };
 }
 
 export function sentryEnabled(): boolean {

@@ -1,4 +1,5 @@
 import { defineJob, type JobDefinition } from "../cron/define-job";
+import { standardWebhookSecret } from "../alerts/webhook-secret";
 import { loadEnv, type Env } from "../env";
 
 /**
@@ -16,6 +17,7 @@ function configured(env: Env): Record<string, string> {
     CRON_SECRET_PREVIOUS: env.CRON_SECRET_PREVIOUS,
     ADMIN_TOKEN: env.ADMIN_TOKEN,
     ALERT_WEBHOOK_SECRET: env.ALERT_WEBHOOK_SECRET,
+    ALERT_WEBHOOK_SECRET_STANDARD: env.ALERT_WEBHOOK_SECRET ? standardWebhookSecret(env.ALERT_WEBHOOK_SECRET) : undefined,
     DATABASE_URL: env.DATABASE_URL,
     POSTGRES_URL: env.POSTGRES_URL,
     SMTP_URL: env.SMTP_URL,

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import pg from "pg";
+import { standardWebhookSecret } from "@/lib/alerts/webhook-secret";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli";
 import { createTestDatabase, serverAnswers, type TestDatabase } from "../support/db";
@@ -125,7 +126,8 @@ describe.skipIf(!enabled)("secrets in every sink", () => {
       CRONDECK_FAULT_JOBS: "1",
       NEXT_PUBLIC_APP_URL: "http://crondeck.test",
     };
-    server = await startNextServer({ env: { ...env, POSTGRES_URL: undefined, PGLITE_DIR: undefined } });
+    // Blank (not unset) what the test does not use, so a developer's .env.local cannot fill it in.
+    server = await startNextServer({ env: { ...env, POSTGRES_URL: "", PGLITE_DIR: "", CRON_DEMO: "", CRONDECK_FAULT_LEDGER_URL: "", SENTRY_ENVIRONMENT: "" } });
 
     // Everything the jobs can leak, through every trigger path.
     const out = await call("POST", "/api/cron/execute/leak-output", cron());
@@ -235,6 +237,9 @@ describe.skipIf(!enabled)("secrets in every sink", () => {
       { name: `${name} (encoded)`, value: encodeURIComponent(value) },
     ]);
     secrets.push({ name: "slackPath", value: SLACK_PATH }, { name: "slackPath (encoded)", value: encodeURIComponent(SLACK_PATH) });
+    // The signing secret as the webhook's receiver holds it (Standard Webhooks' whsec_<base64>).
+    const standard = standardWebhookSecret(S.webhookSecret);
+    secrets.push({ name: "webhookSecret (whsec_)", value: standard }, { name: "webhookSecret (base64)", value: standard.slice("whsec_".length) });
 
     const found: string[] = [];
     const byKind = new Map<string, { sinks: number; checks: number; found: number }>();

@@ -85,6 +85,11 @@ describe("secretsOf", () => {
     expect(secrets).toEqual(sorted);
   });
 
+  it("covers the webhook signing secret as its receiver holds it (whsec_ and the base64 key)", () => {
+    const standard = `whsec_${Buffer.from(SOURCE.ALERT_WEBHOOK_SECRET).toString("base64")}`;
+    expect(redact(`${standard} ${standard.slice(6)}`, secrets)).toBe("[redacted] [redacted]");
+  });
+
   it("is empty for an environment without secrets", () => {
     expect(secretsOf(parseEnv({}))).toEqual([]);
   });
@@ -171,5 +176,27 @@ describe("redactAlertError", () => {
     const out = redactAlertError(`echo /services/T1/B2/tokenABCDEF12 and tokenABCDEF12 and queryVALUE99 and botPass12345`, [url]);
     expect(out).not.toMatch(/tokenABCDEF12|queryVALUE99|botPass12345/);
     expect(alertSecrets([url])).toEqual(secretSet({ secretUrls: [url] }));
+  });
+});
+
+describe("secretScrubbing (Sentry's beforeSend and beforeBreadcrumb)", () => {
+  it("removes the configured secrets from every string of an event and a breadcrumb, reading them once", async () => {
+    const { secretScrubbing } = await import("@/lib/alerts/sentry");
+    let reads = 0;
+    const options = secretScrubbing(() => {
+      reads++;
+      return secretsOf(parseEnv(SOURCE));
+    });
+    const event = {
+      message: `boom ${SOURCE.ADMIN_TOKEN}`,
+      exception: { values: [{ type: "Error", value: `connect ${SOURCE.DATABASE_URL}` }] },
+      extra: { [SOURCE.CRON_SECRET]: SOURCE.SLACK_WEBHOOK_URL },
+    };
+    const sent = options.beforeSend!(event as never, {} as never);
+    const crumb = options.beforeBreadcrumb!({ category: "fetch", data: { url: SOURCE.SLACK_WEBHOOK_URL } }, undefined);
+    const text = JSON.stringify([sent, crumb]);
+    for (const secret of SECRETS) expect(text, secret).not.toContain(secret);
+    expect(text).toContain("db.example.com");
+    expect(reads).toBe(1);
   });
 });
