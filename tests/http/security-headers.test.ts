@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appRoutes, fillRoute, HTTP_METHODS, type AppRoute, type HttpMethod } from "../support/app-routes";
 import { rawRequest, type RawReply } from "../support/http";
-import { startNextServer, type NextServer } from "../support/next-server";
+import { ISOLATED_VARIABLES, startNextServer, type NextServer } from "../support/next-server";
 
 /**
  * The hardened headers on every response of `next start`: every page and route handler found
@@ -133,6 +133,9 @@ describe("security headers on every page and API route", () => {
     dataDir = mkdtempSync(join(tmpdir(), "crondeck-headers-"));
     server = await startNextServer({
       env: {
+        // Blank, not just absent: `next start` fills a missing variable from a developer's
+        // .env.local (a database, a public URL the origin check would compare with, alert sinks).
+        ...Object.fromEntries([...ISOLATED_VARIABLES, "TRUST_PROXY", "VERCEL_URL"].map((name) => [name, ""])),
         PGLITE_DIR: join(dataDir, "pglite"),
         ADMIN_TOKEN,
         CRON_SECRET,
