@@ -3,7 +3,7 @@ import { withSentryConfig } from "@sentry/nextjs/config";
 /**
  * Headers for every response: pages, route handlers, the build's static files, 404s. The page
  * Content-Security-Policy (a nonce per request) is set by proxy.ts; everything here is static.
- * - nosniff: a JSON body or an uploaded file is never run as a script or stylesheet.
+ * - nosniff: a JSON answer is never taken for a script or stylesheet by a page that loads it.
  * - Referrer-Policy same-origin: job names and run ids in dashboard URLs stay in the app. Not
  *   no-referrer: under it a browser sends `Origin: null` with same-origin form POSTs (Fetch
  *   spec, "append a request Origin header"), which the login form and the admin API's origin
@@ -28,9 +28,10 @@ const API_RESPONSE = [
 ];
 
 /**
- * The dashboard's admin pages show run data to a signed-in admin: never stored. Next.js answers
- * the dynamic pages with `private, no-cache, no-store, max-age=0, must-revalidate` itself; this
- * covers the answers it builds otherwise (its 307 that adds ?_rsc= to a router request).
+ * The dashboard's admin pages show run data to a signed-in admin: never stored. This replaces
+ * Next.js's own `private, no-cache, no-store, max-age=0, must-revalidate` on the rendered pages
+ * (no-store alone says it all) and covers the answers Next.js builds without one (its 307 that
+ * adds ?_rsc= to a router request).
  */
 const ADMIN_PAGE = [{ key: "Cache-Control", value: "no-store" }];
 
