@@ -3,7 +3,6 @@ import { adminNotConfigured, adminTokenMatches, checkOrigin, SESSION_ACTOR } fro
 import { clearSessionCookie, newSession, SESSION_ABSOLUTE_SECONDS, SESSION_IDLE_SECONDS, sessionRowFor, sessionSetCookie } from "../auth/admin-session";
 import { clientAddress } from "../auth/client-address";
 import { refusal } from "../auth/refusal";
-import { writeAudit } from "../db/commands/audit";
 import { endSession, startSession } from "../db/commands/sessions";
 import { clearLoginAttempts, countLoginAttempt } from "../db/login-limiter";
 import { HOME_PATH, LOGIN_PATH, NEXT_PATH_RE } from "../dashboard/paths";
@@ -104,9 +103,7 @@ export async function handleLogin(request: Request, now: () => Date = () => new 
 export function handleLogout(request: Request): Promise<Response> {
   return adminRoute(request, "logout", async ({ actor }) => {
     const { database } = await getRuntime();
-    // The bearer token has no session to end: its logout is only recorded.
-    if (actor.session) await endSession(database.db, { ...actor, session: actor.session }, new Date());
-    else await writeAudit(database.db, actor, "session.logout", null);
+    await endSession(database.db, actor, new Date());
     const response = json({ success: true });
     response.headers.append("set-cookie", clearSessionCookie(request));
     return response;

@@ -19,11 +19,14 @@ export function startSession(db: Db, actor: Actor, session: NewSession, detail: 
   });
 }
 
-/** Revokes the actor's session (logout) and writes its session.logout row; false when it had ended already. */
-export function endSession(db: Db, actor: Actor & { session: string }, now: Date): Promise<boolean> {
+/**
+ * A logout: revokes the actor's session and writes its session.logout row; false when there was
+ * no live session to end (it had ended already, or a bearer-token request, which has none).
+ */
+export function endSession(db: Db, actor: Actor, now: Date): Promise<boolean> {
   return inTransaction(db, async (tx) => {
-    const revoked = await revokeSession(tx, actor.session, "logout", now);
-    await writeAudit(tx, actor, "session.logout", null, revoked ? {} : { alreadyEnded: true });
+    const revoked = actor.session ? await revokeSession(tx, actor.session, "logout", now) : false;
+    await writeAudit(tx, actor, "session.logout", null, actor.session && !revoked ? { alreadyEnded: true } : {});
     return revoked;
   });
 }
