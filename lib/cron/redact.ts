@@ -75,8 +75,8 @@ function urlSecrets(text: string, whole: boolean): string[] {
     out.push(pair.slice(at + 1));
   }
   if (whole) {
-    const noQuery = `${url.origin}${url.pathname}`;
-    out.push(text, url.href, noQuery, url.pathname + url.search, url.pathname, url.search.slice(1));
+    // The URL as given and as normalised, each without its query too.
+    out.push(text, text.split(/[?#]/)[0], url.href, `${url.protocol}//${url.host}${url.pathname}`, url.pathname + url.search, url.pathname, url.search.slice(1));
     // The token-like segments on their own (a server may echo just its token): 8 or more
     // characters with a digit in them, or 20 or more ("services" and "hooks" stay readable).
     for (const segment of url.pathname.split("/")) {

@@ -200,3 +200,23 @@ describe("secretScrubbing (Sentry's beforeSend and beforeBreadcrumb)", () => {
     expect(reads).toBe(1);
   });
 });
+
+describe("secretSet of a URL secret as a whole", () => {
+  it("holds the URL with and without its query, as given and as normalised, and its path and query", () => {
+    const set = secretSet({ secretUrls: ["HTTPS://Hooks.Example.com/services/T1/B2/tokenABCDEF12?a=queryVALUE99"] });
+    expect(set).toEqual(
+      expect.arrayContaining([
+        "HTTPS://Hooks.Example.com/services/T1/B2/tokenABCDEF12",
+        "https://hooks.example.com/services/T1/B2/tokenABCDEF12?a=queryVALUE99",
+        "https://hooks.example.com/services/T1/B2/tokenABCDEF12",
+        "/services/T1/B2/tokenABCDEF12?a=queryVALUE99",
+        "a=queryVALUE99",
+        "queryVALUE99",
+        "tokenABCDEF12",
+      ]),
+    );
+    expect(set).not.toContain("services");
+    expect(set.some((s) => s.startsWith("null"))).toBe(false);
+    expect(secretSet({ secretUrls: ["smtp://alerts:smtpPASS123@mail.example.com:587"] }).some((s) => s.startsWith("null"))).toBe(false);
+  });
+});
