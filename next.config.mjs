@@ -41,6 +41,12 @@ const ADMIN_PAGE = [{ key: "Cache-Control", value: "no-store" }];
  * @type {import("next").NextConfig}
  */
 const nextConfig = {
+  experimental: {
+    // proxy.ts runs in front of every page, and Next.js keeps a copy of the request body for it,
+    // up to this size, until the request ends (default 10 MB: eight 100 MiB POSTs to a page at
+    // once held 65 MiB). No page takes a body: forms post to /api/, which the proxy skips.
+    proxyClientMaxBodySize: "64kb",
+  },
   // Vercel Cron does not follow redirects: /api/cron/execute/x must never answer 308 to add or strip a slash.
   trailingSlash: false,
   // ...and must not redirect /api/cron/execute/x/ to /api/cron/execute/x either: Next.js
