@@ -110,7 +110,7 @@ export function refuseControlCharacters(value: unknown, where: "body" | "query" 
 
 /** A one-line text field (a search, a name, an assignee): no TAB, LF or CR either. */
 export function oneLine<S extends z.ZodString>(schema: S): S {
-  return schema.refine((v) => !hasLineBreak(v), "must be one line (no tab or line break)") as unknown as S;
+  return schema.refine((v) => !hasLineBreak(v), "must be one line (no tab or line break)");
 }
 
 /** A path or query id that must be a UUID, lower-cased. */
