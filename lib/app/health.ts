@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { LeaseStore } from "../cron/lease-store";
+import { maskUrl, redact } from "../cron/redact";
 import type { Db } from "../db/client";
 import { codeVersion, loadEnv, type Env } from "../env";
 import { pingDatabase } from "../db/queries/health";
@@ -107,15 +108,29 @@ function reportedVersion(env: Env = loadEnv()): string {
   return packageVersion;
 }
 
+/**
+ * Fetches a URL and reports how it answered. `fetch` refuses a URL with credentials in it, so a
+ * `https://user:password@host/` entry sends them as HTTP Basic authentication instead; the
+ * report names the URL with its credentials and query values masked (maskUrl).
+ */
 async function checkUrl(url: string, timeoutMs: number, now: () => number): Promise<UrlCheck> {
   const started = now();
+  const shown = maskUrl(url);
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "manual", cache: "no-store" });
+    const target = new URL(url);
+    const headers = new Headers();
+    if (target.username || target.password) {
+      const credentials = `${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`;
+      headers.set("authorization", `Basic ${Buffer.from(credentials, "utf8").toString("base64")}`);
+      target.username = "";
+      target.password = "";
+    }
+    const response = await fetch(target, { headers, signal: AbortSignal.timeout(timeoutMs), redirect: "manual", cache: "no-store" });
     // The body is not needed; release the socket.
     await response.body?.cancel().catch(() => {});
     const ok = response.status < 400;
     return {
-      url,
+      url: shown,
       status: ok ? "ok" : "failed",
       statusCode: response.status,
       durationMs: now() - started,
@@ -123,7 +138,7 @@ async function checkUrl(url: string, timeoutMs: number, now: () => number): Prom
     };
   } catch (error) {
     const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
-    return { url, status: "failed", durationMs: now() - started, error: timedOut ? "timeout" : "network error" };
+    return { url: shown, status: "failed", durationMs: now() - started, error: timedOut ? "timeout" : "network error" };
   }
 }
 
@@ -189,10 +204,13 @@ async function checkLeaseStore(store: LeaseStore | null, timeoutMs: number): Pro
   }
 }
 
-/** Drops anything that looks like a connection string or a password from a message meant for logs. */
+/**
+ * A message meant for logs, with the one redaction (lib/cron/redact.ts) applied and every URL
+ * in it shown as maskUrl shows it (credentials and query values as ***).
+ */
 export function redactSecrets(text: string): string {
-  return text
-    .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'`]*/gi, (url) => url.replace(/\/\/[^/\s]*@/, "//***@").replace(/^([^?]*)\?.*$/, "$1?***"))
+  return redact(text)
+    .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'`]*/gi, (url) => maskUrl(url))
     .replace(/(password\s*[=:]\s*)\S+/gi, "$1***");
 }
 

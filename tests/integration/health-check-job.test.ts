@@ -23,7 +23,13 @@ let dataDir: string;
 const saved: Record<string, string | undefined> = {};
 
 beforeAll(async () => {
-  server = createServer((req, res) => res.writeHead(req.url?.startsWith("/down") ? 503 : 200).end("ok"));
+  // /down fails; /private answers only with the probe's Basic credentials.
+  const expected = `Basic ${Buffer.from(`probe:${PASSWORD}`).toString("base64")}`;
+  server = createServer((req, res) => {
+    if (req.url?.startsWith("/down")) return void res.writeHead(503).end("down");
+    if (req.url?.startsWith("/private") && req.headers.authorization !== expected) return void res.writeHead(401).end("who?");
+    res.writeHead(200).end("ok");
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const base = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   dataDir = mkdtempSync(join(tmpdir(), "crondeck-hc-"));
@@ -36,8 +42,8 @@ beforeAll(async () => {
     UPSTASH_REDIS_REST_TOKEN: "",
     KV_REST_API_URL: "",
     KV_REST_API_TOKEN: "",
-    // fetch refuses a URL with credentials: that one fails as a network error, before any request.
-    HEALTHCHECK_URLS: `http://${base}/down?api_key=${KEY}&region=eu,http://probe:${PASSWORD}@${base}/up,http://${base}/up?token=${TOKEN}`,
+    // fetch refuses a URL with credentials: the check sends them as Basic authentication instead.
+    HEALTHCHECK_URLS: `http://${base}/down?api_key=${KEY}&region=eu,http://probe:${PASSWORD}@${base}/private,http://${base}/up?token=${TOKEN}`,
   };
   for (const [key, value] of Object.entries(env)) {
     saved[key] = process.env[key];
@@ -55,7 +61,7 @@ afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-it("logs and fails with the URLs masked, never their password, api_key or token", async () => {
+it("logs and fails with the URLs masked, never their password, api_key or token; a URL's credentials go as Basic authentication", async () => {
   const lines: string[] = [];
   const ctx: JobContext = {
     signal: new AbortController().signal,
@@ -71,7 +77,9 @@ it("logs and fails with the URLs masked, never their password, api_key or token"
     () => null,
     (e: Error) => e,
   )) as Error | null;
-  expect(error?.message).toMatch(/^unhealthy: http:\/\/127\.0\.0\.1:\d+\/down\?api_key=\*\*\*&region=\*\*\*: HTTP 503; http:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:\d+\/up: network error$/);
+  expect(error?.message).toMatch(/^unhealthy: http:\/\/127\.0\.0\.1:\d+\/down\?api_key=\*\*\*&region=\*\*\*: HTTP 503$/);
+  // The credentialed URL was reached with its credentials (the server answers 401 without them).
+  expect(lines.some((l) => /^http:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:\d+\/private: ok \(HTTP 200\)/.test(l)), lines.join("\n")).toBe(true);
   expect(lines.some((l) => /\/up\?token=\*\*\*: ok/.test(l)), lines.join("\n")).toBe(true);
   const everything = [error?.message ?? "", error?.stack ?? "", ...lines].join("\n");
   for (const secret of [PASSWORD, KEY, TOKEN]) expect(everything).not.toContain(secret);
