@@ -331,6 +331,11 @@ test("the audit log shows who did what, to what, from where", async ({}, testInf
     await expect(page.locator(`tr[data-audit="${action}"]`).first()).toBeVisible();
   }
   await expect(page.locator('tr[data-audit="job.disable"]').first()).toContainText("demo-pulse");
+  // Which session acted: the login and the disable carry the same session's id (its first characters shown).
+  const [disable] = await query<{ session_id: string | null }>("SELECT session_id FROM cron_audit_log WHERE action = 'job.disable' ORDER BY created_at DESC LIMIT 1");
+  expect(disable.session_id).toMatch(/^[A-Za-z0-9_-]{20,}$/);
+  expect(await query("SELECT 1 FROM cron_audit_log WHERE action = 'session.login' AND session_id = $1", [disable.session_id])).toHaveLength(1);
+  await expect(page.locator('tr[data-audit="job.disable"]').first()).toContainText(disable.session_id!.slice(0, 8));
   await expectAccessible(page, "audit");
   await screenshot(page, "audit", testInfo);
 

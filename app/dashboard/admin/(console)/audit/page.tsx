@@ -71,13 +71,17 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
       {entries.length === 0 ? (
         <EmptyState title={action ? `No ${action} entries` : "Nothing in the audit log yet"}>Logins, toggles, runs, replays and lock clears appear here.</EmptyState>
       ) : (
-        <DataTable label="Audit entries" caption="Audit entries, newest first" minWidthClass="min-w-[52rem]" columns={["When", "Who", "Action", "Target", "Detail", "Address"]}>
+        <DataTable label="Audit entries" caption="Audit entries, newest first" minWidthClass="min-w-[58rem]" columns={["When", "Who", "Session", "Action", "Target", "Detail", "Address"]}>
           {entries.map((e) => (
             <tr key={e.id} data-audit={e.action}>
               <td className={cellClass}>
                 <Time iso={e.createdAt} />
               </td>
               <td className={cellClass}>{e.actor}</td>
+              {/* The first characters tell sessions apart; the id alone opens nothing (the cookie is signed). */}
+              <td className={`${cellClass} font-mono text-xs`} title={e.sessionId ?? undefined}>
+                {e.sessionId ? e.sessionId.slice(0, 8) : "—"}
+              </td>
               <td className={`${cellClass} font-mono text-xs whitespace-nowrap`}>{e.action}</td>
               <td className={cellClass}>{targetLink(e.target)}</td>
               <td className={`${cellClass} max-w-md`}>
