@@ -270,13 +270,14 @@ export function codeVersion(env: Env): string | null {
  * and alert webhook URLs whole (with their path and query: a Slack webhook's path is its token);
  * and of every other configured URL (database, SMTP, Upstash/KV, Sentry DSN, HEALTHCHECK_URLS)
  * its userinfo and every query value. These never appear in stored rows, logs, responses,
- * alerts or CLI output.
+ * alerts or CLI output. `jobWebhooks`: the jobs' own Slack webhooks (alerts.slackWebhook),
+ * secret URLs like SLACK_WEBHOOK_URL.
  */
-export function secretsOf(env: Env): string[] {
+export function secretsOf(env: Env, jobWebhooks: ReadonlyArray<string | null | undefined> = []): string[] {
   return secretSet({
     values: [env.CRON_SECRET, env.CRON_SECRET_PREVIOUS, env.ADMIN_TOKEN, env.UPSTASH_REDIS_REST_TOKEN, env.KV_REST_API_TOKEN, env.ALERT_WEBHOOK_SECRET, ...webhookSecretForms(env.ALERT_WEBHOOK_SECRET)],
     urls: [env.DATABASE_URL, env.POSTGRES_URL, env.CRONDECK_FAULT_LEDGER_URL, env.SMTP_URL, env.UPSTASH_REDIS_REST_URL, env.KV_REST_API_URL, env.SENTRY_DSN, ...(env.HEALTHCHECK_URLS ?? [])],
-    secretUrls: [env.SLACK_WEBHOOK_URL, env.ALERT_WEBHOOK_URL],
+    secretUrls: [env.SLACK_WEBHOOK_URL, env.ALERT_WEBHOOK_URL, ...jobWebhooks],
   });
 }
 

@@ -36,7 +36,11 @@ export interface RuntimeInputs {
 /** Builds the stores, the engine's dependencies and the observers. Reads no global state, opens nothing. */
 export function createRuntime({ env, database, registry, stopping, dispatcher }: RuntimeInputs): Runtime {
   const preLock = redisLeaseStoreFromEnv(env);
-  const secrets = secretsOf(env);
+  // A job's own Slack webhook (alerts.slackWebhook) is a secret URL like SLACK_WEBHOOK_URL.
+  const secrets = secretsOf(
+    env,
+    registry.list().map((job) => job.alerts.slackWebhook),
+  );
   const observers = createObservers(env, database.db, secrets, { registry: () => registry, dispatcher });
   return {
     env,

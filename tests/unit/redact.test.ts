@@ -220,3 +220,26 @@ describe("secretSet of a URL secret as a whole", () => {
     expect(secretSet({ secretUrls: ["smtp://alerts:smtpPASS123@mail.example.com:587"] }).some((s) => s.startsWith("null"))).toBe(false);
   });
 });
+
+describe("a job's own Slack webhook", () => {
+  const hook = "https://hooks.slack.com/services/T0JOB01/B0JOB02/jobOwnSlackToken0042";
+
+  it("is a secret URL of secretsOf, with its path and token", () => {
+    const secrets = secretsOf(parseEnv({}), [hook, null]);
+    const out = redact(`posted to ${hook}; echoed ${new URL(hook).pathname}; token jobOwnSlackToken0042`, secrets);
+    expect(out).not.toContain("jobOwnSlackToken0042");
+    expect(out).not.toContain("T0JOB01/B0JOB02");
+  });
+
+  it("is among the engine's secrets, so a handler that logs it stores none of it", async () => {
+    const { createRuntime } = await import("@/lib/app/runtime");
+    const { JobRegistry } = await import("@/lib/cron/registry");
+    const { defineJob } = await import("@/lib/cron/define-job");
+    const job = defineJob({ name: "own-hook", schedule: "0 * * * *", alerts: { slackWebhook: hook }, handler: async () => null });
+    // createRuntime opens nothing: an unopened database handle is enough to read its secrets.
+    const runtime = createRuntime({ env: parseEnv({}), database: { db: {}, kind: "pglite" } as never, registry: new JobRegistry([job]) });
+    const log = new RunLog([], runtime.engine.secrets ?? [], { now: () => 0 } as never);
+    log.add(`config ${hook}`, { [hook]: { url: hook } });
+    expect(JSON.stringify(log.recorded())).not.toContain("jobOwnSlackToken0042");
+  });
+});
