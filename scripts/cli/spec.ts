@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { controlCharacterIn } from "../../lib/cron/text";
 import type { CliContext } from "./context";
 import { UsageError } from "./errors";
 
@@ -136,6 +137,16 @@ export function parseCommand(spec: CommandSpec, argv: string[]): CommandInput & 
   const help = values.help === true;
   const json = values.json === true;
   const args = parsed.positionals;
+  // The API's rule for text (lib/cron/text.ts): no NUL (Postgres cannot store it) and no other
+  // control characters (an ESC sequence in a note would rewrite the terminal that lists it).
+  for (const [name, value] of Object.entries(values)) {
+    const found = typeof value === "string" ? controlCharacterIn(value) : null;
+    if (found) throw new UsageError(`--${name} contains the control character ${found}, which no text here may hold: remove it`, "invalid_option");
+  }
+  for (const [i, value] of args.entries()) {
+    const found = controlCharacterIn(value);
+    if (found) throw new UsageError(`<${spec.args?.[i]?.name ?? "argument"}> contains the control character ${found}, which no text here may hold: remove it`, "invalid_argument");
+  }
   if (!help) {
     const specs = spec.args ?? [];
     const missing = specs.slice(args.length).find((a) => a.required);

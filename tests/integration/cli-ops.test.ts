@@ -158,6 +158,20 @@ describe.skipIf(!serverUrl())("crondeck CLI: locks, stats, vercel.json [postgres
     expect(audit[2]).toMatchObject({ target: null, detail: { all: true, count: 1 } });
   });
 
+  it("refuses control characters in options and arguments with the option named, and changes nothing", async () => {
+    const before = await rows(sql`SELECT count(*)::int AS n FROM cron_audit_log`);
+    const [escape, bell] = await Promise.all([
+      cli(["jobs", "pause", "demo-pulse", "--note", "maintenance \u001b[2J\u001b[Hall clear", "--json"]),
+      cli(["jobs", "pause", "demo-\u0007pulse"]),
+    ]);
+    expect(escape.code).toBe(2);
+    expect(escape.json.error).toMatchObject({ code: "invalid_option", message: expect.stringContaining("--note contains the control character U+001B") });
+    expect(bell.code).toBe(2);
+    expect(bell.stderr).toContain("contains the control character U+0007");
+    expect(await rows(sql`SELECT paused FROM cron_job_config WHERE job_name = 'demo-pulse'`)).not.toContainEqual({ paused: true });
+    expect(await rows(sql`SELECT count(*)::int AS n FROM cron_audit_log`)).toEqual(before);
+  });
+
   it("vercel sync writes the registry's crons; vercel check exits 1 on errors and 0 with warnings", async () => {
     const good = join(tmp, "vercel.json");
     writeFileSync(good, `${JSON.stringify({ $schema: "https://openapi.vercel.sh/vercel.json", trailingSlash: false, regions: ["fra1"] }, null, 2)}\n`);
