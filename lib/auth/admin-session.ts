@@ -145,7 +145,9 @@ export async function checkSession(db: Db, value: string | null | undefined, adm
     await revokeSession(db, session.id, "idle", now);
     return { ok: false, reason: "idle_expired" };
   }
-  if (!opts.background && (await touchSession(db, session.id, now, SESSION_TOUCH_AFTER_SECONDS * 1000))) {
+  // The row just read says whether last_seen_at is due a write: within the minute, no UPDATE is sent.
+  const touchDue = now.getTime() - session.lastSeenAt.getTime() >= SESSION_TOUCH_AFTER_SECONDS * 1000;
+  if (!opts.background && touchDue && (await touchSession(db, session.id, now, SESSION_TOUCH_AFTER_SECONDS * 1000))) {
     return { ok: true, session: { ...session, lastSeenAt: now } };
   }
   return { ok: true, session };
