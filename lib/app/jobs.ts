@@ -2,7 +2,7 @@ import type { JobDefinition } from "../cron/define-job";
 import { formatDurationMs } from "../cron/duration";
 import { nextRunAfter } from "../cron/schedule";
 import type { Db } from "../db/client";
-import { categoriesOf, jobsOverview, summarize, type DashboardSummary, type JobOverview, type JobsOverviewOptions } from "../db/queries/jobs";
+import { categoriesOf, jobsOverviewAndEvery, summarize, type DashboardSummary, type JobOverview, type JobsOverviewOptions } from "../db/queries/jobs";
 import { runningJobs, type RunningJob } from "../db/queries/runs";
 
 /** A job's definition as the API and the dashboard show it. `timeout` is in the definitions' own notation ("1m"). */
@@ -40,18 +40,12 @@ export interface JobsDashboard {
 
 /**
  * The jobs overview as the dashboard and GET /api/admin/cron-jobs show it: the filtered,
- * sorted jobs, the summary over all of them (a second overview only when a filter applies),
- * and what is running now.
+ * sorted jobs, the summary over all of them (the same query returns both), and what is
+ * running now.
  */
 export async function jobsDashboard(db: Db, jobs: readonly JobDefinition[], opts: JobsOverviewOptions = {}): Promise<JobsDashboard> {
   const filtered = Boolean(opts.category || opts.search || opts.state);
-  const window = { days: opts.days, now: opts.now };
-  const [overview, all, running] = await Promise.all([
-    jobsOverview(db, jobs, opts),
-    filtered ? jobsOverview(db, jobs, window) : Promise.resolve(null),
-    runningJobs(db),
-  ]);
-  const every = all ?? overview;
+  const [{ jobs: overview, every }, running] = await Promise.all([jobsOverviewAndEvery(db, jobs, opts), runningJobs(db)]);
   return {
     jobs: overview,
     summary: summarize(every, running.length),

@@ -142,7 +142,15 @@ interface OverviewRow extends WindowRow, ConfigStateColumns {
  * from allow-lists only.
  */
 export async function jobsOverview(db: Db, jobs: readonly JobDefinition[], opts: JobsOverviewOptions = {}): Promise<JobOverview[]> {
-  if (jobs.length === 0) return [];
+  return (await jobsOverviewAndEvery(db, jobs, opts)).jobs;
+}
+
+/**
+ * jobsOverview's rows in one round trip, with every job beside the ones the filters keep
+ * (`every`, in the same order): the dashboard's summary is over all of them.
+ */
+export async function jobsOverviewAndEvery(db: Db, jobs: readonly JobDefinition[], opts: JobsOverviewOptions = {}): Promise<{ jobs: JobOverview[]; every: JobOverview[] }> {
+  if (jobs.length === 0) return { jobs: [], every: [] };
   const now = opts.now ?? new Date();
   const sortSql = pick(JOB_SORTS, opts.sort ?? "name", "sort");
   const stateSql = opts.state ? pick(JOB_STATE_FILTERS, opts.state, "state") : sql`true`;
@@ -157,7 +165,7 @@ export async function jobsOverview(db: Db, jobs: readonly JobDefinition[], opts:
     ord,
   }));
   const search = opts.search ? `%${escapeLike(opts.search)}%` : null;
-  const rows = await queryRows<OverviewRow>(
+  const rows = await queryRows<OverviewRow & { matches: boolean }>(
     db,
     sql`WITH defs AS (
           SELECT d.* FROM jsonb_to_recordset(${JSON.stringify(defs)}::jsonb)
@@ -196,13 +204,14 @@ export async function jobsOverview(db: Db, jobs: readonly JobDefinition[], opts:
             FROM cron_job_logs r WHERE r.job_name = d.name AND r.status = 'started'
           ) rn ON true
         )
-        SELECT * FROM overview
-        WHERE (${opts.category ?? null}::text IS NULL OR category = ${opts.category ?? null})
-          AND (${search}::text IS NULL OR name ILIKE ${search} OR description ILIKE ${search})
-          AND ${stateSql}
+        SELECT *, coalesce((${opts.category ?? null}::text IS NULL OR category = ${opts.category ?? null})
+                    AND (${search}::text IS NULL OR name ILIKE ${search} OR description ILIKE ${search})
+                    AND ${stateSql}, false) AS matches
+        FROM overview
         ORDER BY ${sortSql} ${direction(opts.order, "asc")} NULLS LAST, name ASC`,
   );
-  return rows.map(toOverview);
+  const every = rows.map((r) => ({ overview: toOverview(r), matches: Boolean(r.matches) }));
+  return { jobs: every.filter((e) => e.matches).map((e) => e.overview), every: every.map((e) => e.overview) };
 }
 
 function lastRunOf(r: OverviewRow): RunSummary | null {
