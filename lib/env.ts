@@ -273,7 +273,20 @@ export function codeVersion(env: Env): string | null {
  * alerts or CLI output. `jobWebhooks`: the jobs' own Slack webhooks (alerts.slackWebhook),
  * secret URLs like SLACK_WEBHOOK_URL.
  */
-export function secretsOf(env: Env, jobWebhooks: ReadonlyArray<string | null | undefined> = []): string[] {
+export function secretsOf(env: Env, jobWebhooks: ReadonlyArray<string | null | undefined> = []): readonly string[] {
+  // The environment's own set is built once per parsed environment: the same list each call, so
+  // redact's compiled pattern for it is reused too (an error response asks for it every time).
+  if (jobWebhooks.length === 0) {
+    let known = envSecrets.get(env);
+    if (!known) envSecrets.set(env, (known = buildSecrets(env, [])));
+    return known;
+  }
+  return buildSecrets(env, jobWebhooks);
+}
+
+const envSecrets = new WeakMap<Env, readonly string[]>();
+
+function buildSecrets(env: Env, jobWebhooks: ReadonlyArray<string | null | undefined>): readonly string[] {
   return secretSet({
     values: [env.CRON_SECRET, env.CRON_SECRET_PREVIOUS, env.ADMIN_TOKEN, env.UPSTASH_REDIS_REST_TOKEN, env.KV_REST_API_TOKEN, env.ALERT_WEBHOOK_SECRET, ...webhookSecretForms(env.ALERT_WEBHOOK_SECRET)],
     urls: [env.DATABASE_URL, env.POSTGRES_URL, env.CRONDECK_FAULT_LEDGER_URL, env.SMTP_URL, env.UPSTASH_REDIS_REST_URL, env.KV_REST_API_URL, env.SENTRY_DSN, ...(env.HEALTHCHECK_URLS ?? [])],

@@ -121,9 +121,9 @@ function connectionProblem(error: unknown): string {
 }
 
 export function createContext(options: { json: boolean; cwd?: string; now?: () => Date }): CliContext {
-  let secrets: string[] | undefined;
+  let secrets: readonly string[] | undefined;
   /** The configured secrets (none when the environment does not parse: nothing parsed to scrub). */
-  const configuredSecrets = (): string[] => {
+  const configuredSecrets = (): readonly string[] => {
     if (!secrets) {
       try {
         secrets = secretsOf(ctx.env());

@@ -93,6 +93,13 @@ describe("secretsOf", () => {
   it("is empty for an environment without secrets", () => {
     expect(secretsOf(parseEnv({}))).toEqual([]);
   });
+
+  it("is built once per parsed environment (the same list, so its compiled pattern is reused)", () => {
+    const env = parseEnv(SOURCE);
+    expect(secretsOf(env)).toBe(secretsOf(env));
+    expect(secretsOf(env)).toEqual(secrets);
+    expect(secretsOf(parseEnv(SOURCE))).not.toBe(secretsOf(env));
+  });
 });
 
 describe("secretSet", () => {
