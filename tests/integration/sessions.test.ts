@@ -99,6 +99,35 @@ describeOnDatabases("admin sessions", (ctx) => {
     expect(await findSession(ctx.db, third.sid)).toMatchObject({ revokedReason: "token_rotated" });
   });
 
+  it("a check reads the row once, and writes last_seen_at only when it is due (at most once a minute)", async () => {
+    const { value } = await login();
+    const statements: string[] = [];
+    // The same database, with every statement it is sent recorded.
+    const counted = new Proxy(ctx.db, {
+      get(target, key, receiver) {
+        const member = Reflect.get(target, key, receiver);
+        if (key !== "execute") return typeof member === "function" ? member.bind(target) : member;
+        return (query: Parameters<typeof target.execute>[0]) => {
+          statements.push(key);
+          return target.execute(query);
+        };
+      },
+    });
+    const countedCheck = async (ms: number, background = false) => {
+      statements.length = 0;
+      const r = await checkSession(counted, value, TOKEN, { now: at(ms), background });
+      expect(r.ok, `at ${ms / 1000}s`).toBe(true);
+      return statements.length;
+    };
+    // Within the minute since the login: the row is read, nothing is written.
+    expect(await countedCheck(seconds(30))).toBe(1);
+    // A minute on: the read and the write of last_seen_at.
+    expect(await countedCheck(seconds(61))).toBe(2);
+    // Right after that write: a read only again; a background request never writes.
+    expect(await countedCheck(seconds(62))).toBe(1);
+    expect(await countedCheck(seconds(200), true)).toBe(1);
+  });
+
   it("refuses a cookie whose row is missing, and garbage, without a row being touched", async () => {
     expect(await check(signSession(newSession(T0), TOKEN), 0)).toEqual({ ok: false, reason: "unknown" });
     expect((await check("garbage.value", 0)).ok).toBe(false);
