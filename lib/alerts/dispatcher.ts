@@ -46,6 +46,8 @@ export class AlertDispatcher {
   private readonly log: (msg: string) => void;
   private readonly now: () => Date;
   private readonly secrets: readonly string[];
+  /** `secrets` with a job's own Slack webhook added, one list per webhook (see secretsFor). */
+  private readonly withWebhook = new Map<string, readonly string[]>();
   private readonly graceMs: number;
 
   constructor(opts: AlertDispatcherOptions) {
@@ -58,7 +60,7 @@ export class AlertDispatcher {
   }
 
   async notify(raw: AlertEvent, routing: AlertRouting): Promise<AlertOutcome> {
-    const secrets = routing.slackWebhook ? [...this.secrets, routing.slackWebhook] : this.secrets;
+    const secrets = this.secretsFor(routing.slackWebhook);
     // Every text of the event (error, detail keys and values) is scrubbed before it is stored
     // in cron_alerts or reaches any channel, whoever built the event.
     const event = redactDeep(raw, alertSecrets(secrets));
@@ -98,6 +100,19 @@ export class AlertDispatcher {
       this.log(`alerts: could not record the outcome for ${event.jobName}/${event.kind}: ${redactAlertError(coerceError(error).message, secrets)}`);
     }
     return { delivered, failed, suppressed: false };
+  }
+
+  /**
+   * The secrets of an alert for a job with its own Slack webhook: the same list for every alert
+   * of that job, so its secret forms and their pattern are built once, not per notify. The
+   * runtime's secrets already hold every job's webhook (lib/app/runtime.ts); a dispatcher built
+   * without them adds it here.
+   */
+  private secretsFor(slackWebhook: string | null): readonly string[] {
+    if (!slackWebhook || this.secrets.includes(slackWebhook)) return this.secrets;
+    let list = this.withWebhook.get(slackWebhook);
+    if (!list) this.withWebhook.set(slackWebhook, (list = [...this.secrets, slackWebhook]));
+    return list;
   }
 
   private async deliver(channel: AlertChannel, event: AlertEvent, routing: AlertRouting, secrets: readonly string[]): Promise<AlertDelivery> {

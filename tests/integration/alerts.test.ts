@@ -528,6 +528,30 @@ describeOnDatabases("AlertDispatcher", (ctx) => {
     ]);
   });
 
+  it("scrubs a job's own Slack webhook from every alert of that job, given only in its routing", async () => {
+    const token = "jobOwnSlackToken0042";
+    const jobHook = `https://hooks.slack.com/services/T0JOB01/B0JOB02/${token}`;
+    const echoing: AlertChannel = {
+      name: "slack",
+      appliesTo: () => true,
+      send: () => {
+        throw new Error(`invalid_token ${token}`);
+      },
+    };
+    const dispatcher = new AlertDispatcher({ db: ctx.db, channels: [echoing], now });
+    const job = freshJob();
+    for (let i = 0; i < 2; i++) {
+      const outcome = await dispatcher.notify(alertEvent({ jobName: job, error: `could not post to ${jobHook}` }), routing({ slackWebhook: jobHook }));
+      expect(outcome).toEqual({ delivered: [], failed: ["slack"], suppressed: false });
+    }
+    const rows = await alertRows(job);
+    expect(rows.map((r) => [r.status, r.error])).toEqual([
+      ["failed", "invalid_token [redacted]"],
+      ["failed", "invalid_token [redacted]"],
+    ]);
+    for (const row of rows) expect(row.message).not.toContain(token);
+  });
+
   it("sends nothing and records nothing when no channel applies", async () => {
     const dispatcher = new AlertDispatcher({ db: ctx.db, channels: [new SlackChannel({ webhookUrl: null })], now });
     const job = freshJob();
