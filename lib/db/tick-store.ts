@@ -108,15 +108,19 @@ export class PostgresTickStore implements TickStore {
    * catch-up queued for the next tick; claimed ones (a run row keyed `slot:<iso>`) leave the queue here.
    */
   async nextPendingCatchUp(jobName: string, now: Date): Promise<Date | null> {
-    await this.db.execute(
-      sql`UPDATE cron_job_logs m SET next_retry_at = NULL
-          WHERE m.job_name = ${jobName} AND m.status = 'missed' AND m.next_retry_at IS NOT NULL
-            AND EXISTS (SELECT 1 FROM cron_job_logs r WHERE r.job_name = ${jobName} AND r.dedupe_key = 'slot:' || ${ISO_SLOT("m.scheduled_for")})`,
-    );
+    // One round trip: the SELECT sees the rows as they were before the UPDATE in WITH, so it
+    // leaves out the catch-ups that UPDATE takes out of the queue by their ids.
     const [row] = await queryRows<{ scheduled_for: DbTime }>(
       this.db,
-      sql`SELECT m.scheduled_for FROM cron_job_logs m
+      sql`WITH claimed AS (
+            UPDATE cron_job_logs m SET next_retry_at = NULL
+            WHERE m.job_name = ${jobName} AND m.status = 'missed' AND m.next_retry_at IS NOT NULL
+              AND EXISTS (SELECT 1 FROM cron_job_logs r WHERE r.job_name = ${jobName} AND r.dedupe_key = 'slot:' || ${ISO_SLOT("m.scheduled_for")})
+            RETURNING m.id
+          )
+          SELECT m.scheduled_for FROM cron_job_logs m
           WHERE m.job_name = ${jobName} AND m.status = 'missed' AND m.next_retry_at <= ${now.toISOString()}::timestamptz
+            AND m.id NOT IN (SELECT id FROM claimed)
             AND NOT EXISTS (SELECT 1 FROM cron_job_leases k WHERE k.job_name = ${jobName} AND k.expires_at > now())
           ORDER BY m.scheduled_for LIMIT 1`,
     );
