@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isStandardWebhookSecret, STANDARD_SECRET_PREFIX, standardWebhookSecret } from "./alerts/webhook-secret";
+import { isStandardWebhookSecret, STANDARD_SECRET_PREFIX, webhookSecretForms } from "./alerts/webhook-secret";
 import { secretSet } from "./cron/redact";
 import { parseTrustProxy } from "./auth/client-address";
 
@@ -288,16 +288,9 @@ const envSecrets = new WeakMap<Env, readonly string[]>();
 
 function buildSecrets(env: Env, jobWebhooks: ReadonlyArray<string | null | undefined>): readonly string[] {
   return secretSet({
-    values: [env.CRON_SECRET, env.CRON_SECRET_PREVIOUS, env.ADMIN_TOKEN, env.UPSTASH_REDIS_REST_TOKEN, env.KV_REST_API_TOKEN, env.ALERT_WEBHOOK_SECRET, ...webhookSecretForms(env.ALERT_WEBHOOK_SECRET)],
+    values: [env.CRON_SECRET, env.CRON_SECRET_PREVIOUS, env.ADMIN_TOKEN, env.UPSTASH_REDIS_REST_TOKEN, env.KV_REST_API_TOKEN, ...webhookSecretForms(env.ALERT_WEBHOOK_SECRET)],
     urls: [env.DATABASE_URL, env.POSTGRES_URL, env.CRONDECK_FAULT_LEDGER_URL, env.SMTP_URL, env.UPSTASH_REDIS_REST_URL, env.KV_REST_API_URL, env.SENTRY_DSN, ...(env.HEALTHCHECK_URLS ?? [])],
     secretUrls: [env.SLACK_WEBHOOK_URL, env.ALERT_WEBHOOK_URL, ...jobWebhooks],
   });
-}
-
-/** ALERT_WEBHOOK_SECRET as its receiver holds it: `whsec_<base64 key>`, and the base64 key alone. */
-function webhookSecretForms(secret: string | undefined): string[] {
-  if (!secret || (secret.startsWith(STANDARD_SECRET_PREFIX) && !isStandardWebhookSecret(secret))) return [];
-  const standard = standardWebhookSecret(secret);
-  return [standard, standard.slice(STANDARD_SECRET_PREFIX.length)];
 }
 

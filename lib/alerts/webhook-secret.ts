@@ -30,3 +30,14 @@ export function webhookSigningKey(secret: string): Uint8Array {
 export function standardWebhookSecret(secret: string): string {
   return `${STANDARD_SECRET_PREFIX}${Buffer.from(webhookSigningKey(secret)).toString("base64")}`;
 }
+
+/**
+ * Every form of ALERT_WEBHOOK_SECRET that is secret: the value, and as its receiver holds it,
+ * `whsec_<base64 key>` and the base64 key alone. Just the value for a malformed `whsec_` one.
+ */
+export function webhookSecretForms(secret: string | null | undefined): string[] {
+  if (!secret) return [];
+  if (secret.startsWith(STANDARD_SECRET_PREFIX) && !isStandardWebhookSecret(secret)) return [secret];
+  const standard = standardWebhookSecret(secret);
+  return [secret, standard, standard.slice(STANDARD_SECRET_PREFIX.length)];
+}

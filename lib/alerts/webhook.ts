@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { Webhook } from "standardwebhooks";
 import { postJson } from "./http-post";
-import { standardWebhookSecret, webhookSigningKey } from "./webhook-secret";
+import { webhookSecretForms, webhookSigningKey } from "./webhook-secret";
 import type { AlertChannel, AlertEvent } from "./types";
 
-export { STANDARD_SECRET_PREFIX, standardWebhookSecret, webhookSigningKey } from "./webhook-secret";
+export { standardWebhookSecret, webhookSigningKey } from "./webhook-secret";
 
 export interface WebhookChannelOptions {
   /** ALERT_WEBHOOK_URL */
@@ -88,7 +88,8 @@ export class WebhookChannel implements AlertChannel {
   constructor(private readonly options: WebhookChannelOptions) {
     this.timeoutMs = options.timeoutMs ?? 3_000;
     if (options.secret) webhookSigningKey(options.secret);
-    this.secrets = [options.url, ...(options.secret ? [options.secret, standardWebhookSecret(options.secret)] : [])];
+    // The secret in the forms lib/env.ts secretsOf lists too (webhook-secret.ts decides them).
+    this.secrets = [options.url, ...webhookSecretForms(options.secret)];
   }
 
   appliesTo(): boolean {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import type { AlertEvent } from "@/lib/alerts/types";
+import { parseEnv, secretsOf } from "@/lib/env";
 import { standardWebhookSecret, webhookMessageId, WebhookChannel, webhookSigningKey } from "@/lib/alerts/webhook";
 import { startRecordingServer, type RecordedRequest, type RecordingServer } from "../support/recording-server";
 
@@ -102,5 +103,17 @@ describe("Standard Webhooks signature", () => {
   it("refuses a whsec_ secret whose rest is not base64, saying how to make one", () => {
     expect(() => webhookSigningKey("whsec_not base64!")).toThrow(/not base64; generate one with/);
     expect(() => new WebhookChannel({ url: "http://127.0.0.1:9", secret: "whsec_abc" })).toThrow(/not base64/);
+  });
+
+  it("scrubs the secret in every form its receiver may hold, the forms secretsOf lists for ALERT_WEBHOOK_SECRET", () => {
+    const url = "http://127.0.0.1:9/hook";
+    const plain = "plain-signing-secret-0042";
+    for (const secret of [SECRET, plain]) {
+      const standard = standardWebhookSecret(secret);
+      const channel = new WebhookChannel({ url, secret });
+      expect(channel.secrets).toEqual(expect.arrayContaining([url, secret, standard, standard.slice("whsec_".length)]));
+      const envSecrets = secretsOf(parseEnv({ ALERT_WEBHOOK_URL: url, ALERT_WEBHOOK_SECRET: secret }));
+      for (const form of channel.secrets) expect(envSecrets, form).toContain(form);
+    }
   });
 });
