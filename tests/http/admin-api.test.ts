@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rawRequest } from "../support/http";
+import { rawRequest, type RawReply } from "../support/http";
 import { createTestDatabase, type TestDatabase } from "../support/db";
 import { startNextServer, type NextServer } from "../support/next-server";
 
@@ -19,16 +19,8 @@ const CRON_SECRET = `cron-${randomBytes(24).toString("hex")}`;
 const BEARER = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const CLIENT_IP = "203.0.113.7";
 
-interface Reply {
-  status: number;
-  text: string;
-  body: any;
-  headers: Record<string, string | string[] | undefined>;
-  setCookie: string[];
-}
-
 /** A request with exactly the headers given (node:http: no Origin or anything else added). */
-function call(base: string, method: string, path: string, opts: { headers?: Record<string, string>; body?: unknown; raw?: string } = {}): Promise<Reply> {
+function call(base: string, method: string, path: string, opts: { headers?: Record<string, string>; body?: unknown; raw?: string } = {}): Promise<RawReply> {
   return rawRequest(base, method, path, { headers: opts.headers, body: opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)) });
 }
 

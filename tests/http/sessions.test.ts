@@ -1,11 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jsonOrUndefined } from "../support/http";
+import { rawRequest, type RawReply } from "../support/http";
 import { createTestDatabase, serverAnswers, type TestDatabase } from "../support/db";
 import { startNextServer, type NextServer } from "../support/next-server";
 
@@ -25,37 +24,9 @@ const TOKEN = `admin-${randomBytes(24).toString("hex")}`;
 const ROTATED = `admin-${randomBytes(24).toString("hex")}`;
 const WRONG = `wrong-${randomBytes(24).toString("hex")}`;
 
-interface Reply {
-  status: number;
-  text: string;
-  body: any;
-  headers: Record<string, string | string[] | undefined>;
-  setCookie: string[];
-}
-
 /** A request from the loopback address `from`, with exactly the headers given. */
-function call(base: string, method: string, path: string, opts: { from?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
-  const url = new URL(base);
-  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-  if (opts.body !== undefined) {
-    headers["content-type"] ??= "application/json";
-    headers["content-length"] = String(Buffer.byteLength(opts.body));
-  }
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, path, method, headers, localAddress: opts.from ?? "127.0.0.1" }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (text += c));
-      res.on("end", () => {
-        const cookies = res.headers["set-cookie"];
-        resolve({ status: res.statusCode ?? 0, text, body: jsonOrUndefined(text), headers: res.headers, setCookie: Array.isArray(cookies) ? cookies : cookies ? [cookies] : [] });
-      });
-    });
-    req.setTimeout(30_000, () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-    if (opts.body !== undefined) req.write(opts.body);
-    req.end();
-  });
+function call(base: string, method: string, path: string, opts: { from?: string; headers?: Record<string, string>; body?: string } = {}): Promise<RawReply> {
+  return rawRequest(base, method, path, { headers: opts.headers, body: opts.body, from: opts.from ?? "127.0.0.1" });
 }
 
 /**
@@ -73,7 +44,7 @@ async function freshWindow(): Promise<void> {
 
 const login = (base: string, token: string, opts: { from?: string; headers?: Record<string, string> } = {}) =>
   call(base, "POST", "/api/admin/session", { from: opts.from, headers: { origin: base, ...opts.headers }, body: JSON.stringify({ token }) });
-const cookieOf = (reply: Reply) => {
+const cookieOf = (reply: RawReply) => {
   const value = reply.setCookie.find((c) => c.startsWith("crondeck_session="));
   if (!value) throw new Error(`no session cookie (status ${reply.status}: ${JSON.stringify(reply.body)})`);
   return value.split(";")[0];

@@ -32,13 +32,14 @@ export async function fetchReply(url: string, init: { method?: string; headers?:
 /**
  * A request with exactly the path and headers given, through node:http: no Origin or other
  * header added, no client-side normalisation of `..`, and an array value sends a header twice
- * (fetch would merge it). A string body is sent as is; anything else as JSON.
+ * (fetch would merge it). A string body is sent as is; anything else as JSON. `from` is the
+ * local address to send from (127.0.0.2, ...: a distinct TCP peer on loopback).
  */
 export function rawRequest(
   base: string,
   method: string,
   path: string,
-  opts: { headers?: Record<string, string | string[]>; body?: unknown } = {},
+  opts: { headers?: Record<string, string | string[]>; body?: unknown; from?: string } = {},
 ): Promise<RawReply> {
   const url = new URL(base);
   const payload = opts.body === undefined ? undefined : typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
@@ -48,7 +49,7 @@ export function rawRequest(
     headers["content-length"] = String(Buffer.byteLength(payload));
   }
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, path, method, headers }, (res) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, path, method, headers, localAddress: opts.from }, (res) => {
       let text = "";
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => (text += chunk));
