@@ -23,8 +23,6 @@ export function describeJob(job: JobDefinition, now = new Date()) {
   };
 }
 
-export type JobDescription = ReturnType<typeof describeJob>;
-
 export interface JobsDashboard {
   /** The jobs matching the filters, sorted. */
   jobs: JobOverview[];

@@ -37,7 +37,7 @@ export function runTick(deps: TickDeps): Promise<TickReport> {
  * Calls the execute route over HTTP with the cron secret, waiting at most `waitMs` for an
  * answer: the run goes on in its own invocation whether or not the tick waits for it.
  */
-export function httpDispatcher(baseUrl: string, secret: string, waitMs = 1_500): Dispatcher {
+function httpDispatcher(baseUrl: string, secret: string, waitMs = 1_500): Dispatcher {
   return async (request) => {
     const url = new URL(`/api/cron/execute/${encodeURIComponent(request.jobName)}`, baseUrl);
     url.searchParams.set("trigger", request.trigger);

@@ -45,7 +45,7 @@ export function sleepOn(clock: Clock, ms: number, signal?: AbortSignal): Promise
  * forward pass through: a suspended machine, whose monotonic clock may have stood still, must
  * still see its lease as expired.
  */
-export function steadyNow(read: () => number, monotonic?: () => number): () => number {
+function steadyNow(read: () => number, monotonic?: () => number): () => number {
   let last = -Infinity;
   let lastMonotonic = 0;
   let offset = 0;

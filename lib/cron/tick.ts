@@ -227,7 +227,7 @@ async function checkMissed(
 }
 
 /** The missed slots a job catches up on: none (skip), the latest (once), or the latest `max` (all). */
-export function catchUpsFor(missed: JobDefinition["missed"], slots: readonly Date[]): Date[] {
+function catchUpsFor(missed: JobDefinition["missed"], slots: readonly Date[]): Date[] {
   if (missed.policy === "all") return slots.slice(-missed.max);
   if (missed.policy === "once") return slots.slice(-1);
   return [];

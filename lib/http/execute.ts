@@ -29,7 +29,7 @@ export function refuseTrigger(request: Request, env: Env): Response | null {
 }
 
 /** The trigger a request asks for: Vercel Cron's GET is scheduled; a POST is manual unless it says otherwise. */
-export function triggerOf(request: Request, url: URL): RunTrigger {
+function triggerOf(request: Request, url: URL): RunTrigger {
   const asked = url.searchParams.get("trigger") ?? request.headers.get("x-crondeck-trigger");
   if (asked !== null) {
     const trigger = TRIGGERS_FROM_CALLERS.find((t) => t === asked);

@@ -6,7 +6,7 @@ import { outcomeResponse, refuseTrigger } from "./execute";
 import { toErrorResponse } from "./http";
 
 /** Where the tick reaches the execute route: the app's public URL, the Vercel deployment, or this request's origin. */
-export function appBaseUrl(env: Env, request: Request): string {
+function appBaseUrl(env: Env, request: Request): string {
   if (env.NEXT_PUBLIC_APP_URL) return env.NEXT_PUBLIC_APP_URL;
   if (env.VERCEL_URL) return `https://${env.VERCEL_URL}`;
   return new URL(request.url).origin;

@@ -164,7 +164,7 @@ interface JobStatsRow extends WindowRow {
 }
 
 /** A job's stats over `days` (whole UTC hours) from the rollup, plus its latest run. */
-export async function jobStats(db: Db, jobName: string, days = 30): Promise<JobStats> {
+async function jobStats(db: Db, jobName: string, days = 30): Promise<JobStats> {
   const [r] = await queryRows<JobStatsRow>(
     db,
     sql`WITH win AS MATERIALIZED (${windowRows(days, sql`s.job_name = ${jobName}`)}), ${P95_CTE}
@@ -203,7 +203,7 @@ interface TimelineRow {
 }
 
 /** Runs per bucket from the rollups: hourly for up to 2 days, daily (UTC days) beyond. */
-export async function jobTimeline(db: Db, jobName: string, days = 30): Promise<{ granularity: "hour" | "day"; buckets: TimelineBucket[] }> {
+async function jobTimeline(db: Db, jobName: string, days = 30): Promise<{ granularity: "hour" | "day"; buckets: TimelineBucket[] }> {
   const hourly = days <= 2;
   const unit = hourly ? "hour" : "day";
   const count = hourly ? days * 24 : days;
