@@ -7,7 +7,7 @@
  */
 
 /** What replaces a secret. */
-export const REDACTED = "[redacted]";
+const REDACTED = "[redacted]";
 
 /**
  * Values shorter than this are never replaced: redacting "abc" or "5432" everywhere would
@@ -135,7 +135,7 @@ function secretsPattern(secrets: readonly string[]): RegExp | null {
 export function redact(text: string, secrets: readonly string[] = []): string {
   const re = secretsPattern(secrets);
   const out = re ? text.replace(re, REDACTED) : text;
-  return out.replace(URL_CREDENTIALS_RE, "$1***@").replace(BEARER_RE, "$1[redacted]").replace(SECRET_PARAM_RE, "$1***");
+  return out.replace(URL_CREDENTIALS_RE, "$1***@").replace(BEARER_RE, `$1${REDACTED}`).replace(SECRET_PARAM_RE, "$1***");
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
