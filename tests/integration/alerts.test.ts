@@ -1,7 +1,6 @@
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { sql } from "drizzle-orm";
-import { SMTPServer } from "smtp-server";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { alertChannelsFromEnv } from "@/lib/alerts/channels";
 import { AlertDispatcher } from "@/lib/alerts/dispatcher";
@@ -23,6 +22,7 @@ import { createObservers } from "@/lib/app/observers";
 import { describeOnDatabases } from "../support/db";
 import { Webhook } from "standardwebhooks";
 import { startRecordingServer, type RecordingServer } from "../support/recording-server";
+import { startSmtpRecorder } from "../support/smtp-recorder";
 
 /**
  * Every channel talks to a real local server: node:http for Slack and the webhook, smtp-server
@@ -55,7 +55,7 @@ function alertEvent(overrides: Partial<AlertEvent> = {}): AlertEvent {
 const routing = (overrides: Partial<AlertRouting> = {}): AlertRouting => ({ slackWebhook: null, email: [], reAlertAfterMs: 60_000, ...overrides });
 
 // ---------------------------------------------------------------------------------------------
-// A real SMTP server (smtp-server) that keeps every message it accepts.
+// A real SMTP server (smtp-server, tests/support/smtp-recorder.ts) that keeps every message it accepts.
 
 interface ReceivedMail {
   from: string;
@@ -98,43 +98,14 @@ function parseMail(raw: string): { headers: Record<string, string>; text: string
 }
 
 async function startMailSink(options: { password?: string } = {}): Promise<MailSink> {
-  const messages: ReceivedMail[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    allowInsecureAuth: true,
-    // smtp-server's self-signed certificate would fail nodemailer's STARTTLS verification.
-    hideSTARTTLS: true,
-    logger: false,
-    onAuth(auth, _session, callback) {
-      if (options.password && auth.password !== options.password) {
-        // Like some real servers, echo what was sent: the recorded error must not keep it.
-        return callback(new Error(`authentication failed for ${auth.username} with password ${auth.password}`));
-      }
-      callback(null, { user: auth.username });
-    },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on("data", (c: Buffer) => chunks.push(c));
-      stream.on("end", () => {
-        const { headers, text } = parseMail(Buffer.concat(chunks).toString("utf8"));
-        messages.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
-          to: session.envelope.rcptTo.map((r) => r.address),
-          headers,
-          text,
-          user: session.user as string | undefined,
-        });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const port = (server.server.address() as AddressInfo).port;
+  const recorder = await startSmtpRecorder(options);
   return {
-    port,
-    url: (user, pass) => `smtp://${user ? `${encodeURIComponent(user)}:${encodeURIComponent(pass ?? "")}@` : ""}127.0.0.1:${port}`,
-    messages,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    port: recorder.port,
+    url: (user, pass) => `smtp://${user ? `${encodeURIComponent(user)}:${encodeURIComponent(pass ?? "")}@` : ""}127.0.0.1:${recorder.port}`,
+    get messages() {
+      return recorder.mails.map(({ from, to, user, raw }) => ({ from, to, user, ...parseMail(raw) }));
+    },
+    close: () => recorder.close(),
   };
 }
 

@@ -4,6 +4,9 @@ import { SMTPServer } from "smtp-server";
 export interface RecordedMail {
   /** The user the client logged in as. */
   user: string | undefined;
+  /** The envelope: MAIL FROM and RCPT TO addresses. */
+  from: string;
+  to: string[];
   /** The message as it arrived (headers and body), unparsed. */
   raw: string;
 }
@@ -18,9 +21,10 @@ export interface SmtpRecorder {
 
 /**
  * A local SMTP server (smtp-server) that accepts any login without TLS and records each
- * message raw, for tests that check what an e-mail alert carries.
+ * message raw, for tests that check what an e-mail alert carries. With `password`, a login
+ * with another password is refused, the server echoing it as some real servers do.
  */
-export async function startSmtpRecorder(): Promise<SmtpRecorder> {
+export async function startSmtpRecorder(options: { password?: string } = {}): Promise<SmtpRecorder> {
   const mails: RecordedMail[] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -29,13 +33,21 @@ export async function startSmtpRecorder(): Promise<SmtpRecorder> {
     hideSTARTTLS: true,
     logger: false,
     onAuth(auth, _session, callback) {
+      if (options.password && auth.password !== options.password) {
+        return callback(new Error(`authentication failed for ${auth.username} with password ${auth.password}`));
+      }
       callback(null, { user: auth.username });
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on("data", (c: Buffer) => chunks.push(c));
       stream.on("end", () => {
-        mails.push({ user: session.user as string | undefined, raw: Buffer.concat(chunks).toString("utf8") });
+        mails.push({
+          user: session.user as string | undefined,
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw: Buffer.concat(chunks).toString("utf8"),
+        });
         callback();
       });
     },
