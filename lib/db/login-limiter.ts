@@ -29,7 +29,7 @@ export const LOGIN_LIMITS: LoginLimits = { perAddress: 10, total: 30, windowMs: 
 const TOTAL_KEY = "*";
 
 export type LoginAttempt =
-  | { allowed: true; addressAttempts: number; totalAttempts: number }
+  | { allowed: true }
   | { allowed: false; scope: "address" | "total"; retryAfterSeconds: number };
 
 const windowOf = (now: Date, windowMs: number) => new Date(Math.floor(now.getTime() / windowMs) * windowMs);
@@ -59,7 +59,7 @@ export async function countLoginAttempt(db: Db, address: string | null, now: Dat
   const retryAfterSeconds = Math.max(1, Math.ceil((windowStart.getTime() + limits.windowMs - now.getTime()) / 1000));
   if (addressAttempts > limits.perAddress || totalAttempts === null) return { allowed: false, scope: "address", retryAfterSeconds };
   if (totalAttempts > limits.total) return { allowed: false, scope: "total", retryAfterSeconds };
-  return { allowed: true, addressAttempts, totalAttempts };
+  return { allowed: true };
 }
 
 /** A successful login clears its address's count for the window (the ceiling keeps its count). */
