@@ -23,6 +23,7 @@ import { describeOnDatabases } from "../support/db";
 import { Webhook } from "standardwebhooks";
 import { startRecordingServer, type RecordingServer } from "../support/recording-server";
 import { startSmtpRecorder } from "../support/smtp-recorder";
+import { alertEvent, RUN_ID } from "../support/alert-event";
 
 /**
  * Every channel talks to a real local server: node:http for Slack and the webhook, smtp-server
@@ -30,27 +31,10 @@ import { startSmtpRecorder } from "../support/smtp-recorder";
  * injected clock for the window (no sleeping); timeouts are real but short (300 ms).
  */
 
-const RUN_ID = "6f1c2a0e-4b7d-4c1e-9a53-0d2f8e7b1c44";
 const SLACK_TOKEN_PATH = "/services/T0CRONDK/B0ALERTS/xQ9secretSlackTokenZ";
 const WEBHOOK_SECRET = "whsec_0123456789abcdef0123456789abcdef";
 const SMTP_PASSWORD = "smtp-pa55word-very-secret";
 const SHORT_TIMEOUT_MS = 300;
-
-function alertEvent(overrides: Partial<AlertEvent> = {}): AlertEvent {
-  return {
-    kind: "failure",
-    jobName: "health-check",
-    category: "monitoring",
-    runId: RUN_ID,
-    scheduledFor: new Date("2026-03-01T09:55:00.000Z"),
-    consecutiveFailures: 3,
-    error: "connect ECONNREFUSED 10.0.0.7:5432",
-    at: new Date("2026-03-01T09:55:04.250Z"),
-    url: `https://crondeck.example.com/runs/${RUN_ID}`,
-    detail: { attempts: 2, trigger: "schedule" },
-    ...overrides,
-  };
-}
 
 const routing = (overrides: Partial<AlertRouting> = {}): AlertRouting => ({ slackWebhook: null, email: [], reAlertAfterMs: 60_000, ...overrides });
 

@@ -3,6 +3,7 @@ import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import type { AlertEvent } from "@/lib/alerts/types";
 import { parseEnv, secretsOf } from "@/lib/env";
 import { standardWebhookSecret, webhookMessageId, WebhookChannel, webhookSigningKey } from "@/lib/alerts/webhook";
+import { alertEvent, RUN_ID } from "../support/alert-event";
 import { startRecordingServer, type RecordedRequest, type RecordingServer } from "../support/recording-server";
 
 /**
@@ -13,20 +14,9 @@ import { startRecordingServer, type RecordedRequest, type RecordingServer } from
  */
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-const RUN_ID = "6f1c2a0e-4b7d-4c1e-9a53-0d2f8e7b1c44";
 
-const event = (overrides: Partial<AlertEvent> = {}): AlertEvent => ({
-  kind: "failure",
-  jobName: "health-check",
-  category: "monitoring",
-  runId: RUN_ID,
-  scheduledFor: new Date("2026-03-01T09:55:00.000Z"),
-  consecutiveFailures: 3,
-  error: "connect ECONNREFUSED 10.0.0.7:5432",
-  at: new Date("2026-03-01T09:55:04.250Z"),
-  url: null,
-  ...overrides,
-});
+/** The sample alert without a dashboard link or details. */
+const event = (overrides: Partial<AlertEvent> = {}): AlertEvent => alertEvent({ url: null, detail: undefined, ...overrides });
 
 const servers: RecordingServer[] = [];
 afterEach(async () => {
