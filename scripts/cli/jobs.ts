@@ -100,8 +100,8 @@ export async function printOutcome(ctx: CliContext, outcome: TriggerOutcome, ext
   }
   const run = outcome.run;
   const ok = run.status === "completed";
-  const { db } = await ctx.database();
-  const logLines = await runLogLines(db, run.id);
+  // Only the human rendering shows the run's log: --json reads nothing more.
+  const logLines = ctx.out.json ? [] : await runLogLines((await ctx.database()).db, run.id);
   ctx.out.result({ ok, run: runJson(run), ...extra }, () => {
     const verb = ok ? "completed" : run.status === "timed_out" ? "timed out" : run.status === "retry_scheduled" ? "failed and has a retry scheduled" : "failed";
     const lines = [`${run.jobName} ${verb} in ${formatDurationMs(run.durationMs)} (${run.attempts} attempt${run.attempts === 1 ? "" : "s"})`];
