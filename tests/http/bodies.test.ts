@@ -1,10 +1,11 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { join, relative, sep } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ISOLATED_VARIABLES, projectRoot, startNextServer, type NextServer } from "../support/next-server";
+import { appRoutes } from "../support/app-routes";
 
 /**
  * A 100 MiB body against every method of every route handler of the app (read from app/ when
@@ -54,42 +55,11 @@ const BODY_ROUTES = new Set([
   "PUT /api/admin/dead-letter-queue/[id]/notes",
 ]);
 
-const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
-
 /** Every route handler under app/ and the methods it exports. */
-function routeHandlers(): Array<{ pattern: string; methods: string[] }> {
-  const appDir = join(projectRoot, "app");
-  const found: Array<{ pattern: string; methods: string[] }> = [];
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (/^route\.(ts|js)$/.test(name)) {
-        const source = readFileSync(path, "utf8");
-        const parts = relative(appDir, dir).split(sep).filter((d) => d !== "" && !/^\(.*\)$/.test(d));
-        const methods = METHODS.filter((m) => new RegExp(`export\\s+(?:async\\s+)?(?:function\\s+|const\\s+)${m}\\b`).test(source));
-        found.push({ pattern: `/${parts.join("/")}`, methods });
-      }
-    }
-  };
-  walk(appDir);
-  return found;
-}
+const routeHandlers = (): Array<{ pattern: string; methods: string[] }> => appRoutes().filter((r) => r.kind === "route").map(({ pattern, methods }) => ({ pattern, methods }));
 
 /** Every page under app/ (route groups dropped), as a path: what proxy.ts runs in front of. */
-function pagePaths(): string[] {
-  const appDir = join(projectRoot, "app");
-  const found: string[] = [];
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (/^page\.(tsx|ts|jsx|js)$/.test(name)) found.push(`/${relative(appDir, dir).split(sep).filter((d) => d !== "" && !/^\(.*\)$/.test(d)).join("/")}`);
-    }
-  };
-  walk(appDir);
-  return found.map((p) => p.replace("[jobName]", "cleanup-old-logs"));
-}
+const pagePaths = () => appRoutes().filter((r) => r.kind === "page").map((r) => r.pattern.replace("[jobName]", "cleanup-old-logs"));
 
 /** A concrete path for a pattern: a real job (so the handler gets as far as the body), a fresh UUID. */
 const concretePath = (pattern: string, loggedIn: boolean) =>
