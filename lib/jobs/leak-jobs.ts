@@ -1,5 +1,5 @@
 import { defineJob, type JobDefinition } from "../cron/define-job";
-import { standardWebhookSecret } from "../alerts/webhook-secret";
+import { STANDARD_SECRET_PREFIX, standardWebhookSecret } from "../alerts/webhook-secret";
 import { loadEnv, type Env } from "../env";
 
 /**
@@ -18,6 +18,8 @@ function configured(env: Env): Record<string, string> {
     ADMIN_TOKEN: env.ADMIN_TOKEN,
     ALERT_WEBHOOK_SECRET: env.ALERT_WEBHOOK_SECRET,
     ALERT_WEBHOOK_SECRET_STANDARD: env.ALERT_WEBHOOK_SECRET ? standardWebhookSecret(env.ALERT_WEBHOOK_SECRET) : undefined,
+    // The signing key alone, base64, as a receiver's configuration may hold it without whsec_.
+    ALERT_WEBHOOK_SECRET_KEY: env.ALERT_WEBHOOK_SECRET ? standardWebhookSecret(env.ALERT_WEBHOOK_SECRET).slice(STANDARD_SECRET_PREFIX.length) : undefined,
     DATABASE_URL: env.DATABASE_URL,
     POSTGRES_URL: env.POSTGRES_URL,
     SMTP_URL: env.SMTP_URL,
