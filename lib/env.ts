@@ -62,6 +62,12 @@ export const envSchema = z
     ALERT_WEBHOOK_URL: httpUrl,
     ALERT_WEBHOOK_SECRET: secret("ALERT_WEBHOOK_SECRET"),
     CRON_LOG_RETENTION_DAYS: positiveInt(90),
+    /**
+     * Who calls each job's execute path: `vercel` (default: Vercel Cron or your scheduler, one
+     * entry per job as vercel.json lists them) or `tick` (the tick dispatches every job, so one
+     * scheduler entry calling /api/cron/tick every minute runs everything).
+     */
+    CRON_DISPATCH: z.preprocess((v) => (v === "" ? undefined : v), z.enum(["vercel", "tick"], { error: "must be vercel or tick" }).default("vercel")),
     CRON_PLAN: z.preprocess((v) => (v === "" ? undefined : v), z.enum(["hobby", "pro"], { error: "must be hobby or pro" }).default("pro")),
     HEALTHCHECK_URLS: z.preprocess(
       (v) => (typeof v === "string" && v.trim() !== "" ? v.split(",").map((s) => s.trim()).filter(Boolean) : []),
@@ -69,6 +75,10 @@ export const envSchema = z
     ),
     NEXT_PUBLIC_APP_URL: httpUrl,
     VERCEL_URL: optionalString,
+    /** Set by Vercel: the project's production domain (no protocol); the tick dispatches there on production, which Deployment Protection leaves open. */
+    VERCEL_PROJECT_PRODUCTION_URL: optionalString,
+    /** Set by Vercel when Protection Bypass for Automation is on: sent as x-vercel-protection-bypass on the tick's dispatches. */
+    VERCEL_AUTOMATION_BYPASS_SECRET: optionalString,
     VERCEL_GIT_COMMIT_SHA: optionalString,
     VERCEL_DEPLOYMENT_ID: optionalString,
     VERCEL_REGION: optionalString,
@@ -288,7 +298,7 @@ const envSecrets = new WeakMap<Env, readonly string[]>();
 
 function buildSecrets(env: Env, jobWebhooks: ReadonlyArray<string | null | undefined>): readonly string[] {
   return secretSet({
-    values: [env.CRON_SECRET, env.CRON_SECRET_PREVIOUS, env.ADMIN_TOKEN, env.UPSTASH_REDIS_REST_TOKEN, env.KV_REST_API_TOKEN, ...webhookSecretForms(env.ALERT_WEBHOOK_SECRET)],
+    values: [env.CRON_SECRET, env.CRON_SECRET_PREVIOUS, env.ADMIN_TOKEN, env.UPSTASH_REDIS_REST_TOKEN, env.KV_REST_API_TOKEN, env.VERCEL_AUTOMATION_BYPASS_SECRET, ...webhookSecretForms(env.ALERT_WEBHOOK_SECRET)],
     urls: [env.DATABASE_URL, env.POSTGRES_URL, env.CRONDECK_FAULT_LEDGER_URL, env.SMTP_URL, env.UPSTASH_REDIS_REST_URL, env.KV_REST_API_URL, env.SENTRY_DSN, ...(env.HEALTHCHECK_URLS ?? [])],
     secretUrls: [env.SLACK_WEBHOOK_URL, env.ALERT_WEBHOOK_URL, ...jobWebhooks],
   });
