@@ -19,22 +19,37 @@ export const jobs: readonly JobDefinition[] = [healthCheck, cleanupOldLogs];
 /** Jobs that do real small work so a new install shows runs, failures and retries (CRON_DEMO=1). */
 export const demoJobs: readonly JobDefinition[] = [demoPulse, demoFlaky, demoSlow, demoStubborn];
 
+/** What the registry's jobs depend on in the environment. */
+export type RegistryEnv = Pick<Env, "CRON_DEMO" | "CRONDECK_FAULT_JOBS" | "VERCEL_ENV" | "CRON_DISPATCH">;
+
+/**
+ * CRON_DISPATCH applied to a list of jobs: `tick` hands every job to the tick (one scheduler
+ * entry calling /api/cron/tick every minute runs them all, timezones included); `vercel` keeps
+ * each job's own `dispatch`. Applied once, where the registry is built, so the tick, doctor and
+ * every reader of the registry see the same dispatch.
+ */
+export function applyDispatch(list: readonly JobDefinition[], mode: Env["CRON_DISPATCH"]): JobDefinition[] {
+  return mode === "tick" ? list.map((job) => (job.dispatch === "tick" ? job : { ...job, dispatch: "tick" })) : [...list];
+}
+
 /**
  * The jobs this environment runs: the jobs, plus the demo jobs when CRON_DEMO=1, plus the
  * fault-injection suite's jobs when CRONDECK_FAULT_JOBS=1 (lib/jobs/fault-jobs.ts, and the
  * secret-leak test's lib/jobs/leak-jobs.ts); neither
- * set ever loads on a Vercel production deployment. A new registry on every call.
+ * set ever loads on a Vercel production deployment; each dispatched as CRON_DISPATCH says
+ * ({@link applyDispatch}). A new registry on every call.
  */
-export function buildRegistry(env: Pick<Env, "CRON_DEMO" | "CRONDECK_FAULT_JOBS" | "VERCEL_ENV">): JobRegistry {
+export function buildRegistry(env: RegistryEnv): JobRegistry {
   const production = env.VERCEL_ENV === "production";
-  return new JobRegistry([...jobs, ...(env.CRON_DEMO && !production ? demoJobs : []), ...(env.CRONDECK_FAULT_JOBS && !production ? [...faultJobs, ...leakJobs] : [])]);
+  const listed = [...jobs, ...(env.CRON_DEMO && !production ? demoJobs : []), ...(env.CRONDECK_FAULT_JOBS && !production ? [...faultJobs, ...leakJobs] : [])];
+  return new JobRegistry(applyDispatch(listed, env.CRON_DISPATCH));
 }
 
 let cached: { key: string; registry: JobRegistry } | undefined;
 
 /** The registry for this process (built once per combination of the variables it depends on). */
-export function getRegistry(env: Pick<Env, "CRON_DEMO" | "CRONDECK_FAULT_JOBS" | "VERCEL_ENV"> = loadEnv()): JobRegistry {
-  const key = `${env.CRON_DEMO}:${env.CRONDECK_FAULT_JOBS}:${env.VERCEL_ENV === "production"}`;
+export function getRegistry(env: RegistryEnv = loadEnv()): JobRegistry {
+  const key = `${env.CRON_DEMO}:${env.CRONDECK_FAULT_JOBS}:${env.VERCEL_ENV === "production"}:${env.CRON_DISPATCH}`;
   if (cached?.key !== key) cached = { key, registry: buildRegistry(env) };
   return cached.registry;
 }
