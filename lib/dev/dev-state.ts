@@ -58,3 +58,34 @@ export function readDevState(root: string): DevState | null {
     return null;
   }
 }
+
+/**
+ * The port `npm run dev` serves on, and the arguments for `next dev` with it made explicit:
+ * `-p 4000`, `--port 4000`, `--port=4000` and `-p4000` on the command line (the last one
+ * wins, as with next dev), else PORT (shell or .env.local), else 3000. Passing it explicitly
+ * means next dev fails on a busy port instead of moving to another one that the banner, the
+ * local scheduler and the dev state would not know. A bad value is an error naming the fix.
+ */
+export function devPort(args: readonly string[], envPort: number | string | undefined): { port: number; nextArgs: string[] } {
+  const rest: string[] = [];
+  let fromArgs: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      rest.push(...args.slice(i));
+      break;
+    }
+    if (arg === "-p" || arg === "--port") {
+      if (i + 1 >= args.length) throw new Error(`${arg} needs a port number, e.g. npm run dev -- ${arg} 4000`);
+      fromArgs = args[++i];
+    } else if (arg.startsWith("--port=")) fromArgs = arg.slice("--port=".length);
+    else if (/^-p\d/.test(arg)) fromArgs = arg.slice(2);
+    else rest.push(arg);
+  }
+  const raw = fromArgs ?? (envPort === undefined || envPort === "" ? "3000" : String(envPort));
+  const port = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+    throw new Error(`port "${raw}" ${fromArgs === undefined ? "(PORT) " : ""}is not a port number (1-65535): use e.g. npm run dev -- -p 4000, or PORT=4000 npm run dev`);
+  }
+  return { port, nextArgs: ["--port", String(port), ...rest] };
+}
