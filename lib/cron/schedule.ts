@@ -299,3 +299,40 @@ export function minimumIntervalMs(schedule: Schedule, from: Date, sample = 48): 
   }
   return min;
 }
+
+/**
+ * The same expression with numeric fields only, as strict cron dialects (Vercel's) want it:
+ * names become numbers (`MON-FRI` -> `1-5`, `JAN` -> `1`), `7` for Sunday becomes `0`, and a
+ * start with a step (`5/15`, read here as 5 through the end of the range) is written as the
+ * range it means (`5-59/15`). Lists, ranges, steps and `*` are kept as written; whitespace is
+ * normalised to single spaces. The result has the same slots as the input. Throws the
+ * validation message for an invalid expression.
+ */
+export function numericCronFields(expression: string): string {
+  const error = cronExpressionError(expression);
+  if (error) throw new Error(error);
+  const fields = expression.trim().split(/\s+/);
+  return fields
+    .map((field, i) => {
+      const max = FIELD_RANGES[i][2];
+      const parts = field.split(",").flatMap((part) => {
+        const atom = ATOM_RE.exec(part)!;
+        const step = atom[2];
+        if (atom[1] === "*") return [part];
+        const bounds = atom[1].split("-").map((raw) => fieldValue(raw, i));
+        const from = bounds[0];
+        const to = bounds.length === 2 ? bounds[1] : step === undefined ? bounds[0] : max;
+        if (i === 4 && to === 7) {
+          // Sunday as 7: the values it covers, with 7 as 0 (a range cannot wrap round to 0).
+          const values: number[] = [];
+          for (let v = from; v <= to; v += step === undefined ? 1 : Number(step)) values.push(v === 7 ? 0 : v);
+          return values.map(String);
+        }
+        const range = from === to && step === undefined ? `${from}` : `${from}-${to}`;
+        return [step === undefined ? range : `${range}/${step}`];
+      });
+      // Dedupe (a list with 0 and 7) and keep the written order otherwise.
+      return parts.filter((p, k) => parts.indexOf(p) === k).join(",");
+    })
+    .join(" ");
+}

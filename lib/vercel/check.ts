@@ -1,8 +1,8 @@
 import { FINISH_RESERVE_MS, INVOCATION_MAX_SECONDS, ROUTE_ANSWER_MARGIN_MS } from "../cron/budget";
 import type { JobDefinition } from "../cron/define-job";
 import { formatDurationMs } from "../cron/duration";
-import { cronExpressionError, minimumIntervalMs } from "../cron/schedule";
-import { EXECUTE_PATH, TICK_PATH, vercelCronsFor, withCrons, type VercelCron, type VercelPlan } from "./crons";
+import { cronExpressionError } from "../cron/schedule";
+import { EXECUTE_PATH, isOncePerDay, routeNotes, routeOnPlan, TICK_PATH, vercelCronsFor, vercelScheduleIssues, withCrons, type JobRouteNote, type VercelCron, type VercelPlan } from "./crons";
 
 /**
  * vercel.json against the job registry and the Vercel plan: pure functions, no file system
@@ -14,8 +14,6 @@ export type { VercelPlan } from "./crons";
 
 /** Vercel allows 100 cron jobs per project on every plan (changelog, 2025). */
 export const VERCEL_CRON_LIMIT = 100;
-/** Hobby allows one run a day per cron. */
-export const HOBBY_MIN_INTERVAL_MS = 86_400_000;
 /** The largest `maxDuration` each plan accepts, in seconds (Fluid compute). */
 export const PLAN_MAX_DURATION_SECONDS: Record<VercelPlan, number> = { hobby: 300, pro: 800 };
 /** The execute route's file, as a `functions` key in vercel.json names it. */
@@ -62,6 +60,8 @@ export interface VercelCheckReport {
   diff: CronDiff;
   errors: VercelCheckIssue[];
   warnings: VercelCheckIssue[];
+  /** A line per job: who fires it on this plan, and what to do when it cannot run as scheduled. */
+  notes: JobRouteNote[];
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -106,16 +106,18 @@ export interface VercelSyncPlan {
   text: string;
   diff: CronDiff;
   changed: boolean;
+  /** A line per job: what the file does with it on the plan (see routeNotes). */
+  notes: JobRouteNote[];
 }
 
 /** What `vercel sync` writes: the registry's crons in place of the file's (null: no file yet). */
-export function planVercelSync(current: Record<string, unknown> | null, jobs: readonly JobDefinition[], plan: VercelPlan): VercelSyncPlan {
+export function planVercelSync(current: Record<string, unknown> | null, jobs: readonly JobDefinition[], plan: VercelPlan, now: Date = new Date()): VercelSyncPlan {
   const base = current ?? { $schema: "https://openapi.vercel.sh/vercel.json" };
   const crons = vercelCronsFor(jobs, plan);
   const next = withCrons(base, crons);
   const diff = diffCrons(cronsOf(base), crons);
   const changed = current === null || JSON.stringify(base.crons ?? null) !== JSON.stringify(crons);
-  return { next, text: `${JSON.stringify(next, null, 2)}\n`, diff, changed };
+  return { next, text: `${JSON.stringify(next, null, 2)}\n`, diff, changed, notes: routeNotes(jobs, plan, now) };
 }
 
 /** The job a path /api/cron/execute/<name> names, or null. */
@@ -124,10 +126,6 @@ function jobNameOfPath(path: string): string | null {
   if (!path.startsWith(prefix)) return null;
   const name = path.slice(prefix.length).split(/[?#]/)[0].replace(/\/$/, "");
   return name && !name.includes("/") ? decodeURIComponent(name) : null;
-}
-
-function everyText(ms: number): string {
-  return ms === Infinity ? "never twice" : `every ${formatDurationMs(ms)}`;
 }
 
 /**
@@ -204,10 +202,11 @@ export function checkVercelConfig(input: VercelCheckInput): VercelCheckReport {
   const expected = vercelCronsFor(jobs, plan);
   const sync = plan === "hobby" ? "crondeck vercel sync --plan hobby" : "crondeck vercel sync";
   const emptyDiff: CronDiff = { missing: [], extra: [], different: [] };
+  const notes = routeNotes(jobs, plan, now);
 
   if (!isRecord(input.vercelJson)) {
     error({ code: "invalid_file", message: `vercel.json must hold a JSON object: run \`${sync}\` to write one` });
-    return { ok: false, plan, crons: 0, expected, diff: emptyDiff, errors, warnings };
+    return { ok: false, plan, crons: 0, expected, diff: emptyDiff, errors, warnings, notes };
   }
   const vercelJson = input.vercelJson;
   if (vercelJson.crons !== undefined && !Array.isArray(vercelJson.crons)) {
@@ -247,7 +246,14 @@ export function checkVercelConfig(input: VercelCheckInput): VercelCheckReport {
         message: `${c.path} fires "${c.schedule}" in UTC, but job "${job.name}" is scheduled in ${job.schedule.timezone}: Vercel Cron knows only UTC, so these calls land on the wrong slot and are skipped as duplicates. The tick dispatches timezone jobs; remove this entry (\`${sync}\`)`,
       });
     } else if (job) {
-      error({ code: "extra_cron", path: c.path, job: job.name, message: `${c.path} is in vercel.json but job "${job.name}" is dispatched by the tick; remove it with \`${sync}\`` });
+      const route = routeOnPlan(job, plan);
+      const why =
+        route.via === "tick" && route.reason === "hobby_frequency"
+          ? `job "${job.name}" fires more than once a day ("${job.schedule.cron}"), which Hobby refuses for a cron, so the tick dispatches it on the ${plan} plan`
+          : route.via === "tick" && route.reason === "day_of_month_and_week"
+            ? `job "${job.name}" sets both day of month and day of week ("${job.schedule.cron}"), which Vercel Cron does not support, so the tick dispatches it`
+            : `job "${job.name}" is dispatched by the tick`;
+      error({ code: "extra_cron", path: c.path, job: job.name, message: `${c.path} is in vercel.json but ${why}; remove it with \`${sync}\`` });
     } else if (name) {
       error({ code: "extra_cron", path: c.path, job: name, message: `${c.path} names no job in the registry (Vercel Cron would get 404 job_not_found); remove it with \`${sync}\` or add the job to lib/jobs/index.ts` });
     } else if (c.path.startsWith("/api/cron/") || c.path === "/api/cron") {
@@ -272,38 +278,26 @@ export function checkVercelConfig(input: VercelCheckInput): VercelCheckReport {
       error({ code: "invalid_schedule", path: c.path, message: `${c.path}: ${expressionError}` });
       continue;
     }
-    const fields = c.schedule.trim().split(/\s+/);
-    if (fields.some((f) => /[A-Za-z]/.test(f))) {
-      warn({ code: "named_values", path: c.path, message: `${c.path}: "${c.schedule}" uses names (MON, JAN...), which Vercel Cron does not support: use numbers` });
+    // What Vercel refuses at deploy time is an error: a deployment that fails runs no job at all.
+    for (const issue of vercelScheduleIssues(c.schedule)) {
+      (issue.severity === "error" ? error : warn)({ code: issue.code, path: c.path, message: `${c.path}: ${issue.message}; run \`${sync}\`` });
     }
-    if (fields[2] !== "*" && fields[4] !== "*") {
-      warn({ code: "day_of_month_and_week", path: c.path, message: `${c.path}: "${c.schedule}" sets both day of month and day of week, which Vercel Cron does not support: set one of them to *` });
-    }
-    if (plan === "hobby" && !jobNameOfPath(c.path)) {
-      const every = minimumIntervalMs({ cron: c.schedule, timezone: "UTC" }, now);
-      if (every < HOBBY_MIN_INTERVAL_MS) {
-        error({ code: "hobby_frequency", path: c.path, message: `${c.path} runs ${everyText(every)} ("${c.schedule}"): Hobby allows one run a day per cron; use a daily schedule or the Pro plan` });
-      }
+    if (plan === "hobby" && !isOncePerDay(c.schedule)) {
+      error({
+        code: "hobby_frequency",
+        path: c.path,
+        message: `${c.path} ("${c.schedule}") would run more than once a day: Hobby allows one run a day per cron and fails the deployment ("Hobby accounts are limited to daily cron jobs"); run \`${sync}\`, or use the Pro plan`,
+      });
     }
   }
   if (crons.length > VERCEL_CRON_LIMIT) {
     error({ code: "cron_limit", message: `vercel.json has ${crons.length} crons; Vercel allows at most ${VERCEL_CRON_LIMIT} per project: move some jobs to the tick (dispatch: "tick")` });
   }
 
-  // 3. The plan: on Hobby every job (whoever dispatches it) can run at most once a day.
-  if (plan === "hobby") {
-    for (const job of jobs) {
-      // The expression's frequency in UTC: a daily job in Europe/Paris is 23 h apart across DST and still daily.
-      const every = minimumIntervalMs({ cron: job.schedule.cron, timezone: "UTC" }, now);
-      if (every < HOBBY_MIN_INTERVAL_MS) {
-        error({
-          code: "hobby_frequency",
-          job: job.name,
-          ...(job.dispatch === "vercel" ? { path: `${EXECUTE_PATH}/${job.name}` } : {}),
-          message: `job "${job.name}" runs ${everyText(every)} ("${job.schedule.cron}"): Hobby allows one run a day per cron; give it a daily schedule or use the Pro plan`,
-        });
-      }
-    }
+  // 3. The plan: a job that cannot run as its schedule says (on Hobby, through the daily tick) is
+  // reported, with the ways out; the file is right for the plan, so this is a warning.
+  for (const note of notes) {
+    if (note.level === "warning") warn({ code: "not_as_scheduled_on_plan", job: note.job, message: note.message });
   }
 
   // 4. Settings that make Vercel Cron fail without a trace: it does not follow redirects.
@@ -363,5 +357,5 @@ export function checkVercelConfig(input: VercelCheckInput): VercelCheckReport {
     });
   }
 
-  return { ok: errors.length === 0, plan, crons: crons.length, expected, diff, errors, warnings };
+  return { ok: errors.length === 0, plan, crons: crons.length, expected, diff, errors, warnings, notes };
 }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import { checkVercelConfig, parseVercelJson, planVercelSync, type VercelCheckReport, type VercelPlan } from "../../lib/vercel/check";
+import type { JobRouteNote } from "../../lib/vercel/crons";
 import { jobs } from "../../lib/jobs";
 import type { CliContext } from "./context";
 import { CliError, EXIT_FAILURE, EXIT_OK, UsageError } from "./errors";
@@ -46,8 +47,13 @@ export function renderCheck(report: VercelCheckReport, label: string): string[] 
   return lines;
 }
 
+/** A line per job (what vercel.json does with it on the plan), warnings marked. */
+export function renderNotes(notes: readonly JobRouteNote[]): string[] {
+  return notes.map((n) => `  ${n.level === "warning" ? "! " : "- "}${n.message}`);
+}
+
 function reportJson(report: VercelCheckReport, file: string) {
-  return { ok: report.ok, file, plan: report.plan, crons: report.crons, expected: report.expected, diff: report.diff, errors: report.errors, warnings: report.warnings };
+  return { ok: report.ok, file, plan: report.plan, crons: report.crons, expected: report.expected, diff: report.diff, jobs: report.notes, errors: report.errors, warnings: report.warnings };
 }
 
 export async function vercelCheck(ctx: CliContext, input: CommandInput): Promise<number> {
@@ -64,11 +70,11 @@ export async function vercelSync(ctx: CliContext, input: CommandInput): Promise<
   const plan = planOf(ctx, input);
   const file = vercelFile(ctx, input);
   const current = readVercelJson(ctx, file);
-  const sync = planVercelSync(current, jobs, plan);
+  const sync = planVercelSync(current, jobs, plan, ctx.now());
   if (sync.changed) writeFileSync(file, sync.text);
   // What the written file still gets wrong (plan limits, redirects...): the registry cannot fix those.
   const report = checkVercelConfig({ vercelJson: sync.next, jobs, plan, now: ctx.now() });
-  ctx.out.result({ ok: report.ok, file, plan, written: sync.changed, crons: report.crons, diff: sync.diff, errors: report.errors, warnings: report.warnings }, () => {
+  ctx.out.result({ ok: report.ok, file, plan, written: sync.changed, crons: report.crons, diff: sync.diff, jobs: sync.notes, errors: report.errors, warnings: report.warnings }, () => {
     const lines = sync.changed
       ? [
           `${shown(ctx, file)}: wrote ${report.crons} crons from ${jobs.length} jobs (${plan} plan).`,
@@ -77,7 +83,10 @@ export async function vercelSync(ctx: CliContext, input: CommandInput): Promise<
           ...sync.diff.extra.map((c) => `  - ${c.path}  ${c.schedule}`),
         ]
       : [`${shown(ctx, file)} already matches the registry (${report.crons} crons); nothing written.`];
-    if (report.errors.length || report.warnings.length) lines.push("", ...renderCheck(report, shown(ctx, file)));
+    lines.push("", `Jobs on the ${plan} plan:`, ...renderNotes(sync.notes));
+    // The per-job warnings are the notes just printed; the rest (redirects, durations...) follows.
+    const rest = { ...report, warnings: report.warnings.filter((w) => w.code !== "not_as_scheduled_on_plan") };
+    if (rest.errors.length || rest.warnings.length) lines.push("", ...renderCheck(rest, shown(ctx, file)));
     return lines;
   });
   return report.ok ? EXIT_OK : EXIT_FAILURE;
