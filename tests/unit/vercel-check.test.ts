@@ -41,19 +41,29 @@ describe("checkVercelConfig", () => {
     for (const e of report.errors) expect(e.message).toMatch(/crondeck vercel sync|lib\/jobs/);
   });
 
-  it("on Hobby rejects every job more frequent than daily, and the minute tick", () => {
+  it("on Hobby fails the Pro file on every entry Vercel would refuse, and passes the Hobby file with the routed job reported", () => {
     const report = check({ crons: vercelCronsFor([daily, often, paris], "pro") }, { plan: "hobby" });
     const frequency = report.errors.filter((e) => e.code === "hobby_frequency");
-    // The file's minute tick is rejected as such, and differs from the registry's daily Hobby tick.
-    expect(frequency.map((e) => e.job ?? e.path)).toEqual(["/api/cron/tick", "sync-orders"]);
+    // Each entry of the Pro file that fires more than once a day: the job's and the minute tick.
+    expect(frequency.map((e) => e.path)).toEqual(["/api/cron/execute/sync-orders", "/api/cron/tick"]);
     expect(frequency[0].message).toContain("Hobby allows one run a day per cron");
     expect(report.errors.find((e) => e.code === "different_schedule")?.path).toBe("/api/cron/tick");
+    // On Hobby the every-5-minutes job belongs to the tick: its cron is extra there.
+    expect(report.errors.find((e) => e.code === "extra_cron")?.job).toBe("sync-orders");
 
-    const hobbyOk = check({ crons: vercelCronsFor([daily, paris], "hobby") }, { plan: "hobby", jobs: [daily, paris] });
-    expect(hobbyOk.errors).toEqual([]); // a daily Paris job is 23 h apart across DST and still daily
+    const hobby = check({ crons: vercelCronsFor([daily, often, paris], "hobby") }, { plan: "hobby" });
+    expect(hobby.errors).toEqual([]);
+    expect(hobby.ok).toBe(true);
+    // ...and says what becomes of the jobs that cannot run as scheduled there, with the ways out.
+    const notAsScheduled = hobby.warnings.filter((w) => w.code === "not_as_scheduled_on_plan");
+    expect(notAsScheduled.map((w) => w.job)).toEqual(["paris-digest", "sync-orders"]);
+    expect(notAsScheduled.find((w) => w.job === "sync-orders")?.message).toMatch(/about once a day.*upgrade to Pro.*another scheduler.*once a day/);
+    // A Paris job at 09:00 has no slot in the hour before the 00:00 UTC tick: it never runs on Hobby.
+    expect(notAsScheduled.find((w) => w.job === "paris-digest")?.message).toContain("never runs on Hobby");
 
     const twice = defineJob({ name: "twice-a-day", schedule: "0 0,12 * * *", handler: noop });
-    expect(codes(check({ crons: vercelCronsFor([twice], "hobby") }, { plan: "hobby", jobs: [twice] }).errors)).toEqual(["hobby_frequency"]);
+    expect(codes(check({ crons: vercelCronsFor([twice], "pro") }, { plan: "hobby", jobs: [twice] }).errors).sort()).toEqual(["different_schedule", "extra_cron", "hobby_frequency", "hobby_frequency"]);
+    expect(check({ crons: vercelCronsFor([twice], "hobby") }, { plan: "hobby", jobs: [twice] }).ok).toBe(true);
   });
 
   it("rejects more crons than Vercel allows per project", () => {
