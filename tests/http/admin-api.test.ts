@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rawRequest, type RawReply } from "../support/http";
-import { createTestDatabase, type TestDatabase } from "../support/db";
+import { createAppDatabase, createTestDatabase, describeWithPostgres, type AppDatabase, type TestDatabase } from "../support/db";
 import { startNextServer, type NextServer } from "../support/next-server";
 
 /**
@@ -12,7 +12,6 @@ import { startNextServer, type NextServer } from "../support/next-server";
  * Then every action, its effect in the database, and its audit row.
  */
 
-process.env.TEST_DATABASE_URL ||= "postgres://postgres@127.0.0.1:5432/test";
 
 const ADMIN_TOKEN = `admin-${randomBytes(24).toString("hex")}`;
 const CRON_SECRET = `cron-${randomBytes(24).toString("hex")}`;
@@ -27,7 +26,7 @@ function call(base: string, method: string, path: string, opts: { headers?: Reco
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-describe("admin API on a Postgres server", () => {
+describeWithPostgres("admin API on a Postgres server", () => {
   let database: TestDatabase;
   let pool: pg.Pool;
   let server: NextServer;
@@ -514,12 +513,11 @@ describe("admin API on a Postgres server", () => {
 });
 
 describe("admin API without ADMIN_TOKEN", () => {
-  let database: TestDatabase;
+  let database: AppDatabase;
   let server: NextServer;
   beforeAll(async () => {
-    database = await createTestDatabase("postgres", { migrate: false });
-    // Empty, not just absent: a developer's .env.local could otherwise fill it in.
-    server = await startNextServer({ env: { DATABASE_URL: database.url, ADMIN_TOKEN: "", CRON_SECRET, CRON_DEMO: "1" } });
+    database = await createAppDatabase();
+    server = await startNextServer({ env: { ...database.env, ADMIN_TOKEN: undefined, CRON_SECRET, CRON_DEMO: "1" } });
   });
   afterAll(async () => {
     await server?.stop();

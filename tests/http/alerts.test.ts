@@ -1,34 +1,31 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../support/db";
+import { createAppDatabase, itWithPostgres, type AppDatabase } from "../support/db";
 import { startNextServer, type NextServer } from "../support/next-server";
 import { startRecordingServer, type RecordingServer } from "../support/recording-server";
 import { startSentryRecorder, type SentryRecorder } from "../support/sentry-recorder";
 
 /**
  * Failure alerts end to end over real HTTP: `next start` with Sentry pointed at a local
- * recorder and Slack at a local webhook receiver; demo-stubborn times out on every run.
+ * recorder and Slack at a local webhook receiver; demo-stubborn times out on every run. On the
+ * Postgres server when TEST_DATABASE_URL is set, else on PGlite (the test uses HTTP only).
  */
-process.env.TEST_DATABASE_URL ||= "postgres://postgres@127.0.0.1:5432/test";
 const SECRET = `crondeck-${randomBytes(24).toString("hex")}`;
 const AUTH = { authorization: `Bearer ${SECRET}` };
 
-let database: TestDatabase;
+let database: AppDatabase & { env: { DATABASE_URL?: string } };
 let server: NextServer;
 let sentry: SentryRecorder;
 let slack: RecordingServer;
 
 beforeAll(async () => {
-  database = await createTestDatabase("postgres", { migrate: false });
+  database = await createAppDatabase();
   sentry = await startSentryRecorder();
   slack = await startRecordingServer();
   server = await startNextServer({
     env: {
-      DATABASE_URL: database.url,
-      POSTGRES_URL: undefined,
-      UPSTASH_REDIS_REST_URL: undefined,
-      KV_REST_API_URL: undefined,
+      ...database.env,
       CRON_SECRET: SECRET,
       CRON_DEMO: "1",
       CRON_DEMO_STUBBORN_MS: "1200",
@@ -95,7 +92,10 @@ it("alerts Slack at the third consecutive failure, on the dead letter and on the
   // The job is now paused: a scheduled trigger is skipped and recorded.
   const skipped = await fetch(`${server.url}/api/cron/execute/demo-stubborn`, { headers: { ...AUTH, "user-agent": "vercel-cron/1.0" } });
   expect(await skipped.json()).toMatchObject({ skipped: true, reason: "dead_lettered" });
-  const client = new pg.Client({ connectionString: database.url });
+});
+
+itWithPostgres("records each alert it sent once in cron_alerts", async () => {
+  const client = new pg.Client({ connectionString: database.env.DATABASE_URL });
   await client.connect();
   try {
     const { rows } = await client.query(`SELECT channel, kind, status FROM cron_alerts WHERE job_name = 'demo-stubborn' AND status = 'sent' ORDER BY id`);

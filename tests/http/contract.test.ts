@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, type CliResult } from "../support/cli";
-import { createTestDatabase, serverAnswers, serverUrl, type TestDatabase } from "../support/db";
+import { createTestDatabase, describeWithPostgres, type TestDatabase } from "../support/db";
 import { rawRequest, type RawReply } from "../support/http";
 import { startNextServer, type NextServer } from "../support/next-server";
 
@@ -14,14 +14,11 @@ import { startNextServer, type NextServer } from "../support/next-server";
  * by two processes, so these run only when the Postgres server answers.
  */
 
-process.env.TEST_DATABASE_URL ||= "postgres://postgres@127.0.0.1:5432/test";
 
 const ADMIN_TOKEN = `admin-${randomBytes(24).toString("hex")}`;
 const CRON_SECRET = `cron-${randomBytes(24).toString("hex")}`;
 const BEARER = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
-const reachable = await serverAnswers();
-if (!reachable) console.warn(`contract tests skipped: the Postgres server at ${serverUrl()} does not answer`);
 
 interface AuditRow {
   actor: string;
@@ -38,7 +35,7 @@ const sameness = (row: AuditRow, ids: Record<string, string> = {}) => {
   return { action: row.action, target: row.target && ids[row.target] ? ids[row.target] : row.target, detail: named, via };
 };
 
-describe.skipIf(!reachable)("the admin API and the CLI: one operation each", () => {
+describeWithPostgres("the admin API and the CLI: one operation each", () => {
   let database: TestDatabase;
   let pool: pg.Pool;
   let server: NextServer;

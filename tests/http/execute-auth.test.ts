@@ -3,7 +3,7 @@ import { createConnection, createServer, type Server, type Socket } from "node:n
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rawRequest } from "../support/http";
-import { createTestDatabase, type TestDatabase } from "../support/db";
+import { createTestDatabase, describeWithPostgres, type TestDatabase } from "../support/db";
 import { startNextServer, type NextServer } from "../support/next-server";
 
 /**
@@ -12,7 +12,6 @@ import { startNextServer, type NextServer } from "../support/next-server";
  * and touches no lease; an unreachable store answers 503 without running anything.
  */
 
-process.env.TEST_DATABASE_URL ||= "postgres://postgres@127.0.0.1:5432/test";
 
 const SECRET = `crondeck-${randomBytes(24).toString("hex")}`; // 57 characters
 const NOT_CONFIGURED_PREVIOUS = `previous-${randomBytes(20).toString("hex")}`;
@@ -153,7 +152,7 @@ function refusedCorpus(secret: string): Variant[] {
   return v;
 }
 
-describe("refused triggers (CRON_SECRET set)", () => {
+describeWithPostgres("refused triggers (CRON_SECRET set)", () => {
   let database: TestDatabase;
   let pool: pg.Pool;
   let server: NextServer;
@@ -326,7 +325,7 @@ async function startTcpProxy(target: { host: string; port: number }) {
   };
 }
 
-describe("the database is unreachable", () => {
+describeWithPostgres("the database is unreachable", () => {
   let database: TestDatabase;
   let pool: pg.Pool;
   let nowhere: NextServer;

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PostgresRunStore } from "@/lib/db/run-store";
-import { createTestDatabase, serverAnswers, type TestDatabase } from "../support/db";
+import { createTestDatabase, describeWithPostgres, type TestDatabase } from "../support/db";
 import { startNextServer, type NextServer } from "../support/next-server";
 import { fetchReply, type FetchReply } from "../support/http";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
@@ -15,10 +15,7 @@ import { LEDGER_SQL } from "../faults/harness";
  * what their handlers really did in fault_ledger over a direct connection.
  */
 
-process.env.TEST_DATABASE_URL ||= "postgres://postgres@127.0.0.1:5432/test";
 
-const reachable = await serverAnswers();
-if (!reachable) console.warn("execute-lease: skipped: no Postgres server at TEST_DATABASE_URL");
 
 const SECRET = `crondeck-${randomBytes(24).toString("hex")}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -29,7 +26,7 @@ function trigger(base: string, jobName: string): Promise<Reply> {
   return fetchReply(`${base}/api/cron/execute/${jobName}`, { method: "POST", headers: { authorization: `Bearer ${SECRET}` }, timeoutMs: 60_000 });
 }
 
-describe.skipIf(!reachable)("the execute route when the lease or the result write fails", () => {
+describeWithPostgres("the execute route when the lease or the result write fails", () => {
   let database: TestDatabase;
   let pool: pg.Pool;
   let proxy: TcpProxy;

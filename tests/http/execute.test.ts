@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchReply, rawRequest as sendRaw, type FetchReply } from "../support/http";
-import { createTestDatabase, type TestDatabase } from "../support/db";
+import { createTestDatabase, describeWithPostgres, type TestDatabase } from "../support/db";
 import { startNextServer, type NextServer } from "../support/next-server";
 
 /**
@@ -11,7 +11,6 @@ import { startNextServer, type NextServer } from "../support/next-server";
  * Every case checks both the responses and the rows in cron_job_logs / cron_job_leases.
  */
 
-process.env.TEST_DATABASE_URL ||= "postgres://postgres@127.0.0.1:5432/test";
 
 const SECRET = `crondeck-${randomBytes(24).toString("hex")}`;
 const AUTH = { authorization: `Bearer ${SECRET}` };
@@ -34,7 +33,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-describe("POST/GET /api/cron/execute/[jobName] on a Postgres server", () => {
+describeWithPostgres("POST/GET /api/cron/execute/[jobName] on a Postgres server", () => {
   let database: TestDatabase;
   let pool: pg.Pool;
   let server: NextServer;
@@ -389,7 +388,7 @@ describe("POST/GET /api/cron/execute/[jobName] on a Postgres server", () => {
   });
 });
 
-describe("a timeout aborts the handler's signal (demo-slow running 8 s against its 5 s timeout)", () => {
+describeWithPostgres("a timeout aborts the handler's signal (demo-slow running 8 s against its 5 s timeout)", () => {
   let database: TestDatabase;
   let pool: pg.Pool;
   let server: NextServer;

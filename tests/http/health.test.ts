@@ -2,15 +2,9 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, describeWithPostgres, type TestDatabase } from "../support/db";
 import { runNextExpectingExit, startNextServer, type NextServer } from "../support/next-server";
-
-const serverUrl = process.env.TEST_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test";
-
-// Variables from the developer's shell that would change which database the server opens.
-const noDatabase = { DATABASE_URL: undefined, POSTGRES_URL: undefined, PGLITE_DIR: undefined } as const;
 
 async function getJson(url: string): Promise<{ status: number; text: string; body: Record<string, unknown> }> {
   const response = await fetch(url, { signal: AbortSignal.timeout(20_000) });
@@ -23,7 +17,7 @@ describe("GET /api/health on embedded PGlite", () => {
   let server: NextServer | undefined;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "crondeck-health-"));
-    server = await startNextServer({ env: { ...noDatabase, PGLITE_DIR: join(dir, ".data", "pglite") } });
+    server = await startNextServer({ env: { PGLITE_DIR: join(dir, ".data", "pglite") } });
   });
   afterAll(async () => {
     await server?.stop();
@@ -49,25 +43,17 @@ describe("GET /api/health on embedded PGlite", () => {
   });
 });
 
-describe("GET /api/health on a Postgres server", () => {
-  const name = `crondeck_http_${process.pid}_${randomBytes(4).toString("hex")}`;
+describeWithPostgres("GET /api/health on a Postgres server", () => {
+  let database: TestDatabase | undefined;
   let server: NextServer | undefined;
   beforeAll(async () => {
     // A database of its own, migrated by the server on its first request.
-    const admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    server = await startNextServer({ env: { ...noDatabase, DATABASE_URL: url.toString(), CRONDECK_CODE_VERSION: "test-sha" } });
+    database = await createTestDatabase("postgres", { migrate: false });
+    server = await startNextServer({ env: { DATABASE_URL: database.url, CRONDECK_CODE_VERSION: "test-sha" } });
   });
   afterAll(async () => {
     await server?.stop();
-    const admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await database?.dispose();
   });
 
   it("answers 200 with databaseKind postgres and the configured version", async () => {
@@ -81,7 +67,7 @@ describe("GET /api/health when the database is unreachable", () => {
   const secret = "hunter2-not-a-real-password";
   let server: NextServer | undefined;
   beforeAll(async () => {
-    server = await startNextServer({ env: { ...noDatabase, DATABASE_URL: `postgres://postgres:${secret}@127.0.0.1:1/test` } });
+    server = await startNextServer({ env: { DATABASE_URL: `postgres://postgres:${secret}@127.0.0.1:1/test` } });
   });
   afterAll(async () => {
     await server?.stop();
@@ -107,7 +93,7 @@ describe("next start with a malformed environment", () => {
     ["CRON_LOG_RETENTION_DAYS", { CRON_LOG_RETENTION_DAYS: "abc" }],
     ["DATABASE_URL", { DATABASE_URL: "mysql://x" }],
   ])("exits non-zero naming %s", async (variable, env) => {
-    const result = await runNextExpectingExit({ env: { ...noDatabase, ...env } });
+    const result = await runNextExpectingExit({ env });
     expect(result.code).not.toBe(0);
     expect(result.code).not.toBeNull();
     expect(result.output).toContain(variable);

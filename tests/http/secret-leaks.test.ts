@@ -5,7 +5,7 @@ import pg from "pg";
 import { standardWebhookSecret } from "@/lib/alerts/webhook-secret";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli";
-import { createTestDatabase, serverAnswers, type TestDatabase } from "../support/db";
+import { createTestDatabase, describeWithPostgres, type TestDatabase } from "../support/db";
 import { rawRequest } from "../support/http";
 import { startNextServer, type NextServer } from "../support/next-server";
 import { startRecordingServer, type RecordingServer } from "../support/recording-server";
@@ -27,8 +27,6 @@ import { startUpstashRestServer, type UpstashRestServer } from "../support/upsta
  * token, the Sentry key in the envelope header and the request URL, a webhook's own URL path).
  */
 
-process.env.TEST_DATABASE_URL ||= "postgres://postgres@127.0.0.1:5432/test";
-const enabled = await serverAnswers();
 
 const tag = randomBytes(4).toString("hex");
 const S = {
@@ -58,7 +56,7 @@ interface Sink {
   text: string;
 }
 
-describe.skipIf(!enabled)("secrets in every sink", () => {
+describeWithPostgres("secrets in every sink", () => {
   let database: TestDatabase;
   let role: string;
   let databaseUrl: string;
@@ -126,8 +124,7 @@ describe.skipIf(!enabled)("secrets in every sink", () => {
       CRONDECK_FAULT_JOBS: "1",
       NEXT_PUBLIC_APP_URL: "http://crondeck.test",
     };
-    // Blank (not unset) what the test does not use, so a developer's .env.local cannot fill it in.
-    server = await startNextServer({ env: { ...env, POSTGRES_URL: "", PGLITE_DIR: "", CRON_DEMO: "", CRONDECK_FAULT_LEDGER_URL: "", SENTRY_ENVIRONMENT: "" } });
+    server = await startNextServer({ env: { ...env, CRONDECK_FAULT_LEDGER_URL: undefined, SENTRY_ENVIRONMENT: undefined } });
 
     // Everything the jobs can leak, through every trigger path.
     const out = await call("POST", "/api/cron/execute/leak-output", cron());

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rawRequest, type RawReply } from "../support/http";
-import { createTestDatabase, serverAnswers, type TestDatabase } from "../support/db";
+import { createTestDatabase, describeWithPostgres, type TestDatabase } from "../support/db";
 import { startNextServer, type NextServer } from "../support/next-server";
 
 /**
@@ -16,10 +16,6 @@ import { startNextServer, type NextServer } from "../support/next-server";
  * so it never straddles two windows.
  */
 
-process.env.TEST_DATABASE_URL ||= "postgres://postgres@127.0.0.1:5432/test";
-const reachable = await serverAnswers();
-if (!reachable) console.warn("sessions (http): the Postgres parts are skipped: no Postgres server at TEST_DATABASE_URL");
-
 const TOKEN = `admin-${randomBytes(24).toString("hex")}`;
 const ROTATED = `admin-${randomBytes(24).toString("hex")}`;
 const WRONG = `wrong-${randomBytes(24).toString("hex")}`;
@@ -28,12 +24,6 @@ const WRONG = `wrong-${randomBytes(24).toString("hex")}`;
 function call(base: string, method: string, path: string, opts: { from?: string; headers?: Record<string, string>; body?: string } = {}): Promise<RawReply> {
   return rawRequest(base, method, path, { headers: opts.headers, body: opts.body, from: opts.from ?? "127.0.0.1" });
 }
-
-/**
- * Set empty rather than removed: `next start` fills a variable missing from its environment from
- * a developer's .env.local, but not one that is set, and an empty value means unset to lib/env.ts.
- */
-const UNSET = { TRUST_PROXY: "", VERCEL_URL: "", VERCEL_ENV: "" };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Waits, if needed, until the wall-clock minute has at least 35 s left (the limiter's window). */
@@ -68,7 +58,7 @@ describe("sessions and the login limiter on the embedded database (no Postgres s
   let server: NextServer;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "crondeck-sessions-"));
-    server = await startNextServer({ env: { ...UNSET, DATABASE_URL: "", POSTGRES_URL: "", PGLITE_DIR: join(dir, "pglite"), ADMIN_TOKEN: TOKEN } });
+    server = await startNextServer({ env: { PGLITE_DIR: join(dir, "pglite"), ADMIN_TOKEN: TOKEN } });
   }, 120_000);
   afterAll(async () => {
     await server?.stop();
@@ -129,7 +119,7 @@ describe("sessions and the login limiter on the embedded database (no Postgres s
   });
 });
 
-describe.skipIf(!reachable)("sessions, limiter and client address on a Postgres server", () => {
+describeWithPostgres("sessions, limiter and client address on a Postgres server", () => {
   let database: TestDatabase;
   let shared: TestDatabase;
   let pool: pg.Pool;
@@ -142,7 +132,7 @@ describe.skipIf(!reachable)("sessions, limiter and client address on a Postgres 
     [database, shared] = await Promise.all([createTestDatabase("postgres", { migrate: false }), createTestDatabase("postgres", { migrate: false })]);
     pool = new pg.Pool({ connectionString: database.url, max: 2 });
     sharedPool = new pg.Pool({ connectionString: shared.url, max: 2 });
-    const base = { ...UNSET, ADMIN_TOKEN: TOKEN };
+    const base = { ADMIN_TOKEN: TOKEN };
     direct = await startNextServer({ env: { ...base, DATABASE_URL: database.url } });
     // Two instances of the app behind one proxy, on one database.
     proxied = await Promise.all([
@@ -257,7 +247,7 @@ describe.skipIf(!reachable)("sessions, limiter and client address on a Postgres 
     const cookie = cookieOf(await login(proxied[1].url, TOKEN, { headers: { "x-forwarded-for": "203.0.113.13" } }));
     expect((await call(proxied[1].url, "GET", "/api/admin/cron-jobs", { headers: { cookie } })).status).toBe(200);
     await proxied[1].stop();
-    proxied[1] = await startNextServer({ env: { ...UNSET, ADMIN_TOKEN: ROTATED, DATABASE_URL: shared.url, TRUST_PROXY: "1" } });
+    proxied[1] = await startNextServer({ env: { ADMIN_TOKEN: ROTATED, DATABASE_URL: shared.url, TRUST_PROXY: "1" } });
     const refused = await call(proxied[1].url, "GET", "/api/admin/cron-jobs", { headers: { cookie } });
     expect(refused.status).toBe(401);
     expect((await sharedPool.query(`SELECT revoked_reason FROM cron_admin_sessions WHERE id = $1`, [sidOf(cookie)])).rows).toEqual([{ revoked_reason: "token_rotated" }]);

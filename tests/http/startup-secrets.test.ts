@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli";
-import { ISOLATED_VARIABLES, runNextExpectingExit, startNextServer } from "../support/next-server";
+import { runNextExpectingExit, startNextServer } from "../support/next-server";
 
 /**
  * What `next start` (and `crondeck doctor`) say about the secrets at start-up: one value for
@@ -12,8 +12,6 @@ import { ISOLATED_VARIABLES, runNextExpectingExit, startNextServer } from "../su
  * secret starts the server with a warning naming it. Neither message shows a secret's value.
  */
 
-/** Everything a developer's .env.local could fill in (next start loads it) set empty: this test's server sees only what it is given. */
-const UNSET = Object.fromEntries([...ISOLATED_VARIABLES, "ALERT_WEBHOOK_SECRET", "TRUST_PROXY"].map((name) => [name, ""]));
 
 const dirs: string[] = [];
 const freshDir = () => {
@@ -28,7 +26,7 @@ afterAll(() => {
 describe("start-up secret checks", () => {
   it("refuses to start with CRON_SECRET equal to ADMIN_TOKEN, naming both and the fix, not the value", async () => {
     const shared = randomBytes(32).toString("hex");
-    const result = await runNextExpectingExit({ env: { ...UNSET, PGLITE_DIR: freshDir(), CRON_SECRET: shared, ADMIN_TOKEN: shared } });
+    const result = await runNextExpectingExit({ env: { PGLITE_DIR: freshDir(), CRON_SECRET: shared, ADMIN_TOKEN: shared } });
     expect(result.code).toBe(1);
     expect(result.output).toContain("CRON_SECRET must not equal ADMIN_TOKEN");
     expect(result.output).toContain("openssl rand -hex 32");
@@ -38,7 +36,7 @@ describe("start-up secret checks", () => {
 
   it("refuses ALERT_WEBHOOK_SECRET equal to the cron secret", async () => {
     const shared = randomBytes(32).toString("hex");
-    const result = await runNextExpectingExit({ env: { ...UNSET, PGLITE_DIR: freshDir(), CRON_SECRET: shared, ADMIN_TOKEN: randomBytes(32).toString("hex"), ALERT_WEBHOOK_SECRET: shared } });
+    const result = await runNextExpectingExit({ env: { PGLITE_DIR: freshDir(), CRON_SECRET: shared, ADMIN_TOKEN: randomBytes(32).toString("hex"), ALERT_WEBHOOK_SECRET: shared } });
     expect(result.code).toBe(1);
     expect(result.output).toContain("ALERT_WEBHOOK_SECRET must not equal CRON_SECRET");
     expect(result.output).not.toContain(shared);
@@ -46,7 +44,7 @@ describe("start-up secret checks", () => {
 
   it("starts with a guessable secret but warns about it by name, and stays quiet about strong ones", async () => {
     const weak = "passwordpassword";
-    const server = await startNextServer({ env: { ...UNSET, PGLITE_DIR: freshDir(), CRON_SECRET: weak, ADMIN_TOKEN: randomBytes(32).toString("hex") } });
+    const server = await startNextServer({ env: { PGLITE_DIR: freshDir(), CRON_SECRET: weak, ADMIN_TOKEN: randomBytes(32).toString("hex") } });
     try {
       const health = await fetch(`${server.url}/api/health`);
       expect(health.status).toBeLessThan(600);
@@ -59,7 +57,7 @@ describe("start-up secret checks", () => {
   });
 
   it("crondeck doctor lists a guessable secret as a warning", async () => {
-    const result = await runCli(["doctor", "--json"], { env: { ...UNSET, PGLITE_DIR: freshDir(), DATABASE_URL: "", CRON_SECRET: randomBytes(32).toString("hex"), ADMIN_TOKEN: "1234567890123456" } });
+    const result = await runCli(["doctor", "--json"], { env: { PGLITE_DIR: freshDir(), DATABASE_URL: "", CRON_SECRET: randomBytes(32).toString("hex"), ADMIN_TOKEN: "1234567890123456" } });
     expect(result.json?.config, result.stdout + result.stderr).toEqual(expect.arrayContaining([expect.objectContaining({ severity: "warning", code: "weak_secret", message: expect.stringMatching(/^ADMIN_TOKEN looks easy to guess/) })]));
     expect(result.json.config.filter((f: { code: string }) => f.code === "weak_secret")).toHaveLength(1);
     expect(result.stdout).not.toContain("1234567890123456");

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryRows } from "@/lib/db/client";
 import { runCli, type CliResult } from "../support/cli";
-import { createTestDatabase, type TestDatabase } from "../support/db";
+import { createTestDatabase, describeWithPostgres, type TestDatabase } from "../support/db";
 import { freePort } from "../support/next-server";
 
 /**
@@ -11,7 +11,6 @@ import { freePort } from "../support/next-server";
  * them for the same slots, and the database checked for a slot that ran twice.
  */
 
-process.env.TEST_DATABASE_URL ||= "postgres://postgres@127.0.0.1:5432/test";
 
 
 let database: TestDatabase;
@@ -22,7 +21,7 @@ function stress(args: string[]): Promise<CliResult> {
 
 const rows = <T = Record<string, any>>(query: ReturnType<typeof sql>) => queryRows<T>(database.db, query);
 
-describe("crondeck stress", () => {
+describeWithPostgres("crondeck stress", () => {
   beforeAll(async () => {
     database = await createTestDatabase("postgres");
   });

@@ -3,7 +3,7 @@ import { sql } from "drizzle-orm";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeDatabase, openDatabase, targetFromEnv } from "@/lib/db/client";
-import { createTestDatabase, serverAnswers, serverUrl, type TestDatabase } from "../support/db";
+import { createTestDatabase, describeWithPostgres, type TestDatabase } from "../support/db";
 import { configureNeonForProxy, startNeonProxy } from "../support/neon-ws-proxy";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
 
@@ -15,10 +15,7 @@ import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
  * works again once the network heals. The route handler is called in-process (its own module),
  * with the database behind a TCP proxy that can black-hole.
  */
-process.env.TEST_DATABASE_URL ||= "postgres://postgres@127.0.0.1:5432/test";
 
-const available = await serverAnswers();
-if (!available) console.warn(`[db-timeouts.test] skipped: no Postgres server answers at ${serverUrl()} (set TEST_DATABASE_URL)`);
 
 const SECRET = `crondeck-${randomBytes(24).toString("hex")}`;
 const TIMEOUT_MS = 1_500;
@@ -30,7 +27,7 @@ const timedOut = (error: unknown) => /statement timeout|Query read timeout/.test
 const FINISH_ANSWER_WITHIN_MS = 45_000;
 const ISOLATED = ["DATABASE_URL", "POSTGRES_URL", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "KV_REST_API_URL", "KV_REST_API_TOKEN", "SENTRY_DSN", "SLACK_WEBHOOK_URL", "SMTP_URL", "ALERT_EMAIL_TO", "ALERT_WEBHOOK_URL", "HEALTHCHECK_URLS"];
 
-describe.skipIf(!available)("a black-holed database", () => {
+describeWithPostgres("a black-holed database", () => {
   let database: TestDatabase;
   let proxy: TcpProxy;
   let direct: pg.Pool;

@@ -8,6 +8,7 @@ import { EmbeddedDatabaseError, openDatabase, queryRows } from "@/lib/db/client"
 import { LOCK_FILE } from "@/lib/db/embedded-lock";
 import { migrate } from "@/lib/db/migrate";
 import { runCli } from "../support/cli";
+import { childEnv } from "../support/next-server";
 
 /**
  * Two processes must never open one PGlite directory: PGlite is Postgres inside one process, and
@@ -47,7 +48,7 @@ function startOwner(dataDir: string, rows: number): Promise<{ child: ChildProces
   );
   const child = spawn(process.execPath, ["--import", "tsx", script], {
     cwd: root,
-    env: { ...process.env, DATABASE_URL: "", POSTGRES_URL: "", PGLITE_DIR: dataDir, NODE_ENV: "test" },
+    env: childEnv({ PGLITE_DIR: dataDir, NODE_ENV: "test" }) as NodeJS.ProcessEnv,
     stdio: ["pipe", "pipe", "pipe"],
   });
   let output = "";

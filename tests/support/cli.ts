@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
-import { resolve } from "node:path";
+import { childEnv, projectRoot } from "./next-server";
 
-export const projectRoot = resolve(import.meta.dirname, "../..");
+export { projectRoot };
 
 export interface CliResult {
   code: number | null;
@@ -13,31 +13,12 @@ export interface CliResult {
 
 /**
  * Runs a command of the project as an operator would (`node --import tsx scripts/cli.ts ...`
- * by default), as a child process. The shell's connection and alert variables are blanked
- * unless `env` sets them (empty means unset to lib/env.ts); undefined removes a variable.
- * NODE_ENV=test so only .env.test* files load: a developer's .env.local stays out.
+ * by default), as a child process, in the environment every test child gets (childEnv: no .env*
+ * file is loaded, the shell's connection, secret and alert variables are removed) with
+ * NODE_ENV=test, then `env`; undefined removes a variable.
  */
 export function runNode(command: string[], opts: { cwd?: string; env?: Record<string, string | undefined> } = {}): Promise<CliResult> {
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    NODE_ENV: "test",
-    POSTGRES_URL: "",
-    PGLITE_DIR: "",
-    UPSTASH_REDIS_REST_URL: "",
-    UPSTASH_REDIS_REST_TOKEN: "",
-    KV_REST_API_URL: "",
-    KV_REST_API_TOKEN: "",
-    SENTRY_DSN: "",
-    SLACK_WEBHOOK_URL: "",
-    SMTP_URL: "",
-    ALERT_EMAIL_TO: "",
-    ALERT_WEBHOOK_URL: "",
-    HEALTHCHECK_URLS: "",
-    CRON_SECRET_PREVIOUS: "",
-    VERCEL_ENV: "",
-    ...opts.env,
-  };
-  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+  const env = childEnv({ NODE_ENV: "test", ...opts.env });
   return new Promise((resolveResult, reject) => {
     const child = spawn(process.execPath, command, { cwd: opts.cwd ?? projectRoot, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";

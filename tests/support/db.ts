@@ -1,8 +1,14 @@
 import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import pg from "pg";
-import { afterAll, beforeAll, describe } from "vitest";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import { openDatabase, type Database, type Db } from "@/lib/db/client";
 import { migrate } from "@/lib/db/migrate";
+import { hasPostgresServer, NEEDS_POSTGRES, needsPostgresTitle, serverUrl } from "./postgres-server";
+
+export { hasPostgresServer, NEEDS_POSTGRES, serverUrl };
 
 export type TestDatabaseKind = "pglite" | "postgres";
 
@@ -21,13 +27,27 @@ export async function serverAnswers(): Promise<boolean> {
   }
 }
 
-/** The Postgres server the integration tests use, if any (TEST_DATABASE_URL, else DATABASE_URL). */
-export function serverUrl(): string | undefined {
-  return process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || undefined;
+export function testDatabaseKinds(): TestDatabaseKind[] {
+  return hasPostgresServer() ? ["pglite", "postgres"] : ["pglite"];
 }
 
-export function testDatabaseKinds(): TestDatabaseKind[] {
-  return serverUrl() ? ["pglite", "postgres"] : ["pglite"];
+const warned = new Set<string>();
+
+/**
+ * A suite that truly needs a Postgres server (direct access to the database a `next start`
+ * uses, several processes on one database): without TEST_DATABASE_URL it is registered skipped,
+ * its title saying why, and the file says so once on stderr.
+ */
+export function describeWithPostgres(title: string, body: () => void): void {
+  if (hasPostgresServer()) {
+    describe(title, body);
+    return;
+  }
+  if (!warned.has(title)) {
+    warned.add(title);
+    console.warn(`skipped "${title}": ${NEEDS_POSTGRES}`);
+  }
+  describe.skip(needsPostgresTitle(title), body);
 }
 
 export interface TestDatabase extends Database {
@@ -53,7 +73,7 @@ export async function createTestDatabase(kind: TestDatabaseKind, options: { migr
     return { ...database, dispose: () => database.close() };
   }
   const adminUrl = serverUrl();
-  if (!adminUrl) throw new Error("set TEST_DATABASE_URL (or DATABASE_URL) to run the tests on a Postgres server");
+  if (!adminUrl) throw new Error(`this test ${NEEDS_POSTGRES}`);
   const name = `crondeck_test_${process.pid}_${randomBytes(4).toString("hex")}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -75,34 +95,71 @@ export async function createTestDatabase(kind: TestDatabaseKind, options: { migr
   };
 }
 
+/** A test that reads the database a `next start` writes (so it needs a Postgres server); without one it is registered skipped, its title saying why. */
+export function itWithPostgres(title: string, fn: () => Promise<void>, timeout?: number): void {
+  if (hasPostgresServer()) it(title, fn, timeout);
+  else it.skip(needsPostgresTitle(title), fn);
+}
+
+/** A database for one `next start` that the test reaches only over HTTP: what to pass in its env, and the clean-up. */
+export interface AppDatabase {
+  kind: TestDatabaseKind;
+  env: { DATABASE_URL: string } | { PGLITE_DIR: string };
+  dispose(): Promise<void>;
+}
+
+/**
+ * With a Postgres server, a database of its own there (unmigrated: the server migrates it on
+ * first use, as in production); without one, a fresh PGlite directory that the server owns.
+ */
+export async function createAppDatabase(): Promise<AppDatabase> {
+  if (hasPostgresServer()) {
+    const database = await createTestDatabase("postgres", { migrate: false });
+    return { kind: "postgres", env: { DATABASE_URL: database.url! }, dispose: () => database.dispose() };
+  }
+  const dir = await mkdtemp(join(tmpdir(), "crondeck-app-db-"));
+  return { kind: "pglite", env: { PGLITE_DIR: join(dir, "pglite") }, dispose: () => rm(dir, { recursive: true, force: true }) };
+}
+
 export interface DatabaseSuiteContext {
   readonly kind: TestDatabaseKind;
   readonly db: Db;
   readonly database: TestDatabase;
 }
 
-/** Runs the same suite on PGlite and, when a server is configured, on the Postgres server. */
-export function describeOnDatabases(title: string, body: (ctx: DatabaseSuiteContext) => void): void {
-  for (const kind of testDatabaseKinds()) {
-    describe(`${title} [${kind}]`, () => {
-      let database: TestDatabase | undefined;
-      beforeAll(async () => {
-        database = await createTestDatabase(kind);
-      });
-      afterAll(async () => {
-        await database?.dispose();
-      });
-      body({
-        kind,
-        get db() {
-          if (!database) throw new Error("the test database is not open yet: use it inside a test or hook");
-          return database.db;
-        },
-        get database() {
-          if (!database) throw new Error("the test database is not open yet: use it inside a test or hook");
-          return database;
-        },
-      });
-    });
+/**
+ * Registers `body` once per database kind, titled `title [kind]`: PGlite always, the Postgres
+ * server when one is configured; without one the Postgres copy is registered skipped (its title
+ * says why), so the summary of `npm test` counts it.
+ */
+export function describeEachKind(title: string, body: (kind: TestDatabaseKind) => void): void {
+  for (const kind of ["pglite", "postgres"] as const) {
+    const label = `${title} [${kind}]`;
+    if (testDatabaseKinds().includes(kind)) describe(label, () => body(kind));
+    else describe.skip(needsPostgresTitle(label), () => body(kind));
   }
+}
+
+/** Runs the same suite on a fresh migrated database of each kind (describeEachKind). */
+export function describeOnDatabases(title: string, body: (ctx: DatabaseSuiteContext) => void): void {
+  describeEachKind(title, (kind) => {
+    let database: TestDatabase | undefined;
+    beforeAll(async () => {
+      database = await createTestDatabase(kind);
+    });
+    afterAll(async () => {
+      await database?.dispose();
+    });
+    body({
+      kind,
+      get db() {
+        if (!database) throw new Error("the test database is not open yet: use it inside a test or hook");
+        return database.db;
+      },
+      get database() {
+        if (!database) throw new Error("the test database is not open yet: use it inside a test or hook");
+        return database;
+      },
+    });
+  });
 }

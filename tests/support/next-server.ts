@@ -56,11 +56,20 @@ export const ISOLATED_VARIABLES = [
 ] as const;
 
 /**
- * process.env without the isolated variables, with overrides; undefined removes. NODE_ENV is
- * left for next start to set (production).
+ * Set in the environment of every process a test spawns: @next/env's loadEnvConfig (next
+ * start, next build, the CLI's loadDotenv) then applies no .env* file, as when Next itself
+ * already loaded them. A developer's .env.local (the one `npm run dev` writes) never reaches a
+ * test's server, build or command: each sees only process.env and what the test gives it.
+ */
+export const NO_ENV_FILES = { __NEXT_PROCESSED_ENV: "true" } as const;
+
+/**
+ * The environment of every child a test spawns (next start, next build, the CLI): process.env
+ * without the isolated variables, with NO_ENV_FILES, then the overrides; undefined removes.
+ * NODE_ENV is left for next start to set (production).
  */
 export function childEnv(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = { ...process.env };
+  const env: Record<string, string | undefined> = { ...process.env, ...NO_ENV_FILES };
   for (const key of ISOLATED_VARIABLES) delete env[key];
   // vitest sets NODE_ENV=test; next start must run as production unless a test says otherwise.
   delete env.NODE_ENV;
