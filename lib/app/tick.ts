@@ -3,12 +3,13 @@ import { redactAlertError } from "../alerts/redact";
 import { systemClock, type Clock } from "../cron/clock";
 import type { JobDefinition } from "../cron/define-job";
 import { runTrigger, type TriggerOutcome } from "../cron/run-job";
-import { runTick as runTickPolicy, tickJob, type Dispatcher, type TickDeps as TickPolicyDeps, type TickError, type TickReport } from "../cron/tick";
+import { runTick as runTickPolicy, tickJob, type Dispatcher, type DispatchResult, type TickDeps as TickPolicyDeps, type TickError, type TickReport } from "../cron/tick";
 import type { OrphanedRetry } from "../cron/tick-store";
 import type { Db } from "../db/client";
 import { PostgresTickStore } from "../db/tick-store";
 import { secretsOf, type Env } from "../env";
 import { deliveryGraceMs, type VercelPlan } from "../vercel/crons";
+import { protectionHeaders, refusedDispatchError } from "../vercel/dispatch";
 import { dashboardUrl } from "./observers";
 import type { Runtime } from "./runtime";
 import { recordOutcome } from "./shutdown";
@@ -30,14 +31,34 @@ export interface TickDeps extends Omit<TickPolicyDeps, "store" | "clock" | "grac
 export function runTick(deps: TickDeps): Promise<TickReport> {
   const { db, plan, now, clock, ...rest } = deps;
   const at = now ? { now: () => now.getTime() } : (clock ?? systemClock);
-  return runTickPolicy({ ...rest, store: new PostgresTickStore(db), clock: at, graceMs: deliveryGraceMs(plan) });
+  return runTickPolicy({ ...rest, store: new PostgresTickStore(db), clock: at, graceMs: deliveryGraceMs(plan) }).then((report) => ({
+    ...report,
+    errors: [...report.errors, ...refusedDispatches([...report.retries, ...report.dispatched])],
+  }));
 }
 
 /**
- * Calls the execute route over HTTP with the cron secret, waiting at most `waitMs` for an
- * answer: the run goes on in its own invocation whether or not the tick waits for it.
+ * Dispatches refused outright (401/403: Deployment Protection in front of the execute route,
+ * or another CRON_SECRET; a redirect the tick does not follow): none of them can run until the setting is fixed, so they are
+ * the tick's errors (and alerted), once per origin and message, naming the jobs.
  */
-function httpDispatcher(baseUrl: string, secret: string, waitMs = 1_500): Dispatcher {
+export function refusedDispatches(results: readonly DispatchResult[]): TickError[] {
+  const byError = new Map<string, string[]>();
+  for (const r of results) {
+    if (r.status !== null && (r.status === 401 || r.status === 403 || (r.status >= 300 && r.status < 400)) && r.error) byError.set(r.error, [...(byError.get(r.error) ?? []), r.request.jobName]);
+  }
+  return [...byError].map(([error, names]) => ({ scope: "dispatch", error: `${error} (${[...new Set(names)].join(", ")} not run)` }));
+}
+
+/**
+ * Calls the execute route over HTTP with the cron secret (and the Deployment Protection bypass
+ * when Vercel set one), waiting at most `waitMs` for an answer: the run goes on in its own
+ * invocation whether or not the tick waits for it. A 401/403 answer carries an error that says
+ * whose refusal it was and the fix (see refusedDispatches).
+ */
+export function httpDispatcher(baseUrl: string, secret: string, env: Pick<Env, "VERCEL_AUTOMATION_BYPASS_SECRET"> = {}, waitMs = 1_500): Dispatcher {
+  const bypass = protectionHeaders(env);
+  const bypassSent = Object.keys(bypass).length > 0;
   return async (request) => {
     const url = new URL(`/api/cron/execute/${encodeURIComponent(request.jobName)}`, baseUrl);
     url.searchParams.set("trigger", request.trigger);
@@ -46,8 +67,16 @@ function httpDispatcher(baseUrl: string, secret: string, waitMs = 1_500): Dispat
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), waitMs);
     try {
-      const response = await fetch(url, { method: "POST", headers: { authorization: `Bearer ${secret}`, "user-agent": "crondeck-tick/1.0" }, signal: controller.signal });
+      const response = await fetch(url, { method: "POST", headers: { authorization: `Bearer ${secret}`, "user-agent": "crondeck-tick/1.0", ...bypass }, signal: controller.signal, redirect: "manual" });
       await response.body?.cancel().catch(() => {});
+      if (response.status === 401 || response.status === 403) {
+        return { request, status: response.status, error: refusedDispatchError(response.status, response.headers.get("content-type"), url.origin, bypassSent) };
+      }
+      if (response.status >= 300 && response.status < 400) {
+        // Not followed: a protection login page or another host would take the trigger as a GET, or not at all.
+        const to = response.headers.get("location");
+        return { request, status: response.status, error: `${url.origin} answered ${response.status} with a redirect${to ? ` to ${new URL(to, url).origin}` : ""}: the tick does not follow redirects; set NEXT_PUBLIC_APP_URL to the URL the app answers on` };
+      }
       return { request, status: response.status };
     } catch (error) {
       if (controller.signal.aborted) return { request, status: null, error: `still running after ${waitMs}ms (continues in its own invocation)` };
@@ -139,7 +168,7 @@ export async function deliverTick(runtime: Runtime, options: { baseUrl: string; 
     {
       db: runtime.database.db,
       registry: runtime.registry,
-      dispatch: httpDispatcher(options.baseUrl, env.CRON_SECRET!),
+      dispatch: httpDispatcher(options.baseUrl, env.CRON_SECRET!, env),
       plan: env.CRON_PLAN,
       holder: engine.holder,
       now,
