@@ -32,3 +32,16 @@ function configuredSecrets(): readonly string[] {
     return [];
   }
 }
+
+/**
+ * The answer under /api/ where no route is (app/api/[[...path]]/route.ts), for every method and
+ * without credentials: a JSON 404, never Next.js's HTML page. The path is not echoed.
+ */
+export function apiNotFound(request: Request): Response {
+  if (request.method === "HEAD") return new Response(null, { status: 404, headers: { ...NO_STORE, "content-type": "application/json" } });
+  return problemResponse({
+    status: 404,
+    code: "not_found",
+    message: "No API route answers at this path. The routes: /api/health, /api/cron/execute/<job>, /api/cron/tick, /api/cron/jobs[/<job>], /api/admin/... (see the README).",
+  });
+}

@@ -16,8 +16,10 @@ export interface AppRoute {
   file: string;
   /** The URL pattern: route groups dropped, dynamic segments kept ("/api/admin/runs/[id]"). */
   pattern: string;
-  /** Route handlers: the HTTP methods the file exports. Pages: GET. */
+  /** Route handlers: the HTTP methods the file serves (exports, minus those it refuses). Pages: GET. */
   methods: HttpMethod[];
+  /** Route handlers: the methods the file exports only to refuse them (405 JSON with Allow, lib/http/methods.ts). */
+  refused: HttpMethod[];
 }
 
 const appDir = join(projectRoot, "app");
@@ -32,15 +34,28 @@ function walk(dir: string): string[] {
   return out;
 }
 
-/** The methods a route file exports: `export async function GET`, `export function POST`, `export const PUT =`, `export { x as DELETE }`. */
+/** The methods a route file exports: `export async function GET`, `export function POST`, `export const PUT =`, `export { x as DELETE }`, `export const { PUT, PATCH } = ...`. */
 export function exportedMethods(source: string): HttpMethod[] {
-  const found = new Set<HttpMethod>();
+  const found = new Set<HttpMethod>(refusedMethods(source));
+  const destructured = [...source.matchAll(/export\s+const\s*\{([^}]*)\}\s*=/g)].map((m) => m[1]).join(",");
   for (const method of HTTP_METHODS) {
     const declared = new RegExp(`export\\s+(?:async\\s+)?(?:function\\s*\\*?\\s*|const\\s+|let\\s+|var\\s+)${method}\\b`);
     const reexported = new RegExp(`export\\s*\\{[^}]*\\b(?:as\\s+)?${method}\\b[^}]*\\}`);
-    if (declared.test(source) || reexported.test(source)) found.add(method);
+    if (declared.test(source) || reexported.test(source) || new RegExp(`\\b${method}\\b`).test(destructured)) found.add(method);
   }
   return HTTP_METHODS.filter((m) => found.has(m));
+}
+
+/** The methods a route file exports to refuse: `export const { PUT, PATCH } = refuseOtherMethods(...)`, `export const HEAD = methodNotAllowed`. */
+export function refusedMethods(source: string): HttpMethod[] {
+  const names = [...source.matchAll(/export\s+const\s*\{([^}]*)\}\s*=\s*refuseOtherMethods\(/g)].flatMap((m) => m[1].split(",").map((n) => n.trim()));
+  for (const m of source.matchAll(/export\s+const\s+([A-Z]+)\s*=\s*methodNotAllowed\b/g)) names.push(m[1]);
+  return HTTP_METHODS.filter((m) => names.includes(m));
+}
+
+function servedAndRefused(source: string): { methods: HttpMethod[]; refused: HttpMethod[] } {
+  const refused = refusedMethods(source);
+  return { methods: exportedMethods(source).filter((m) => !refused.includes(m)), refused };
 }
 
 export function appRoutes(): AppRoute[] {
@@ -57,7 +72,7 @@ export function appRoutes(): AppRoute[] {
       kind,
       file: relative(projectRoot, path),
       pattern: `/${urlParts.join("/")}`,
-      methods: kind === "page" ? ["GET"] : exportedMethods(readFileSync(path, "utf8")),
+      ...(kind === "page" ? { methods: ["GET"] as HttpMethod[], refused: [] } : servedAndRefused(readFileSync(path, "utf8"))),
     });
   }
   return routes;
@@ -69,10 +84,11 @@ export function appRoutes(): AppRoute[] {
  * value throws, naming it: a new dynamic route needs a real value in the test that walks it.
  */
 export function fillRoute(route: AppRoute, values: Record<string, string>): string {
-  return route.pattern.replace(/\[(?:\.\.\.)?[^\]]+\]/g, (part, offset: number) => {
+  return route.pattern.replace(/\[\[\.\.\.[^\]]+\]\]|\[(?:\.\.\.)?[^\]]+\]/g, (part, offset: number) => {
     const before = route.pattern.slice(0, offset).split("/").filter(Boolean).pop() ?? "";
     const value = values[`${before}/${part}`] ?? values[part];
     if (value === undefined) throw new Error(`${route.file}: no test value for the segment ${part} (give one for "${before}/${part}" or "${part}")`);
-    return encodeURIComponent(value);
+    // A catch-all takes several segments: each is encoded, the slashes between them kept.
+    return part.includes("...") ? value.split("/").map(encodeURIComponent).join("/") : encodeURIComponent(value);
   });
 }

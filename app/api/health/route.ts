@@ -1,4 +1,5 @@
 import { handleHealth } from "@/lib/http/health";
+import { refuseOtherMethods } from "@/lib/http/methods";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
@@ -7,3 +8,6 @@ export const runtime = "nodejs";
 export function GET(): Promise<Response> {
   return handleHealth();
 }
+
+// Every other method: a JSON 405 with Allow (lib/http/methods.ts); HEAD answers like GET without the body.
+export const { POST, PUT, PATCH, DELETE, OPTIONS } = refuseOtherMethods("GET", "HEAD");

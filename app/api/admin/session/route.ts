@@ -1,4 +1,5 @@
 import { handleLogin, handleLogout } from "@/lib/http/admin-session";
+import { refuseOtherMethods } from "@/lib/http/methods";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
@@ -12,3 +13,6 @@ export async function POST(request: Request) {
 export async function DELETE(request: Request) {
   return handleLogout(request);
 }
+
+// Every other method: a JSON 405 with Allow (lib/http/methods.ts).
+export const { GET, HEAD, PUT, PATCH, OPTIONS } = refuseOtherMethods("POST", "DELETE");

@@ -1,4 +1,5 @@
 import { handleListJobs } from "@/lib/http/jobs-api";
+import { refuseOtherMethods } from "@/lib/http/methods";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
@@ -6,3 +7,6 @@ export const runtime = "nodejs";
 export function GET(request: Request) {
   return handleListJobs(request);
 }
+
+// Every other method: a JSON 405 with Allow (lib/http/methods.ts); HEAD answers like GET without the body.
+export const { POST, PUT, PATCH, DELETE, OPTIONS } = refuseOtherMethods("GET", "HEAD");

@@ -1,4 +1,5 @@
-import { methodNotAllowed, tickRoute } from "@/lib/http/cron-routes";
+import { tickRoute } from "@/lib/http/cron-routes";
+import { refuseOtherMethods } from "@/lib/http/methods";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
@@ -14,8 +15,4 @@ export function POST(request: Request) {
 }
 
 // Without its own HEAD export Next.js answers HEAD with GET, which would run the tick.
-export const HEAD = methodNotAllowed;
-export const PUT = methodNotAllowed;
-export const PATCH = methodNotAllowed;
-export const DELETE = methodNotAllowed;
-export const OPTIONS = methodNotAllowed;
+export const { HEAD, PUT, PATCH, DELETE, OPTIONS } = refuseOtherMethods("GET", "POST");

@@ -1,4 +1,5 @@
 import { handleGetRun } from "@/lib/http/admin-runs";
+import { refuseOtherMethods } from "@/lib/http/methods";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
@@ -8,3 +9,6 @@ type Params = { params: Promise<{ id: string }> };
 export async function GET(request: Request, { params }: Params) {
   return handleGetRun(request, (await params).id);
 }
+
+// Every other method: a JSON 405 with Allow (lib/http/methods.ts); HEAD answers like GET without the body.
+export const { POST, PUT, PATCH, DELETE, OPTIONS } = refuseOtherMethods("GET", "HEAD");

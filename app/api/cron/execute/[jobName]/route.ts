@@ -1,4 +1,5 @@
-import { executeRoute, methodNotAllowed } from "@/lib/http/cron-routes";
+import { executeRoute } from "@/lib/http/cron-routes";
+import { refuseOtherMethods } from "@/lib/http/methods";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
@@ -21,8 +22,4 @@ export async function POST(request: Request, { params }: Params) {
 
 // Without its own HEAD export Next.js answers HEAD with GET, which would run the job (and a
 // HEAD is no trigger: monitors and link checkers send it). Only GET and POST run anything.
-export const HEAD = methodNotAllowed;
-export const PUT = methodNotAllowed;
-export const PATCH = methodNotAllowed;
-export const DELETE = methodNotAllowed;
-export const OPTIONS = methodNotAllowed;
+export const { HEAD, PUT, PATCH, DELETE, OPTIONS } = refuseOtherMethods("GET", "POST");

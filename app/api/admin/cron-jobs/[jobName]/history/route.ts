@@ -1,4 +1,5 @@
 import { handleJobHistory } from "@/lib/http/admin-jobs";
+import { refuseOtherMethods } from "@/lib/http/methods";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
@@ -8,3 +9,6 @@ type Params = { params: Promise<{ jobName: string }> };
 export async function GET(request: Request, { params }: Params) {
   return handleJobHistory(request, (await params).jobName);
 }
+
+// Every other method: a JSON 405 with Allow (lib/http/methods.ts); HEAD answers like GET without the body.
+export const { POST, PUT, PATCH, DELETE, OPTIONS } = refuseOtherMethods("GET", "HEAD");

@@ -1,4 +1,5 @@
 import { handleMarkFailed } from "@/lib/http/admin-dead-letters";
+import { refuseOtherMethods } from "@/lib/http/methods";
 
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
@@ -8,3 +9,6 @@ type Params = { params: Promise<{ id: string }> };
 export async function POST(request: Request, { params }: Params) {
   return handleMarkFailed(request, (await params).id);
 }
+
+// Every other method: a JSON 405 with Allow (lib/http/methods.ts).
+export const { GET, HEAD, PUT, PATCH, DELETE, OPTIONS } = refuseOtherMethods("POST");
