@@ -2,8 +2,9 @@ import { defineConfig } from "@playwright/test";
 
 /**
  * Browser tests: Debian's Chromium against `next build && next start` on a fresh database
- * of the Postgres server (tests/e2e/global-setup.ts builds if needed, starts the server and
- * passes its URL and secrets to the workers through process.env).
+ * of the Postgres server, or on PGlite without TEST_DATABASE_URL (then the specs that read the
+ * database themselves skip, saying so). tests/e2e/global-setup.ts builds if needed, starts the
+ * server and passes its URL and secrets to the workers through process.env.
  */
 
 // `npm test` passes --reporter=list,json, which replaces the reporters below and their
@@ -27,6 +28,8 @@ export default defineConfig({
   globalSetup: "./tests/e2e/global-setup.ts",
   globalTeardown: "./tests/e2e/global-teardown.ts",
   // One server and one database: the tests run in order, as one admin would click through.
+  // Not serial mode: a failing test does not skip the ones after it (each file's beforeAll
+  // logs in again in the worker that replaces the failed one).
   workers: 1,
   fullyParallel: false,
   forbidOnly: Boolean(process.env.CI),

@@ -18,8 +18,6 @@ const CRON_SECRET = process.env.CRONDECK_E2E_CRON_SECRET!;
 const FRAMED_PATH = "/dashboard/admin/cron-jobs";
 const JOBS_HEADING = { name: "Cron jobs", level: 1 } as const;
 
-test.describe.configure({ mode: "serial" });
-
 let framer: Server;
 let framerPort: number;
 let context: BrowserContext;

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { FullConfig } from "@playwright/test";
 import buildNext from "../support/build-next";
-import { createTestDatabase } from "../support/db";
+import { createAppDatabase } from "../support/db";
 import { projectRoot, startNextServer } from "../support/next-server";
 import { E2E_STATE_KEY, type E2EState } from "./state";
 
@@ -29,20 +29,21 @@ function buildIsCurrent(): boolean {
 }
 
 export default async function globalSetup(_config: FullConfig): Promise<void> {
-  process.env.TEST_DATABASE_URL ||= "postgres://postgres@127.0.0.1:5432/test";
   if (!buildIsCurrent()) {
     console.log("[e2e] next build (sources changed since the last build)…");
     await buildNext();
   }
-  // Not migrated here: the server migrates its database on first use, as in production.
-  const database = await createTestDatabase("postgres", { migrate: false });
+  // A database of its own on the Postgres server (TEST_DATABASE_URL), else a fresh PGlite
+  // directory (the specs that read the database directly then skip). Not migrated here: the
+  // server migrates it on first use, as in production.
+  const database = await createAppDatabase();
   const adminToken = randomBytes(24).toString("hex");
   const cronSecret = randomBytes(24).toString("hex");
   let server;
   try {
     server = await startNextServer({
       env: {
-        DATABASE_URL: database.url,
+        ...database.env,
         ADMIN_TOKEN: adminToken,
         CRON_SECRET: cronSecret,
         CRON_DEMO: "1",
@@ -69,5 +70,5 @@ export default async function globalSetup(_config: FullConfig): Promise<void> {
   process.env.CRONDECK_E2E_BASE_URL = server.url.replace("//127.0.0.1:", "//localhost:");
   process.env.CRONDECK_E2E_ADMIN_TOKEN = adminToken;
   process.env.CRONDECK_E2E_CRON_SECRET = cronSecret;
-  process.env.CRONDECK_E2E_DATABASE_URL = database.url;
+  if ("DATABASE_URL" in database.env) process.env.CRONDECK_E2E_DATABASE_URL = database.env.DATABASE_URL;
 }

@@ -1,4 +1,4 @@
-import type { TestDatabase } from "../support/db";
+import type { AppDatabase } from "../support/db";
 import type { NextServer } from "../support/next-server";
 
 /** Handed from the global setup to the global teardown (both run in Playwright's runner process). */
@@ -6,5 +6,5 @@ export const E2E_STATE_KEY = Symbol.for("crondeck.e2e");
 
 export interface E2EState {
   server: NextServer;
-  database: TestDatabase;
+  database: AppDatabase;
 }
