@@ -181,11 +181,17 @@ export class ScheduleFollower {
   }
 }
 
+/**
+ * The query the follower's polls carry, so next.config.mjs can keep them out of the dev
+ * server's request log (`logging.incomingRequests.ignore`).
+ */
+export const POLL_QUERY = "via=local-scheduler";
+
 /** GET /api/cron/jobs on the running app, as the follower's `fetchRegistry` (null when it does not answer 200). */
 export function registryFetcher(baseUrl: string, secret: string, doFetch: typeof globalThis.fetch = globalThis.fetch, timeoutMs = 10_000): () => Promise<RegistryJob[] | null> {
   return async () => {
     try {
-      const response = await doFetch(new URL("/api/cron/jobs", baseUrl), { headers: { authorization: `Bearer ${secret}` }, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
+      const response = await doFetch(new URL(`/api/cron/jobs?${POLL_QUERY}`, baseUrl), { headers: { authorization: `Bearer ${secret}` }, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
       if (response.status !== 200) return null;
       const body = (await response.json()) as { jobs?: unknown };
       if (!Array.isArray(body.jobs)) return null;

@@ -3,12 +3,14 @@ import { resolve } from "node:path";
 import type { JobDefinition } from "../../lib/cron/define-job";
 import { formatDurationMs } from "../../lib/cron/duration";
 import { weakSecretWarnings } from "../../lib/env";
-import { slotAt } from "../../lib/cron/schedule";
+import { nextRunAfter, slotAt } from "../../lib/cron/schedule";
+import { isSlotExpected, type JobKnowledge } from "../../lib/cron/expected-slots";
+import { readDevState, type DevState } from "../../lib/dev/dev-state";
 import { deliveryGraceMs, EXECUTE_PATH, TICK_PATH } from "../../lib/vercel/crons";
 import { checkVercelConfig } from "../../lib/vercel/check";
 import { FAILURE_STATUSES, jobStateOf, type JobState } from "../../lib/cron/vocabulary";
 import { targetFromEnv, type Db } from "../../lib/db/client";
-import { lastStartedAt, slotRecords, type SlotRecord } from "../../lib/db/queries/doctor";
+import { jobKnowledge, lastStartedAt, slotRecords, type SlotRecord } from "../../lib/db/queries/doctor";
 import { jobStates, type JobConfigState } from "../../lib/db/queries/jobs";
 import { jobs as deployedJobs } from "../../lib/jobs";
 import { tickJob } from "../../lib/app/tick";
@@ -26,7 +28,8 @@ export interface Finding {
   message: string;
 }
 
-export type SlotOutcome = "ran" | "running" | "skipped" | "missed" | "pending" | "paused" | "dead_lettered" | "disabled" | "unknown";
+/** `new`: the slot came before Crondeck first knew the job (lib/cron/expected-slots.ts), so it was not expected. */
+export type SlotOutcome = "ran" | "running" | "skipped" | "missed" | "pending" | "new" | "paused" | "dead_lettered" | "disabled" | "unknown";
 
 export interface JobDiagnosis {
   job: string;
@@ -47,8 +50,21 @@ export interface JobDiagnosis {
 const RAN_OK = new Set(["completed"]);
 const RAN_FAILED = new Set<string>(FAILURE_STATUSES);
 
-/** What happened to one job's last expected slot, from its row (the run first, then a missed row, then skips) and its state. */
-export function diagnose(job: JobDefinition, slot: Date, row: SlotRecord | undefined, config: JobConfigState | undefined, now: Date, graceMs: number, redact: (t: string) => string): JobDiagnosis {
+/**
+ * What happened to one job's last expected slot, from its row (the run first, then a missed row,
+ * then skips) and its state. `known` is what the database knows of when Crondeck first knew the
+ * job: a slot with no row from before then is new, not missed (undefined: treated as known).
+ */
+export function diagnose(
+  job: JobDefinition,
+  slot: Date,
+  row: SlotRecord | undefined,
+  config: JobConfigState | undefined,
+  now: Date,
+  graceMs: number,
+  redact: (t: string) => string,
+  known?: JobKnowledge,
+): JobDiagnosis {
   const state = jobStateOf(job.enabled, config);
   const base = { job: job.name, schedule: job.schedule.cron, timezone: job.schedule.timezone, dispatch: job.dispatch, state, slot: slot.toISOString(), runId: row?.runId ?? null } as const;
   const who = job.dispatch === "tick" ? `the tick (${TICK_PATH}) dispatches it: is the tick being called?` : `is Vercel Cron (or your scheduler) calling ${EXECUTE_PATH}/${job.name}?`;
@@ -72,6 +88,9 @@ export function diagnose(job: JobDefinition, slot: Date, row: SlotRecord | undef
   if (state === "dead_lettered") return { ...base, outcome: "dead_lettered", status: null, severity: "error", detail: `dead-lettered: ${clip(redact(config?.deadLetterReason ?? ""), 80)}; \`crondeck dlq recover ${job.name}\`` };
   if (state === "paused") return { ...base, outcome: "paused", status: null, severity: "warning", detail: `paused: ${clip(config?.pausedReason ?? "", 80)}` };
   if (state === "disabled") return { ...base, outcome: "disabled", status: null, severity: "info", detail: "disabled: scheduled triggers are skipped" };
+  if (known && !isSlotExpected(slot, known)) {
+    return { ...base, outcome: "new", status: null, severity: "info", detail: `not expected yet: Crondeck first knew this job after this slot; its next slot is ${formatTime(nextRunAfter(job.schedule, now))}` };
+  }
   const late = now.getTime() - slot.getTime();
   if (late < graceMs) return { ...base, outcome: "pending", status: null, severity: "ok", detail: `due ${formatSeconds(late / 1000)} ago, within the ${formatSeconds(graceMs / 1000)} grace` };
   return { ...base, outcome: "missed", status: null, severity: "error", detail: `no trigger arrived ${formatSeconds(late / 1000)} after the slot; ${who}` };
@@ -91,7 +110,13 @@ export async function doctor(ctx: CliContext, input: CommandInput): Promise<numb
   if (existsSync(vercelPath)) {
     try {
       const report = checkVercelConfig({ vercelJson: readVercelJson(ctx, vercelPath), jobs: deployedJobs, plan: env.CRON_PLAN, now });
-      for (const issue of [...report.errors, ...report.warnings]) config.push({ severity: issue.severity, code: `vercel_${issue.code}`, message: `vercel.json: ${issue.message}` });
+      for (const issue of [...report.errors, ...report.warnings]) {
+        const message =
+          issue.code === "missing_cron" && issue.job
+            ? `vercel.json has no cron for job "${issue.job}" (dispatch: "vercel"): Vercel Cron will never trigger it. Run \`npm run cron:sync\` and commit vercel.json`
+            : `vercel.json: ${issue.message}`;
+        config.push({ severity: issue.severity, code: `vercel_${issue.code}`, message });
+      }
       if (report.ok) config.push({ severity: "ok", code: "vercel_json", message: `vercel.json: ${report.crons} crons match the registry for the ${env.CRON_PLAN} plan (CRON_PLAN)` });
     } catch (error) {
       if (!(error instanceof CliError)) throw error;
@@ -101,23 +126,33 @@ export async function doctor(ctx: CliContext, input: CommandInput): Promise<numb
     config.push({ severity: "info", code: "vercel_json_missing", message: "no vercel.json: fine when self-hosting (call the execute paths from your scheduler); `crondeck vercel sync` writes one for Vercel" });
   }
 
-  // 2. The database.
+  // 2. A running `npm run dev`: does its local scheduler fire every job?
+  const dev = readDevState(ctx.root);
+  config.push(...localSchedulerFindings(selected, dev));
+
+  // 3. The database.
   let db: Db | null = null;
+  let noDatabase = "Jobs: not checked (no database).";
   try {
     db = (await ctx.database()).db;
     config.push({ severity: "ok", code: "database", message: `database: ${describeTarget(targetFromEnv(env))} answers and is migrated` });
   } catch (error) {
     if (!(error instanceof CliError)) throw error;
-    config.push({ severity: "error", code: error.code, message: error.message });
+    if (error.code === "embedded_database_busy") {
+      // Not a fault: npm run dev has the embedded database open, and one process per directory is the rule.
+      config.push({ severity: "warning", code: error.code, message: error.message });
+      noDatabase = `Jobs: not checked: the slot checks need the database, which ${dev ? `npm run dev (pid ${dev.pid})` : "another process"} has open. Stop npm run dev and run doctor again, or set DATABASE_URL to a Postgres server both use.`;
+    } else config.push({ severity: "error", code: error.code, message: error.message });
   }
 
-  // 3. Each job's last expected slot.
+  // 4. Each job's last expected slot.
   let diagnoses: JobDiagnosis[] = [];
   if (db) {
     const graceMs = deliveryGraceMs(env.CRON_PLAN);
     const wanted = selected.map((job) => ({ job, name: job.name, slot: slotAt(job.schedule, now) }));
-    const [slots, configByName] = await Promise.all([slotRecords(db, wanted), jobStates(db, selected)]);
-    diagnoses = wanted.map((w) => diagnose(w.job, w.slot, slots.get(w.name), configByName.get(w.name), now, graceMs, (t) => ctx.redact(t)));
+    const [slots, configByName, knowledge] = await Promise.all([slotRecords(db, wanted), jobStates(db, selected), jobKnowledge(db, wanted.map((w) => w.name))]);
+    const unknown: JobKnowledge = { missedCheckedUntil: null, firstRunAt: null };
+    diagnoses = wanted.map((w) => diagnose(w.job, w.slot, slots.get(w.name), configByName.get(w.name), now, graceMs, (t) => ctx.redact(t), knowledge.get(w.name) ?? unknown));
 
     // The tick claims its minute like a job: its last row says whether housekeeping runs at all.
     const tickLast = await lastStartedAt(db, tickJob.name);
@@ -133,7 +168,7 @@ export async function doctor(ctx: CliContext, input: CommandInput): Promise<numb
   const ok = problems === 0;
   ctx.out.result({ ok, now: now.toISOString(), plan: env.CRON_PLAN, config, jobs: diagnoses }, () => {
     const lines = ["Configuration", ...config.map((f) => `  ${f.severity.padEnd(7)}  ${f.message}`), ""];
-    if (!db) lines.push("Jobs: not checked (no database).");
+    if (!db) lines.push(noDatabase);
     else {
       lines.push(`Jobs: the last slot each schedule expected at ${formatTime(now)}`);
       lines.push(
@@ -147,4 +182,33 @@ export async function doctor(ctx: CliContext, input: CommandInput): Promise<numb
     return lines;
   });
   return ok ? EXIT_OK : EXIT_FAILURE;
+}
+
+/**
+ * What the local scheduler of a running `npm run dev` (its dev state file) fires, against the
+ * jobs: a job Vercel Cron dispatches needs a cron of its own, a job the tick dispatches needs
+ * the tick's. Each job it does not fire is an error with the fix; no dev state, no finding.
+ */
+export function localSchedulerFindings(jobs: readonly JobDefinition[], dev: DevState | null): Finding[] {
+  if (!dev) return [];
+  const who = `npm run dev (pid ${dev.pid}, ${dev.url})`;
+  if (!dev.scheduler.enabled) {
+    return [{ severity: "warning", code: "local_scheduler_off", message: `${who} runs with CRON_LOCAL_SCHEDULER=0: nothing fires the jobs on their schedules locally` }];
+  }
+  const paths = new Set(dev.scheduler.crons.map((c) => c.path));
+  const findings: Finding[] = [];
+  for (const job of jobs) {
+    const path = job.dispatch === "tick" ? TICK_PATH : `${EXECUTE_PATH}/${job.name}`;
+    if (paths.has(path)) continue;
+    findings.push({
+      severity: "error",
+      code: "local_scheduler_unfired",
+      message:
+        job.dispatch === "tick"
+          ? `job "${job.name}" is dispatched by the tick, but the local scheduler of ${who} does not call ${TICK_PATH}: add the tick to vercel.json (\`npm run cron:sync\`); the scheduler re-reads it within seconds`
+          : `job "${job.name}" is not fired by the local scheduler of ${who}: it has no cron for ${path}. The scheduler follows the dev server's registry within seconds; if it still lacks the job, the dev server has not loaded it (a compile error in its terminal?), or restart npm run dev`,
+    });
+  }
+  if (findings.length === 0) findings.push({ severity: "ok", code: "local_scheduler", message: `the local scheduler of ${who} fires every job (${dev.scheduler.crons.length} crons)` });
+  return findings;
 }

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { queryRows, type Db } from "../client";
+import type { JobKnowledge } from "../../cron/expected-slots";
 import { numOrNull, num, toDateOrNull, type DbNumber, type DbTime } from "../rows";
 
 /** What a job's expected slot left in the run log: the run first, then a missed row, then skips (`rows` counts them all). */
@@ -57,4 +58,21 @@ export async function slotRecords(db: Db, wanted: ReadonlyArray<{ name: string; 
 export async function lastStartedAt(db: Db, jobName: string): Promise<Date | null> {
   const [row] = await queryRows<{ last: DbTime | null }>(db, sql`SELECT max(started_at) AS last FROM cron_job_logs WHERE job_name = ${jobName}`);
   return toDateOrNull(row?.last);
+}
+
+/**
+ * What the database knows of when Crondeck first knew each job (lib/cron/expected-slots.ts):
+ * the tick's missed-slot bookmark and the start of the job's first row. Jobs it knows nothing
+ * of are absent.
+ */
+export async function jobKnowledge(db: Db, names: readonly string[]): Promise<Map<string, JobKnowledge>> {
+  if (names.length === 0) return new Map();
+  const rows = await queryRows<{ name: string; missed_checked_until: DbTime | null; first_run_at: DbTime | null }>(
+    db,
+    sql`SELECT s.name, c.missed_checked_until,
+               (SELECT min(l.started_at) FROM cron_job_logs l WHERE l.job_name = s.name) AS first_run_at
+        FROM jsonb_array_elements_text(${JSON.stringify(names)}::jsonb) AS s(name)
+        LEFT JOIN cron_job_config c ON c.job_name = s.name`,
+  );
+  return new Map(rows.map((r) => [r.name, { missedCheckedUntil: toDateOrNull(r.missed_checked_until), firstRunAt: toDateOrNull(r.first_run_at) }]));
 }
