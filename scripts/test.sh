@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # npm test: type-check, then every vitest project (unit, integration on PGlite and, when
-# TEST_DATABASE_URL or DATABASE_URL is set, on the Postgres server; http and faults against `next start`),
-# then the Playwright browser tests. Ends with one "N passed, N failed" line.
+# TEST_DATABASE_URL is set, on the Postgres server; http and faults against `next start`),
+# then the Playwright browser tests. Without TEST_DATABASE_URL the parts that need a Postgres
+# server are skipped, and the closing "N passed, N failed, N skipped (N: why)" line says so.
+# No test reads the .env* files (tests/support/next-server.ts childEnv).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p test-results
