@@ -16,13 +16,33 @@ import { CliError, UsageError } from "./errors";
 export const projectRoot = resolve(import.meta.dirname, "../..");
 
 /**
+ * Where the CLI reads the .env files and finds the running `npm run dev` (.data/dev-server.json):
+ * the project root, or CRONDECK_ENV_DIR (a test's own directory, so a developer's .env.local
+ * stays out of it).
+ */
+export function envDir(): string {
+  return process.env.CRONDECK_ENV_DIR ? resolve(process.env.CRONDECK_ENV_DIR) : projectRoot;
+}
+
+/**
  * Loads the .env files the way `next dev` does (.env.development.local, .env.local,
  * .env.development, .env; `.env.production*` when NODE_ENV=production), so the CLI sees the
- * same configuration as the app. Variables already set, even to "", win.
+ * same configuration as the app. Variables already set, even to "", win. Idempotent.
  */
-export function loadDotenv(root = projectRoot): void {
+export function loadDotenv(root = envDir()): ReturnType<typeof nextEnv.loadEnvConfig> {
   const log = { info: () => {}, error: (message: unknown) => void process.stderr.write(`crondeck: ${String(message)}\n`) };
-  nextEnv.loadEnvConfig(root, process.env.NODE_ENV !== "production", log);
+  // Inherited from a parent that loaded its own .env files (a Next.js process, a test runner):
+  // it would make @next/env skip this project's files.
+  if (!nextEnv.initialEnv) delete process.env.__NEXT_PROCESSED_ENV;
+  return nextEnv.loadEnvConfig(root, process.env.NODE_ENV !== "production", log);
+}
+
+/** Where a variable's value comes from: "your environment", the .env file that set it (".env.local"), or null when unset. */
+export function envSource(name: string, root = envDir()): string | null {
+  if (nextEnv.initialEnv?.[name] !== undefined) return "your environment";
+  const file = loadDotenv(root).loadedEnvFiles.find((f) => f.env[name] !== undefined);
+  if (file) return file.path;
+  return process.env[name] !== undefined ? "your environment" : null;
 }
 
 /**

@@ -95,7 +95,7 @@ export function globalHelp(groups: GroupSpec[], commands: CommandSpec[]): string
   const usages = commands.map((c) => usageLine(c).replace(/ \[options\]$/, "").replace(`${BIN} `, ""));
   const width = Math.max(...usages.map((u) => u.length));
   return [
-    `${BIN}: operate Crondeck from a terminal: jobs, leases, the dead-letter queue, vercel.json, diagnostics and a contention test.`,
+    `${BIN}: operate Crondeck from a terminal: jobs, triggers of the running app, leases, the dead-letter queue, vercel.json, diagnostics and a contention test.`,
     "",
     `Usage: ${BIN} <command> [options]        (in the project: npm run cron -- <command>)`,
     "",
