@@ -6,9 +6,10 @@ import { runTrigger, type TriggerOutcome } from "../cron/run-job";
 import { isOccurrence, slotAt } from "../cron/schedule";
 import { isSlotTrigger, RUN_TRIGGERS, SKIP_REASONS, type RunTrigger } from "../cron/vocabulary";
 import { loadEnv, type Env } from "../env";
-import { HttpError, json, problemResponse, toErrorResponse } from "./http";
+import { HttpError, json as jsonResponse, problemResponse, toErrorResponse } from "./http";
 import { idempotencyKeyOf, refuseControlCharacters, requireJob } from "./parse";
 import { getRuntime } from "../app/runtime";
+import { staleVercelSchedule, VERCEL_CRON_SCHEDULE_HEADER } from "../vercel/crons";
 import { getRegistry } from "../jobs";
 import { isShuttingDown, recordOutcome } from "../app/shutdown";
 
@@ -74,10 +75,22 @@ export async function handleExecute(request: Request, rawJobName: string, maxDur
       if (!retryOf || !isUuid(retryOf)) throw new HttpError(400, "invalid_run", "trigger=retry needs run=<the run id of a run waiting for its retry>.");
     }
     const scheduledFor = slotOf(url, trigger, job, Date.now());
+    // A call from a vercel.json older than the registry: flagged on the run, in the server log and in the answer.
+    const stale = staleVercelSchedule(request.headers.get(VERCEL_CRON_SCHEDULE_HEADER), job, env.CRON_PLAN);
+    if (stale) console.warn(`[crondeck] warning: ${stale.message}`);
+    const runJob: JobDefinition = stale
+      ? {
+          ...job,
+          handler: (ctx) => {
+            ctx.log(`warning: ${stale.message}`, { vercelSchedule: stale.sent, registrySchedule: stale.expected });
+            return job.handler(ctx);
+          },
+        }
+      : job;
 
     const runtime = await getRuntime();
     const outcome = await runTrigger(runtime.engine, {
-      job,
+      job: runJob,
       trigger,
       scheduledFor,
       idempotencyKey,
@@ -87,13 +100,15 @@ export async function handleExecute(request: Request, rawJobName: string, maxDur
     });
     recordOutcome(outcome);
     await runtime.observers.flush();
-    return outcomeResponse(outcome);
+    return outcomeResponse(outcome, stale ? { staleVercelSchedule: { sent: stale.sent, expected: stale.expected, fix: stale.fix } } : {});
   } catch (error) {
     return toErrorResponse(error, `execute ${rawJobName.slice(0, 60)}`);
   }
 }
 
-export function outcomeResponse(outcome: TriggerOutcome): Response {
+/** The answer to a trigger; `extra` fields (such as a stale-schedule flag) join the body. */
+export function outcomeResponse(outcome: TriggerOutcome, extra: Record<string, unknown> = {}): Response {
+  const json = (body: Record<string, unknown>, status?: number) => jsonResponse({ ...body, ...extra }, status);
   if (outcome.kind === "skipped") {
     return json({
       success: true,

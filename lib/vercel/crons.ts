@@ -182,3 +182,40 @@ export function vercelCronsFor(jobs: readonly JobDefinition[], plan: VercelPlan 
 export function withCrons(vercelJson: Record<string, unknown>, crons: VercelCron[]): Record<string, unknown> {
   return { ...vercelJson, crons };
 }
+
+/** The header Vercel Cron (and a Schedules path target) sends with each call: the cron expression of the entry that fired. */
+export const VERCEL_CRON_SCHEDULE_HEADER = "x-vercel-cron-schedule";
+
+export interface StaleVercelSchedule {
+  /** What Vercel fired (the deployed vercel.json's entry). */
+  sent: string;
+  /** What cron:sync writes for the job on this plan; null: no cron, the tick dispatches it. */
+  expected: string | null;
+  message: string;
+  fix: string;
+}
+
+/**
+ * A call whose x-vercel-cron-schedule differs from the schedule the registry would write for
+ * the job on the plan: the deployed vercel.json is older than the registry (a changed schedule,
+ * a job moved to the tick, another plan). Null when the header is absent or agrees.
+ */
+export function staleVercelSchedule(header: string | null, job: JobDefinition, plan: VercelPlan): StaleVercelSchedule | null {
+  if (header === null) return null;
+  const sent = header.trim().split(/\s+/).join(" ").slice(0, 120);
+  let expected: string | null;
+  try {
+    expected = expectedVercelSchedule(job, plan);
+  } catch {
+    return null; // the registry validated the job's schedule: not reached
+  }
+  if (sent === expected) return null;
+  const fix = `run \`${plan === "hobby" ? "CRON_PLAN=hobby " : ""}npm run cron:sync\`, commit vercel.json and redeploy`;
+  const wanted = expected === null ? `no cron for it on the ${plan} plan (the tick dispatches it)` : `"${expected}"`;
+  return {
+    sent,
+    expected,
+    fix,
+    message: `Vercel Cron fired ${job.name} for "${sent}", but the registry writes ${wanted}: the deployed vercel.json is stale; ${fix}`,
+  };
+}

@@ -1,7 +1,10 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { httpDispatcher, refusedDispatches } from "@/lib/app/tick";
+import { httpDispatcher, refusedDispatches, runTick } from "@/lib/app/tick";
+import { defineJob } from "@/lib/cron/define-job";
+import { JobRegistry } from "@/lib/cron/registry";
+import { describeOnDatabases } from "../support/db";
 import type { DispatchRequest } from "@/lib/cron/tick";
 import { dispatchBaseUrl, PROTECTION_BYPASS_HEADER } from "@/lib/vercel/dispatch";
 
@@ -15,6 +18,8 @@ const CRON_SECRET = "cron-secret-for-the-dispatch-test-0123456789";
 let server: Server;
 let origin: string;
 let mode: "protected" | "open" | "wrong-secret" | "redirect" = "protected";
+/** Long enough for a loaded machine: the dispatcher's 1.5 s default would report "still running". */
+const WAIT_MS = 15_000;
 const received: Array<{ method: string; url: string; headers: IncomingMessage["headers"] }> = [];
 
 beforeAll(async () => {
@@ -45,7 +50,7 @@ describe("the tick's dispatch through Deployment Protection", () => {
   it("sends x-vercel-protection-bypass when VERCEL_AUTOMATION_BYPASS_SECRET is set, and gets through", async () => {
     mode = "protected";
     received.length = 0;
-    const result = await httpDispatcher(origin, CRON_SECRET, { VERCEL_AUTOMATION_BYPASS_SECRET: BYPASS })(request);
+    const result = await httpDispatcher(origin, CRON_SECRET, { VERCEL_AUTOMATION_BYPASS_SECRET: BYPASS }, WAIT_MS)(request);
     expect(result).toEqual({ request, status: 200 });
     expect(received).toHaveLength(1);
     expect(received[0].method).toBe("POST");
@@ -57,7 +62,7 @@ describe("the tick's dispatch through Deployment Protection", () => {
   it("without the bypass, the protection's HTML 401 becomes a tick error with the fix, and no secret in it", async () => {
     mode = "protected";
     received.length = 0;
-    const dispatch = httpDispatcher(origin, CRON_SECRET, {});
+    const dispatch = httpDispatcher(origin, CRON_SECRET, {}, WAIT_MS);
     const results = [await dispatch(request), await dispatch({ jobName: "health-check", trigger: "tick", slot: new Date("2026-12-01T08:00:00Z") })];
     expect(received[0].headers[PROTECTION_BYPASS_HEADER]).toBeUndefined();
     expect(results.map((r) => r.status)).toEqual([401, 401]);
@@ -73,15 +78,15 @@ describe("the tick's dispatch through Deployment Protection", () => {
 
   it("a refused bypass, another CRON_SECRET and a redirect are each told apart, never showing a secret", async () => {
     mode = "protected";
-    const wrongBypass = await httpDispatcher(origin, CRON_SECRET, { VERCEL_AUTOMATION_BYPASS_SECRET: "stale-bypass-value-1234" })(request);
+    const wrongBypass = await httpDispatcher(origin, CRON_SECRET, { VERCEL_AUTOMATION_BYPASS_SECRET: "stale-bypass-value-1234" }, WAIT_MS)(request);
     expect(wrongBypass.error).toContain("refused the x-vercel-protection-bypass secret");
     expect(wrongBypass.error).not.toContain("stale-bypass-value-1234");
     mode = "wrong-secret";
-    const wrongSecret = await httpDispatcher(origin, CRON_SECRET, { VERCEL_AUTOMATION_BYPASS_SECRET: BYPASS })(request);
+    const wrongSecret = await httpDispatcher(origin, CRON_SECRET, { VERCEL_AUTOMATION_BYPASS_SECRET: BYPASS }, WAIT_MS)(request);
     expect(wrongSecret.error).toContain("CRON_SECRET");
     expect(wrongSecret.error).not.toContain("Deployment Protection");
     mode = "redirect";
-    const redirected = await httpDispatcher(origin, CRON_SECRET, {})(request);
+    const redirected = await httpDispatcher(origin, CRON_SECRET, {}, WAIT_MS)(request);
     expect(redirected.status).toBe(307);
     expect(redirected.error).toContain("does not follow redirects");
     expect(refusedDispatches([wrongBypass, wrongSecret, redirected])).toHaveLength(3);
@@ -102,3 +107,26 @@ describe("where the tick dispatches", () => {
     expect(dispatchBaseUrl(base, origin)).toBe(origin);
   });
 });
+
+describeOnDatabases("the tick over its store, dispatching to a protected deployment", (ctx) => {
+  it("reports the protection's refusal in the tick's errors; with the bypass the job's slot is dispatched", async () => {
+    const owned = defineJob({ name: `vd-tokyo-${process.pid}`, schedule: { cron: "* * * * *", timezone: "Asia/Tokyo" }, handler: noopHandler });
+    const registry = new JobRegistry([owned]);
+    const tick = (at: string, env: { VERCEL_AUTOMATION_BYPASS_SECRET?: string }) =>
+      runTick({ db: ctx.db, registry, plan: "pro", holder: "vd-test", now: new Date(at), dispatch: httpDispatcher(origin, CRON_SECRET, env, WAIT_MS) });
+    mode = "protected";
+    received.length = 0;
+    const blocked = await tick("2026-12-01T08:00:10Z", {});
+    expect(blocked.dispatched.map((d) => d.status)).toEqual([401]);
+    expect(blocked.errors).toHaveLength(1);
+    expect(blocked.errors[0]).toMatchObject({ scope: "dispatch" });
+    expect(blocked.errors[0].error).toContain(`${owned.name} not run`);
+    expect(blocked.errors[0].error).toContain("Protection Bypass for Automation");
+    const through = await tick("2026-12-01T08:01:10Z", { VERCEL_AUTOMATION_BYPASS_SECRET: BYPASS });
+    expect(through.errors).toEqual([]);
+    expect(through.dispatched.map((d) => d.status)).toEqual([200]);
+    expect(received.at(-1)?.headers[PROTECTION_BYPASS_HEADER]).toBe(BYPASS);
+  });
+});
+
+function noopHandler() {}

@@ -4,7 +4,7 @@ import { defineJob, type JobDefinition } from "@/lib/cron/define-job";
 import { numericCronFields, occurrencesBetween } from "@/lib/cron/schedule";
 import { demoJobs, jobs } from "@/lib/jobs";
 import { checkVercelConfig, planVercelSync } from "@/lib/vercel/check";
-import { deliveryGraceMs, dispatchOnPlan, expectedVercelSchedule, routeNotes, routeOnPlan, TICK_PATH, vercelCronsFor, VERCEL_PLANS, withPlanDispatch, type VercelPlan } from "@/lib/vercel/crons";
+import { deliveryGraceMs, dispatchOnPlan, expectedVercelSchedule, routeNotes, routeOnPlan, staleVercelSchedule, TICK_PATH, vercelCronsFor, VERCEL_PLANS, withPlanDispatch, type VercelPlan } from "@/lib/vercel/crons";
 import { tickWorld } from "../support/memory-tick-store";
 
 /**
@@ -173,5 +173,25 @@ describe("a job the plan routes through the tick is dispatched by the tick", () 
     expect(byJob[midnight.name]).toMatchObject({ level: "info" });
     expect(byJob[midnight.name].message).toContain("runs as scheduled");
     expect(routeNotes([every5, paris], "pro", now).every((x) => x.level === "info")).toBe(true);
+  });
+});
+
+describe("staleVercelSchedule: the header Vercel sends against what cron:sync writes", () => {
+  const weekday = job("0 9 * * MON-FRI");
+  const every5 = job("*/5 * * * *");
+  it("agrees with the numeric form cron:sync writes, whatever the spacing", () => {
+    expect(staleVercelSchedule(null, weekday, "pro")).toBeNull();
+    expect(staleVercelSchedule("0 9 * * 1-5", weekday, "pro")).toBeNull();
+    expect(staleVercelSchedule(" 0  9 * * 1-5 ", weekday, "pro")).toBeNull();
+  });
+  it("flags another schedule, and a cron for a job the plan gives to the tick, naming both and the fix", () => {
+    const changed = staleVercelSchedule("0 8 * * 1-5", weekday, "pro")!;
+    expect(changed).toMatchObject({ sent: "0 8 * * 1-5", expected: "0 9 * * 1-5" });
+    expect(changed.message).toContain("npm run cron:sync");
+    const hobby = staleVercelSchedule("*/5 * * * *", every5, "hobby")!;
+    expect(hobby.expected).toBeNull();
+    expect(hobby.message).toContain("the tick dispatches it");
+    expect(hobby.fix).toContain("CRON_PLAN=hobby npm run cron:sync");
+    expect(staleVercelSchedule("*/5 * * * *", every5, "pro")).toBeNull();
   });
 });
