@@ -1,8 +1,8 @@
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { afterAll, beforeAll, describe } from "vitest";
-import { createTestDatabase, serverUrl, type TestDatabase } from "../support/db";
+import { afterAll, beforeAll } from "vitest";
+import { createTestDatabase, describeWithPostgres, type TestDatabase } from "../support/db";
 import { startRecordingServer, type RecordingServer } from "../support/recording-server";
 import { startNextServer, startNpmStart as startNpmStartServer, type NextServer } from "../support/next-server";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
@@ -50,15 +50,8 @@ export const FAILED = new Set(["failed", "timed_out", "abandoned", "interrupted"
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Runs the body only when a Postgres server is configured; says so when it is not. */
-export function describeFaults(title: string, body: () => void): void {
-  if (!serverUrl()) {
-    console.warn(`faults: "${title}" skipped: no Postgres server (set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test)`);
-    describe.skip(`${title} (skipped: TEST_DATABASE_URL is not set)`, body);
-    return;
-  }
-  describe(title, body);
-}
+/** Runs the body only when a Postgres server is configured (several next start on one database); says so when it is not. */
+export const describeFaults = describeWithPostgres;
 
 export interface FaultBehaviour {
   holdMs?: number;

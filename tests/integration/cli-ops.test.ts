@@ -8,7 +8,7 @@ import { vercelCronsFor } from "@/lib/vercel/crons";
 import { queryRows } from "@/lib/db/client";
 import { jobs } from "@/lib/jobs";
 import { runNode, type CliResult } from "../support/cli";
-import { createTestDatabase, serverUrl, type TestDatabase } from "../support/db";
+import { createTestDatabase, describeWithPostgres, type TestDatabase } from "../support/db";
 
 /**
  * The CLI's lease, statistics and vercel.json commands, as child processes on a fresh
@@ -30,7 +30,7 @@ const cli = (args: string[], env?: Record<string, string | undefined>) => run(["
 const bin = (args: string[], cwd: string) => run([resolve(root, "bin/crondeck.mjs"), ...args], { cwd });
 const rows = <T = Record<string, any>>(query: ReturnType<typeof sql>) => queryRows<T>(database.db, query);
 
-describe.skipIf(!serverUrl())("crondeck CLI: locks, stats, vercel.json [postgres]", () => {
+describeWithPostgres("crondeck CLI: locks, stats, vercel.json [postgres]", () => {
   const host = hostname();
   // A pid that existed a moment ago and is gone now.
   const deadPid = spawnSync("sh", ["-c", "exit 0"]).pid;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nextRunAfter, slotAt } from "@/lib/cron/schedule";
 import { queryRows } from "@/lib/db/client";
 import { runCli, type CliResult } from "../support/cli";
-import { createTestDatabase, serverUrl, type TestDatabase } from "../support/db";
+import { createTestDatabase, describeWithPostgres, type TestDatabase } from "../support/db";
 
 /**
  * The CLI as operators run it: a child process (`node --import tsx scripts/cli.ts ...`) on a
@@ -26,7 +26,7 @@ function cli(args: string[], env: Record<string, string | undefined> = {}): Prom
 const rows = <T = Record<string, any>>(query: ReturnType<typeof sql>) => queryRows<T>(database.db, query);
 const noStack = (r: CliResult) => expect(`${r.stdout}\n${r.stderr}`).not.toMatch(/\n\s+at [\w.<]+ \(|node:internal/);
 
-describe.skipIf(!serverUrl())("crondeck CLI [postgres]", () => {
+describeWithPostgres("crondeck CLI [postgres]", () => {
   beforeAll(async () => {
     database = await createTestDatabase("postgres");
   });

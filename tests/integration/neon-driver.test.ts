@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, queryRows, targetFromEnv, type Database } from "@/lib/db/client";
 import { migrate } from "@/lib/db/migrate";
 import { cronJobLogs } from "@/lib/db/schema";
-import { createTestDatabase, serverUrl, type TestDatabase } from "../support/db";
+import { createTestDatabase, describeWithPostgres, serverUrl, type TestDatabase } from "../support/db";
 import { configureNeonForProxy, startNeonProxy, type NeonProxy } from "../support/neon-ws-proxy";
 
 describe("targetFromEnv", () => {
@@ -25,7 +25,7 @@ describe("targetFromEnv", () => {
   });
 });
 
-describe.skipIf(!serverUrl())("neon-serverless driver through a local WebSocket proxy", () => {
+describeWithPostgres("neon-serverless driver through a local WebSocket proxy", () => {
   let proxy: NeonProxy | undefined;
   let server: TestDatabase | undefined;
   let neon: Database | undefined;
