@@ -34,7 +34,8 @@ export async function register(): Promise<void> {
         }
       }
     }
-    // `npm start` sets NEXT_MANUAL_SIG_HANDLE so Next.js leaves SIGTERM/SIGINT to Crondeck:
+    // The server command (scripts/start.mjs: `npm start`, the systemd unit, the Docker image) sets
+    // NEXT_MANUAL_SIG_HANDLE so Next.js leaves SIGTERM/SIGINT to Crondeck:
     // stop taking triggers, let running jobs finish, record the rest as interrupted.
     if (env.NEXT_MANUAL_SIG_HANDLE) {
       const { installGracefulShutdown } = await import("./lib/app/shutdown");

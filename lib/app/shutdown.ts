@@ -5,8 +5,9 @@ import type { Database } from "../db/client";
 import { interruptHolder as interruptHolderRuns } from "../db/interrupt";
 
 /**
- * Graceful shutdown for a self-hosted `next start` (npm start sets NEXT_MANUAL_SIG_HANDLE so
- * Next.js leaves SIGTERM/SIGINT to us): stop taking triggers (503), stop queued runs waiting
+ * Graceful shutdown for a self-hosted `next start` (scripts/start.mjs, which `npm start`, the
+ * systemd unit and the Docker image run as the process that gets the signal, sets
+ * NEXT_MANUAL_SIG_HANDLE so Next.js leaves SIGTERM/SIGINT to us): stop taking triggers (503), stop queued runs waiting
  * (EngineDeps.stopping), give running handlers CRON_SHUTDOWN_GRACE_SECONDS to finish, then mark
  * what is still running as interrupted, free its leases and drop its queued rows, answer every
  * caller still waiting, print the process's statistics and exit.
