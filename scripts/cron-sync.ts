@@ -10,11 +10,14 @@
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { checkVercelConfig, parseVercelJson, planVercelSync } from "../lib/vercel/check";
-import { jobs } from "../lib/jobs";
+import { applyDispatch, jobs as listedJobs } from "../lib/jobs";
 import { loadEnvOrExit } from "../lib/env";
 
 const file = join(process.cwd(), "vercel.json");
-const plan = loadEnvOrExit().CRON_PLAN;
+const env = loadEnvOrExit();
+const plan = env.CRON_PLAN;
+// As the registry dispatches them: CRON_DISPATCH=tick hands every job to the tick (no per-job crons).
+const jobs = applyDispatch(listedJobs, env.CRON_DISPATCH);
 let current: Record<string, unknown> | null = null;
 if (existsSync(file)) {
   const parsed = parseVercelJson(readFileSync(file, "utf8"));

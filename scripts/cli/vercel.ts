@@ -2,15 +2,19 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import { checkVercelConfig, parseVercelJson, planVercelSync, type VercelCheckReport, type VercelPlan } from "../../lib/vercel/check";
 import type { JobRouteNote } from "../../lib/vercel/crons";
-import { jobs } from "../../lib/jobs";
+import { applyDispatch, jobs as listedJobs } from "../../lib/jobs";
 import type { CliContext } from "./context";
 import { CliError, EXIT_FAILURE, EXIT_OK, UsageError } from "./errors";
 import { stringOption, type CommandInput } from "./spec";
 
 /**
  * vercel.json is checked against `jobs` of lib/jobs (what deploys), never the demo jobs,
- * exactly as scripts/cron-sync.ts writes it.
+ * dispatched as CRON_DISPATCH says (as the registry does), exactly as scripts/cron-sync.ts
+ * writes it.
  */
+function deployedJobs(ctx: CliContext) {
+  return applyDispatch(listedJobs, ctx.env().CRON_DISPATCH);
+}
 
 export function planOf(ctx: CliContext, input: CommandInput): VercelPlan {
   const raw = stringOption(input, "plan");
@@ -61,6 +65,7 @@ export async function vercelCheck(ctx: CliContext, input: CommandInput): Promise
   const file = vercelFile(ctx, input);
   const current = readVercelJson(ctx, file);
   if (!current) throw new CliError("vercel_json_missing", `${shown(ctx, file)} does not exist: \`crondeck vercel sync\` writes it from the registry`);
+  const jobs = deployedJobs(ctx);
   const report = checkVercelConfig({ vercelJson: current, jobs, plan, now: ctx.now() });
   ctx.out.result(reportJson(report, file), () => renderCheck(report, shown(ctx, file)));
   return report.ok ? EXIT_OK : EXIT_FAILURE;
@@ -70,6 +75,7 @@ export async function vercelSync(ctx: CliContext, input: CommandInput): Promise<
   const plan = planOf(ctx, input);
   const file = vercelFile(ctx, input);
   const current = readVercelJson(ctx, file);
+  const jobs = deployedJobs(ctx);
   const sync = planVercelSync(current, jobs, plan, ctx.now());
   if (sync.changed) writeFileSync(file, sync.text);
   // What the written file still gets wrong (plan limits, redirects...): the registry cannot fix those.
