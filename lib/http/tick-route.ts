@@ -1,6 +1,7 @@
 import { budgetLeftMs } from "../cron/budget";
 import { loadEnv } from "../env";
 import { dispatchBaseUrl } from "../vercel/dispatch";
+import { staleTickSchedule, VERCEL_CRON_SCHEDULE_HEADER } from "../vercel/crons";
 import { deliverTick } from "../app/tick";
 import { getRuntime } from "../app/runtime";
 import { outcomeResponse, refuseTrigger } from "./execute";
@@ -13,9 +14,13 @@ export async function handleTick(request: Request, maxDurationSeconds: number): 
     const env = loadEnv();
     const refused = refuseTrigger(request, env);
     if (refused) return refused;
+    // A tick fired on another plan's schedule (CRON_PLAN not set in the project, or a stale vercel.json).
+    const stale = staleTickSchedule(request.headers.get(VERCEL_CRON_SCHEDULE_HEADER), env.CRON_PLAN);
+    if (stale) console.warn(`[crondeck] warning: ${stale.message}`);
     const runtime = await getRuntime();
     const budgetMs = budgetLeftMs(maxDurationSeconds, t0);
-    return outcomeResponse(await deliverTick(runtime, { baseUrl: dispatchBaseUrl(env, new URL(request.url).origin), budgetMs }));
+    const outcome = await deliverTick(runtime, { baseUrl: dispatchBaseUrl(env, new URL(request.url).origin), budgetMs });
+    return outcomeResponse(outcome, stale ? { staleVercelSchedule: { sent: stale.sent, expected: stale.expected, fix: stale.fix } } : {});
   } catch (error) {
     return toErrorResponse(error, "tick");
   }

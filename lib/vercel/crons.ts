@@ -219,3 +219,28 @@ export function staleVercelSchedule(header: string | null, job: JobDefinition, p
     message: `Vercel Cron fired ${job.name} for "${sent}", but the registry writes ${wanted}: the deployed vercel.json is stale; ${fix}`,
   };
 }
+
+/**
+ * The tick's x-vercel-cron-schedule against the plan: a tick fired daily while CRON_PLAN is pro
+ * (a Hobby vercel.json deployed without CRON_PLAN=hobby in the project) would treat deliveries
+ * up to an hour late as missed; a minute tick with CRON_PLAN=hobby means a Pro file. Null when
+ * the header is absent or agrees.
+ */
+export function staleTickSchedule(header: string | null, plan: VercelPlan): StaleVercelSchedule | null {
+  if (header === null) return null;
+  const sent = header.trim().split(/\s+/).join(" ").slice(0, 120);
+  const expected = tickScheduleFor(plan);
+  if (sent === expected) return null;
+  const other = VERCEL_PLANS.find((p) => p !== plan && tickScheduleFor(p) === sent);
+  const fix = other
+    ? `set CRON_PLAN=${other} in the Vercel project's environment variables and redeploy, or run \`CRON_PLAN=${plan} npm run cron:sync\` and redeploy`
+    : `run \`${plan === "hobby" ? "CRON_PLAN=hobby " : ""}npm run cron:sync\`, commit vercel.json and redeploy`;
+  return {
+    sent,
+    expected,
+    fix,
+    message: other
+      ? `Vercel Cron fired the tick for "${sent}", the ${other} plan's tick, but CRON_PLAN is ${plan} (tick "${expected}"): the missed-slot grace and the monitors follow CRON_PLAN; ${fix}`
+      : `Vercel Cron fired the tick for "${sent}", but the registry writes "${expected}" for the ${plan} plan: the deployed vercel.json is stale; ${fix}`,
+  };
+}

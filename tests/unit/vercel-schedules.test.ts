@@ -4,7 +4,7 @@ import { defineJob, type JobDefinition } from "@/lib/cron/define-job";
 import { numericCronFields, occurrencesBetween } from "@/lib/cron/schedule";
 import { demoJobs, jobs } from "@/lib/jobs";
 import { checkVercelConfig, planVercelSync } from "@/lib/vercel/check";
-import { deliveryGraceMs, dispatchOnPlan, expectedVercelSchedule, routeNotes, routeOnPlan, staleVercelSchedule, TICK_PATH, vercelCronsFor, VERCEL_PLANS, withPlanDispatch, type VercelPlan } from "@/lib/vercel/crons";
+import { deliveryGraceMs, dispatchOnPlan, expectedVercelSchedule, routeNotes, routeOnPlan, staleTickSchedule, staleVercelSchedule, TICK_PATH, vercelCronsFor, VERCEL_PLANS, withPlanDispatch, type VercelPlan } from "@/lib/vercel/crons";
 import { tickWorld } from "../support/memory-tick-store";
 
 /**
@@ -193,5 +193,17 @@ describe("staleVercelSchedule: the header Vercel sends against what cron:sync wr
     expect(hobby.message).toContain("the tick dispatches it");
     expect(hobby.fix).toContain("CRON_PLAN=hobby npm run cron:sync");
     expect(staleVercelSchedule("*/5 * * * *", every5, "pro")).toBeNull();
+  });
+});
+
+describe("staleTickSchedule: the tick's header against CRON_PLAN", () => {
+  it("names the plan mismatch, a stale file, or nothing", () => {
+    expect(staleTickSchedule(null, "pro")).toBeNull();
+    expect(staleTickSchedule("* * * * *", "pro")).toBeNull();
+    expect(staleTickSchedule("0 0 * * *", "hobby")).toBeNull();
+    const hobbyFileOnPro = staleTickSchedule("0 0 * * *", "pro")!;
+    expect(hobbyFileOnPro.expected).toBe("* * * * *");
+    expect(hobbyFileOnPro.fix).toContain("set CRON_PLAN=hobby in the Vercel project");
+    expect(staleTickSchedule("*/2 * * * *", "pro")!.message).toContain("stale");
   });
 });
