@@ -18,7 +18,8 @@ export const projectRoot = resolve(import.meta.dirname, "../..");
 /**
  * Where the CLI reads the .env files and finds the running `npm run dev` (.data/dev-server.json):
  * the project root, or CRONDECK_ENV_DIR (a test's own directory, so a developer's .env.local
- * stays out of it).
+ * stays out of it). With __NEXT_PROCESSED_ENV set (a parent already applied its .env files, as
+ * the tests' children are told) none is read.
  */
 export function envDir(): string {
   return process.env.CRONDECK_ENV_DIR ? resolve(process.env.CRONDECK_ENV_DIR) : projectRoot;
@@ -31,9 +32,6 @@ export function envDir(): string {
  */
 export function loadDotenv(root = envDir()): ReturnType<typeof nextEnv.loadEnvConfig> {
   const log = { info: () => {}, error: (message: unknown) => void process.stderr.write(`crondeck: ${String(message)}\n`) };
-  // Inherited from a parent that loaded its own .env files (a Next.js process, a test runner):
-  // it would make @next/env skip this project's files.
-  if (!nextEnv.initialEnv) delete process.env.__NEXT_PROCESSED_ENV;
   return nextEnv.loadEnvConfig(root, process.env.NODE_ENV !== "production", log);
 }
 
