@@ -65,10 +65,17 @@ interface Drained {
 }
 
 /** Starts a run of demo-slow, SIGTERMs the supervised pid while it runs, and waits for the exit and the caller's answer. */
-async function drainWhileRunning(run: Supervised, url: string, cronSecret: string, timeoutMs: number): Promise<Drained> {
-  const answer = fetch(`${url}/api/cron/execute/demo-slow`, { method: "POST", headers: { authorization: `Bearer ${cronSecret}` }, signal: AbortSignal.timeout(60_000) }).then(async (r) => ({ status: r.status, body: await r.json().catch(() => null) }));
-  // The handler starts within milliseconds; the output below proves it was running at the signal.
-  await new Promise((r) => setTimeout(r, 1_000));
+async function drainWhileRunning(run: Supervised, url: string, secrets: { CRON_SECRET?: string; ADMIN_TOKEN?: string }, timeoutMs: number): Promise<Drained> {
+  const answer = fetch(`${url}/api/cron/execute/demo-slow`, { method: "POST", headers: { authorization: `Bearer ${secrets.CRON_SECRET}` }, signal: AbortSignal.timeout(60_000) }).then(async (r) => ({ status: r.status, body: await r.json().catch(() => null) }));
+  // Until the run holds its lease (the admin API's locks); the output checked by the caller
+  // ("for 1 running job(s)") proves it was running at the signal.
+  let held = false;
+  for (const deadline = Date.now() + 20_000; !held && Date.now() < deadline; ) {
+    const locks = await fetch(`${url}/api/admin/locks`, { headers: { authorization: `Bearer ${secrets.ADMIN_TOKEN}` } }).then((r) => r.text(), () => "");
+    held = locks.includes('"demo-slow"');
+    if (!held) await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(held, "demo-slow never showed up holding its lease in /api/admin/locks").toBe(true);
   const signalledAt = Date.now();
   process.kill(run.pid, "SIGTERM");
   const exit = await Promise.race([run.exited, new Promise<null>((r) => setTimeout(() => r(null), timeoutMs))]);
@@ -151,7 +158,7 @@ describe("deploy/crondeck.service", () => {
     expect(health.status).toBe(200);
     expect(groupMembers(run.pid)).toEqual([run.pid]);
 
-    const drained = await drainWhileRunning(run, url, file.CRON_SECRET!, (Number(service("TimeoutStopSec")) + 5) * 1000);
+    const drained = await drainWhileRunning(run, url, file, (Number(service("TimeoutStopSec")) + 5) * 1000);
     expect(drained.output).toContain("SIGTERM: no new triggers; waiting up to 2s for 1 running job(s)");
     expect(drained.exit, drained.output).toEqual({ code: 0, signal: null });
     expect(drained.stopMs).toBeLessThan((grace + 3) * 1000);
@@ -207,7 +214,7 @@ describe("Dockerfile", () => {
     const healthy = await runToEnd(healthcheck, { cwd: projectRoot, env, timeoutMs: 20_000 });
     expect(healthy.code, healthy.output).toBe(0);
 
-    const drained = await drainWhileRunning(run, url, runEnv.CRON_SECRET!, (grace + 5) * 1000);
+    const drained = await drainWhileRunning(run, url, runEnv, (grace + 5) * 1000);
     expect(drained.output).toContain(`SIGTERM: no new triggers; waiting up to ${grace}s for 1 running job(s)`);
     expect(drained.exit, drained.output).toEqual({ code: 0, signal: null });
     expect(drained.stopMs).toBeLessThan(grace * 1000);
@@ -237,7 +244,7 @@ describe("npm start", () => {
     // npm and, exec'd by npm's shell, the server: no shell left between them to swallow the signal.
     expect(groupMembers(run.pid).length).toBe(2);
 
-    const drained = await drainWhileRunning(run, url, file.CRON_SECRET!, (grace + 5) * 1000);
+    const drained = await drainWhileRunning(run, url, file, (grace + 5) * 1000);
     expect(drained.output).toContain(`SIGTERM: no new triggers; waiting up to ${grace}s for 1 running job(s)`);
     expect(drained.exit, drained.output).toEqual({ code: 0, signal: null });
     expect(drained.stopMs).toBeLessThan(grace * 1000);
