@@ -44,9 +44,14 @@ describe("the tick's dispatch carries the protection bypass", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("sends x-vercel-protection-bypass and the CRON_SECRET to NEXT_PUBLIC_APP_URL, and never logs the bypass", async () => {
-    const response = await fetch(`${app.url}/api/cron/tick`, { headers: { authorization: `Bearer ${CRON_SECRET}` }, signal: AbortSignal.timeout(60_000) });
+  it("sends x-vercel-protection-bypass and the CRON_SECRET to NEXT_PUBLIC_APP_URL, never logs the bypass, and flags a tick fired on another plan's schedule", async () => {
+    // Fired as a Hobby vercel.json fires it, while CRON_PLAN is left at pro in the project.
+    const response = await fetch(`${app.url}/api/cron/tick`, { headers: { authorization: `Bearer ${CRON_SECRET}`, "x-vercel-cron-schedule": "0 0 * * *" }, signal: AbortSignal.timeout(60_000) });
     expect(response.status).toBe(200);
+    const body = (await response.json()) as { staleVercelSchedule?: { sent: string; expected: string; fix: string } };
+    expect(body.staleVercelSchedule).toMatchObject({ sent: "0 0 * * *", expected: "* * * * *" });
+    expect(body.staleVercelSchedule?.fix).toContain("CRON_PLAN=hobby");
+    expect(app.output()).toContain("warning: Vercel Cron fired the tick for \"0 0 * * *\", the hobby plan's tick, but CRON_PLAN is pro");
     const pulse = received.find((r) => r.url.startsWith("/api/cron/execute/demo-pulse?trigger=tick&slot="));
     expect(pulse, JSON.stringify(received.map((r) => r.url))).toBeDefined();
     expect(pulse!.method).toBe("POST");
