@@ -2,7 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { runTick, type Dispatcher } from "@/lib/app/tick";
 import { defineJob } from "@/lib/cron/define-job";
 import { isSlotExpected } from "@/lib/cron/expected-slots";
@@ -29,6 +29,20 @@ const SECRET = "doctor-new-install-secret-0123456789";
 
 const serverUp = testDatabaseKinds().includes("postgres") ? await serverAnswers() : false;
 
+/** `crondeck doctor --json` in process: the CLI context with a fake clock, the test's registry, root and database. */
+async function doctorJson(database: TestDatabase, opts: { at: string; root: string; registry: JobRegistry }): Promise<{ code: number; json: any }> {
+  const base = createContext({ json: true, now: () => new Date(opts.at) });
+  const env = { ...loadEnv(new Map()), CRON_SECRET: SECRET, CRON_PLAN: "pro" as const };
+  const ctx: CliContext = { ...base, root: opts.root, env: () => env, registry: () => opts.registry, database: async () => database };
+  let out = "";
+  vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
+  try {
+    return { code: await doctor(ctx, { args: [], options: {} }), json: JSON.parse(out) };
+  } finally {
+    vi.restoreAllMocks();
+  }
+}
+
 describe.each(testDatabaseKinds())("doctor on a new install [%s]", (kind) => {
   let database: TestDatabase;
   const root = mkdtempSync(join(tmpdir(), "crondeck-doctor-")); // no vercel.json, no dev state
@@ -39,18 +53,8 @@ describe.each(testDatabaseKinds())("doctor on a new install [%s]", (kind) => {
   afterAll(async () => {
     await database?.dispose();
   });
-  afterEach(() => vi.restoreAllMocks());
 
-  async function runDoctor(at: string, rootDir = root): Promise<{ code: number; json: any }> {
-    const base = createContext({ json: true, now: () => new Date(at) });
-    const env = { ...loadEnv(new Map()), CRON_SECRET: SECRET, CRON_PLAN: "pro" as const };
-    const ctx: CliContext = { ...base, root: rootDir, env: () => env, registry: () => registry, database: async () => database };
-    let out = "";
-    vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
-    const code = await doctor(ctx, { args: [], options: {} });
-    vi.restoreAllMocks();
-    return { code, json: JSON.parse(out) };
-  }
+  const runDoctor = (at: string) => doctorJson(database, { at, root, registry });
   const byJob = (json: any) => Object.fromEntries(json.jobs.map((j: { job: string }) => [j.job, j]));
   const dispatch: Dispatcher = async (request) => ({ request, status: 200 });
 
@@ -102,18 +106,7 @@ describe("doctor and a running npm run dev (dev state file)", () => {
     await database?.dispose();
   });
 
-  async function runDoctor(root: string, jobs: JobRegistry): Promise<{ code: number; json: any }> {
-    const base = createContext({ json: true, now: () => new Date("2026-11-24T10:07:30Z") });
-    const env = { ...loadEnv(new Map()), CRON_SECRET: SECRET, CRON_PLAN: "pro" as const };
-    const ctx: CliContext = { ...base, root, env: () => env, registry: () => jobs, database: async () => database };
-    let out = "";
-    vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
-    try {
-      return { code: await doctor(ctx, { args: [], options: {} }), json: JSON.parse(out) };
-    } finally {
-      vi.restoreAllMocks();
-    }
-  }
+  const runDoctor = (root: string, jobs: JobRegistry) => doctorJson(database, { at: "2026-11-24T10:07:30Z", root, registry: jobs });
   const tickOwned = defineJob({ name: `dn-tz-${tag}`, schedule: { cron: "0 9 * * *", timezone: "Europe/Paris" }, timeout: "5s", handler: async () => "ok" });
   const jobs = new JobRegistry([fiveMin, tickOwned]);
   const state = (crons: Array<{ path: string; schedule: string }>, enabled = true, pid = process.pid) => ({
