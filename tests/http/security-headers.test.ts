@@ -155,6 +155,8 @@ describe("security headers on every page and API route", () => {
     const names: string[] = jobs.body.jobs.map((j: { name: string }) => j.name);
     expect(names).toContain("demo-stubborn");
     values["[jobName]"] = names[0]!;
+    // The catch-all under /api (app/api/[[...path]]): a path no other route file serves.
+    values["[[...path]]"] = "no/such/route";
     const run = await rawRequest(server.url, "POST", "/api/cron/execute/demo-stubborn", { headers: { authorization: `Bearer ${CRON_SECRET}` } });
     expect(run.body?.execution?.id, run.text).toMatch(/^[0-9a-f-]{36}$/);
     values["runs/[id]"] = run.body.execution.id;
@@ -209,6 +211,40 @@ describe("security headers on every page and API route", () => {
         expect(reply.status, `${path} (${who}): ${reply.text.slice(0, 200)}`).toBe(who === "signed in" ? 200 : 401);
       }
     }
+  });
+
+  it("the favicon, the icon pages link, and robots.txt: served, with the headers, and allowed by the page policy", async () => {
+    // /favicon.ico: a real ICO (16, 32 and 48 px images) from public/.
+    const ico = await rawRequest(server.url, "GET", "/favicon.ico");
+    expect(ico.status).toBe(200);
+    expect(ico.contentType).toMatch(/^image\/(x-icon|vnd\.microsoft\.icon)/);
+    checkHeaders("favicon.ico", "/favicon.ico", ico, "GET");
+    const bytes = Buffer.from(await (await fetch(`${server.url}/favicon.ico`)).arrayBuffer());
+    expect([...bytes.subarray(0, 4)]).toEqual([0, 0, 1, 0]);
+    const count = bytes.readUInt16LE(4);
+    const sizes = Array.from({ length: count }, (_, i) => bytes[6 + 16 * i] || 256);
+    expect(sizes).toEqual(expect.arrayContaining([16, 32, 48]));
+
+    // Pages link an icon of this origin, which their policy's img-src lets the browser load.
+    const home = await rawRequest(server.url, "GET", "/");
+    const icons = [...home.text.matchAll(/<link\b[^>]*\brel="(?:shortcut )?icon"[^>]*>/g)].map((m) => m[0]);
+    expect(icons.length, "a <link rel=icon> in the home page").toBeGreaterThan(0);
+    const href = /\bhref="([^"]+)"/.exec(icons[0]!)?.[1] ?? "";
+    expect(href.startsWith("/"), `the icon is same-origin: ${href}`).toBe(true);
+    const img = directives(header(home, "content-security-policy") ?? "").get("img-src") ?? directives(header(home, "content-security-policy") ?? "").get("default-src") ?? [];
+    expect(img, "the page policy lets the icon load").toContain("'self'");
+    const icon = await rawRequest(server.url, "GET", href.replace(/&amp;/g, "&"));
+    expect(icon.status).toBe(200);
+    expect(icon.contentType).toMatch(/^image\//);
+    checkHeaders("linked icon", href, icon, "GET");
+
+    const robots = await rawRequest(server.url, "GET", "/robots.txt");
+    expect(robots.status).toBe(200);
+    expect(robots.contentType).toMatch(/^text\/plain/);
+    expect(robots.text).toMatch(/^User-agent: \*$/m);
+    expect(robots.text).toMatch(/^Disallow: \/dashboard$/m);
+    expect(robots.text).toMatch(/^Disallow: \/api$/m);
+    checkHeaders("robots.txt", "/robots.txt", robots, "GET");
   });
 
   it("the login form post (303), a client-side navigation, a prefetch, a forged CSP request header, 404s and a static file", async () => {
