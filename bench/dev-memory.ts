@@ -6,6 +6,7 @@
  *
  *   npx tsx bench/dev-memory.ts            prints the figures, writes bench/results/dev-memory.json
  *   npx tsx bench/dev-memory.ts --quick    dev only (no build, no variants)
+ *   npx tsx bench/dev-memory.ts --webpack  also next dev --webpack
  *
  * The helpers (copyProject, startDev, processTree) are also what tests/http/dev-new-job.test.ts
  * uses to run the real `npm run dev` in a copy.
@@ -181,7 +182,7 @@ interface Sample {
 }
 
 async function measure(label: string, server: RunningServer, ready: RegExp, adminToken: () => string): Promise<Sample[]> {
-  await server.waitFor(ready, 240_000);
+  await server.waitFor(ready, 420_000);
   await sleep(10_000);
   const idle = processTree(server.child.pid!);
   await loadDashboard(`http://127.0.0.1:${server.port}`, adminToken());
@@ -203,10 +204,12 @@ async function main(): Promise<void> {
   const copy = copyProject("crondeck-devmem-");
   console.log(`copy: ${copy.dir} (node_modules by ${copy.how})`);
   const samples: Sample[] = [];
+  const failures: string[] = [];
   try {
     const variants: Array<{ label: string; env: Record<string, string>; args?: string[]; config?: string }> = [
       { label: "npm run dev (Turbopack, defaults)", env: {} },
-      ...(quick ? [] : [{ label: "npm run dev, turbopackMemoryEviction 'full'", env: {}, config: "full" }, { label: "npm run dev --webpack", env: {}, args: ["--webpack"] }]),
+      ...(quick ? [] : [{ label: "npm run dev, turbopackMemoryEviction 'full'", env: {}, config: "full" }]),
+      ...(process.argv.includes("--webpack") ? [{ label: "npm run dev --webpack", env: {}, args: ["--webpack"] }] : []),
     ];
     const configPath = join(copy.dir, "next.config.mjs");
     const originalConfig = readFileSync(configPath, "utf8");
@@ -217,6 +220,8 @@ async function main(): Promise<void> {
       const dev = startDev(copy.dir, port, {}, v.args ?? []);
       try {
         samples.push(...(await measure(v.label, dev, /\[crondeck\] local scheduler: /, () => envValue(copy.dir, "ADMIN_TOKEN"))));
+      } catch (error) {
+        failures.push(`${v.label}: ${(error as Error).message.split("\n")[0]}`);
       } finally {
         await dev.stop();
       }
@@ -230,6 +235,8 @@ async function main(): Promise<void> {
       const start = startNext(copy.dir, port, { CRON_SECRET: envValue(copy.dir, "CRON_SECRET"), ADMIN_TOKEN: token, NODE_ENV: "production" });
       try {
         samples.push(...(await measure("next start (production build)", start, /Ready in/, () => token)));
+      } catch (error) {
+        failures.push(`next start: ${(error as Error).message.split("\n")[0]}`);
       } finally {
         await start.stop();
       }
@@ -239,13 +246,14 @@ async function main(): Promise<void> {
     copy.dispose();
   }
   console.log("");
+  for (const f of failures) console.log(`not measured: ${f}`);
   for (const s of samples) {
     console.log(`${s.label}: ${s.totalMb} MB`);
     for (const p of s.processes) console.log(`    ${String(p.rssMb).padStart(7)} MB  pid ${p.pid}  ${p.command}`);
   }
   if (!quick) {
     const out = resolve(projectRoot, "bench/results/dev-memory.json");
-    writeFileSync(out, `${JSON.stringify({ measuredAt: new Date().toISOString(), node: process.version, samples }, null, 2)}\n`);
+    writeFileSync(out, `${JSON.stringify({ measuredAt: new Date().toISOString(), node: process.version, samples, failures }, null, 2)}\n`);
     console.log(`\nwrote ${out}`);
   }
 }

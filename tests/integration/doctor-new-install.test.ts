@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
@@ -27,6 +27,15 @@ const weekly = defineJob({ name: `dn-weekly-${tag}`, schedule: "0 0 * * 0", time
 const registry = new JobRegistry([fiveMin, weekly]);
 const SECRET = "doctor-new-install-secret-0123456789";
 
+/** Temporary directories of this file, removed when it ends. */
+const temps: string[] = [];
+const tempDir = (prefix: string) => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(dir);
+  return dir;
+};
+afterAll(() => temps.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
 const serverUp = testDatabaseKinds().includes("postgres") ? await serverAnswers() : false;
 
 /** `crondeck doctor --json` in process: the CLI context with a fake clock, the test's registry, root and database. */
@@ -45,7 +54,7 @@ async function doctorJson(database: TestDatabase, opts: { at: string; root: stri
 
 describe.each(testDatabaseKinds())("doctor on a new install [%s]", (kind) => {
   let database: TestDatabase;
-  const root = mkdtempSync(join(tmpdir(), "crondeck-doctor-")); // no vercel.json, no dev state
+  const root = tempDir("crondeck-doctor-"); // no vercel.json, no dev state
   beforeAll(async () => {
     if (kind === "postgres" && !serverUp) return;
     database = await createTestDatabase(kind);
@@ -117,7 +126,7 @@ describe("doctor and a running npm run dev (dev state file)", () => {
   });
 
   it("reports each job the local scheduler does not fire as an error with the fix; nothing when every job is fired or no dev runs", async () => {
-    const root = mkdtempSync(join(tmpdir(), "crondeck-doctor-dev-"));
+    const root = tempDir("crondeck-doctor-dev-");
     writeDevState(root, state([{ path: "/api/cron/execute/health-check", schedule: "*/5 * * * *" }]));
     const unfired = await runDoctor(root, jobs);
     expect(unfired.code).toBe(1);
@@ -141,7 +150,7 @@ describe("doctor and a running npm run dev (dev state file)", () => {
   });
 
   it("a vercel-dispatched job that vercel.json has no cron for is an error naming the job and npm run cron:sync", async () => {
-    const root = mkdtempSync(join(tmpdir(), "crondeck-doctor-vercel-"));
+    const root = tempDir("crondeck-doctor-vercel-");
     const { writeFileSync } = await import("node:fs");
     // The deployed registry's jobs (lib/jobs): vercel.json lists only the tick.
     writeFileSync(join(root, "vercel.json"), JSON.stringify({ crons: [{ path: "/api/cron/tick", schedule: "* * * * *" }] }));
@@ -168,7 +177,7 @@ describe("doctor while another process holds the embedded database", () => {
   it("still checks the configuration, warns (not fails) about the database, and says what the slot checks need", async () => {
     const { openDatabase } = await import("@/lib/db/client");
     const { runCli } = await import("../support/cli");
-    const dataDir = join(mkdtempSync(join(tmpdir(), "crondeck-doctor-busy-")), "pglite");
+    const dataDir = join(tempDir("crondeck-doctor-busy-"), "pglite");
     const held = await openDatabase({ kind: "pglite", dataDir }); // this test process plays npm run dev
     try {
       const r = await runCli(["doctor"], { env: { DATABASE_URL: "", PGLITE_DIR: dataDir, CRON_SECRET: SECRET, CRON_PLAN: "pro" } });
