@@ -133,7 +133,7 @@ describe("every /api answer is JSON with a code", () => {
   it("unknown API paths answer 404 not_found for every method, without the path in the answer", async () => {
     for (const path of UNKNOWN_PATHS) {
       for (const method of HTTP_METHODS) {
-        for (const headers of [{}, { authorization: `Bearer ${CRON_SECRET}` }]) {
+        for (const headers of [{}, { authorization: `Bearer ${CRON_SECRET}` }] as Record<string, string>[]) {
           const reply = await rawRequest(server.url, method, path, { headers, ...(method === "POST" || method === "PUT" ? { body: {} } : {}) });
           counts.requests++;
           const label = `${method} ${path.slice(0, 80)}${headers.authorization ? " (with the cron secret)" : ""}`;
