@@ -9,6 +9,7 @@ import demoStubborn from "./demo-stubborn";
 import { faultJobs } from "./fault-jobs";
 import { leakJobs } from "./leak-jobs";
 import healthCheck from "./health-check";
+import { withPlanDispatch } from "../vercel/crons";
 
 /**
  * Every job the app runs. Add a job: write lib/jobs/<name>.ts with defineJob, list it in
@@ -20,7 +21,7 @@ export const jobs: readonly JobDefinition[] = [healthCheck, cleanupOldLogs];
 export const demoJobs: readonly JobDefinition[] = [demoPulse, demoFlaky, demoSlow, demoStubborn];
 
 /** What the registry's jobs depend on in the environment. */
-export type RegistryEnv = Pick<Env, "CRON_DEMO" | "CRONDECK_FAULT_JOBS" | "VERCEL_ENV" | "CRON_DISPATCH">;
+export type RegistryEnv = Pick<Env, "CRON_DEMO" | "CRONDECK_FAULT_JOBS" | "VERCEL_ENV" | "CRON_DISPATCH" | "CRON_PLAN">;
 
 /**
  * CRON_DISPATCH applied to a list of jobs: `tick` hands every job to the tick (one scheduler
@@ -37,19 +38,21 @@ export function applyDispatch(list: readonly JobDefinition[], mode: Env["CRON_DI
  * fault-injection suite's jobs when CRONDECK_FAULT_JOBS=1 (lib/jobs/fault-jobs.ts, and the
  * secret-leak test's lib/jobs/leak-jobs.ts); neither
  * set ever loads on a Vercel production deployment; each dispatched as CRON_DISPATCH says
- * ({@link applyDispatch}). A new registry on every call.
+ * ({@link applyDispatch}) and as the plan allows ({@link withPlanDispatch}). A new registry on every call.
  */
 export function buildRegistry(env: RegistryEnv): JobRegistry {
   const production = env.VERCEL_ENV === "production";
   const listed = [...jobs, ...(env.CRON_DEMO && !production ? demoJobs : []), ...(env.CRONDECK_FAULT_JOBS && !production ? [...faultJobs, ...leakJobs] : [])];
-  return new JobRegistry(applyDispatch(listed, env.CRON_DISPATCH));
+  // The plan routes through the tick what its Vercel Cron cannot run (more than daily on Hobby,
+  // day of month and day of week both set): cron:sync leaves those out of vercel.json.
+  return new JobRegistry(withPlanDispatch(applyDispatch(listed, env.CRON_DISPATCH), env.CRON_PLAN));
 }
 
 let cached: { key: string; registry: JobRegistry } | undefined;
 
 /** The registry for this process (built once per combination of the variables it depends on). */
 export function getRegistry(env: RegistryEnv = loadEnv()): JobRegistry {
-  const key = `${env.CRON_DEMO}:${env.CRONDECK_FAULT_JOBS}:${env.VERCEL_ENV === "production"}:${env.CRON_DISPATCH}`;
+  const key = `${env.CRON_DEMO}:${env.CRONDECK_FAULT_JOBS}:${env.VERCEL_ENV === "production"}:${env.CRON_DISPATCH}:${env.CRON_PLAN}`;
   if (cached?.key !== key) cached = { key, registry: buildRegistry(env) };
   return cached.registry;
 }

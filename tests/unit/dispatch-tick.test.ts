@@ -3,6 +3,7 @@ import { defineJob, type JobDefinition } from "@/lib/cron/define-job";
 import { nextRunAfter } from "@/lib/cron/schedule";
 import { envSchema, type Env } from "@/lib/env";
 import { applyDispatch, buildRegistry, getRegistry, jobs } from "@/lib/jobs";
+import { dispatchOnPlan } from "@/lib/vercel/crons";
 import { tickWorld } from "../support/memory-tick-store";
 
 /**
@@ -48,7 +49,16 @@ describe("CRON_DISPATCH", () => {
     const tick = buildRegistry(envOf({ CRON_DISPATCH: "tick", CRON_DEMO: "1", CRONDECK_FAULT_JOBS: "1" }));
     for (const job of tick.list()) expect(job.dispatch, job.name).toBe("tick");
     const vercel = buildRegistry(VERCEL_ENV);
-    for (const job of jobs) expect(vercel.get(job.name)?.dispatch, job.name).toBe(job.dispatch);
+    for (const job of jobs) expect(vercel.get(job.name)?.dispatch, job.name).toBe(dispatchOnPlan(job, "pro"));
+  });
+
+  it("the plan's limits too: on Hobby a job that fires more than once a day is the tick's, on Pro it stays Vercel's", () => {
+    const hobby = buildRegistry(envOf({ CRON_PLAN: "hobby" }));
+    const pro = buildRegistry(envOf({ CRON_PLAN: "pro" }));
+    expect(hobby.get("health-check")?.dispatch).toBe("tick");
+    expect(pro.get("health-check")?.dispatch).toBe("vercel");
+    expect(getRegistry(envOf({ CRON_PLAN: "hobby" })).get("health-check")?.dispatch).toBe("tick");
+    expect(getRegistry(envOf({ CRON_PLAN: "pro" })).get("health-check")?.dispatch).toBe("vercel");
   });
 
   it("is part of the registry cache key: switching it gives the other registry", () => {
@@ -56,7 +66,7 @@ describe("CRON_DISPATCH", () => {
     const after = getRegistry(TICK_ENV);
     expect(after).not.toBe(before);
     for (const job of after.list()) expect(job.dispatch, job.name).toBe("tick");
-    for (const job of jobs) expect(getRegistry(VERCEL_ENV).get(job.name)?.dispatch, job.name).toBe(job.dispatch);
+    for (const job of jobs) expect(getRegistry(VERCEL_ENV).get(job.name)?.dispatch, job.name).toBe(dispatchOnPlan(job, "pro"));
   });
 
   it("the tick dispatches a UTC job's due slot under tick, and not under vercel", async () => {
