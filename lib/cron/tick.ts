@@ -179,9 +179,11 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
   const caughtUp = await Promise.all(catchUps.map(async (c) => ({ ...c, result: await c.result })));
   for (const c of caughtUp) {
     // A catch-up the route refuses for good (a 4xx other than a conflict) would block the job's
-    // queue: taken out and reported. Any other failure leaves it pending for the next tick.
+    // queue: taken out and reported. Any other failure leaves it pending for the next tick, and so
+    // does a refused credential (401/403: Deployment Protection or another CRON_SECRET), which is
+    // the deployment's to fix, not the slot's.
     const status = c.result.status;
-    if (status !== null && status >= 400 && status < 500 && status !== 409 && status !== 429) {
+    if (status !== null && status >= 400 && status < 500 && !KEEP_CATCH_UP_ON.has(status)) {
       await isolated(c.job.name, async () => {
         await deps.store.dropCatchUp(c.job.name, c.slot);
         throw new Error(`the execute route refused the catch-up of ${c.slot.toISOString()} with ${status}; it was taken out of the queue`);
@@ -191,6 +193,9 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
   report.dispatched = [...caughtUp.map((c) => c.result), ...(await Promise.all(dispatches))];
   return report;
 }
+
+/** Answers to a catch-up's dispatch that leave it queued for the next tick although they are 4xx. */
+const KEEP_CATCH_UP_ON = new Set([401, 403, 409, 429]);
 
 const slotKey = (s: JobSlot) => `${s.jobName} ${s.slot.toISOString()}`;
 

@@ -95,6 +95,18 @@ describe("error isolation", () => {
     expect(catchUps).toEqual([refused.name, busy.name, busy.name]);
   });
 
+  it("keeps a catch-up queued when its dispatch is refused for credentials (401/403: protection or another secret)", async () => {
+    const protectedJob = job({ missed: "once" });
+    const forbidden = job({ missed: "once" });
+    const w = tickWorld([protectedJob, forbidden], { answer: (r) => (r.jobName === protectedJob.name ? 401 : 403) });
+    await w.tick(T0);
+    const report = await w.tick(T0 + 11 * MIN);
+    expect(report.errors).toEqual([]);
+    await w.tick(T0 + 12 * MIN);
+    const catchUps = w.log.calls.filter((c) => c.trigger === "catchup").map((c) => c.jobName);
+    expect(catchUps).toEqual([protectedJob.name, forbidden.name, protectedJob.name, forbidden.name]);
+  });
+
   it("an alert hook that fails is logged, not reported as the tick's error", async () => {
     const j = job();
     const logs: string[] = [];
