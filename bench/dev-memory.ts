@@ -229,7 +229,14 @@ async function main(): Promise<void> {
     }
     writeFileSync(configPath, originalConfig);
     if (!quick) {
-      execFileSync(process.execPath, [join(copy.dir, "node_modules/next/dist/bin/next"), "build"], { cwd: copy.dir, env: cleanEnv(), stdio: "ignore" });
+      try {
+        execFileSync(process.execPath, [join(copy.dir, "node_modules/next/dist/bin/next"), "build"], { cwd: copy.dir, env: cleanEnv(), stdio: "pipe" });
+      } catch (error) {
+        const e = error as { stdout?: Buffer; stderr?: Buffer };
+        failures.push(`next build: ${`${e.stdout ?? ""}${e.stderr ?? ""}`.trim().split("\n").slice(-5).join(" | ")}`);
+      }
+    }
+    if (!quick && failures.every((f) => !f.startsWith("next build"))) {
       const port = await freePort();
       const token = envValue(copy.dir, "ADMIN_TOKEN");
       const start = startNext(copy.dir, port, { CRON_SECRET: envValue(copy.dir, "CRON_SECRET"), ADMIN_TOKEN: token, NODE_ENV: "production" });
