@@ -55,9 +55,14 @@ const nextConfig = {
   typedRoutes: false,
   // No X-Powered-By: Next.js: nothing to tell a scanner which framework and exploits to try.
   poweredByHeader: false,
+  // npm run dev: the local scheduler asks for the registry every 3 s (?via=local-scheduler); its
+  // polls stay out of the dev server's request log (development only).
+  logging: { incomingRequests: { ignore: [/[?&]via=local-scheduler\b/] } },
   async headers() {
     return [
       { source: "/:path*", headers: EVERY_RESPONSE },
+      // "/api/:path*" leaves out /api itself, which the catch-all route answers too.
+      { source: "/api", headers: API_RESPONSE },
       { source: "/api/:path*", headers: API_RESPONSE },
       { source: "/dashboard/admin/:path*", headers: ADMIN_PAGE },
     ];

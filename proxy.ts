@@ -64,7 +64,7 @@ export const config = {
        * cron execute route, which must answer directly. Not the build's static files either.
        * Prefetches carry RSC data, not a document: no nonce to give them.
        */
-      source: "/((?!api/|_next/static/|_next/image(?:/|$)).*)",
+      source: "/((?!api(?:/|$)|_next/static/|_next/image(?:/|$)).*)",
       missing: [
         { type: "header", key: "next-router-prefetch" },
         { type: "header", key: "purpose", value: "prefetch" },

@@ -86,7 +86,7 @@ console.log(
     `[crondeck] dashboard: ${baseUrl}/dashboard/admin/cron-jobs`,
     `[crondeck] log in with ADMIN_TOKEN from .env.local (${values.ADMIN_TOKEN.slice(0, 6)}…)`,
     `[crondeck] database: ${usesEmbedded ? "embedded PGlite in .data/pglite" : "DATABASE_URL / POSTGRES_URL"}`,
-    `[crondeck] trigger a job: curl -H "Authorization: Bearer $CRON_SECRET" ${baseUrl}/api/cron/execute/health-check`,
+    `[crondeck] run a job now: npm run -s cron -- trigger health-check (the secret comes from .env.local)`,
   ].join("\n"),
 );
 

@@ -53,6 +53,7 @@ function expectApiAnswer(label: string, reply: RawReply, method: string): void {
 
 /** Paths no route file serves, as a client sends them (node:http: no normalisation of dots). */
 const UNKNOWN_PATHS = [
+  "/api",
   "/api/",
   "/api/nope",
   "/api/admin/nope",

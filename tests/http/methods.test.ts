@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rawRequest } from "../support/http";
-import { createTestDatabase, serverAnswers, serverUrl, type TestDatabase } from "../support/db";
+import { createTestDatabase, describeWithPostgres, type TestDatabase } from "../support/db";
 import { startNextServer, type NextServer } from "../support/next-server";
 
 /**
@@ -11,17 +11,12 @@ import { startNextServer, type NextServer } from "../support/next-server";
  * Every other method answers 405 with `Allow: GET, POST` and, except HEAD, a JSON error with a
  * stable code; the run log does not change. Real HTTP against `next start` on a Postgres server.
  */
-process.env.TEST_DATABASE_URL ||= "postgres://postgres@127.0.0.1:5432/test";
-
-const available = await serverAnswers();
-if (!available) console.warn(`[methods.test] skipped: no Postgres server answers at ${serverUrl()} (set TEST_DATABASE_URL)`);
-
 const SECRET = `crondeck-${randomBytes(24).toString("hex")}`;
 const AUTH = { authorization: `Bearer ${SECRET}` };
 const OTHER_METHODS = ["HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 const ROUTES = ["/api/cron/execute/health-check", "/api/cron/tick"];
 
-describe.skipIf(!available)("methods other than GET and POST on the cron routes", () => {
+describeWithPostgres("methods other than GET and POST on the cron routes", () => {
   let database: TestDatabase;
   let server: NextServer;
   let pool: pg.Pool;

@@ -202,7 +202,7 @@ describeWithPostgres("crondeck CLI: locks, stats, vercel.json [postgres]", () =>
     expect(slash.json.errors[0].message).toContain("does not follow redirects");
 
     expect(hobby.code).toBe(1);
-    expect(hobby.stdout).toContain('error: job "health-check" runs every 5m ("*/5 * * * *"): Hobby allows one run a day per cron');
+    expect(hobby.stdout).toContain('error: /api/cron/execute/health-check ("*/5 * * * *") would run more than once a day: Hobby allows one run a day per cron');
 
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("nope.json does not exist: `crondeck vercel sync` writes it");

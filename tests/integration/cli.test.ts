@@ -223,6 +223,8 @@ describeWithPostgres("crondeck CLI [postgres]", () => {
     await rows(sql`INSERT INTO cron_job_logs (job_name, status, started_at, trigger, scheduled_for, skip_reason) VALUES ('demo-slow', 'skipped', now(), 'schedule', ${fiveMin}, 'already_running')`);
     await rows(sql`INSERT INTO cron_job_config (job_name, enabled, paused, paused_reason, dead_lettered, dead_letter_reason) VALUES
       ('demo-stubborn', NULL, true, 'noisy', false, NULL), ('demo-flaky', NULL, false, NULL, true, 'paused after 3 dead-lettered runs in a row')`);
+    // Jobs the tick has known for a while (its missed-slot bookmark): their last slots were expected.
+    await rows(sql`INSERT INTO cron_job_config (job_name, enabled, missed_checked_until) VALUES ('demo-pulse', NULL, now() - interval '1 hour'), ('cleanup-old-logs', NULL, now() - interval '30 days')`);
 
     const [all, one, human, down] = await Promise.all([
       cli(["doctor", "--json"]),
