@@ -1,5 +1,5 @@
 import { slotAt } from "../cron/schedule";
-import { EXECUTE_PATH, TICK_PATH, type VercelCron } from "../vercel/crons";
+import { EXECUTE_PATH, TICK_PATH, vercelCronHeaders, type VercelCron } from "../vercel/crons";
 
 export interface LocalSchedulerOptions {
   crons: VercelCron[];
@@ -69,7 +69,7 @@ export class LocalScheduler {
       const response = await doFetch(new URL(cron.path, this.opts.baseUrl), {
         method: "GET",
         redirect: "manual",
-        headers: { authorization: `Bearer ${this.opts.secret}`, "user-agent": "vercel-cron/1.0", "x-vercel-cron-schedule": cron.schedule },
+        headers: vercelCronHeaders(this.opts.secret, cron.schedule),
       });
       const body = (await response.json().catch(() => null)) as { skipped?: boolean; reason?: string; execution?: { status?: string } } | null;
       const what = body?.skipped ? `skipped (${body.reason})` : (body?.execution?.status ?? "");

@@ -12,6 +12,17 @@ export interface VercelCron {
 }
 
 export const EXECUTE_PATH = "/api/cron/execute";
+
+/** The user agent Vercel Cron sends with every call. */
+export const VERCEL_CRON_USER_AGENT = "vercel-cron/1.0";
+
+/**
+ * The headers Vercel Cron sends on a call: the Bearer secret, its user agent and the firing
+ * entry's expression (when known). The local scheduler and `crondeck trigger --schedule` send these.
+ */
+export function vercelCronHeaders(secret: string, schedule: string | null): Record<string, string> {
+  return { authorization: `Bearer ${secret}`, "user-agent": VERCEL_CRON_USER_AGENT, ...(schedule ? { "x-vercel-cron-schedule": schedule } : {}) };
+}
 export const TICK_PATH = "/api/cron/tick";
 
 const HOUR_MS = 3_600_000;

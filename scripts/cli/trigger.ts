@@ -4,7 +4,7 @@ import { formatDurationMs } from "../../lib/cron/duration";
 import { readDevState } from "../../lib/dev/dev-state";
 import type { Env } from "../../lib/env";
 import { dashboardUrl } from "../../lib/app/observers";
-import { EXECUTE_PATH, TICK_PATH } from "../../lib/vercel/crons";
+import { EXECUTE_PATH, TICK_PATH, vercelCronHeaders } from "../../lib/vercel/crons";
 import { parseVercelJson } from "../../lib/vercel/check";
 import type { CliContext } from "./context";
 import { envDir, envSource } from "./context";
@@ -22,7 +22,6 @@ import { stringOption, type CommandInput } from "./spec";
 export const DEFAULT_TIMEOUT_SECONDS = 330;
 
 /** What Vercel Cron sends besides the secret (the local scheduler of `npm run dev` sends the same). */
-export const VERCEL_CRON_USER_AGENT = "vercel-cron/1.0";
 const CLI_USER_AGENT = "crondeck-trigger/1.0";
 
 /** The idempotency key the execute route accepts (lib/http/parse.ts decides; this only keeps fetch from throwing on a header it cannot send). */
@@ -116,7 +115,7 @@ export interface TriggerRequest {
  */
 export function triggerRequest(mode: TriggerMode, base: string, secret: string, cronSchedule: string | null): TriggerRequest {
   const auth = { authorization: `Bearer ${secret}` };
-  const vercel = { ...auth, "user-agent": VERCEL_CRON_USER_AGENT, ...(cronSchedule ? { "x-vercel-cron-schedule": cronSchedule } : {}) };
+  const vercel = vercelCronHeaders(secret, cronSchedule);
   if (mode.kind === "tick") return { method: "GET", url: `${base}${TICK_PATH}`, headers: vercel, jobName: "crondeck-tick" };
   const path = `${base}${EXECUTE_PATH}/${encodeURIComponent(mode.job)}`;
   const cli = { ...auth, "user-agent": CLI_USER_AGENT };
