@@ -11,7 +11,8 @@ import { copyProject, freePort, startDev, type ProjectCopy, type RunningServer }
  * schedule (every minute: within about 60 s), and the run is in the database. It takes a few minutes on a loaded
  * machine (most of it next dev compiling /api/health before the banner); the limits allow for that.
  */
-const JOB = "newcomer-job";
+// Not the name scripts/newcomer.sh adds in the tree CI runs this in.
+const JOB = "dev-added-job";
 let copy: ProjectCopy | undefined;
 let dev: RunningServer | undefined;
 let skip = "";
@@ -53,8 +54,10 @@ describe.skipIf(!!skip)("npm run dev picks up a new job without a restart", () =
     expect(readFileSync(index, "utf8")).toContain("newcomerJob]");
 
     await dev.waitFor(new RegExp(`\\[crondeck\\] local scheduler: picked up ${JOB} \\(\\* \\* \\* \\* \\*\\)`), 60_000);
-    expect(dev.output()).toContain(`[crondeck] ${JOB} is in the registry but not in vercel.json: it runs here, but not on Vercel until \`npm run cron:sync\``);
-    expect(state().scheduler.crons).toContainEqual({ path: `/api/cron/execute/${JOB}`, schedule: "* * * * *" });
+    // The flag comes right after the pick-up line, and the state file with them: waited for, not assumed printed yet.
+    const flag = `[crondeck] ${JOB} is in the registry but not in vercel.json: it runs here, but not on Vercel until \`npm run cron:sync\``;
+    await dev.waitFor(new RegExp(flag.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")), 15_000);
+    await expect.poll(() => state().scheduler.crons, { timeout: 15_000 }).toContainEqual({ path: `/api/cron/execute/${JOB}`, schedule: "* * * * *" });
 
     // Its next minute: the scheduler calls it as Vercel Cron would, and the run is recorded.
     await dev.waitFor(new RegExp(`\\[cron\\] GET /api/cron/execute/${JOB} -> 200 completed`), 100_000);

@@ -213,7 +213,8 @@ describeWithPostgres("crondeck CLI [postgres]", () => {
   it("doctor: each job's last slot (ran, skipped, pending, missed, paused, dead-lettered) and configuration problems", async () => {
     // The CLI works out the slots a moment after this test: keep clear of a slot boundary.
     const schedules = ["*/5 * * * *", "*/2 * * * *", "*/10 * * * *"].map((cron) => ({ cron, timezone: "UTC" }));
-    const wait = Math.max(0, ...schedules.map((s) => 10_000 - (nextRunAfter(s, new Date()).getTime() - Date.now())));
+    // 40 s: four CLI processes at once on a loaded 2-core machine took over 10 s (CI crossed a boundary once).
+    const wait = Math.max(0, ...schedules.map((s) => 40_000 - (nextRunAfter(s, new Date()).getTime() - Date.now())));
     if (wait > 0) await new Promise((r) => setTimeout(r, wait + 1_000));
     const now = new Date();
     const fiveMin = slotAt({ cron: "*/5 * * * *", timezone: "UTC" }, now).toISOString();
