@@ -28,6 +28,23 @@ const flag = (fallback: boolean) =>
     (v) => (v === "" || v === undefined ? String(fallback) : v),
     z.enum(["0", "1", "true", "false"], { error: "must be 1 or 0" }).transform((v) => v === "1" || v === "true"),
   );
+/** A duration with its unit ("10m", "24h", "30s"); unset or empty is `fallback`. Parsed to milliseconds. */
+const durationMs = (fallback: string) =>
+  z.preprocess(
+    (v) => (v === "" || v === undefined ? fallback : v),
+    z.string().transform((v, ctx) => {
+      const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(v.trim());
+      if (!match) {
+        ctx.addIssue({ code: "custom", message: "must be a duration such as 30s, 10m, 24h or 7d" });
+        return z.NEVER;
+      }
+      const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as "ms" | "s" | "m" | "h" | "d"];
+      return Math.round(Number(match[1]) * unit);
+    }),
+  );
+/** A percent from 0 to 100; unset or empty is `fallback`. */
+const percent = (fallback: number) =>
+  z.preprocess((v) => (v === "" || v === undefined ? fallback : v), z.coerce.number({ error: "must be a percent such as 10" }).min(0, "must be a percent from 0 to 100").max(100, "must be a percent from 0 to 100"));
 const positiveInt = (fallback: number) =>
   z.preprocess((v) => (v === "" || v === undefined ? fallback : v), z.coerce.number({ error: "must be a whole number such as 90" }).int("must be a whole number such as 90").positive("must be a positive whole number"));
 
@@ -62,6 +79,45 @@ export const envSchema = z
     ALERT_WEBHOOK_URL: httpUrl,
     ALERT_WEBHOOK_SECRET: secret("ALERT_WEBHOOK_SECRET"),
     CRON_LOG_RETENTION_DAYS: positiveInt(90),
+    /** Days cron_alerts rows are kept (the rate limiter only looks back one re-alert window). */
+    CRON_ALERT_RETENTION_DAYS: positiveInt(90),
+    /** Days the audit log is kept. */
+    CRON_AUDIT_RETENTION_DAYS: positiveInt(365),
+    /** Days a settled dead-letter entry (replayed, resolved, permanently failed) is kept after it settled (seed 004: 30). Pending entries are never deleted. */
+    CRON_DEAD_LETTER_RETENTION_DAYS: positiveInt(30),
+    /** Rows each cleanup batch deletes; every batch commits on its own. */
+    CRON_CLEANUP_BATCH_SIZE: positiveInt(5_000),
+    /**
+     * A dead-man URL (Healthchecks.io, Cronitor, Better Stack...) pinged after every tick, so an
+     * outside service alerts when the tick, or the whole app, stops. A failed tick part pings
+     * `<url>/fail`. Secret: the URL is the credential.
+     */
+    TICK_HEARTBEAT_URL: httpUrl,
+    /** Bearer token for GET /api/metrics (Prometheus); unset: the endpoint answers 404. */
+    METRICS_TOKEN: secret("METRICS_TOKEN"),
+    /** OTLP/HTTP endpoint for traces (e.g. http://collector:4318); unset: no spans are exported. */
+    OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl,
+    /** Headers for the OTLP endpoint, "key=value,key2=value2" (an API key: treated as secret). */
+    OTEL_EXPORTER_OTLP_HEADERS: optionalString,
+    OTEL_SERVICE_NAME: z.preprocess((v) => (v === "" ? undefined : v), z.string().default("crondeck")),
+    /** Share of requests Sentry traces (performance), 0 to 1. Default 0: errors and cron check-ins only. */
+    SENTRY_TRACES_SAMPLE_RATE: z.preprocess((v) => (v === "" || v === undefined ? 0 : v), z.coerce.number({ error: "must be a number from 0 to 1 such as 0.1" }).min(0, "must be a number from 0 to 1").max(1, "must be a number from 0 to 1")),
+    /** Global thresholds the tick evaluates (each job may override or turn off the per-job ones in `alerts`). */
+    CRON_ALERT_FAILURE_RATE: percent(10),
+    CRON_ALERT_TIMEOUT_RATE: percent(5),
+    CRON_ALERT_LOCK_CONTENTION: percent(70),
+    /** The trailing window of the rate thresholds. */
+    CRON_ALERT_RATE_WINDOW: durationMs("1h"),
+    /** Fewer runs than this in the window say nothing about a rate. */
+    CRON_ALERT_RATE_MIN_RUNS: positiveInt(10),
+    /** Alert when more dead-letter entries than this are pending. */
+    CRON_ALERT_DLQ_PENDING: positiveInt(10),
+    /** Alert when the oldest pending dead-letter entry is older than this. */
+    CRON_ALERT_DLQ_AGE: durationMs("24h"),
+    /** Alert on a lease that expired longer ago than this and is still held (seed 001: 10 minutes). */
+    CRON_ALERT_STALE_LEASE: durationMs("10m"),
+    /** A daily digest of the dead-letter queue when it is not empty, through the alert channels. */
+    CRON_DEAD_LETTER_DIGEST: flag(false),
     /**
      * Who calls each job's execute path: `vercel` (default: Vercel Cron or your scheduler, one
      * entry per job as vercel.json lists them) or `tick` (the tick dispatches every job, so one
@@ -147,10 +203,13 @@ const SEPARATE_SECRETS = [
   ["ALERT_WEBHOOK_SECRET", "ADMIN_TOKEN"],
   ["ALERT_WEBHOOK_SECRET", "CRON_SECRET"],
   ["ALERT_WEBHOOK_SECRET", "CRON_SECRET_PREVIOUS"],
+  ["METRICS_TOKEN", "ADMIN_TOKEN"],
+  ["METRICS_TOKEN", "CRON_SECRET"],
+  ["METRICS_TOKEN", "CRON_SECRET_PREVIOUS"],
 ] as const;
 
 /** The secrets whose strength weakSecretWarnings checks. */
-const STRONG_SECRETS = ["CRON_SECRET", "CRON_SECRET_PREVIOUS", "ADMIN_TOKEN", "ALERT_WEBHOOK_SECRET"] as const;
+const STRONG_SECRETS = ["CRON_SECRET", "CRON_SECRET_PREVIOUS", "ADMIN_TOKEN", "ALERT_WEBHOOK_SECRET", "METRICS_TOKEN"] as const;
 
 /**
  * Below this estimate a secret is called weak. Whoever holds one signed session cookie or one
@@ -298,9 +357,18 @@ const envSecrets = new WeakMap<Env, readonly string[]>();
 
 function buildSecrets(env: Env, jobWebhooks: ReadonlyArray<string | null | undefined>): readonly string[] {
   return secretSet({
-    values: [env.CRON_SECRET, env.CRON_SECRET_PREVIOUS, env.ADMIN_TOKEN, env.UPSTASH_REDIS_REST_TOKEN, env.KV_REST_API_TOKEN, env.VERCEL_AUTOMATION_BYPASS_SECRET, ...webhookSecretForms(env.ALERT_WEBHOOK_SECRET)],
-    urls: [env.DATABASE_URL, env.POSTGRES_URL, env.CRONDECK_FAULT_LEDGER_URL, env.SMTP_URL, env.UPSTASH_REDIS_REST_URL, env.KV_REST_API_URL, env.SENTRY_DSN, ...(env.HEALTHCHECK_URLS ?? [])],
-    secretUrls: [env.SLACK_WEBHOOK_URL, env.ALERT_WEBHOOK_URL, ...jobWebhooks],
+    values: [env.CRON_SECRET, env.CRON_SECRET_PREVIOUS, env.ADMIN_TOKEN, env.METRICS_TOKEN, env.UPSTASH_REDIS_REST_TOKEN, env.KV_REST_API_TOKEN, env.VERCEL_AUTOMATION_BYPASS_SECRET, ...webhookSecretForms(env.ALERT_WEBHOOK_SECRET), ...otlpHeaderValues(env.OTEL_EXPORTER_OTLP_HEADERS)],
+    urls: [env.DATABASE_URL, env.POSTGRES_URL, env.CRONDECK_FAULT_LEDGER_URL, env.SMTP_URL, env.UPSTASH_REDIS_REST_URL, env.KV_REST_API_URL, env.SENTRY_DSN, env.OTEL_EXPORTER_OTLP_ENDPOINT, ...(env.HEALTHCHECK_URLS ?? [])],
+    secretUrls: [env.SLACK_WEBHOOK_URL, env.ALERT_WEBHOOK_URL, env.TICK_HEARTBEAT_URL, ...jobWebhooks],
   });
 }
 
+
+/** The values of OTEL_EXPORTER_OTLP_HEADERS ("key=value,key2=value2"): API keys, kept out of every output. */
+export function otlpHeaderValues(headers: string | undefined): string[] {
+  if (!headers) return [];
+  return headers
+    .split(",")
+    .map((pair) => pair.slice(pair.indexOf("=") + 1).trim())
+    .filter((value) => value.length >= 8);
+}

@@ -40,7 +40,28 @@ export function describeKind(event: AlertEvent): string {
     case "missed":
       return event.scheduledFor ? `missed its ${event.scheduledFor.toISOString()} slot` : "missed a slot";
     case "recovered":
+      if (typeof event.detail?.monitor === "string") return `recovered: ${event.detail.monitor.replace(/_/g, " ")} back within its threshold`;
       return n > 0 ? `recovered after ${plural(n, "failure", "failures")} in a row` : "recovered";
+    case "late":
+      return event.scheduledFor ? `is late: no run has started for its ${event.scheduledFor.toISOString()} slot` : "is late: no run has started for its slot";
+    case "long_running":
+      return "is still running past its maxRuntime";
+    case "regression":
+      return "took far longer than its recent runs";
+    case "failure_rate":
+      return "fails more often than its failure-rate threshold";
+    case "timeout_rate":
+      return "times out more often than its timeout-rate threshold";
+    case "lock_contention":
+      return "meets a held lease more often than its lock-contention threshold";
+    case "dead_letter_backlog":
+      return "has a dead-letter backlog over its threshold";
+    case "stale_lease":
+      return "holds a lease that expired long ago";
+    case "tick_late":
+      return "has not run on schedule: missed-run detection, retries and tick-dispatched jobs are stopped";
+    case "dead_letter_digest":
+      return "dead-letter digest: entries are waiting for replay or settlement";
   }
 }
 

@@ -1,7 +1,7 @@
 import { backoffDelayMs } from "./backoff";
 import { sleepOn, type Clock, type TimerHandle } from "./clock";
 import type { JobContext, JobDefinition } from "./define-job";
-import { coerceError, JobTimeoutError, NonRetriableError, RetryAfterError } from "./errors";
+import { coerceError, ExpectationError, JobTimeoutError, NonRetriableError, RetryAfterError } from "./errors";
 import type { HeldLease } from "./lease-keeper";
 import { MAX_ERROR_CHARS, type RunLog } from "./run-log";
 import type { AttemptRecord } from "./run-store";
@@ -82,10 +82,30 @@ async function runAttempt(a: AttemptsInput, attempt: number, timeoutMs: number):
       return { ok: false, error, timedOut: winner === "timeout", settled, running };
     }
     if ("error" in winner) return { ok: false, error: coerceError(winner.error), timedOut: false, settled: true, running };
+    const refused = await expectationFailure(a.job, winner.value);
+    if (refused) return { ok: false, error: refused, timedOut: false, settled: true, running };
     return { ok: true, value: winner.value, settled: true };
   } finally {
     clock.clearTimeout(timer);
     lease.signal.removeEventListener("abort", onStop);
+  }
+}
+
+/**
+ * The job's `expect` on a result: null when it passes (true or nothing), the failure otherwise
+ * (a string is the reason; a throw fails the attempt with its message; anything else is a
+ * mistake in the check, named as such).
+ */
+async function expectationFailure(job: JobDefinition, value: unknown): Promise<Error | null> {
+  if (!job.expect) return null;
+  try {
+    const verdict = await job.expect(value);
+    if (verdict === true || verdict === undefined) return null;
+    if (verdict === false) return new ExpectationError("the check returned false");
+    if (typeof verdict === "string") return new ExpectationError(verdict || "the result was refused");
+    return new ExpectationError(`the check returned ${JSON.stringify(verdict) ?? String(verdict)}; return true to pass or a reason to fail`);
+  } catch (error) {
+    return new ExpectationError(`the check threw: ${coerceError(error).message}`);
   }
 }
 

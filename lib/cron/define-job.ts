@@ -44,6 +44,23 @@ export interface JobContext {
 
 export type JobHandler = (ctx: JobContext) => unknown | Promise<unknown>;
 
+/**
+ * A job's check of its own result ("did it do work"): true (or nothing) passes; a string fails
+ * the attempt with that reason, false with "the check returned false", as if the handler had
+ * thrown it (retried per `retries`).
+ */
+export type JobExpectation = (output: unknown) => boolean | string | void | Promise<boolean | string | void>;
+
+/** A rate threshold the tick evaluates over a trailing window (percent of the job's runs). */
+export interface RateThresholdInput {
+  /** Alert when more than this percent of the runs in the window match (0-100). */
+  above?: number;
+  /** The trailing window. */
+  window?: DurationInput;
+  /** Fewer runs than this in the window say nothing. */
+  minRuns?: number;
+}
+
 /** A job as written in lib/jobs. Every field but name, schedule and handler has a default. */
 export interface JobConfig {
   /** kebab-case and permanent: it keys the run log and the lease. */
@@ -84,12 +101,34 @@ export interface JobConfig {
   missed?: MissedPolicy | { policy: MissedPolicy; max?: number };
   /** Who fires the job: Vercel Cron per job, or the once-a-minute tick. Default: vercel for UTC schedules, tick otherwise. */
   dispatch?: DispatchMode;
+  /** Fails a run that returned but did nothing: see {@link JobExpectation}. */
+  expect?: JobExpectation;
   alerts?: {
     afterConsecutiveFailures?: number;
     onDeadLetter?: boolean;
     reAlertAfter?: DurationInput;
     slackWebhook?: string;
     email?: string | string[];
+    /**
+     * Alert when no run has started this long after a slot (Sentry's checkinMargin,
+     * Healthchecks' grace). Default: the plan's delivery grace (1 minute on Pro, 1 hour on
+     * Hobby); false: never.
+     */
+    lateAfter?: DurationInput | false;
+    /** Alert when a run is still running this long after it started, before its timeout. Default 80% of the timeout; false: never. */
+    maxRuntime?: DurationInput | false;
+    /**
+     * Alert when a completed run took more than `factor` times the p95 of the job's last
+     * `window` completed runs (once at least `minRuns` of them exist). Default factor 3,
+     * window 50, minRuns 10; false: never.
+     */
+    regression?: { factor?: number; window?: number; minRuns?: number } | false;
+    /** Failed runs above this percent of the window's runs (seed 001: 10%). Defaults from CRON_ALERT_FAILURE_RATE; false: never. */
+    failureRate?: RateThresholdInput | false;
+    /** Timed-out runs above this percent (seed 000: 5%). Defaults from CRON_ALERT_TIMEOUT_RATE; false: never. */
+    timeoutRate?: RateThresholdInput | false;
+    /** Triggers that met a held lease or a taken slot above this percent (seed 000: 70%). Defaults from CRON_ALERT_LOCK_CONTENTION; false: never. */
+    lockContention?: RateThresholdInput | false;
   };
   deadLetter?: {
     /** Pause the job after this many consecutive dead-lettered runs. Default 3; 0: never dead-letter or pause it (its failures still alert). */
@@ -115,14 +154,35 @@ export interface JobDefinition {
   overlap: OverlapPolicy;
   missed: { policy: MissedPolicy; max: number };
   dispatch: DispatchMode;
+  /** The job's check of its result, or null. */
+  expect: JobExpectation | null;
   alerts: {
     afterConsecutiveFailures: number;
     onDeadLetter: boolean;
     reAlertAfterMs: number;
     slackWebhook: string | null;
     email: string[];
+    /** False: no late alerts. */
+    lateAlerts: boolean;
+    /** The late margin; null: the plan's delivery grace (resolved where the plan is known). */
+    lateAfterMs: number | null;
+    /** Null: no long-run alerts. */
+    maxRuntimeMs: number | null;
+    /** Null: no regression alerts. */
+    regression: { factor: number; window: number; minRuns: number } | null;
+    /** Null: this threshold is off for the job. Null fields take the environment's defaults. */
+    failureRate: RateThreshold | null;
+    timeoutRate: RateThreshold | null;
+    lockContention: RateThreshold | null;
   };
   deadLetter: { pauseAfter: number; replayLimit: number };
+}
+
+/** A rate threshold as the definition keeps it; null fields take the environment's defaults. */
+export interface RateThreshold {
+  abovePercent: number | null;
+  windowMs: number | null;
+  minRuns: number | null;
 }
 
 export const JOB_NAME_RE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -134,6 +194,15 @@ const durationSchema = z.union([z.string(), z.number()]).superRefine((value, ctx
     ctx.addIssue({ code: "custom", message: (error as Error).message });
   }
 });
+
+const rateThresholdSchema = z.union([
+  z.literal(false),
+  z.strictObject({
+    above: z.number().min(0, "must be a percent from 0 to 100").max(100, "must be a percent from 0 to 100").optional(),
+    window: durationSchema.optional(),
+    minRuns: z.number().int().min(1).max(10_000).optional(),
+  }),
+]);
 
 const jobConfigSchema = z.strictObject({
   name: z
@@ -169,6 +238,7 @@ const jobConfigSchema = z.strictObject({
     ])
     .optional(),
   dispatch: z.enum(DISPATCH_MODES).optional(),
+  expect: z.custom<JobExpectation>((value) => typeof value === "function", "must be a function").optional(),
   alerts: z
     .strictObject({
       afterConsecutiveFailures: z.number().int().min(1).max(1000).optional(),
@@ -176,6 +246,21 @@ const jobConfigSchema = z.strictObject({
       reAlertAfter: durationSchema.optional(),
       slackWebhook: z.url().optional(),
       email: z.union([z.email(), z.array(z.email())]).optional(),
+      lateAfter: z.union([z.literal(false), durationSchema]).optional(),
+      maxRuntime: z.union([z.literal(false), durationSchema]).optional(),
+      regression: z
+        .union([
+          z.literal(false),
+          z.strictObject({
+            factor: z.number().gt(1, "must be more than 1").max(1000).optional(),
+            window: z.number().int().min(2).max(1000).optional(),
+            minRuns: z.number().int().min(1).max(1000).optional(),
+          }),
+        ])
+        .optional(),
+      failureRate: rateThresholdSchema.optional(),
+      timeoutRate: rateThresholdSchema.optional(),
+      lockContention: rateThresholdSchema.optional(),
     })
     .optional(),
   deadLetter: z
@@ -185,6 +270,9 @@ const jobConfigSchema = z.strictObject({
     })
     .optional(),
 });
+
+/** A run still going at this share of its timeout alerts as long-running (alerts.maxRuntime's default). */
+export const DEFAULT_MAX_RUNTIME_SHARE = 0.8;
 
 /** The timeout a job gets when it names none. */
 export const DEFAULT_TIMEOUT_MS = 240_000;
@@ -255,6 +343,14 @@ export function defineJob(config: JobConfig): JobDefinition {
   if (leaseMs < MIN_LEASE_MS || leaseMs > MAX_LEASE_MS) fail(c.name, "lease", `must be between 1s and 1h, got ${formatDurationMs(leaseMs)}`);
 
   const missed = typeof c.missed === "object" ? c.missed : { policy: c.missed ?? "skip" };
+  const lateAfter = c.alerts?.lateAfter;
+  const lateAfterMs = lateAfter === undefined || lateAfter === false ? null : parseDurationMs(lateAfter as Duration);
+  const maxRuntime = c.alerts?.maxRuntime;
+  const maxRuntimeMs = maxRuntime === false ? null : maxRuntime === undefined ? Math.round(timeoutMs * DEFAULT_MAX_RUNTIME_SHARE) : parseDurationMs(maxRuntime as Duration);
+  if (maxRuntimeMs !== null && maxRuntimeMs >= timeoutMs) fail(c.name, "alerts.maxRuntime", `is ${formatDurationMs(maxRuntimeMs)}, not shorter than the timeout (${formatDurationMs(timeoutMs)}): it would never alert before the timeout does`);
+  const regression = c.alerts?.regression;
+  const rate = (t: z.infer<typeof rateThresholdSchema> | undefined): RateThreshold | null =>
+    t === false ? null : { abovePercent: t?.above ?? null, windowMs: t?.window === undefined ? null : parseDurationMs(t.window as Duration), minRuns: t?.minRuns ?? null };
   const email = c.alerts?.email === undefined ? [] : Array.isArray(c.alerts.email) ? c.alerts.email : [c.alerts.email];
 
   return {
@@ -271,12 +367,20 @@ export function defineJob(config: JobConfig): JobDefinition {
     overlap: c.overlap ?? "skip",
     missed: { policy: missed.policy, max: missed.max ?? 10 },
     dispatch: c.dispatch ?? (timezone === "UTC" ? "vercel" : "tick"),
+    expect: c.expect ?? null,
     alerts: {
       afterConsecutiveFailures: c.alerts?.afterConsecutiveFailures ?? 3,
       onDeadLetter: c.alerts?.onDeadLetter ?? true,
       reAlertAfterMs: parseDurationMs((c.alerts?.reAlertAfter ?? "1h") as Duration),
       slackWebhook: c.alerts?.slackWebhook ?? null,
       email,
+      lateAlerts: lateAfter !== false,
+      lateAfterMs,
+      maxRuntimeMs,
+      regression: regression === false ? null : { factor: regression?.factor ?? 3, window: regression?.window ?? 50, minRuns: regression?.minRuns ?? 10 },
+      failureRate: rate(c.alerts?.failureRate),
+      timeoutRate: rate(c.alerts?.timeoutRate),
+      lockContention: rate(c.alerts?.lockContention),
     },
     deadLetter: { pauseAfter: c.deadLetter?.pauseAfter ?? 3, replayLimit: c.deadLetter?.replayLimit ?? 3 },
   };

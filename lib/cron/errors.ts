@@ -24,6 +24,14 @@ export class JobTimeoutError extends Error {
   }
 }
 
+/** The handler returned, and the job's `expect` refused its result: the attempt failed with that reason. */
+export class ExpectationError extends Error {
+  override name = "ExpectationError";
+  constructor(readonly reason: string) {
+    super(`expect: ${reason}`);
+  }
+}
+
 /** Turns anything thrown into an Error. */
 export function coerceError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;

@@ -126,9 +126,42 @@ export interface Actor {
   session?: string | null;
 }
 
-/** What Crondeck alerts about (stored on each cron_alerts row). */
-export const ALERT_KINDS = ["failure", "dead_letter", "auto_paused", "missed", "recovered"] as const;
+/**
+ * What Crondeck alerts about (stored on each cron_alerts row, at most 20 characters).
+ * - failure, dead_letter, auto_paused, recovered: a run's outcome (lib/alerts/policy.ts);
+ * - missed: slots that got no trigger; late: a slot with no run started within alerts.lateAfter;
+ * - long_running: a run still going past alerts.maxRuntime; regression: a run that took more than
+ *   alerts.regression.factor times the job's recent p95;
+ * - the threshold monitors the tick evaluates ({@link MONITOR_KINDS});
+ * - tick_late: the tick itself stopped; dead_letter_digest: the daily summary of a non-empty queue.
+ */
+export const ALERT_KINDS = [
+  "failure",
+  "dead_letter",
+  "auto_paused",
+  "missed",
+  "recovered",
+  "late",
+  "long_running",
+  "regression",
+  "failure_rate",
+  "timeout_rate",
+  "lock_contention",
+  "dead_letter_backlog",
+  "stale_lease",
+  "tick_late",
+  "dead_letter_digest",
+] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
+
+/**
+ * Conditions the tick evaluates each run, each open (alerted once, re-alerted per the window)
+ * until it clears, which sends one `recovered` alert. Per job: failure_rate, timeout_rate,
+ * lock_contention (alerts.* on the job, defaults from the environment); system-wide:
+ * dead_letter_backlog, stale_lease, tick_late.
+ */
+export const MONITOR_KINDS = ["failure_rate", "timeout_rate", "lock_contention", "dead_letter_backlog", "stale_lease", "tick_late"] as const satisfies readonly AlertKind[];
+export type MonitorKind = (typeof MONITOR_KINDS)[number];
 
 /** Where alerts are delivered. */
 export const ALERT_CHANNELS = ["slack", "email", "webhook"] as const;

@@ -1,0 +1,2 @@
+-- 0010_monitors: reserved; replaced by its owner with the real statements.
+SELECT 1;

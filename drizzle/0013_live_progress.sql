@@ -1,0 +1,2 @@
+-- 0013_live_progress: reserved; replaced by its owner with the real statements.
+SELECT 1;
