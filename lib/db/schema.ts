@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import {
   bigint,
   boolean,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -222,4 +223,25 @@ export const cronLoginAttempts = pgTable(
     attempts: integer("attempts").notNull(),
   },
   (t) => [primaryKey({ columns: [t.key, t.windowStart] })],
+);
+
+/**
+ * Open monitors (lib/cron/vocabulary.ts MONITOR_KINDS, and per-run conditions such as a long
+ * run): one row per job and kind while its condition holds, alerted under `incidentId` (the
+ * re-alert window applies within it); deleted when it clears (lib/db/monitors.ts).
+ */
+export const cronMonitors = pgTable(
+  "cron_monitors",
+  {
+    /** The job, or "*" for a system-wide monitor (dead-letter backlog, stale leases, the tick). */
+    jobName: varchar("job_name", { length: 100 }).notNull(),
+    kind: varchar("kind", { length: 20 }).notNull(),
+    incidentId: uuid("incident_id").notNull().default(sql`gen_random_uuid()`),
+    openedAt: timestamp("opened_at", { withTimezone: true }).notNull(),
+    checkedAt: timestamp("checked_at", { withTimezone: true }).notNull(),
+    /** The measured value when last checked (a percent, a count, seconds). */
+    value: doublePrecision("value"),
+    detail: jsonb("detail"),
+  },
+  (t) => [primaryKey({ columns: [t.jobName, t.kind] })],
 );
