@@ -1,12 +1,16 @@
 import { AlertDispatcher, alertChannelsFromEnv, type AlertEvent, type AlertKind, type AlertRouting } from "../alerts";
 import { alertsForRun, isFailure } from "../alerts/policy";
+import { describeRegression, judgeDuration } from "../alerts/regression";
 import { captureRunFailure, checkInFinished, checkInStarted, flushSentry } from "../alerts/sentry";
 import { defineJob, type JobDefinition } from "../cron/define-job";
 import type { JobRegistry } from "../cron/registry";
 import type { Schedule } from "../cron/schedule";
 import { tickJob } from "../cron/tick";
+import { coerceError } from "../cron/errors";
+import { redact } from "../cron/redact";
 import type { EngineDeps, RunReport } from "../cron/run-job";
 import type { Db } from "../db/client";
+import { durationBaseline } from "../db/queries/regression";
 import { takeAbandonedAlerts, type AbandonedAlertRun } from "../db/sweep";
 import type { Env } from "../env";
 import { tickScheduleFor, type VercelPlan } from "../vercel/crons";
@@ -55,6 +59,8 @@ export interface ObserverOptions {
   registry: () => JobRegistry;
   /** Default: the channels the environment configures, on the app's clock. */
   dispatcher?: AlertDispatcher;
+  /** Where the observers' own problems go (a regression check that could not read the log). Default console.warn. */
+  log?: (message: string) => void;
 }
 
 /** Abandoned runs taken per round trip; a full batch means more may be owed. */
@@ -72,7 +78,8 @@ function jobFor(registry: JobRegistry, name: string): JobDefinition {
  * here can fail a run; each channel has its own short timeout.
  */
 export function createObservers(env: Env, db: Db, secrets: readonly string[], options: ObserverOptions): Observers {
-  const dispatcher = options.dispatcher ?? new AlertDispatcher({ db, channels: alertChannelsFromEnv(env), secrets, log: (m) => console.warn(`[crondeck] ${m}`) });
+  const log = options.log ?? ((m: string) => console.warn(`[crondeck] ${m}`));
+  const dispatcher = options.dispatcher ?? new AlertDispatcher({ db, channels: alertChannelsFromEnv(env), secrets, log });
   const registry = options.registry;
   const checkIns = new Map<string, string | undefined>();
 
@@ -103,6 +110,32 @@ export function createObservers(env: Env, db: Db, secrets: readonly string[], op
     detail: { status: "abandoned", attempts: run.attempts, trigger: run.trigger, durationMs: run.durationMs },
   });
 
+  /**
+   * A duration regression (alerts.regression): a completed, recorded run that took more than
+   * `factor` times the p95 of the job's last `window` completed runs sends one `regression`
+   * alert. Runs after the run is recorded, with one indexed query (durationBaseline); nothing
+   * here can fail the run: its errors are logged and dropped.
+   */
+  const checkRegression = async (report: RunReport, job: JobDefinition): Promise<void> => {
+    const setting = job.alerts.regression;
+    if (!setting || report.status !== "completed" || !report.recorded) return;
+    try {
+      const baseline = await durationBaseline(db, { jobName: job.name, before: report.startedAt, window: setting.window });
+      const verdict = judgeDuration(report.durationMs, baseline, setting);
+      if (!verdict.regressed) return;
+      await dispatcher.notify(
+        {
+          ...event("regression", job, report),
+          error: describeRegression(verdict),
+          detail: { durationMs: verdict.durationMs, p95Ms: verdict.p95Ms, factor: verdict.factor, runsCompared: verdict.runsCompared, trigger: report.trigger },
+        },
+        routingFor(job),
+      );
+    } catch (error) {
+      log(`regression check for ${job.name} run ${report.id} failed: ${redact(coerceError(error).message, secrets)}`);
+    }
+  };
+
   return {
     notify: (alert, routing) => dispatcher.notify(alert, routing),
     onRunStarted(run, job) {
@@ -119,7 +152,7 @@ export function createObservers(env: Env, db: Db, secrets: readonly string[], op
         checkIns.delete(report.id);
       }
       const kinds = alertsForRun(report, job);
-      await Promise.all(kinds.map((kind) => dispatcher.notify(event(kind, job, report), routingFor(job))));
+      await Promise.all([...kinds.map((kind) => dispatcher.notify(event(kind, job, report), routingFor(job))), checkRegression(report, job)]);
     },
     async onAbandoned() {
       // The failure path already ran in the database when the run was marked abandoned (count,
