@@ -5,6 +5,7 @@ import { maskUrl, redact } from "../cron/redact";
 import type { Db } from "../db/client";
 import { codeVersion, loadEnv, type Env } from "../env";
 import { pingDatabase } from "../db/queries/health";
+import type { TickHealthSummary } from "./tick-watch";
 
 /**
  * The health check: is the database answering, is the lock store answering, and (optionally)
@@ -31,6 +32,11 @@ export interface HealthyReport {
   lockStore: "ok" | "failed" | "not_configured";
   lockStoreKind?: string;
   urls?: UrlCheck[];
+  /**
+   * The tick's own health (lib/app/tick-watch.ts): a late tick leaves the app up (200) but
+   * missed-run detection, retries and tick-dispatched jobs stopped. Absent when not checked.
+   */
+  tick?: TickHealthSummary | { state: "unknown"; late: null; error: string };
   version: string;
   uptimeSeconds: number;
   checkedAt: string;
@@ -69,6 +75,8 @@ export interface HealthDeps {
   openTimeoutMs?: number;
   /** The code version reported. Default: reportedVersion(). */
   version?: string;
+  /** Reads the tick's health once the database answers (and may act on it: the tick watch). A failure is reported, never fatal. */
+  tick?: (db: Db) => Promise<TickHealthSummary>;
   /** Injected clock. Default Date.now. */
   now?: () => number;
   /** Where the database's error goes (redacted of URLs and passwords). Default console.error. */
@@ -157,8 +165,9 @@ export async function checkHealth(deps: HealthDeps): Promise<HealthReport> {
   const timeoutMs = deps.dbTimeoutMs ?? DEFAULT_TIMEOUT_MS;
 
   let databaseLatencyMs: number;
+  let db: Db;
   try {
-    const db = await withTimeout(deps.openDb(), deps.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS, "The database");
+    db = await withTimeout(deps.openDb(), deps.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS, "The database");
     const started = now();
     await withTimeout(pingDatabase(db), timeoutMs, "The database");
     databaseLatencyMs = now() - started;
@@ -177,9 +186,10 @@ export async function checkHealth(deps: HealthDeps): Promise<HealthReport> {
   }
 
   const fetchTimeoutMs = deps.fetchTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const [lockStore, urls] = await Promise.all([
+  const [lockStore, urls, tick] = await Promise.all([
     checkLeaseStore(deps.leaseStore ?? null, timeoutMs),
     deps.urls?.length ? Promise.all(deps.urls.map((url) => checkUrl(url, fetchTimeoutMs, now))) : Promise.resolve(undefined),
+    deps.tick ? checkTick(deps.tick, db, timeoutMs, deps.log ?? console.error) : Promise.resolve(undefined),
   ]);
 
   return {
@@ -190,8 +200,18 @@ export async function checkHealth(deps: HealthDeps): Promise<HealthReport> {
     lockStore: lockStore.status,
     ...(lockStore.kind ? { lockStoreKind: lockStore.kind } : {}),
     ...(urls ? { urls } : {}),
+    ...(tick ? { tick } : {}),
     ...base,
   };
+}
+
+async function checkTick(read: (db: Db) => Promise<TickHealthSummary>, db: Db, timeoutMs: number, log: (message: string) => void): Promise<NonNullable<HealthyReport["tick"]>> {
+  try {
+    return await withTimeout(read(db), timeoutMs, "The tick's health");
+  } catch (error) {
+    log(`[health] tick check failed: ${describeError(error)}`);
+    return { state: "unknown", late: null, error: error instanceof TimeoutError ? error.message : "the tick's health could not be read; the server log has the error" };
+  }
 }
 
 async function checkLeaseStore(store: LeaseStore | null, timeoutMs: number): Promise<{ status: HealthyReport["lockStore"]; kind?: string }> {

@@ -12,6 +12,9 @@ import { getRuntime } from "../app/runtime";
 import { staleVercelSchedule, VERCEL_CRON_SCHEDULE_HEADER } from "../vercel/crons";
 import { getRegistry } from "../jobs";
 import { isShuttingDown, recordOutcome } from "../app/shutdown";
+import { watchTickThrottled } from "../app/tick-watch";
+import { systemClock } from "../cron/clock";
+import { runAfterResponse } from "./admin-http";
 
 /** What a caller of the cron routes may ask for: every trigger but replay, which only the admin's dead-letter retry starts. */
 const TRIGGERS_FROM_CALLERS: readonly RunTrigger[] = RUN_TRIGGERS.filter((t) => t !== "replay");
@@ -100,6 +103,8 @@ export async function handleExecute(request: Request, rawJobName: string, maxDur
     });
     recordOutcome(outcome);
     await runtime.observers.flush();
+    // The tick cannot report that it stopped; a run of any job checks on it (once a minute per process), after the answer.
+    runAfterResponse("tick watch", () => watchTickThrottled({ db: runtime.database.db, env, notify: runtime.observers.notify, now: new Date((runtime.engine.clock ?? systemClock).now()) }));
     return outcomeResponse(outcome, stale ? { staleVercelSchedule: { sent: stale.sent, expected: stale.expected, fix: stale.fix } } : {});
   } catch (error) {
     return toErrorResponse(error, `execute ${rawJobName.slice(0, 60)}`);

@@ -1,10 +1,13 @@
 import { checkHealth, healthStatusCode } from "../app/health";
+import { getRuntime } from "../app/runtime";
+import { readTickHealth, tickHealthSummary, watchTickThrottled } from "../app/tick-watch";
+import { systemClock } from "../cron/clock";
 import { getDatabase, targetFromEnv } from "../db/client";
 import { loadEnv } from "../env";
 import { redisLeaseStoreFromEnv } from "../locks/redis-lease-store";
 import { json, toErrorResponse } from "./http";
 
-/** GET /api/health: 200 with the database and lock store status, 503 when the database does not answer. */
+/** GET /api/health: 200 with the database, lock store and tick status (a late tick is reported, still 200), 503 when the database does not answer. */
 export async function handleHealth(): Promise<Response> {
   try {
     const env = loadEnv();
@@ -13,6 +16,14 @@ export async function handleHealth(): Promise<Response> {
       databaseKind: targetFromEnv(env).kind,
       // Postgres is always the lock store; an Upstash Redis pre-check is reported when configured.
       leaseStore: redisLeaseStoreFromEnv(env),
+      // The tick's own health; the check alerts tick_late at most once a minute per process (lib/app/tick-watch.ts).
+      tick: async (db) => {
+        const runtime = await getRuntime();
+        const now = new Date((runtime.engine.clock ?? systemClock).now());
+        const health = await readTickHealth(db, env.CRON_PLAN, now);
+        await watchTickThrottled({ db, env, notify: runtime.observers.notify, now }, health);
+        return tickHealthSummary(health);
+      },
     });
     return json(report, healthStatusCode(report));
   } catch (error) {

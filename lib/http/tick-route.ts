@@ -4,10 +4,12 @@ import { dispatchBaseUrl } from "../vercel/dispatch";
 import { staleTickSchedule, VERCEL_CRON_SCHEDULE_HEADER } from "../vercel/crons";
 import { deliverTick } from "../app/tick";
 import { getRuntime } from "../app/runtime";
+import { afterTickRun } from "../app/tick-watch";
+import { systemClock } from "../cron/clock";
 import { outcomeResponse, refuseTrigger } from "./execute";
 import { toErrorResponse } from "./http";
 
-/** GET/POST /api/cron/tick: claims the current minute, then does the housekeeping (lib/app/tick.ts). */
+/** GET/POST /api/cron/tick: claims the current minute, then does the housekeeping (lib/app/tick.ts), then closes the tick watch and pings TICK_HEARTBEAT_URL (lib/app/tick-watch.ts). */
 export async function handleTick(request: Request, maxDurationSeconds: number): Promise<Response> {
   const t0 = Date.now();
   try {
@@ -20,6 +22,12 @@ export async function handleTick(request: Request, maxDurationSeconds: number): 
     const runtime = await getRuntime();
     const budgetMs = budgetLeftMs(maxDurationSeconds, t0);
     const outcome = await deliverTick(runtime, { baseUrl: dispatchBaseUrl(env, new URL(request.url).origin), budgetMs });
+    // The tick ran: the watch closes (one `recovered` if it was late) and the dead-man URL hears of it.
+    // Awaited, so a serverless function does not freeze before the ping leaves; it never fails the tick.
+    await afterTickRun(
+      { db: runtime.database.db, env, notify: runtime.observers.notify, now: new Date((runtime.engine.clock ?? systemClock).now()), heartbeatUrl: env.TICK_HEARTBEAT_URL },
+      outcome,
+    );
     return outcomeResponse(outcome, stale ? { staleVercelSchedule: { sent: stale.sent, expected: stale.expected, fix: stale.fix } } : {});
   } catch (error) {
     return toErrorResponse(error, "tick");

@@ -98,3 +98,97 @@ export async function tickHealth(db: Db, opts: { now: Date; expectedEveryMs: num
     runsWithErrors24h: num(row?.errors_24h ?? 0),
   };
 }
+
+/** At most this many entries of each list of a tick's report are returned (the counts are whole). */
+export const TICK_REPORT_LIST_LIMIT = 20;
+
+/** One entry of a tick's report, as the admin API and the dashboard show it. */
+export interface TickReportView {
+  abandoned: Array<{ jobName: string; runId: string | null; holder: string | null; heldForSeconds: number | null }>;
+  retries: Array<{ jobName: string; runId: string | null; status: number | null; error: string | null }>;
+  orphaned: Array<{ jobName: string; runId: string | null; error: string | null }>;
+  missed: Array<{ jobName: string; slots: number; lastSlot: string | null; policy: string | null; catchUps: number }>;
+  dispatched: Array<{ jobName: string; trigger: string | null; slot: string | null; status: number | null; error: string | null }>;
+  errors: Array<{ scope: string; error: string }>;
+}
+
+/** One run of the tick with what it did (seed 002's recovery runs). */
+export interface TickRun {
+  id: string;
+  status: string;
+  scheduledFor: string | null;
+  startedAt: string;
+  completedAt: string | null;
+  durationMs: number | null;
+  holder: string | null;
+  work: TickWork | null;
+  report: TickReportView | null;
+}
+
+const str = (value: unknown): string | null => (typeof value === "string" ? value : null);
+const numberOr = (value: unknown, fallback: number | null): number | null => (typeof value === "number" && Number.isFinite(value) ? value : fallback);
+const objects = (value: unknown): Array<Record<string, unknown>> =>
+  (Array.isArray(value) ? value : []).slice(0, TICK_REPORT_LIST_LIMIT).filter((v): v is Record<string, unknown> => Boolean(v) && typeof v === "object");
+const requestOf = (entry: Record<string, unknown>): Record<string, unknown> => (entry.request && typeof entry.request === "object" ? (entry.request as Record<string, unknown>) : {});
+
+/**
+ * A tick run's output (TickReport, or `{ errors }` from a tick that hit its deadline) as lists
+ * the dashboard can show, each at most TICK_REPORT_LIST_LIMIT long; unknown shapes give null.
+ */
+export function tickReportOf(output: unknown): TickReportView | null {
+  if (!output || typeof output !== "object" || Array.isArray(output)) return null;
+  const o = output as Record<string, unknown>;
+  return {
+    abandoned: objects(o.abandoned).map((a) => ({ jobName: str(a.jobName) ?? "?", runId: str(a.runId), holder: str(a.holder), heldForSeconds: numberOr(a.heldForSeconds, null) })),
+    retries: objects(o.retries).map((r) => ({ jobName: str(requestOf(r).jobName) ?? "?", runId: str(requestOf(r).runId), status: numberOr(r.status, null), error: str(r.error) })),
+    orphaned: objects(o.orphaned).map((r) => ({ jobName: str(r.jobName) ?? "?", runId: str(r.runId), error: str(r.error) })),
+    missed: objects(o.missed).map((m) => {
+      const slots = Array.isArray(m.slots) ? m.slots : [];
+      return { jobName: str(m.jobName) ?? "?", slots: slots.length, lastSlot: str(slots[slots.length - 1]), policy: str(m.policy), catchUps: numberOr(m.catchUps, 0) ?? 0 };
+    }),
+    dispatched: objects(o.dispatched).map((d) => ({ jobName: str(requestOf(d).jobName) ?? "?", trigger: str(requestOf(d).trigger), slot: str(requestOf(d).slot), status: numberOr(d.status, null), error: str(d.error) })),
+    errors: objects(o.errors).map((e) => ({ scope: str(e.scope) ?? "tick", error: str(e.error) ?? "" })),
+  };
+}
+
+interface TickRunRow {
+  id: string;
+  status: string;
+  scheduled_for: DbTime | null;
+  started_at: DbTime;
+  completed_at: DbTime | null;
+  duration_ms: DbNumber | null;
+  holder: string | null;
+  output: unknown;
+}
+
+/**
+ * The tick's latest runs, newest first, with their reports (duplicate deliveries' skips left
+ * out: they did nothing). `before` pages back: runs that started before it.
+ */
+export async function tickRuns(db: Db, opts: { limit: number; before?: Date | null }): Promise<TickRun[]> {
+  const limit = Math.max(1, Math.min(200, Math.floor(opts.limit)));
+  const before = opts.before ? sql`AND l.started_at < ${opts.before.toISOString()}::timestamptz` : sql``;
+  const rows = await queryRows<TickRunRow>(
+    db,
+    sql`SELECT l.id, l.status, l.scheduled_for, l.started_at, l.completed_at, l.duration_ms, l.holder, l.output
+          FROM cron_job_logs l
+         WHERE l.job_name = ${TICK_JOB} AND l.status <> 'skipped' ${before}
+         ORDER BY l.started_at DESC
+         LIMIT ${limit}`,
+  );
+  return rows.map((r) => {
+    const output = jsonValue(r.output);
+    return {
+      id: r.id,
+      status: r.status,
+      scheduledFor: isoOrNull(r.scheduled_for),
+      startedAt: toDateOrNull(r.started_at)!.toISOString(),
+      completedAt: isoOrNull(r.completed_at),
+      durationMs: r.duration_ms == null ? null : num(r.duration_ms),
+      holder: r.holder,
+      work: tickWorkOf(output),
+      report: tickReportOf(output),
+    };
+  });
+}
