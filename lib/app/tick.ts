@@ -6,7 +6,10 @@ import { runTrigger, type TriggerOutcome } from "../cron/run-job";
 import { runTick as runTickPolicy, tickJob, type Dispatcher, type DispatchResult, type TickDeps as TickPolicyDeps, type TickError, type TickReport } from "../cron/tick";
 import type { OrphanedRetry } from "../cron/tick-store";
 import type { Db } from "../db/client";
+import { PostgresMonitorStore } from "../db/queries/monitors";
 import { PostgresTickStore } from "../db/tick-store";
+import { evaluateMonitors } from "../monitors/evaluate";
+import { monitorSettingsFromEnv, type MonitorEnv } from "../monitors/policy";
 import { secretsOf, type Env } from "../env";
 import { deliveryGraceMs, type VercelPlan } from "../vercel/crons";
 import { protectionHeaders, refusedDispatchError } from "../vercel/dispatch";
@@ -18,20 +21,49 @@ export { tickJob } from "../cron/tick";
 export type { DispatchRequest, DispatchResult, Dispatcher, TickError, TickReport } from "../cron/tick";
 
 /** The tick over the app's database: the policy in lib/cron/tick.ts with the Postgres store. */
-export interface TickDeps extends Omit<TickPolicyDeps, "store" | "clock" | "graceMs"> {
+export interface TickDeps extends Omit<TickPolicyDeps, "store" | "clock" | "graceMs" | "monitors"> {
   db: Db;
   plan: VercelPlan;
   /** The instant the tick acts for (a fake clock's, in tests); default the clock's time. */
   now?: Date;
   clock?: Pick<Clock, "now">;
+  /**
+   * Late and long-run alerts and the threshold monitors (lib/monitors), alerted through `notify`
+   * (the runtime's observers: the same channels, windows and cron_alerts rows). Absent: not evaluated.
+   */
+  monitors?: TickMonitors;
 }
 
+export interface TickMonitors {
+  env: MonitorEnv & Pick<Env, "NEXT_PUBLIC_APP_URL">;
+  notify: Pick<AlertDispatcher, "notify">["notify"];
+}
 
-/** The housekeeping of one tick: abandoned runs, due retries, missed slots, the jobs the tick dispatches. */
+/** The monitoring step of the tick over the app's database. */
+export function tickMonitors(db: Db, plan: VercelPlan, monitors: TickMonitors, log?: (message: string) => void): NonNullable<TickPolicyDeps["monitors"]> {
+  const settings = monitorSettingsFromEnv(monitors.env);
+  const store = new PostgresMonitorStore(db);
+  return (input) =>
+    evaluateMonitors(
+      {
+        store,
+        notify: monitors.notify,
+        settings,
+        graceMs: deliveryGraceMs(plan),
+        system: { jobName: tickJob.name, category: tickJob.category },
+        urlFor: (jobName, runId) => dashboardUrl(monitors.env, jobName, runId),
+        log,
+      },
+      input,
+    );
+}
+
+/** The housekeeping of one tick: abandoned runs, due retries, missed slots, the jobs the tick dispatches, the monitors. */
 export function runTick(deps: TickDeps): Promise<TickReport> {
-  const { db, plan, now, clock, ...rest } = deps;
+  const { db, plan, now, clock, monitors, ...rest } = deps;
   const at = now ? { now: () => now.getTime() } : (clock ?? systemClock);
-  return runTickPolicy({ ...rest, store: new PostgresTickStore(db), clock: at, graceMs: deliveryGraceMs(plan) }).then((report) => ({
+  const evaluate = monitors ? tickMonitors(db, plan, monitors, rest.log) : undefined;
+  return runTickPolicy({ ...rest, store: new PostgresTickStore(db), clock: at, graceMs: deliveryGraceMs(plan), monitors: evaluate }).then((report) => ({
     ...report,
     errors: [...report.errors, ...refusedDispatches([...report.retries, ...report.dispatched])],
   }));
@@ -174,6 +206,7 @@ export async function deliverTick(runtime: Runtime, options: { baseUrl: string; 
       now,
       onMissed: observers.onMissed,
       onAbandoned: observers.onAbandoned,
+      monitors: { env, notify: observers.notify },
     },
     tickAlerts(env, observers),
   );

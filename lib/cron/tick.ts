@@ -4,7 +4,7 @@ import { coerceError } from "./errors";
 import type { JobRegistry } from "./registry";
 import { occurrencesBetween, slotAt } from "./schedule";
 import type { AbandonedRun, JobSlot, OrphanedRetry, TickJobConfig, TickStore } from "./tick-store";
-import { jobStateOf, type MissedPolicy, type RunTrigger } from "./vocabulary";
+import { jobStateOf, type JobState, type MissedPolicy, type RunTrigger } from "./vocabulary";
 
 /**
  * The tick's policy, the housekeeper that runs once a minute (once a day on Vercel Hobby):
@@ -48,7 +48,30 @@ export interface TickDeps {
   onMissed?: (job: JobDefinition, slots: Date[]) => Promise<void>;
   /** Told about due retries of jobs no longer in the registry, which the tick settled as failed (once each). */
   onOrphaned?: (runs: OrphanedRetry[]) => Promise<void>;
+  /**
+   * Per-job late and long-run alerts and the threshold monitors, evaluated once per tick after
+   * the missed-slot check (lib/monitors/evaluate.ts). `state` is null when the job states could
+   * not be read (late alerts then wait for the next tick). When set, a job with late alerts on
+   * is alerted for a slot nobody triggered as `late`, not as `missed` (see missedAlertFor).
+   */
+  monitors?: (input: { now: Date; jobs: ReadonlyArray<{ job: JobDefinition; state: JobState | null }> }) => Promise<MonitorsReport>;
   log?: (message: string) => void;
+}
+
+/** What the monitors' evaluation did in one tick. */
+export interface MonitorsReport {
+  /** Jobs with slots found late this tick (no run started within the late margin). */
+  late: Array<{ jobName: string; slots: string[] }>;
+  /** Runs found still running past their job's maxRuntime (alerted once each). */
+  longRunning: Array<{ jobName: string; runId: string; runningMs: number }>;
+  /** Monitors over their threshold now; `opened` this tick or still open. */
+  open: Array<{ jobName: string; kind: string; value: number | null; opened: boolean }>;
+  /** Monitors that cleared this tick (one recovered alert each). */
+  recovered: Array<{ jobName: string; kind: string }>;
+  /** Alerts delivered on at least one channel. */
+  alerted: number;
+  /** Parts of the evaluation that failed; the rest went on. */
+  errors: TickError[];
 }
 
 /** A part of the tick's work that failed; the rest went on. */
@@ -65,6 +88,8 @@ export interface TickReport {
   orphaned: OrphanedRetry[];
   missed: Array<{ jobName: string; slots: string[]; policy: MissedPolicy; catchUps: number }>;
   dispatched: DispatchResult[];
+  /** Null when no monitors are configured or their evaluation failed as a whole (see errors). */
+  monitors: MonitorsReport | null;
   errors: TickError[];
 }
 
@@ -99,7 +124,7 @@ export const tickJob = defineJob({
 export async function runTick(deps: TickDeps): Promise<TickReport> {
   const now = new Date(deps.clock.now());
   const log = deps.log ?? (() => {});
-  const report: TickReport = { abandoned: [], retries: [], orphaned: [], missed: [], dispatched: [], errors: [] };
+  const report: TickReport = { abandoned: [], retries: [], orphaned: [], missed: [], dispatched: [], monitors: null, errors: [] };
   const isolated = async (scope: string, work: () => Promise<void>) => {
     try {
       await work();
@@ -175,6 +200,21 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
   }
   const dispatches = owned.filter((s) => !claimed.has(slotKey(s))).map((s) => dispatch({ jobName: s.jobName, trigger: "tick", slot: s.slot }));
 
+  // 5. Late and long runs, threshold monitors: while the dispatches are in flight. Its own parts
+  // are isolated inside it (their errors come back in its report); a throw here is the whole step's.
+  const monitors = deps.monitors;
+  if (monitors) {
+    await isolated("monitors", async () => {
+      const states: Map<string, TickJobConfig> | null = configs;
+      const input = { now, jobs: jobs.map((job) => ({ job, state: states ? jobStateOf(job.enabled, states.get(job.name)) : null })) };
+      report.monitors = await monitors(input);
+      for (const e of report.monitors.errors) {
+        report.errors.push(e);
+        log(`tick: ${e.scope} failed: ${e.error}`);
+      }
+    });
+  }
+
   report.retries = await Promise.all(retries);
   const caughtUp = await Promise.all(catchUps.map(async (c) => ({ ...c, result: await c.result })));
   for (const c of caughtUp) {
@@ -228,7 +268,17 @@ async function checkMissed(
   log(`${job.name}: ${missed.length} missed slot(s), policy ${job.missed.policy}: ${wanted.length} catch-up run(s)`);
   report.missed.push({ jobName: job.name, slots: missed.map((s) => s.toISOString()), policy: job.missed.policy, catchUps: wanted.length });
   await deps.store.scheduleCatchUps(job.name, wanted, now);
-  await deps.onMissed?.(job, missed).catch((error) => log(`missed-run alert for ${job.name} failed: ${messageOf(error)}`));
+  if (missedAlertFor(job, deps.monitors !== undefined)) await deps.onMissed?.(job, missed).catch((error) => log(`missed-run alert for ${job.name} failed: ${messageOf(error)}`));
+}
+
+/**
+ * A slot nobody triggered is alerted once: as `late` when the tick evaluates late alerts (its
+ * monitors step is configured) and the job has them on, whatever its margin (shorter than the
+ * plan's grace, equal to it by default, or longer), else as `missed`. So the two never both fire
+ * for one slot; the slot is still recorded as missed and caught up per the job's `missed` policy.
+ */
+export function missedAlertFor(job: Pick<JobDefinition, "alerts">, lateAlertsEvaluated: boolean): boolean {
+  return !(lateAlertsEvaluated && job.alerts.lateAlerts);
 }
 
 /** The missed slots a job catches up on: none (skip), the latest (once), or the latest `max` (all). */

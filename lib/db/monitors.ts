@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { queryRows, type Db } from "./client";
-import { jsonValue, toDate, type DbTime } from "./rows";
+import { jsonValue, toDate, toDateOrNull, type DbTime } from "./rows";
 
 /**
  * cron_monitors: the open/closed state of the conditions the tick evaluates (threshold alerts,
@@ -9,8 +9,8 @@ import { jsonValue, toDate, type DbTime } from "./rows";
  * and one `recovered` alert with the same incident when closeMonitor returns it.
  */
 
-/** A job's name, or this for a system-wide monitor. */
-export const SYSTEM_MONITOR = "*";
+/** A job's name, or this for a system-wide monitor (its one home is the monitors' port). */
+export { SYSTEM_MONITOR } from "../monitors/store";
 
 export interface OpenMonitor {
   jobName: string;
@@ -20,6 +20,8 @@ export interface OpenMonitor {
   checkedAt: Date;
   value: number | null;
   detail: Record<string, unknown> | null;
+  /** The last alert sent for this incident (markMonitorsAlerted); null: none yet. */
+  alertedAt: Date | null;
 }
 
 interface MonitorRow {
@@ -30,6 +32,7 @@ interface MonitorRow {
   checked_at: DbTime;
   value: number | string | null;
   detail: unknown;
+  alerted_at: DbTime | null;
   opened?: boolean;
 }
 
@@ -41,7 +44,10 @@ const monitorOf = (r: MonitorRow): OpenMonitor => ({
   checkedAt: toDate(r.checked_at),
   value: r.value == null ? null : Number(r.value),
   detail: jsonValue<Record<string, unknown>>(r.detail),
+  alertedAt: toDateOrNull(r.alerted_at),
 });
+
+const COLUMNS = sql.raw("job_name, kind, incident_id, opened_at, checked_at, value, detail, alerted_at");
 
 /**
  * Records the condition as holding at `at`: opens the monitor (opened: true, a new incident)
@@ -55,7 +61,7 @@ export async function openMonitor(db: Db, m: { jobName: string; kind: string; at
     sql`INSERT INTO cron_monitors (job_name, kind, opened_at, checked_at, value, detail)
         VALUES (${m.jobName}, ${m.kind}, ${at}::timestamptz, ${at}::timestamptz, ${m.value ?? null}::float8, ${m.detail ? JSON.stringify(m.detail) : null}::jsonb)
         ON CONFLICT (job_name, kind) DO UPDATE SET checked_at = excluded.checked_at, value = excluded.value, detail = excluded.detail
-        RETURNING job_name, kind, incident_id, opened_at, checked_at, value, detail, (xmax = 0) AS opened`,
+        RETURNING ${COLUMNS}, (xmax = 0) AS opened`,
   );
   return { ...monitorOf(row), opened: row.opened === true || String(row.opened) === "true" };
 }
@@ -65,7 +71,7 @@ export async function closeMonitor(db: Db, m: { jobName: string; kind: string })
   const [row] = await queryRows<MonitorRow>(
     db,
     sql`DELETE FROM cron_monitors WHERE job_name = ${m.jobName} AND kind = ${m.kind}
-        RETURNING job_name, kind, incident_id, opened_at, checked_at, value, detail`,
+        RETURNING ${COLUMNS}`,
   );
   return row ? monitorOf(row) : null;
 }
@@ -75,8 +81,23 @@ export async function openMonitors(db: Db, jobName?: string): Promise<OpenMonito
   const rows = await queryRows<MonitorRow>(
     db,
     jobName === undefined
-      ? sql`SELECT job_name, kind, incident_id, opened_at, checked_at, value, detail FROM cron_monitors ORDER BY opened_at, job_name, kind`
-      : sql`SELECT job_name, kind, incident_id, opened_at, checked_at, value, detail FROM cron_monitors WHERE job_name = ${jobName} ORDER BY opened_at, kind`,
+      ? sql`SELECT ${COLUMNS} FROM cron_monitors ORDER BY opened_at, job_name, kind`
+      : sql`SELECT ${COLUMNS} FROM cron_monitors WHERE job_name = ${jobName} ORDER BY opened_at, kind`,
   );
   return rows.map(monitorOf);
+}
+
+/**
+ * Records that the open incidents' alerts went out at `at` (one statement for all): the re-alert
+ * window of each counts from here. A monitor closed (or re-opened under a new incident) since is
+ * left alone: the incident id must still match.
+ */
+export async function markMonitorsAlerted(db: Db, monitors: ReadonlyArray<{ jobName: string; kind: string; incidentId: string }>, at: Date): Promise<void> {
+  if (monitors.length === 0) return;
+  await db.execute(
+    sql`UPDATE cron_monitors m SET alerted_at = ${at.toISOString()}::timestamptz
+          FROM jsonb_to_recordset(${JSON.stringify(monitors.map((m) => ({ job_name: m.jobName, kind: m.kind, incident_id: m.incidentId })))}::jsonb)
+               AS v(job_name text, kind text, incident_id uuid)
+         WHERE m.job_name = v.job_name AND m.kind = v.kind AND m.incident_id = v.incident_id`,
+  );
 }

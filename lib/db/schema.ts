@@ -112,6 +112,8 @@ export const cronJobConfig = pgTable("cron_job_config", {
   lastNotificationKind: varchar("last_notification_kind", { length: 30 }),
   /** Missed-slot detection looks at slots after this instant (set when the tick first sees the job). */
   missedCheckedUntil: timestamp("missed_checked_until", { withTimezone: true }),
+  /** Late alerts look at slots after this instant, each once (lib/monitors/late.ts). */
+  lateCheckedUntil: timestamp("late_checked_until", { withTimezone: true }),
   /** The open failure streak: the id of its first failed run; null while the job is healthy. */
   incidentId: uuid("incident_id"),
   /** deadLetter.pauseAfter as the job's last finish passed it: what an abandoned run uses (0: never pause). */
@@ -167,7 +169,12 @@ export const cronAlerts = pgTable(
     /** The failure streak the alert is about: the re-alert window applies within one incident. */
     incidentId: uuid("incident_id"),
   },
-  (t) => [index("idx_cron_alerts_job_kind_created").on(t.jobName, t.kind, t.createdAt.desc()), index("idx_cron_alerts_created").on(t.createdAt.desc())],
+  (t) => [
+    index("idx_cron_alerts_job_kind_created").on(t.jobName, t.kind, t.createdAt.desc()),
+    index("idx_cron_alerts_created").on(t.createdAt.desc()),
+    /** The long-run check: has this run had its long_running alert (drizzle/0010_monitors.sql)? */
+    index("idx_cron_alerts_run_kind").on(t.runId, t.kind).where(sql`run_id IS NOT NULL`),
+  ],
 );
 
 export const cronAuditLog = pgTable(
@@ -242,6 +249,8 @@ export const cronMonitors = pgTable(
     /** The measured value when last checked (a percent, a count, seconds). */
     value: doublePrecision("value"),
     detail: jsonb("detail"),
+    /** The last alert sent for this incident: the re-alert window counts from it. */
+    alertedAt: timestamp("alerted_at", { withTimezone: true }),
   },
   (t) => [primaryKey({ columns: [t.jobName, t.kind] })],
 );
