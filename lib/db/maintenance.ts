@@ -1,7 +1,7 @@
-import { sql } from "drizzle-orm";
-import { queryRows, type Db } from "./client";
+import { systemClock } from "../cron/clock";
+import type { Db } from "./client";
 import { deleteOldLoginAttempts } from "./login-limiter";
-import { num, type DbNumber } from "./rows";
+import { runRetention, type RetentionPolicy, type RetentionReport, type RetentionRunOptions } from "./retention";
 import { deleteEndedSessions } from "./sessions";
 
 /** Ended admin sessions are kept this long (the audit log's session ids can still be looked up), then deleted. */
@@ -9,15 +9,22 @@ export const ENDED_SESSION_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 /** The login limiter's counters are kept this long after their window (far longer than any window). */
 const LOGIN_ATTEMPT_RETENTION_MS = 60 * 60 * 1000;
 
+/** A cleanup's report: each history table's retention (runRetention), and the authentication state trimmed. */
+export interface CleanupReport extends RetentionReport {
+  auth: { sessions: number; loginAttempts: number };
+}
+
 /**
- * Deletes runs older than `days` through cleanup_old_cron_logs: in batches, keeping running
- * runs and runs behind pending dead-letter entries. Returns how many rows it deleted. The
- * authentication tables are trimmed too (cleanupAuthState), so they do not grow without bound.
+ * The whole cleanup the cleanup-old-logs job, the admin API and `crondeck logs cleanup` run:
+ * retention for run logs, alerts, the audit log and settled dead-letter entries, in batches
+ * that each commit (lib/db/retention.ts), then the authentication tables (cleanupAuthState),
+ * so none of them grows without bound. `db` must not be a transaction.
  */
-export async function cleanupOldLogs(db: Db, days: number, now: Date = new Date()): Promise<number> {
-  const [row] = await queryRows<{ deleted: DbNumber }>(db, sql`SELECT cleanup_old_cron_logs(${days}::int) AS deleted`);
-  await cleanupAuthState(db, now);
-  return num(row?.deleted);
+export async function runCleanup(db: Db, policy: RetentionPolicy, options: RetentionRunOptions = {}): Promise<CleanupReport> {
+  const now = options.now ?? new Date((options.clock ?? systemClock).now());
+  const report = await runRetention(db, policy, { ...options, now });
+  const auth = await cleanupAuthState(db, now);
+  return { ...report, auth };
 }
 
 /** Deletes admin sessions that ended over 30 days before `now` and the limiter's counters of past windows. */

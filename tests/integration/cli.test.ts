@@ -205,7 +205,8 @@ describeWithPostgres("crondeck CLI [postgres]", () => {
     await rows(sql`INSERT INTO cron_dead_letters (run_id, job_name, failure_reason) VALUES ('cccccccc-0000-4000-8000-000000000003', 'old-job', 'x')`);
     const r = await cli(["logs", "cleanup", "--days", "30", "--json"]);
     expect(r.code).toBe(0);
-    expect(r.json).toEqual({ ok: true, days: 30, deleted: 2 });
+    expect(r.json).toMatchObject({ ok: true, days: 30, complete: true });
+    expect((r.json as { tables: Array<{ table: string; deleted: number; remaining: number }> }).tables.find((t) => t.table === "cron_job_logs")).toMatchObject({ deleted: 2, remaining: 0 });
     const left = await rows<{ id: string }>(sql`SELECT id FROM cron_job_logs WHERE job_name = 'old-job' ORDER BY id`);
     expect(left.map((l) => l.id)).toEqual(["cccccccc-0000-4000-8000-000000000003", "cccccccc-0000-4000-8000-000000000004"]);
   });

@@ -9,6 +9,7 @@ import { OperationError } from "@/lib/cron/errors";
 import { JobRegistry } from "@/lib/cron/registry";
 import type { Actor } from "@/lib/cron/vocabulary";
 import { queryRows, type Db } from "@/lib/db/client";
+import { envSchema } from "@/lib/env";
 import { describeOnDatabases } from "../support/db";
 
 /**
@@ -136,11 +137,13 @@ describeOnDatabases("operations", (ctx) => {
     expect((await auditOf(ctx.db, id)).map((r) => [r.actor, r.action, r.detail])).toEqual([["cli:ops", "dead_letter.mark_failed", { jobName: j.name, reason: "retired upstream", via: "cli" }]]);
   });
 
-  it("logs cleanup returns what it deleted and audits it", async () => {
+  it("logs cleanup returns what it deleted per table and audits it", async () => {
     const j = job();
     await ctx.db.execute(sql`INSERT INTO cron_job_logs (job_name, status, started_at) VALUES (${j.name}, 'completed', now() - interval '400 days')`);
-    expect(await cleanOldLogs(deps(), cli, { days: 365 })).toBeGreaterThanOrEqual(1);
+    const report = await cleanOldLogs(deps(), cli, { env: envSchema.parse({}), days: 365 });
+    expect(report.tables.find((t) => t.table === "cron_job_logs")).toMatchObject({ status: "done", retentionDays: 365, remaining: 0 });
+    expect(report.tables.find((t) => t.table === "cron_job_logs")?.deleted).toBeGreaterThanOrEqual(1);
     const [row] = await queryRows<AuditRow>(ctx.db, sql`SELECT actor, action, target, detail, ip_address FROM cron_audit_log WHERE action = 'logs.cleanup' ORDER BY id DESC LIMIT 1`);
-    expect(row).toMatchObject({ actor: "cli:ops", target: null, detail: { days: 365, via: "cli" } });
+    expect(row).toMatchObject({ actor: "cli:ops", target: null, detail: { days: 365, via: "cli", complete: true, tables: { cron_job_logs: { retentionDays: 365, status: "done", remaining: 0 } } } });
   });
 });
