@@ -4,6 +4,7 @@ import { PRIORITIES, RECOVERY_STATUSES } from "../cron/vocabulary";
 import { markFailed, prepareReplay, updateNotes } from "../app/operations/dead-letters";
 import { operationDeps } from "../app/operations/deps";
 import { getRuntime } from "../app/runtime";
+import { deadLetterInsight, INSIGHT_DEFAULT_DAYS, INSIGHT_MAX_DAYS } from "../db/queries/dead-letter-insight";
 import { deadLetterSummary, listDeadLetters, summaryJson } from "../db/queries/dead-letters";
 import { json } from "./http";
 import { adminRoute, emptyBodySchema, runAfterResponse } from "./admin-http";
@@ -31,6 +32,31 @@ export function handleListDeadLetters(request: Request): Promise<Response> {
       offset: query.offset,
       summary: summaryJson(summary),
     });
+  });
+}
+
+/** Strict: a misspelt parameter (?jobName= for ?job=) answers 400 instead of the whole queue's insight. */
+export const deadLetterInsightQuerySchema = z.strictObject({
+  days: z.coerce
+    .number({ error: `must be a whole number of days from 1 to ${INSIGHT_MAX_DAYS}` })
+    .int(`must be a whole number of days from 1 to ${INSIGHT_MAX_DAYS}`)
+    .min(1, `must be a whole number of days from 1 to ${INSIGHT_MAX_DAYS}`)
+    .max(INSIGHT_MAX_DAYS, `must be a whole number of days from 1 to ${INSIGHT_MAX_DAYS}`)
+    .default(INSIGHT_DEFAULT_DAYS),
+  job: z.string().regex(JOB_NAME_RE, "must be a job name such as cleanup-old-logs").max(100).optional(),
+});
+
+/**
+ * GET /api/admin/dead-letter-queue/insight?days&job: entries per day, the most common failure
+ * reasons by fingerprint, and the time to recovery, per job and overall, over the last `days`
+ * whole UTC days (default 30).
+ */
+export function handleDeadLetterInsight(request: Request): Promise<Response> {
+  return adminRoute(request, "dead-letter insight", async ({ url }) => {
+    const query = parseQuery(url, deadLetterInsightQuerySchema);
+    const { database } = await getRuntime();
+    const insight = await deadLetterInsight(database.db, { days: query.days, jobName: query.job ?? null, now: new Date() });
+    return json({ success: true, ...insight });
   });
 }
 

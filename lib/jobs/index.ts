@@ -2,12 +2,14 @@ import type { JobDefinition } from "../cron/define-job";
 import { JobRegistry } from "../cron/registry";
 import { loadEnv, type Env } from "../env";
 import cleanupOldLogs from "./cleanup-old-logs";
+import deadLetterDigest from "./dead-letter-digest";
 import demoFlaky from "./demo-flaky";
 import demoPulse from "./demo-pulse";
 import demoSlow from "./demo-slow";
 import demoStubborn from "./demo-stubborn";
 import { faultJobs } from "./fault-jobs";
 import { leakJobs } from "./leak-jobs";
+import { monitorJobs } from "./monitor-jobs";
 import healthCheck from "./health-check";
 import { withPlanDispatch } from "../vercel/crons";
 
@@ -15,7 +17,7 @@ import { withPlanDispatch } from "../vercel/crons";
  * Every job the app runs. Add a job: write lib/jobs/<name>.ts with defineJob, list it in
  * `jobs` here, then `npm run cron:sync` to update vercel.json.
  */
-export const jobs: readonly JobDefinition[] = [healthCheck, cleanupOldLogs];
+export const jobs: readonly JobDefinition[] = [healthCheck, cleanupOldLogs, deadLetterDigest];
 
 /** Jobs that do real small work so a new install shows runs, failures and retries (CRON_DEMO=1). */
 export const demoJobs: readonly JobDefinition[] = [demoPulse, demoFlaky, demoSlow, demoStubborn];
@@ -35,14 +37,14 @@ export function applyDispatch(list: readonly JobDefinition[], mode: Env["CRON_DI
 
 /**
  * The jobs this environment runs: the jobs, plus the demo jobs when CRON_DEMO=1, plus the
- * fault-injection suite's jobs when CRONDECK_FAULT_JOBS=1 (lib/jobs/fault-jobs.ts, and the
- * secret-leak test's lib/jobs/leak-jobs.ts); neither
+ * fault-injection suite's jobs when CRONDECK_FAULT_JOBS=1 (lib/jobs/fault-jobs.ts, the
+ * secret-leak test's lib/jobs/leak-jobs.ts and the monitoring tests' lib/jobs/monitor-jobs.ts); neither
  * set ever loads on a Vercel production deployment; each dispatched as CRON_DISPATCH says
  * ({@link applyDispatch}) and as the plan allows ({@link withPlanDispatch}). A new registry on every call.
  */
 export function buildRegistry(env: RegistryEnv): JobRegistry {
   const production = env.VERCEL_ENV === "production";
-  const listed = [...jobs, ...(env.CRON_DEMO && !production ? demoJobs : []), ...(env.CRONDECK_FAULT_JOBS && !production ? [...faultJobs, ...leakJobs] : [])];
+  const listed = [...jobs, ...(env.CRON_DEMO && !production ? demoJobs : []), ...(env.CRONDECK_FAULT_JOBS && !production ? [...faultJobs, ...leakJobs, ...monitorJobs] : [])];
   // The plan routes through the tick what its Vercel Cron cannot run (more than daily on Hobby,
   // day of month and day of week both set): cron:sync leaves those out of vercel.json.
   return new JobRegistry(withPlanDispatch(applyDispatch(listed, env.CRON_DISPATCH), env.CRON_PLAN));

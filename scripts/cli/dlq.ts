@@ -1,8 +1,11 @@
 import { markFailed, prepareReplay } from "../../lib/app/operations/dead-letters";
 import { recoverJobNow } from "../../lib/app/operations/jobs";
+import { JOB_NAME_RE } from "../../lib/cron/define-job";
 import { isUuid } from "../../lib/cron/ids";
 import { RECOVERY_STATUSES, type RecoveryStatus } from "../../lib/cron/vocabulary";
+import { deadLetterInsight, INSIGHT_DEFAULT_DAYS, INSIGHT_MAX_DAYS } from "../../lib/db/queries/dead-letter-insight";
 import { listDeadLetters, type DeadLetterEntry } from "../../lib/db/queries/dead-letters";
+import { formatDuration } from "../../lib/format";
 import type { CliContext } from "./context";
 import { EXIT_OK, UsageError } from "./errors";
 import { clip, formatTime, table } from "./format";
@@ -72,5 +75,44 @@ export async function dlqMarkFailed(ctx: CliContext, input: CommandInput): Promi
   if (!reason) throw new UsageError(`--reason is required: crondeck dlq mark-failed ${id} --reason "why it will not be retried"`, "missing_option");
   const entry = await markFailed(await ctx.ops(), ctx.actor, { id, reason });
   ctx.out.result({ ok: true, entry: entryJson(entry) }, () => `marked entry ${id} (${entry.jobName}) permanently failed: ${reason}`);
+  return EXIT_OK;
+}
+
+/**
+ * `crondeck dlq insight [--days n] [--job name]`: what the admin API's
+ * /api/admin/dead-letter-queue/insight answers, from the same query (deadLetterInsight).
+ */
+export async function dlqInsight(ctx: CliContext, input: CommandInput): Promise<number> {
+  const days = intOption(input, "days", INSIGHT_DEFAULT_DAYS, { min: 1, max: INSIGHT_MAX_DAYS, example: 7 });
+  const jobOption = stringOption(input, "job");
+  // A job no longer in the registry still has its entries: only the name's shape is checked.
+  if (jobOption !== undefined && !JOB_NAME_RE.test(jobOption)) throw new UsageError(`--job must be a job name such as cleanup-old-logs; got "${jobOption}"`, "invalid_option");
+  const { db } = await ctx.database();
+  const insight = await deadLetterInsight(db, { days, jobName: jobOption ?? null, now: ctx.now() });
+  ctx.out.result({ ok: true, ...insight }, () => {
+    const { totals } = insight;
+    const scope = `${jobOption ? jobOption : "every job"}, last ${days} day${days === 1 ? "" : "s"} (since ${formatTime(insight.window.since)})`;
+    if (totals.entries === 0) return `No dead-letter entries for ${scope}.`;
+    const lines = [
+      `Dead letters for ${scope}: ${totals.entries} entries, ${totals.pending} pending, ${totals.recovered} recovered, ${totals.permanentlyFailed} permanently failed.`,
+      `Average time to recovery ${formatDuration(totals.avgRecoveryMs, "-")} (to any settlement ${formatDuration(totals.avgSettleMs, "-")}).`,
+      "",
+      "Entries per day:",
+      table(["DAY", { header: "ENTRIES", right: true }], insight.perDay.filter((d) => d.entries > 0 || days <= 14).map((d) => [d.day, d.entries])),
+      "",
+      "Most common failure reasons (values such as numbers, ids and quoted text grouped away):",
+      table(
+        [{ header: "ENTRIES", right: true }, { header: "PENDING", right: true }, "JOBS", "LAST SEEN", "REASON"],
+        insight.topReasons.map((r) => [r.entries, r.pending, clip(r.jobs.join(","), 40), formatTime(r.lastSeenAt), clip(ctx.redact(r.fingerprint), 80)]),
+      ),
+      "",
+      "Per job:",
+      table(
+        ["JOB", { header: "ENTRIES", right: true }, { header: "PENDING", right: true }, { header: "RECOVERED", right: true }, "AVG RECOVERY"],
+        insight.perJob.map((j) => [j.jobName, j.entries, j.pending, j.recovered, formatDuration(j.avgRecoveryMs, "-")]),
+      ),
+    ];
+    return lines;
+  });
   return EXIT_OK;
 }

@@ -4,10 +4,12 @@ import type { ReactNode } from "react";
 import { ActionButton } from "@/components/action-button";
 import { DeadLetterStatusBadge, PriorityBadge } from "@/components/badges";
 import { MarkFailedForm, NotesForm } from "@/components/dead-letter-forms";
+import { DeadLetterInsightSection, INSIGHT_WINDOWS } from "@/components/dead-letter-insight";
 import { Time } from "@/components/time";
 import { Card, EmptyState, Facts, focusRing, linkClass, mutedText, PageHeader, Pager, Pre } from "@/components/ui";
 import { JOB_NAME_RE } from "@/lib/cron/define-job";
 import { RECOVERY_STATUSES } from "@/lib/cron/vocabulary";
+import { deadLetterInsight, INSIGHT_DEFAULT_DAYS } from "@/lib/db/queries/dead-letter-insight";
 import { deadLetterSummary, listDeadLetters } from "@/lib/db/queries/dead-letters";
 import { deadLetterStatusMeta, shortId } from "@/lib/dashboard/format";
 import { intParam, oneOf, param, queryString, type SearchParams } from "@/lib/dashboard/params";
@@ -26,13 +28,15 @@ export default async function DeadLettersPage({ searchParams }: { searchParams: 
   const jobParam = param(sp, "job", 100);
   const job = jobParam && JOB_NAME_RE.test(jobParam) ? jobParam : null;
   const page = intParam(sp, "page", 1, 1, 10_000);
-  const keep = { status: filter === "pending" ? null : filter, job };
+  const days = oneOf(sp, "days", INSIGHT_WINDOWS.map(String)) ?? String(INSIGHT_DEFAULT_DAYS);
+  const keep = { status: filter === "pending" ? null : filter, job, days: days === String(INSIGHT_DEFAULT_DAYS) ? null : days };
   await requireDashboardSession(`/dashboard/admin/dead-letters${queryString({ ...keep, page: page > 1 ? page : null })}`);
 
   const { database, registry } = await getRuntime();
-  const [{ entries, total }, summary] = await Promise.all([
+  const [{ entries, total }, summary, insight] = await Promise.all([
     listDeadLetters(database.db, { status: filter === "all" ? undefined : filter, jobName: job ?? undefined, limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE }),
     deadLetterSummary(database.db),
+    deadLetterInsight(database.db, { days: Number(days), jobName: job, now: new Date() }),
   ]);
   const counts: Record<string, number> = { ...summary, all: Object.values(summary).reduce((n, v) => n + Number(v), 0) };
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
@@ -43,11 +47,12 @@ export default async function DeadLettersPage({ searchParams }: { searchParams: 
         title="Dead letters"
         description="Runs that failed after all their retries. Replay one for its original slot, mark it permanently failed with a reason, or assign it."
       />
+      <DeadLetterInsightSection insight={insight} keep={keep} />
       <nav aria-label="Filter by recovery status" className="flex flex-wrap gap-2">
         {FILTERS.map((f) => (
           <Link
             key={f}
-            href={`/dashboard/admin/dead-letters${queryString({ status: f === "pending" ? null : f, job })}`}
+            href={`/dashboard/admin/dead-letters${queryString({ status: f === "pending" ? null : f, job, days: keep.days })}`}
             aria-current={f === filter ? "page" : undefined}
             className={`rounded-full px-3 py-1 text-sm font-medium ring-1 ring-inset ${focusRing} ${
               f === filter ? "bg-zinc-900 text-white ring-zinc-900 dark:bg-zinc-100 dark:text-zinc-900 dark:ring-zinc-100" : "ring-zinc-300 hover:bg-zinc-100 dark:ring-zinc-700 dark:hover:bg-zinc-800"
