@@ -3,7 +3,7 @@ import { sleepOn, type Clock, type TimerHandle } from "./clock";
 import type { JobContext, JobDefinition } from "./define-job";
 import { coerceError, ExpectationError, JobTimeoutError, NonRetriableError, RetryAfterError } from "./errors";
 import type { HeldLease } from "./lease-keeper";
-import { MAX_ERROR_CHARS, type RunLog } from "./run-log";
+import { MAX_ERROR_CHARS, type LiveProgress, type RunLog } from "./run-log";
 import type { AttemptRecord } from "./run-store";
 import type { RunTrigger } from "./vocabulary";
 
@@ -22,6 +22,8 @@ export interface AttemptsInput {
   priorAttempts: readonly AttemptRecord[];
   lease: HeldLease;
   log: RunLog;
+  /** The run's progress as its row shows it while it runs (attempts started and ended). */
+  progress?: LiveProgress | null;
   /** Timers and wall-clock times (attempt starts, the next retry). */
   clock: Clock;
   /** The steady reading durations are measured with. */
@@ -134,6 +136,7 @@ export async function runAttempts(a: AttemptsInput): Promise<AttemptsResult> {
       break;
     }
     result.attempts = attempt + 1;
+    a.progress?.attemptStarted(result.attempts);
     // Only a first attempt can start with less than the job's timeout (an invocation shorter
     // than it, or a queued run that waited): its attempt record keeps the timeout it had.
     const timeoutMs = Math.max(1, Math.min(job.timeoutMs, remaining));
@@ -144,6 +147,7 @@ export async function runAttempts(a: AttemptsInput): Promise<AttemptsResult> {
     result.last = last;
     lease.keeper.check();
     attemptDetails.push(recordOf(a, result.attempts, last, { startedAt, durationMs: a.now() - start, timeoutMs }));
+    a.progress?.attemptsRecorded(attemptDetails);
     if (last.ok || !last.settled || lease.keeper.ending) break;
     if (last.error instanceof NonRetriableError || result.attempts > job.retries) break;
     const delay = last.error instanceof RetryAfterError ? last.error.retryAfterMs : backoffDelayMs(job.backoff, result.attempts);

@@ -1,9 +1,20 @@
 import { unrefTimer, type Clock, type TimerHandle } from "./clock";
 import { coerceError } from "./errors";
-import type { EventLoopStall, HeartbeatResult, RunStore } from "./run-store";
+import type { LiveProgress, ProgressSnapshot } from "./run-log";
+import type { EventLoopStall, HeartbeatResult, RunProgress, RunStore } from "./run-store";
 
 /** Heartbeat (and so "you were replaced") interval cap for overlap "replace" jobs. */
 const REPLACE_POLL_MS = 1_000;
+/**
+ * While a run has progress its row does not show (log lines, an attempt started or ended), a
+ * heartbeat carrying it goes out once this long has passed since the last one, even before
+ * the heartbeat is due (every third of the lease: 10 s for the default 30 s lease, 100 s for a
+ * 5-minute one). So the run page is at most about 2 s (plus the keeper's 1 s wake) behind, and
+ * a crash loses at most that much of the log; a job that logs all the time costs one
+ * heartbeat every 2 s instead of every 10 s, never a write per line (bench/live-progress.ts
+ * measures a heartbeat with and without a tail).
+ */
+export const PROGRESS_FLUSH_MS = 2_000;
 /** Stalls kept per attempt (all are counted in the warning log line's total). */
 const MAX_STALLS_PER_ATTEMPT = 20;
 /** Stalls written to the run's log (every one goes to the warnings). */
@@ -30,7 +41,10 @@ export interface LeaseKeeperOptions {
   clock: Clock;
   /** The reading the lease is kept by (ms). */
   now: () => number;
-  beat: () => Promise<HeartbeatResult>;
+  /** One heartbeat, with the progress to write in the same call (null: none). */
+  beat: (progress: RunProgress | null) => Promise<HeartbeatResult>;
+  /** The run's progress not yet on its row; each heartbeat carries it. */
+  progress?: Pick<LiveProgress, "pending" | "take" | "written"> | null;
   onEnd: (ending: RunEnding) => void;
   /** An event-loop stall of `ms`; `count` is how many this run has had. */
   onStall: (ms: number, count: number) => void;
@@ -44,7 +58,10 @@ export interface LeaseKeeperOptions {
  * the lease by the local clock (last confirmed heartbeat + lease - margin: past it, the run
  * stops), and sends the heartbeat when one is due. Heartbeats go out every third of the lease,
  * and at least every second for overlap "replace" jobs, so a replaced handler hears of it
- * within about a second. The keeper only ever says "stop" (through `onEnd`); it writes nothing.
+ * within about a second. A heartbeat also carries the run's progress (new log lines, attempts),
+ * and goes out early, {@link PROGRESS_FLUSH_MS} after the last one, while progress is pending:
+ * still one round trip per heartbeat, none per line. The keeper only ever says "stop" (through
+ * `onEnd`); it writes nothing but the heartbeat.
  */
 export class LeaseKeeper {
   /** Local time at which the last confirmed heartbeat (or the claim) was sent. */
@@ -144,7 +161,8 @@ export class LeaseKeeper {
     // After a failed heartbeat the next one goes out within 2 s, not a whole interval later:
     // a long lease (heartbeats every 100 s for 5 minutes) would otherwise get one more try.
     const due = this.failures > 0 ? Math.min(this.heartbeatEveryMs, 2_000) : this.heartbeatEveryMs;
-    if (!this.inFlight && now - this.lastSentAt >= due) void this.beat();
+    const sinceSent = now - this.lastSentAt;
+    if (!this.inFlight && (sinceSent >= due || (sinceSent >= PROGRESS_FLUSH_MS && this.o.progress?.pending))) void this.beat();
   }
 
   private stalled(ms: number): void {
@@ -160,12 +178,14 @@ export class LeaseKeeper {
       const sentAt = this.o.now();
       this.lastSentAt = sentAt;
       try {
-        const result = await this.o.beat();
+        const snapshot: ProgressSnapshot | null = this.o.progress?.take() ?? null;
+        const result = await this.o.beat(snapshot?.progress ?? null);
         if (!result.alive) {
           this.lose("another holder took this job over");
           return false;
         }
         this.failures = 0;
+        if (snapshot) this.o.progress?.written(snapshot);
         this.confirmedAt = Math.max(this.confirmedAt, sentAt);
         if (result.cancelRequested) {
           // Keep beating: a replaced handler that ignores its signal keeps the lease until it settles.
@@ -225,6 +245,8 @@ export interface HoldLeaseOptions {
   warn: (message: string) => void;
   /** Scrubs and cuts text for the log. */
   clean: (text: string, max: number) => string;
+  /** The run's progress, written with the heartbeats. */
+  progress?: LiveProgress | null;
 }
 
 /** The lease while a run holds it: its keeper, the signal that says "stop", and how it ends. */
@@ -253,8 +275,9 @@ export async function holdLease<T>(o: HoldLeaseOptions, body: (lease: HeldLease)
     replacePolling: o.replacePolling,
     clock: o.clock,
     now: o.now,
-    beat: async () => {
-      const [result] = await Promise.all([o.runs.heartbeat(o.runId, o.fencingToken, o.leaseMs), o.preLock.extend(o.leaseMs)]);
+    progress: o.progress ?? null,
+    beat: async (progress) => {
+      const [result] = await Promise.all([o.runs.heartbeat(o.runId, o.fencingToken, o.leaseMs, progress), o.preLock.extend(o.leaseMs)]);
       return result;
     },
     onEnd: (ending) => {

@@ -6,7 +6,7 @@ import type { JobDefinition } from "./define-job";
 import { holdLease } from "./lease-keeper";
 import type { LeaseStore } from "./lease-store";
 import { finishInputOf, outcomeOf, recordFinish, type RunOutcome } from "./record";
-import { RunLog } from "./run-log";
+import { LiveProgress, RunLog } from "./run-log";
 import type { AttemptRecord, FinishResult, RunStore } from "./run-store";
 import type { FinishStatus, NotRecordedReason, RunTrigger, SkipReason } from "./vocabulary";
 
@@ -131,7 +131,12 @@ export async function runTrigger(deps: EngineDeps, input: TriggerInput): Promise
   const warn = (message: string) => warnOut(`job "${job.name}" run ${runId}: ${message}`);
   const keptBy = deps.now ? steadyNowOf(clock, deps.now) : now;
 
-  const leaseOptions = { runs: deps.runs, runId, fencingToken, leaseMs, preLock: claim.preLock, replacePolling: job.overlap === "replace", clock, now: keptBy, log: log.add, warn, clean: log.clean };
+  // The row shows the run's log lines and attempts as they happen, written with the heartbeats.
+  const progress = new LiveProgress(log, { attempts: claim.priorAttempts });
+  const leaseOptions = {
+    runs: deps.runs, runId, fencingToken, leaseMs, preLock: claim.preLock, replacePolling: job.overlap === "replace", clock, now: keptBy,
+    log: log.add, warn, clean: log.clean, progress,
+  };
   return holdLease(leaseOptions, async (held) => {
     const result = await runAttempts({
       job,
@@ -143,6 +148,7 @@ export async function runTrigger(deps: EngineDeps, input: TriggerInput): Promise
       priorAttempts: claim.priorAttempts,
       lease: held,
       log,
+      progress,
       clock,
       now,
       remainingMs: () => budgetEnd - now() - FINISH_RESERVE_MS,
@@ -151,6 +157,9 @@ export async function runTrigger(deps: EngineDeps, input: TriggerInput): Promise
     const outcome = outcomeOf(result, held.keeper.ending, log);
     if (outcome.running) held.lingerUntil(outcome.running);
     const finishInput = finishInputOf({ runId, fencingToken, pauseAfter: job.deadLetter.pauseAfter }, result, outcome, log);
+    // The finish writes the whole log and every attempt: no progress write after it is needed
+    // (one in flight now changes nothing once the row is no longer started).
+    progress.close();
     const finish = await recordFinish({ runs: deps.runs, clock, now, budgetEnd, warn, clean: log.clean }, finishInput);
     if (outcome.running && finish?.finished) held.freeOnSettle();
     const report = reportOf(job, input.trigger, claim, result, outcome, finish, clock);

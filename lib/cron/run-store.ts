@@ -122,6 +122,21 @@ export type RetryClaimResult =
   | { outcome: "busy"; blockingRunId: string | null }
   | { outcome: "gone" };
 
+/**
+ * A running run's progress, written with a heartbeat (the same round trip) so its row shows the
+ * attempts and log lines before the finish. The log goes as a tail after the lines the row has.
+ */
+export interface RunProgress {
+  /** Attempts started so far, the running one included. */
+  attempts: number;
+  /** The finished attempts' records; null when unchanged since the last write. */
+  attemptDetails: AttemptRecord[] | null;
+  /** How many of the run's lines the row has already (those before `logLines`). */
+  logFrom: number;
+  /** The lines after them; empty when there are none. */
+  logLines: LogLine[];
+}
+
 export interface HeartbeatResult {
   alive: boolean;
   cancelRequested: boolean;
@@ -136,7 +151,12 @@ export interface RunStore {
    * promotion of it whose reply was lost (started, no handler ran), freeing that lease.
    */
   dropQueued(runId: string, holder: string): Promise<void>;
-  heartbeat(runId: string, fencingToken: number, leaseMs: number): Promise<HeartbeatResult>;
+  /**
+   * Extends a live lease (fenced by the token) and, with `progress`, writes it to the run's row
+   * in the same call: only while the row is this holder's and still started, and idempotently
+   * (the same tail twice leaves each line once).
+   */
+  heartbeat(runId: string, fencingToken: number, leaseMs: number, progress?: RunProgress | null): Promise<HeartbeatResult>;
   finish(input: FinishInput): Promise<FinishResult>;
   /** Resumes a run whose retry was deferred, under the job's lease, recording the resuming code version. */
   claimRetry(runId: string, leaseMs: number, holder: string, codeVersion: string | null): Promise<RetryClaimResult>;

@@ -9,6 +9,7 @@ import type {
   LogLine,
   PromoteResult,
   RetryClaimResult,
+  RunProgress,
   RunStore,
 } from "../cron/run-store";
 import type { SkipReason } from "../cron/vocabulary";
@@ -75,10 +76,17 @@ export class PostgresRunStore implements RunStore {
     await this.db.execute(sql`SELECT crondeck_drop_queued(${runId}::uuid, ${holder})`);
   }
 
-  async heartbeat(runId: string, fencingToken: number, leaseMs: number): Promise<HeartbeatResult> {
+  async heartbeat(runId: string, fencingToken: number, leaseMs: number, progress?: RunProgress | null): Promise<HeartbeatResult> {
+    // The progress rides in the heartbeat's own call (drizzle/0013_live_progress.sql): no extra round trip.
+    const p = progress ?? null;
+    const details = p?.attemptDetails ? JSON.stringify(p.attemptDetails) : null;
+    const tail = p && p.logLines.length ? JSON.stringify(p.logLines) : null;
     const [row] = await queryRows<{ alive: boolean; cancel_requested: boolean }>(
       this.db,
-      sql`SELECT alive, cancel_requested FROM crondeck_heartbeat(${runId}::uuid, ${fencingToken}::bigint, ${Math.ceil(leaseMs)}::int)`,
+      p
+        ? sql`SELECT alive, cancel_requested FROM crondeck_heartbeat(${runId}::uuid, ${fencingToken}::bigint, ${Math.ceil(leaseMs)}::int,
+                ${p.attempts}::int, ${details}::jsonb, ${p.logFrom}::int, ${tail}::jsonb)`
+        : sql`SELECT alive, cancel_requested FROM crondeck_heartbeat(${runId}::uuid, ${fencingToken}::bigint, ${Math.ceil(leaseMs)}::int)`,
     );
     return { alive: row.alive, cancelRequested: row.cancel_requested };
   }

@@ -39,10 +39,10 @@ class FaultyRunStore implements RunStore {
   dropQueued = (...a: Parameters<RunStore["dropQueued"]>) => this.real.dropQueued(...a);
   claimRetry = (...a: Parameters<RunStore["claimRetry"]>) => this.real.claimRetry(...a);
   releaseLease = (...a: Parameters<RunStore["releaseLease"]>) => this.real.releaseLease(...a);
-  async heartbeat(runId: string, token: number, leaseMs: number): Promise<HeartbeatResult> {
+  async heartbeat(...a: Parameters<RunStore["heartbeat"]>): Promise<HeartbeatResult> {
     this.heartbeats++;
     if (this.heartbeatMode === "fail") throw connectionError();
-    return this.real.heartbeat(runId, token, leaseMs);
+    return this.real.heartbeat(...a);
   }
   async finish(input: FinishInput): Promise<FinishResult> {
     this.finishCalls++;

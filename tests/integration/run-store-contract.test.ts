@@ -2,9 +2,10 @@ import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { sleepOn, systemClock } from "@/lib/cron/clock";
-import type { ClaimInput, FinishInput, RunStore } from "@/lib/cron/run-store";
+import type { AttemptRecord, ClaimInput, FinishInput, LogLine, RunProgress, RunStore } from "@/lib/cron/run-store";
 import type { RunStatus } from "@/lib/cron/vocabulary";
 import { queryRows } from "@/lib/db/client";
+import { jsonValue } from "@/lib/db/rows";
 import { PostgresRunStore } from "@/lib/db/run-store";
 import { describeOnDatabases } from "../support/db";
 import { ManualClock, MemoryRunStore } from "../support/memory-run-store";
@@ -23,6 +24,8 @@ interface World {
   statusOf(runId: string): Promise<RunStatus | undefined>;
   leasesOf(jobName: string): Promise<number>;
   pause(jobName: string): Promise<void>;
+  /** What a run's row shows of its progress. */
+  progressOf(runId: string): Promise<{ attempts: number; logLines: LogLine[]; attemptDetails: AttemptRecord[] }>;
 }
 
 /** Long enough that a loaded machine does not see a lease expire between two claims, short enough to wait out. */
@@ -87,6 +90,47 @@ function contract(make: () => World) {
     expect(await store.promote(queued.runId, LEASE_MS, "host:1")).toMatchObject({ outcome: "claimed" });
   });
 
+  const line = (n: number): LogLine => ({ at: `2026-11-24T10:00:0${n}.000Z`, message: `line ${n}`, data: { n } });
+  const progress = (logFrom: number, lines: number[], over: Partial<RunProgress> = {}): RunProgress => ({
+    attempts: 1, attemptDetails: null, logFrom, logLines: lines.map(line), ...over,
+  });
+
+  it("writes a running run's progress with its heartbeat: the log's tail after the lines it has, each line once when a tail is sent again", async () => {
+    const run = await claimed();
+    expect(await store.heartbeat(run.runId, run.fencingToken, LEASE_MS, progress(0, [1, 2]))).toEqual({ alive: true, cancelRequested: false });
+    expect(await world.progressOf(run.runId)).toMatchObject({ attempts: 1, logLines: [line(1), line(2)], attemptDetails: [] });
+    // The reply of that heartbeat was lost: the holder sends the same tail again, with one more line.
+    await store.heartbeat(run.runId, run.fencingToken, LEASE_MS, progress(0, [1, 2, 3]));
+    expect((await world.progressOf(run.runId)).logLines).toEqual([line(1), line(2), line(3)]);
+    const attempt: AttemptRecord = { attempt: 1, startedAt: "2026-11-24T10:00:00.000Z", durationMs: 5, error: "boom" };
+    await store.heartbeat(run.runId, run.fencingToken, LEASE_MS, progress(3, [4], { attempts: 2, attemptDetails: [attempt] }));
+    expect(await world.progressOf(run.runId)).toMatchObject({ attempts: 2, logLines: [line(1), line(2), line(3), line(4)], attemptDetails: [attempt] });
+    // A heartbeat without progress leaves it; the finish writes the whole log once.
+    await store.heartbeat(run.runId, run.fencingToken, LEASE_MS);
+    expect((await world.progressOf(run.runId)).logLines).toHaveLength(4);
+    await store.finish({ ...finishInput(run.runId, run.fencingToken), attempts: 2, logLines: [1, 2, 3, 4, 5].map(line), attemptDetails: [attempt, { ...attempt, attempt: 2, error: undefined }] });
+    expect((await world.progressOf(run.runId)).logLines).toEqual([1, 2, 3, 4, 5].map(line));
+  });
+
+  it("fences progress like the lease: a stale holder's tail and one sent after the finish change nothing", async () => {
+    const first = await claimed();
+    await store.heartbeat(first.runId, first.fencingToken, LEASE_MS, progress(0, [1]));
+    await world.advance(LEASE_MS + 300);
+    const second = await claimed();
+    expect(await store.heartbeat(first.runId, first.fencingToken, LEASE_MS, progress(1, [2]))).toEqual({ alive: false, cancelRequested: false });
+    expect((await world.progressOf(first.runId)).logLines).toEqual([line(1)]);
+    // A timed-out handler that lingers keeps the lease (the finish did not free it) and beats on: its row is done.
+    await store.finish({ ...finishInput(second.runId, second.fencingToken), status: "timed_out", logLines: [line(7)], releaseLease: false });
+    expect(await store.heartbeat(second.runId, second.fencingToken, LEASE_MS, progress(1, [8], { attempts: 3 }))).toEqual({ alive: true, cancelRequested: false });
+    expect(await world.progressOf(second.runId)).toMatchObject({ attempts: 1, logLines: [line(7)] });
+  });
+
+  it("writes progress of an overlap allow run, whose own row is its lease", async () => {
+    const run = await claimed({ overlap: "allow" });
+    expect(await store.heartbeat(run.runId, run.fencingToken, LEASE_MS, progress(0, [1]))).toEqual({ alive: true, cancelRequested: false });
+    expect((await world.progressOf(run.runId)).logLines).toEqual([line(1)]);
+  });
+
   it("skips scheduled triggers of a paused job, and runs an operator's", async () => {
     await world.pause(job);
     expect(await store.claim(claimInput())).toMatchObject({ outcome: "skipped", reason: "paused" });
@@ -106,6 +150,10 @@ describe("run store contract [memory]", () => {
       pause: async (jobName) => {
         store.states.set(jobName, { paused: true });
       },
+      progressOf: async (runId) => {
+        const row = store.runs.get(runId)!;
+        return { attempts: row.attempts, logLines: row.logLines, attemptDetails: row.attemptDetails };
+      },
     };
   });
 });
@@ -118,6 +166,13 @@ describeOnDatabases("run store contract", (ctx) => {
     leasesOf: async (jobName) => (await queryRows<{ n: number }>(ctx.db, sql`SELECT count(*)::int AS n FROM cron_job_leases WHERE job_name = ${jobName}`))[0].n,
     pause: async (jobName) => {
       await ctx.db.execute(sql`INSERT INTO cron_job_config (job_name, paused) VALUES (${jobName}, true) ON CONFLICT (job_name) DO UPDATE SET paused = true`);
+    },
+    progressOf: async (runId) => {
+      const [row] = await queryRows<{ attempts: number; log_lines: unknown; attempt_details: unknown }>(
+        ctx.db,
+        sql`SELECT attempts, log_lines, attempt_details FROM cron_job_logs WHERE id = ${runId}::uuid`,
+      );
+      return { attempts: row.attempts, logLines: jsonValue<LogLine[]>(row.log_lines) ?? [], attemptDetails: jsonValue<AttemptRecord[]>(row.attempt_details) ?? [] };
     },
   }));
 });

@@ -9,6 +9,7 @@ import type {
   LogLine,
   PromoteResult,
   RetryClaimResult,
+  RunProgress,
   RunStore,
 } from "@/lib/cron/run-store";
 import type { OverlapPolicy, RunStatus, RunTrigger, SkipReason } from "@/lib/cron/vocabulary";
@@ -147,6 +148,8 @@ export class MemoryRunStore implements RunStore {
   readonly states = new Map<string, { enabled?: boolean; paused?: boolean; deadLettered?: boolean }>();
   /** The store's time of each heartbeat, in the order they arrived. */
   readonly heartbeatsAt: number[] = [];
+  /** The heartbeats that carried progress, in the order they arrived. */
+  readonly progressWrites: Array<{ at: number; runId: string; progress: RunProgress }> = [];
   private token = 0;
 
   constructor(private readonly now: () => number) {}
@@ -236,20 +239,31 @@ export class MemoryRunStore implements RunStore {
     if (row.status === "queued" || promotedHere) Object.assign(row, { status: "skipped", skipReason: "already_running", completedAt: this.now(), fencingToken: null, leaseExpiresAt: null });
   }
 
-  async heartbeat(runId: string, fencingToken: number, leaseMs: number): Promise<HeartbeatResult> {
+  async heartbeat(runId: string, fencingToken: number, leaseMs: number, progress?: RunProgress | null): Promise<HeartbeatResult> {
     this.heartbeatsAt.push(this.now());
+    if (progress) this.progressWrites.push({ at: this.now(), runId, progress: structuredClone(progress) });
     const row = this.runs.get(runId);
     const lease = row && this.leases.get(row.jobName);
     if (row && lease?.runId === runId && lease.fencingToken === fencingToken) {
       lease.expiresAt = row.leaseExpiresAt = this.now() + leaseMs;
+      if (row.status === "started" && row.fencingToken === fencingToken) this.writeProgress(row, progress);
       return { alive: true, cancelRequested: row.cancelRequested };
     }
     // Runs of overlap "allow" jobs hold no job lease: their own row is their lease.
     if (row && !lease && row.fencingToken === fencingToken && row.status === "started" && row.leaseExpiresAt! > this.now()) {
       row.leaseExpiresAt = this.now() + leaseMs;
+      this.writeProgress(row, progress);
       return { alive: true, cancelRequested: row.cancelRequested };
     }
     return { alive: false, cancelRequested: false };
+  }
+
+  /** As crondeck_heartbeat writes it (drizzle/0013_live_progress.sql): the row's first logFrom lines, then the tail. */
+  private writeProgress(row: MemoryRun, progress: RunProgress | null | undefined): void {
+    if (!progress) return;
+    row.attempts = Math.max(row.attempts, progress.attempts);
+    if (progress.attemptDetails) row.attemptDetails = structuredClone(progress.attemptDetails);
+    if (progress.logLines.length) row.logLines = [...row.logLines.slice(0, progress.logFrom), ...structuredClone(progress.logLines)];
   }
 
   async finish(f: FinishInput): Promise<FinishResult> {

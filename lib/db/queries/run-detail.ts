@@ -14,7 +14,7 @@ export interface RunDetail extends HistoryRun {
   errorStack: string | null;
   output: unknown;
   logLines: Array<{ at: string; message: string; data?: Record<string, unknown> }>;
-  attemptDetails: Array<{ attempt: number; startedAt: string; durationMs: number; error?: string; timedOut?: boolean }>;
+  attemptDetails: Array<{ attempt: number; startedAt: string; durationMs: number; error?: string; timedOut?: boolean; leaseLost?: boolean; replaced?: boolean }>;
   codeVersion: string | null;
   cancelRequestedAt: string | null;
   nextRetryAt: string | null;
@@ -76,5 +76,64 @@ export async function getRun(db: Db, id: string): Promise<RunDetail | null> {
     nextRetryAt: isoOrNull(r.next_retry_at),
     replays: replays.map((x) => ({ ...x, startedAt: iso(x.startedAt) })),
     deadLetter: jsonValue<RunDetail["deadLetter"]>(r.dead_letter),
+  };
+}
+
+/**
+ * What the run page polls while a run is running (GET /api/admin/runs/[id]/progress?since=n):
+ * its status, attempts and the log lines after the first `since`, and little else, so a poll
+ * every few seconds stays light (one row by primary key, only the log's tail leaves the database).
+ */
+export interface RunProgressView {
+  id: string;
+  status: RunStatus;
+  attempts: number | null;
+  attemptDetails: RunDetail["attemptDetails"];
+  /** How many lines the row holds; the next poll asks for the lines after them. */
+  logCount: number;
+  /** The lines after `since` (their indexes are since, since + 1, ...). */
+  logLines: RunDetail["logLines"];
+  startedAt: string;
+  completedAt: string | null;
+  durationMs: number | null;
+  leaseExpiresAt: string | null;
+  error: string | null;
+}
+
+/** One run's progress from line `since` on; null when there is no such run. */
+export async function getRunProgress(db: Db, id: string, since: number): Promise<RunProgressView | null> {
+  const [r] = await queryRows<{
+    id: string;
+    status: RunStatus;
+    attempts: DbNumber | null;
+    attempt_details: unknown;
+    log_count: DbNumber | null;
+    tail: unknown;
+    started_at: DbTime;
+    completed_at: DbTime | null;
+    duration_ms: DbNumber | null;
+    lease_expires_at: DbTime | null;
+    error_message: string | null;
+  }>(
+    db,
+    sql`SELECT l.id, l.status, l.attempts, l.attempt_details, coalesce(jsonb_array_length(l.log_lines), 0) AS log_count,
+               (SELECT coalesce(jsonb_agg(e ORDER BY i), '[]'::jsonb) FROM jsonb_array_elements(coalesce(l.log_lines, '[]'::jsonb)) WITH ORDINALITY t(e, i)
+                 WHERE i > ${since}) AS tail,
+               l.started_at, l.completed_at, l.duration_ms, l.lease_expires_at, l.error_message
+        FROM cron_job_logs l WHERE l.id = ${id}::uuid`,
+  );
+  if (!r) return null;
+  return {
+    id: r.id,
+    status: r.status,
+    attempts: numOrNull(r.attempts),
+    attemptDetails: jsonValue<RunDetail["attemptDetails"]>(r.attempt_details) ?? [],
+    logCount: numOrNull(r.log_count) ?? 0,
+    logLines: jsonValue<RunDetail["logLines"]>(r.tail) ?? [],
+    startedAt: iso(r.started_at),
+    completedAt: isoOrNull(r.completed_at),
+    durationMs: numOrNull(r.duration_ms),
+    leaseExpiresAt: isoOrNull(r.lease_expires_at),
+    error: r.error_message ?? null,
   };
 }

@@ -249,6 +249,14 @@ export interface RunningJob {
   leaseExpiresAt: string | null;
   /** The lease expired with no result recorded; the tick will mark the run abandoned. */
   stale: boolean;
+  /** Attempts started so far (written with the heartbeats while it runs). */
+  attempts: number;
+  /** How many log lines its row shows so far. */
+  logCount: number;
+  /** The latest of them, if any. */
+  lastLine: { at: string; message: string } | null;
+  /** The latest finished attempt's error, if it failed (a retry is running or due). */
+  lastAttemptError: string | null;
 }
 
 interface RunningRow {
@@ -261,16 +269,27 @@ interface RunningRow {
   holder: string | null;
   lease_expires_at: DbTime | null;
   stale: boolean;
+  attempts: DbNumber | null;
+  log_count: DbNumber | null;
+  last_line: unknown;
+  last_attempt_error: string | null;
 }
 
-/** Runs holding status "started", longest-running first (the running_cron_jobs view plus the lease). */
+/**
+ * Runs holding status "started", longest-running first (the running_cron_jobs view plus the
+ * lease), each with its progress so far: attempts, the latest log line (only that line leaves
+ * the database, not the log), the last finished attempt's error.
+ */
 export async function runningJobs(db: Db): Promise<RunningJob[]> {
   const rows = await queryRows<RunningRow>(
     db,
     sql`SELECT r.id, r.job_name, r.started_at, r.running_duration_seconds, r.scheduled_for, r.trigger, r.holder,
                coalesce(k.expires_at, r.lease_expires_at) AS lease_expires_at,
-               coalesce(coalesce(k.expires_at, r.lease_expires_at) <= now(), false) AS stale
-        FROM running_cron_jobs r LEFT JOIN cron_job_leases k ON k.run_id = r.id
+               coalesce(coalesce(k.expires_at, r.lease_expires_at) <= now(), false) AS stale,
+               l.attempts, coalesce(jsonb_array_length(l.log_lines), 0) AS log_count,
+               jsonb_build_object('at', l.log_lines -> -1 ->> 'at', 'message', l.log_lines -> -1 ->> 'message') AS last_line,
+               l.attempt_details -> -1 ->> 'error' AS last_attempt_error
+        FROM running_cron_jobs r JOIN cron_job_logs l ON l.id = r.id LEFT JOIN cron_job_leases k ON k.run_id = r.id
         ORDER BY r.started_at ASC, r.id ASC`,
   );
   return rows.map((r) => ({
@@ -283,5 +302,14 @@ export async function runningJobs(db: Db): Promise<RunningJob[]> {
     holder: r.holder ?? null,
     leaseExpiresAt: isoOrNull(r.lease_expires_at),
     stale: Boolean(r.stale),
+    attempts: numOrNull(r.attempts) ?? 0,
+    logCount: numOrNull(r.log_count) ?? 0,
+    lastLine: lastLineOf(r.last_line),
+    lastAttemptError: r.last_attempt_error ?? null,
   }));
+}
+
+function lastLineOf(value: unknown): RunningJob["lastLine"] {
+  const line = jsonValue<{ at: string | null; message: string | null }>(value);
+  return line?.message != null ? { at: line.at ?? "", message: line.message } : null;
 }
