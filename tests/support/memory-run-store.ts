@@ -276,8 +276,9 @@ export class MemoryRunStore implements RunStore {
     }
     const completedAt = f.status === "retry_scheduled" ? null : this.now();
     Object.assign(row, {
-      status: f.status, completedAt, attempts: f.attempts, errorMessage: f.errorMessage, output: f.output, logLines: f.logLines,
-      attemptDetails: f.attemptDetails, nextRetryAt: f.nextRetryAt ?? null, leaseExpiresAt: f.releaseLease ? null : row.leaseExpiresAt,
+      // Copies, as the database keeps them: the caller's log may still grow (a handler that lingers after its timeout).
+      status: f.status, completedAt, attempts: f.attempts, errorMessage: f.errorMessage, output: f.output, logLines: structuredClone(f.logLines),
+      attemptDetails: structuredClone(f.attemptDetails), nextRetryAt: f.nextRetryAt ?? null, leaseExpiresAt: f.releaseLease ? null : row.leaseExpiresAt,
     });
     return { finished: true, takenOverBy: null, completedAt: completedAt === null ? null : new Date(completedAt), durationMs: this.now() - row.startedAt, consecutiveFailures: null, previousFailures: null, deadLetterId: null, autoPaused: false };
   }
