@@ -71,7 +71,7 @@ export async function sendDeadLetterDigest(input: DigestInput): Promise<DigestOu
         pending: digest.pending,
         oldestJob: digest.oldest?.jobName ?? null,
         oldestSince: digest.oldest?.createdAt ?? null,
-        ...Object.fromEntries(reasons.map((text, i) => [`topReason${i + 1}`, text])),
+        ...Object.fromEntries(reasons.map((text, i) => [`reason_${i + 1}`, text])),
       },
     },
     { slackWebhook: null, email: [], reAlertAfterMs: input.reAlertAfterMs },
