@@ -10,10 +10,11 @@ import { deliveryGraceMs, EXECUTE_PATH, TICK_PATH } from "../../lib/vercel/crons
 import { checkVercelConfig } from "../../lib/vercel/check";
 import { FAILURE_STATUSES, jobStateOf, type JobState } from "../../lib/cron/vocabulary";
 import { targetFromEnv, type Db } from "../../lib/db/client";
-import { jobKnowledge, lastStartedAt, slotRecords, type SlotRecord } from "../../lib/db/queries/doctor";
+import { jobKnowledge, slotRecords, type SlotRecord } from "../../lib/db/queries/doctor";
+import type { TickHealth } from "../../lib/db/queries/tick-health";
+import { readTickHealth } from "../../lib/app/tick-watch";
 import { jobStates, type JobConfigState } from "../../lib/db/queries/jobs";
 import { jobs as deployedJobs } from "../../lib/jobs";
-import { tickJob } from "../../lib/app/tick";
 import { describeTarget, type CliContext } from "./context";
 import { CliError, EXIT_FAILURE, EXIT_OK } from "./errors";
 import { clip, explainSkip, formatSeconds, formatTime, table } from "./format";
@@ -147,6 +148,7 @@ export async function doctor(ctx: CliContext, input: CommandInput): Promise<numb
 
   // 4. Each job's last expected slot.
   let diagnoses: JobDiagnosis[] = [];
+  let tick: TickHealth | null = null;
   if (db) {
     const graceMs = deliveryGraceMs(env.CRON_PLAN);
     const wanted = selected.map((job) => ({ job, name: job.name, slot: slotAt(job.schedule, now) }));
@@ -154,19 +156,14 @@ export async function doctor(ctx: CliContext, input: CommandInput): Promise<numb
     const unknown: JobKnowledge = { missedCheckedUntil: null, firstRunAt: null };
     diagnoses = wanted.map((w) => diagnose(w.job, w.slot, slots.get(w.name), configByName.get(w.name), now, graceMs, (t) => ctx.redact(t), knowledge.get(w.name) ?? unknown));
 
-    // The tick claims its minute like a job: its last row says whether housekeeping runs at all.
-    const tickLast = await lastStartedAt(db, tickJob.name);
-    const tickEvery = env.CRON_PLAN === "hobby" ? 86_400_000 : 60_000;
-    if (!tickLast) {
-      config.push({ severity: "warning", code: "tick_never_ran", message: `the tick (${TICK_PATH}) has never run: abandoned runs, deferred retries and missed slots are not handled until something calls it` });
-    } else if (now.getTime() - tickLast.getTime() > tickEvery + graceMs) {
-      config.push({ severity: "warning", code: "tick_late", message: `the tick last ran ${formatSeconds((now.getTime() - tickLast.getTime()) / 1000)} ago (expected every ${formatDurationMs(tickEvery)})` });
-    }
+    // The tick claims its minute like a job: its runs say whether housekeeping runs at all (read only: doctor alerts nothing).
+    tick = await readTickHealth(db, env.CRON_PLAN, now);
+    config.push(...tickFindings(tick));
   }
 
   const problems = [...config.filter((f) => f.severity === "error"), ...diagnoses.filter((d) => d.severity === "error")].length;
   const ok = problems === 0;
-  ctx.out.result({ ok, now: now.toISOString(), plan: env.CRON_PLAN, config, jobs: diagnoses }, () => {
+  ctx.out.result({ ok, now: now.toISOString(), plan: env.CRON_PLAN, config, tick, jobs: diagnoses }, () => {
     const lines = ["Configuration", ...config.map((f) => `  ${f.severity.padEnd(7)}  ${f.message}`), ""];
     if (!db) lines.push(noDatabase);
     else {
@@ -182,6 +179,32 @@ export async function doctor(ctx: CliContext, input: CommandInput): Promise<numb
     return lines;
   });
   return ok ? EXIT_OK : EXIT_FAILURE;
+}
+
+/**
+ * What the tick's own health says (lib/app/tick-watch.ts readTickHealth, the same reading the
+ * admin API, the dashboard and the tick_late alert use): when it last ran and what it did, or that
+ * it is late (no tick run for its interval and the plan's grace) or never ran. Warnings: doctor's
+ * exit code stays for the jobs' slots and the configuration.
+ */
+export function tickFindings(tick: TickHealth): Finding[] {
+  const every = formatDurationMs(tick.expectedEveryMs);
+  const stopped = "abandoned runs, deferred retries, missed slots and the jobs the tick dispatches wait until it runs";
+  if (!tick.lastRun) {
+    return [
+      tick.late
+        ? { severity: "warning", code: "tick_late", message: `the tick (${TICK_PATH}) has never run while jobs have for over ${formatDurationMs(tick.lateAfterMs)}: ${stopped}. Is it in vercel.json (\`npm run cron:sync\`) and does it get through (CRON_SECRET, Deployment Protection)?` }
+        : { severity: "warning", code: "tick_never_ran", message: `the tick (${TICK_PATH}) has never run: abandoned runs, deferred retries and missed slots are not handled until something calls it` },
+    ];
+  }
+  const ago = formatSeconds((tick.lagMs ?? 0) / 1000);
+  const w = tick.lastRun.work;
+  const did = w ? `abandoned ${w.abandoned}, retries ${w.retries}, missed ${w.missed}, dispatched ${w.dispatched}, errors ${w.errors}` : "no report";
+  const findings: Finding[] = [];
+  if (tick.late) findings.push({ severity: "warning", code: "tick_late", message: `the tick last ran ${ago} ago (expected every ${every}, late after ${formatDurationMs(tick.lateAfterMs)}): ${stopped}` });
+  else findings.push({ severity: "ok", code: "tick", message: `the tick last ran ${ago} ago (expected every ${every}): ${did}` });
+  if (w && w.errors > 0) findings.push({ severity: "warning", code: "tick_errors", message: `the tick's last run reported ${w.errors} error(s) (${tick.runsWithErrors24h} of its ${tick.runs24h} runs in 24 h did): GET /api/admin/tick and the dashboard's Tick page list them` });
+  return findings;
 }
 
 /**

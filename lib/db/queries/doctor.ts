@@ -54,12 +54,6 @@ export async function slotRecords(db: Db, wanted: ReadonlyArray<{ name: string; 
   );
 }
 
-/** When a job's last row started (the tick's tells whether housekeeping runs at all); null if it never ran. */
-export async function lastStartedAt(db: Db, jobName: string): Promise<Date | null> {
-  const [row] = await queryRows<{ last: DbTime | null }>(db, sql`SELECT max(started_at) AS last FROM cron_job_logs WHERE job_name = ${jobName}`);
-  return toDateOrNull(row?.last);
-}
-
 /**
  * What the database knows of when Crondeck first knew each job (lib/cron/expected-slots.ts):
  * the tick's missed-slot bookmark and the start of the job's first row. Jobs it knows nothing
