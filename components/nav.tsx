@@ -8,6 +8,7 @@ const LINKS = [
   { href: "/dashboard/admin/cron-jobs", label: "Jobs" },
   { href: "/dashboard/admin/dead-letters", label: "Dead letters" },
   { href: "/dashboard/admin/locks", label: "Locks" },
+  { href: "/dashboard/admin/tick", label: "Tick" },
   { href: "/dashboard/admin/audit", label: "Audit log" },
 ];
 

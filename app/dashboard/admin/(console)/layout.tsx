@@ -3,6 +3,7 @@ import Link from "next/link";
 import type { ReactNode } from "react";
 import { LogoutButton } from "@/components/logout-button";
 import { DashboardNav } from "@/components/nav";
+import { TickBanner } from "@/components/tick-banner";
 import { focusRing } from "@/components/ui";
 
 export const metadata: Metadata = {
@@ -10,7 +11,7 @@ export const metadata: Metadata = {
   robots: { index: false, follow: false },
 };
 
-/** The dashboard's frame: skip link, header with the nav and log out, and the main region. Each page checks the session itself. */
+/** The dashboard's frame: skip link, header with the nav and log out, the late-tick banner (it asks the admin API, so it shows nothing signed out), and the main region. Each page checks the session itself. */
 export default function ConsoleLayout({ children }: { children: ReactNode }) {
   return (
     <div className="min-h-screen bg-zinc-50 text-zinc-900 dark:bg-zinc-950 dark:text-zinc-100">
@@ -33,6 +34,7 @@ export default function ConsoleLayout({ children }: { children: ReactNode }) {
           </div>
         </div>
       </header>
+      <TickBanner />
       <main id="main" tabIndex={-1} className="mx-auto flex max-w-screen-2xl flex-col gap-6 px-4 py-6 outline-none">
         {children}
       </main>
