@@ -4,12 +4,14 @@ import type { RunDetail as Run } from "@/lib/db/queries/run-detail";
 import { formatDuration } from "@/lib/format";
 import { shortId } from "@/lib/dashboard/format";
 import { RunStatusBadge } from "./badges";
+import { LiveRunProgress } from "./live-run-progress";
 import { Time } from "./time";
-import { Card, Code, Facts, linkClass, mutedText, Pre } from "./ui";
+import { Card, Code, Facts, linkClass, Pre } from "./ui";
 
-const th = "px-3 py-1.5 text-left text-xs font-semibold uppercase text-zinc-600 dark:text-zinc-400";
-
-/** One run: when, how, every attempt, its log lines, error and stack, and its output. */
+/**
+ * One run: when, how, every attempt, its log lines, error and stack, and its output. A running
+ * run's attempts and lines update as they arrive (components/live-run-progress.tsx).
+ */
 export function RunDetail({ run, closeHref, runHref }: { run: Run; closeHref: string; runHref: (id: string) => string }) {
   const facts: Array<[string, ReactNode]> = [
     ["Run id", <Code key="id">{run.id}</Code>],
@@ -63,59 +65,10 @@ export function RunDetail({ run, closeHref, runHref }: { run: Run; closeHref: st
           </div>
         ) : null}
 
-        <div className="flex flex-col gap-2">
-          <h3 className="text-sm font-semibold">Attempts</h3>
-          {run.attemptDetails.length ? (
-            <div role="region" aria-label="Attempts (scrolls sideways)" tabIndex={0} className="overflow-x-auto">
-              <table className="w-full min-w-[32rem] text-sm">
-                <thead>
-                  <tr>
-                    <th scope="col" className={th}>#</th>
-                    <th scope="col" className={th}>Started</th>
-                    <th scope="col" className={th}>Duration</th>
-                    <th scope="col" className={th}>Outcome</th>
-                  </tr>
-                </thead>
-                <tbody className="divide-y divide-zinc-200 dark:divide-zinc-800">
-                  {run.attemptDetails.map((a) => (
-                    <tr key={a.attempt}>
-                      <td className="px-3 py-1.5 tabular-nums">{a.attempt}</td>
-                      <td className="px-3 py-1.5">
-                        <Time iso={a.startedAt} />
-                      </td>
-                      <td className="px-3 py-1.5 tabular-nums">{formatDuration(a.durationMs)}</td>
-                      <td className="px-3 py-1.5 break-words">
-                        {a.timedOut ? <span className="font-medium text-red-800 dark:text-red-300">timed out{a.error ? ": " : ""}</span> : null}
-                        {a.error ? <span className="text-red-800 dark:text-red-300">{a.error}</span> : a.timedOut ? null : <span className="text-green-800 dark:text-green-300">succeeded</span>}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          ) : (
-            <p className={`text-sm ${mutedText}`}>{run.status === "skipped" || run.status === "missed" ? "This slot did not run, so it has no attempts." : "No attempt recorded yet."}</p>
-          )}
-        </div>
-
-        <div className="flex flex-col gap-2">
-          <h3 className="text-sm font-semibold">Log lines</h3>
-          {run.logLines.length ? (
-            <ol className="flex flex-col gap-1 font-mono text-xs" aria-label="Log lines">
-              {run.logLines.map((line, i) => (
-                <li key={i} className="flex flex-wrap gap-x-3 break-words">
-                  <span className={mutedText}>
-                    <Time iso={line.at} format="time" />
-                  </span>
-                  <span>{line.message}</span>
-                  {line.data ? <span className={mutedText}>{JSON.stringify(line.data)}</span> : null}
-                </li>
-              ))}
-            </ol>
-          ) : (
-            <p className={`text-sm ${mutedText}`}>The job logged nothing.</p>
-          )}
-        </div>
+        <LiveRunProgress
+          runId={run.id}
+          initial={{ status: run.status, attempts: run.attempts, attemptDetails: run.attemptDetails, logLines: run.logLines }}
+        />
 
         {run.output !== null && run.output !== undefined ? (
           <div className="flex flex-col gap-2">

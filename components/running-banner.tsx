@@ -12,9 +12,11 @@ import { Time } from "./time";
 const idsOf = (runs: readonly RunningJob[]) => runs.map((r) => r.runId).sort().join(",");
 
 /**
- * What is running now, with durations that tick every second. Polls GET /api/admin/cron-jobs
- * every `pollMs` (while the tab is visible); when the set of running runs changes, the page's
- * server components re-render so the table shows the new last runs. Both are background
+ * What is running now, with durations that tick every second, each run's attempt and latest
+ * log line (written with its heartbeats while it runs). Polls GET /api/admin/cron-jobs every
+ * `pollMs` (while the tab is visible) and shows each answer's lines; when the set of running
+ * runs changes (one finished or started), the page's server components re-render so the table
+ * shows the new last runs. Both are background
  * requests: they do not keep the session alive (components/background-refresh.ts).
  */
 export function RunningBanner({ initial, pollMs = 3000 }: { initial: RunningJob[]; pollMs?: number }) {
@@ -97,10 +99,29 @@ export function RunningBanner({ initial, pollMs = 3000 }: { initial: RunningJob[
                 {run.trigger} · started <Time iso={run.startedAt} format="time" />
                 {run.holder ? ` · on ${run.holder}` : ""}
               </span>
+              {run.attempts > 1 ? <span className="text-zinc-600 dark:text-zinc-400">attempt {run.attempts}</span> : null}
               {run.stale ? (
                 <Badge tone="red" title="The lease expired: its holder stopped heartbeating">
                   STALE lease: the holder stopped heartbeating
                 </Badge>
+              ) : null}
+              {run.lastLine || run.lastAttemptError ? (
+                <p className="w-full truncate font-mono text-xs text-zinc-700 dark:text-zinc-300" title={run.lastLine?.message ?? run.lastAttemptError ?? undefined}>
+                  <span className="sr-only">latest log line: </span>
+                  {run.lastLine ? (
+                    <>
+                      {run.lastLine.at ? (
+                        <span className="text-zinc-500 dark:text-zinc-400">
+                          <Time iso={run.lastLine.at} format="time" />{" "}
+                        </span>
+                      ) : null}
+                      {run.lastLine.message}
+                      {run.logCount > 1 ? <span className="text-zinc-500 dark:text-zinc-400"> ({run.logCount} lines)</span> : null}
+                    </>
+                  ) : (
+                    <span className="text-red-800 dark:text-red-300">the last attempt failed: {run.lastAttemptError}</span>
+                  )}
+                </p>
               ) : null}
             </li>
           ))}
