@@ -15,6 +15,13 @@ export async function register(): Promise<void> {
     // Every request gets its TCP peer's address in a header of our own (lib/auth/client-address.ts).
     (await import("./lib/auth/peer-address")).installPeerAddressStamp();
     await import("./sentry.server.config");
+    // OpenTelemetry run spans over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set (the
+    // runtime wraps the engine's observers with them); nothing is created without it.
+    if (env.NEXT_PHASE !== "phase-production-build") {
+      const { getTracing } = await import("./lib/telemetry/tracing");
+      const { codeVersion } = await import("./lib/env");
+      getTracing(env, codeVersion(env));
+    }
     // On the embedded database this server owns its data directory from the start (one process
     // per directory): a second server or a CLI command on it is refused with a message saying
     // what to do, and a damaged directory is reported here, with the fix, instead of as a 503 on

@@ -4,7 +4,8 @@
  *
  * @sentry/nextjs 11 has no `sendDefaultPii`: `dataCollection` replaces it, and its defaults
  * collect user info, cookies, headers, bodies, query strings, database query data and local
- * variables. Crondeck sends none of them: error messages, stacks and cron check-ins only.
+ * variables. Crondeck sends none of them: error messages, stacks and cron check-ins, and request
+ * transactions (without headers, bodies or query strings) when SENTRY_TRACES_SAMPLE_RATE is above 0.
  */
 import * as Sentry from "@sentry/nextjs";
 import { keepDsnKeyOutOfTraces, secretScrubbing } from "./lib/alerts/sentry";
@@ -17,8 +18,9 @@ if (dsn) {
     dsn,
     environment: process.env.SENTRY_ENVIRONMENT || process.env.VERCEL_ENV || process.env.NODE_ENV,
     release: process.env.VERCEL_GIT_COMMIT_SHA || process.env.CRONDECK_CODE_VERSION || undefined,
-    // Errors and check-ins only; no performance tracing.
-    tracesSampleRate: 0,
+    // Performance tracing (transactions) for this share of requests, SENTRY_TRACES_SAMPLE_RATE
+    // (0 to 1, default 0: errors and check-ins only). lib/env.ts validates the value.
+    tracesSampleRate: loadEnv().SENTRY_TRACES_SAMPLE_RATE,
     dataCollection: {
       userInfo: false,
       cookies: false,

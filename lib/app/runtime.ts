@@ -6,6 +6,8 @@ import { PostgresRunStore } from "../db/run-store";
 import { codeVersion, loadEnv, secretsOf, type Env } from "../env";
 import { getRegistry } from "../jobs";
 import { redisLeaseStoreFromEnv } from "../locks/redis-lease-store";
+import { tracedObservers, tracedRunStore } from "../telemetry/run-spans";
+import { getTracing, type Tracing } from "../telemetry/tracing";
 import { createObservers, type ObserverOptions, type Observers } from "./observers";
 import { stoppingSignal } from "./shutdown";
 
@@ -31,10 +33,12 @@ export interface RuntimeInputs {
   stopping?: AbortSignal;
   /** Replaces the alert channels the environment configures (tests, a CLI that must not alert). */
   dispatcher?: ObserverOptions["dispatcher"];
+  /** Where run spans go; default the process's OTLP exporter when OTEL_EXPORTER_OTLP_ENDPOINT is set (lib/telemetry/tracing.ts), null: none. */
+  tracing?: Tracing | null;
 }
 
-/** Builds the stores, the engine's dependencies and the observers. Reads no global state, opens nothing. */
-export function createRuntime({ env, database, registry, stopping, dispatcher }: RuntimeInputs): Runtime {
+/** Builds the stores, the engine's dependencies and the observers. Opens nothing; the only global it reads is the process's tracer (getTracing). */
+export function createRuntime({ env, database, registry, stopping, dispatcher, tracing = getTracing(env, codeVersion(env)) }: RuntimeInputs): Runtime {
   const preLock = redisLeaseStoreFromEnv(env);
   // A job's own Slack webhook (alerts.slackWebhook) is a secret URL like SLACK_WEBHOOK_URL.
   const secrets = secretsOf(
@@ -42,6 +46,9 @@ export function createRuntime({ env, database, registry, stopping, dispatcher }:
     registry.list().map((job) => job.alerts.slackWebhook),
   );
   const observers = createObservers(env, database.db, secrets, { registry: () => registry, dispatcher });
+  // With tracing on, a span per run (and per attempt, and per refused claim) around the same observers.
+  const runObservers = tracing ? tracedObservers(observers, tracing, secrets) : observers;
+  const runs = new PostgresRunStore(database.db);
   return {
     env,
     database,
@@ -49,14 +56,14 @@ export function createRuntime({ env, database, registry, stopping, dispatcher }:
     observers,
     engine: {
       clock: systemClock,
-      runs: new PostgresRunStore(database.db),
+      runs: tracing ? tracedRunStore(runs, tracing) : runs,
       preLock,
       holder: currentHolder(env),
       codeVersion: codeVersion(env),
       secrets,
       stopping,
-      onRunStarted: observers.onRunStarted,
-      onRunFinished: observers.onRunFinished,
+      onRunStarted: runObservers.onRunStarted,
+      onRunFinished: runObservers.onRunFinished,
     },
   };
 }
