@@ -6,7 +6,7 @@ import type { TriggerOutcome } from "../cron/run-job";
 import { nextRunAfter } from "../cron/schedule";
 import { tickJob } from "../cron/tick";
 import type { Db } from "../db/client";
-import { closeMonitor, openMonitor, openMonitors, SYSTEM_MONITOR, type OpenMonitor } from "../db/monitors";
+import { closeMonitor, openMonitor, SYSTEM_MONITOR, type OpenMonitor } from "../db/monitors";
 import { tickHealth, tickRuns, tickWorkOf, type TickHealth, type TickRun, type TickWork } from "../db/queries/tick-health";
 import type { Env } from "../env";
 import { deliveryGraceMs, TICK_PATH, tickScheduleFor, type VercelPlan } from "../vercel/crons";
@@ -29,9 +29,9 @@ export const TICK_LATE_REALERT_MS = 3_600_000;
 const ROUTING: AlertRouting = { slackWebhook: null, email: [], reAlertAfterMs: TICK_LATE_REALERT_MS };
 
 /**
- * The routes that check on the way (execute, /api/health) do it at most this often per process
- * and database: one query a minute, whatever the traffic. A late tick is then alerted at most a
- * minute after it shows as late.
+ * The execute route checks on the way at most this often per process and database: one query a
+ * minute, whatever the traffic. A late tick is then alerted at most a minute after it shows as late.
+ * (The admin tick API and /api/health read the health anyway, and a check that changes nothing writes nothing.)
  */
 export const TICK_WATCH_EVERY_MS = 60_000;
 
@@ -86,11 +86,6 @@ export function tickLateMessage(health: TickHealth): string {
   return `${since}; it is expected every ${every}. Check that vercel.json has the ${TICK_PATH} cron (npm run cron:sync), that the deployment is not behind Deployment Protection, that CRON_SECRET matches and that CRON_PLAN is the project's plan.`;
 }
 
-const alertedAtOf = (monitor: OpenMonitor | undefined): number | null => {
-  const at = monitor?.detail?.alertedAt;
-  return typeof at === "string" && !Number.isNaN(Date.parse(at)) ? Date.parse(at) : null;
-};
-
 function lateEvent(deps: TickWatchDeps, health: TickHealth, incidentId: string): AlertEvent {
   return {
     kind: TICK_LATE,
@@ -125,26 +120,29 @@ function recoveredEvent(deps: TickWatchDeps, health: TickHealth, closed: OpenMon
 
 /**
  * Checks the tick and acts: late -> open the system monitor and alert once (again per the
- * re-alert window while it stays late); running -> close it and send one `recovered`. Two
- * processes checking at once open one incident (openMonitor is one statement) and the
- * dispatcher's claim lets one of their alerts through. `health` skips the read when the caller
- * has it already. Throws only when the database does (callers contain it: watchQuietly).
+ * re-alert window while it stays late); running -> close it and send one `recovered`. The
+ * health's read says whether the watch is open and when it last alerted, so a check that finds
+ * nothing to change writes nothing. Two processes checking at once open one incident
+ * (openMonitor is one statement) and the dispatcher's claim lets one of their alerts through.
+ * `known` skips the read when the caller has it already. Throws only when the database does
+ * (watchQuietly contains it).
  */
 export async function watchTick(deps: TickWatchDeps, known?: TickHealth): Promise<TickWatchResult> {
   const health = known ?? (await readTickHealth(deps.db, deps.env.CRON_PLAN, deps.now));
   const key = { jobName: SYSTEM_MONITOR, kind: TICK_LATE };
   if (!health.late) {
+    if (!health.incident) return { health, action: "none", incidentId: null, alert: null };
     const closed = await closeMonitor(deps.db, key);
+    // Another process closed it in between: its recovered alert is the one.
     if (!closed) return { health, action: "none", incidentId: null, alert: null };
     const alert = await deps.notify(recoveredEvent(deps, health, closed), ROUTING);
     return { health, action: "closed", incidentId: closed.incidentId, alert };
   }
-  const previous = (await openMonitors(deps.db, SYSTEM_MONITOR)).find((m) => m.kind === TICK_LATE);
-  const lastAlertAt = alertedAtOf(previous);
+  const lastAlertAt = health.incident?.alertedAt ? Date.parse(health.incident.alertedAt) : null;
   const due = lastAlertAt === null || deps.now.getTime() - lastAlertAt >= TICK_LATE_REALERT_MS;
+  if (health.incident && !due) return { health, action: "open", incidentId: health.incident.incidentId, alert: null };
   const detail = (alertedAt: number | null) => ({ lastTickAt: health.lastRun?.startedAt ?? null, alertedAt: alertedAt === null ? null : new Date(alertedAt).toISOString() });
-  const monitor = await openMonitor(deps.db, { ...key, at: deps.now, value: health.lagMs, detail: detail(due ? deps.now.getTime() : lastAlertAt) });
-  if (!due && !monitor.opened) return { health, action: "open", incidentId: monitor.incidentId, alert: null };
+  const monitor = await openMonitor(deps.db, { ...key, at: deps.now, value: health.lagMs, detail: detail(deps.now.getTime()) });
   const alert = await deps.notify(lateEvent(deps, health, monitor.incidentId), ROUTING);
   // Only a delivered alert starts the window (as the dispatcher's): when every channel failed, the next check tries again.
   if (alert.delivered.length === 0 && !alert.suppressed) await openMonitor(deps.db, { ...key, at: deps.now, value: health.lagMs, detail: detail(lastAlertAt) });
@@ -181,8 +179,8 @@ export async function watchQuietly(deps: TickWatchDeps, known?: TickHealth): Pro
 }
 
 /**
- * The check from a route that runs anyway (execute after a run, /api/health, the admin tick API):
- * at most once per TICK_WATCH_EVERY_MS per process, never throws. Null when it was not due.
+ * The check from the execute route after a run: at most once per TICK_WATCH_EVERY_MS per process,
+ * never throws. Null when it was not due.
  */
 export function watchTickThrottled(deps: TickWatchDeps, known?: TickHealth): Promise<TickWatchResult | null> {
   if (!takeCheck(deps.db, deps.now)) return Promise.resolve(null);
@@ -275,26 +273,21 @@ export function tickHealthSummary(health: TickHealth): TickHealthSummary {
 }
 
 export interface TickOverview {
+  /** The health after this check (its incident as the check left it). */
   health: TickHealth;
-  /** The open tick_late incident, when the tick is (or was at the last check) late. */
-  incident: { incidentId: string; openedAt: string; alertedAt: string | null } | null;
   /** The tick's latest runs, newest first, with what each did. */
   runs: TickRun[];
+  /** What this check did about the watch. */
+  watch: TickWatchAction | null;
 }
 
 /**
- * What the admin tick API and the dashboard's tick page show: the health, the open incident and
- * the latest runs. Reading it is a check too (throttled like the routes').
+ * What the admin tick API and the dashboard's tick page show: the health and the latest runs.
+ * Reading it is a check too (it writes only when the watch opens, re-alerts or closes).
  */
 export async function tickOverview(deps: TickWatchDeps, options: { limit: number; before?: Date | null }): Promise<TickOverview> {
-  const health = await readTickHealth(deps.db, deps.env.CRON_PLAN, deps.now);
-  await watchTickThrottled(deps, health);
-  const [runs, monitors] = await Promise.all([tickRuns(deps.db, options), openMonitors(deps.db, SYSTEM_MONITOR)]);
-  const open = monitors.find((m) => m.kind === TICK_LATE);
-  const alertedAt = alertedAtOf(open);
-  return {
-    health,
-    incident: open ? { incidentId: open.incidentId, openedAt: open.openedAt.toISOString(), alertedAt: alertedAt === null ? null : new Date(alertedAt).toISOString() } : null,
-    runs,
-  };
+  const [health, runs] = await Promise.all([readTickHealth(deps.db, deps.env.CRON_PLAN, deps.now), tickRuns(deps.db, options)]);
+  const watch = await watchQuietly(deps, health);
+  const changed = watch && watch.action !== "none" && watch.action !== "open";
+  return { health: changed ? await readTickHealth(deps.db, deps.env.CRON_PLAN, deps.now) : health, runs, watch: watch?.action ?? null };
 }

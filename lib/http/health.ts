@@ -1,6 +1,6 @@
 import { checkHealth, healthStatusCode } from "../app/health";
 import { getRuntime } from "../app/runtime";
-import { readTickHealth, tickHealthSummary, watchTickThrottled } from "../app/tick-watch";
+import { readTickHealth, tickHealthSummary, watchQuietly } from "../app/tick-watch";
 import { systemClock } from "../cron/clock";
 import { getDatabase, targetFromEnv } from "../db/client";
 import { loadEnv } from "../env";
@@ -16,12 +16,12 @@ export async function handleHealth(): Promise<Response> {
       databaseKind: targetFromEnv(env).kind,
       // Postgres is always the lock store; an Upstash Redis pre-check is reported when configured.
       leaseStore: redisLeaseStoreFromEnv(env),
-      // The tick's own health; the check alerts tick_late at most once a minute per process (lib/app/tick-watch.ts).
+      // The tick's own health, which is also a check: it writes and alerts only when the tick_late watch opens, re-alerts or closes (lib/app/tick-watch.ts).
       tick: async (db) => {
         const runtime = await getRuntime();
         const now = new Date((runtime.engine.clock ?? systemClock).now());
         const health = await readTickHealth(db, env.CRON_PLAN, now);
-        await watchTickThrottled({ db, env, notify: runtime.observers.notify, now }, health);
+        await watchQuietly({ db, env, notify: runtime.observers.notify, now }, health);
         return tickHealthSummary(health);
       },
     });

@@ -43,7 +43,7 @@ describe("the tick's Sentry cron monitor", () => {
     const env = parseEnv({ CRON_SECRET: "sentry-tick-secret-0123456789", CRON_PLAN: plan, SENTRY_DSN: recorder.dsn });
     const runtime = createRuntime({ env, database, registry: new JobRegistry([]), dispatcher: new AlertDispatcher({ db: database.db, channels: [] }) });
     // Each plan's delivery claims a minute of its own.
-    const clock = { ...systemClock, now: () => Date.now() - (i + 1) * 60_000 };
+    const clock = { ...systemClock, now: () => Date.now() - (i + 1) * 600_000 };
     const seen = recorder.checkIns().length;
     const outcome = await deliverTick({ ...runtime, engine: { ...runtime.engine, clock } }, { baseUrl: "http://127.0.0.1:9", budgetMs: 30_000 });
     expect(outcome.kind).toBe("ran");

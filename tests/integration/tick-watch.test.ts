@@ -75,11 +75,11 @@ describeOnDatabases("the tick watch", (ctx) => {
     const [row] = await queryRows<{ now: Date | string }>(ctx.db, sql`SELECT now() AS now`);
     return new Date(row.now);
   };
-  // Each delivery claims a minute of its own (the engine's clock set back a minute more each
+  // Each delivery claims a minute of its own (the engine's clock set back ten minutes more each
   // time): two deliveries within one real minute would be one slot, the second a duplicate.
   let ticks = 0;
   const tick = async (): Promise<TriggerOutcome> => {
-    const offset = -++ticks * MIN;
+    const offset = -++ticks * 10 * MIN;
     const clock = { ...systemClock, now: () => Date.now() + offset };
     return deliverTick({ ...runtime, engine: { ...runtime.engine, clock } }, { baseUrl: "http://127.0.0.1:9", budgetMs: 30_000 });
   };
@@ -110,6 +110,9 @@ describeOnDatabases("the tick watch", (ctx) => {
     expect(smtp.mails).toHaveLength(1);
     const [monitor] = await openMonitors(ctx.db, SYSTEM_MONITOR);
     expect(monitor).toMatchObject({ kind: "tick_late", incidentId: first.incidentId });
+    // While it stays open and is not due, a check writes nothing: the row is as the opening left it.
+    expect(monitor.checkedAt.getTime()).toBe(now.getTime());
+    expect((await readTickHealth(ctx.db, "pro", fakeNow)).incident).toEqual({ incidentId: first.incidentId, openedAt: now.toISOString(), alertedAt: now.toISOString() });
   });
 
   it("the tick runs again: the watch closes and one recovered alert (monitor tick_late) goes to each channel; the dead-man URL hears of it", async () => {
@@ -201,6 +204,7 @@ describeOnDatabases("the tick watch", (ctx) => {
     expect(await watchTickThrottled(deps())).not.toBeNull();
 
     const overview = await tickOverview(deps(), { limit: 2 });
+    expect(overview).toMatchObject({ watch: "none", health: { late: false, incident: null } });
     expect(overview.runs).toHaveLength(2);
     expect(overview.runs[0].startedAt >= overview.runs[1].startedAt).toBe(true);
     expect(overview.runs[0]).toMatchObject({ status: "completed", work: { abandoned: 0, retries: 0, missed: 0, dispatched: 0, errors: 0 }, report: { errors: [] } });

@@ -1,9 +1,13 @@
 import { sql } from "drizzle-orm";
 import { queryRows, type Db } from "../client";
+import type { AlertKind } from "../../cron/vocabulary";
+import { SYSTEM_MONITOR } from "../monitors";
 import { isoOrNull, jsonValue, num, toDateOrNull, type DbNumber, type DbTime } from "../rows";
 
 /** The name the tick's own runs are logged under (lib/cron/tick.ts tickJob). */
 const TICK_JOB = "crondeck-tick";
+/** The system monitor the tick watch keeps open while the tick is late (lib/app/tick-watch.ts). */
+const TICK_LATE_KIND: AlertKind = "tick_late";
 
 /** What the tick's last run did, counted from its report (the run's output). */
 export interface TickWork {
@@ -34,6 +38,11 @@ export interface TickHealth {
   /** Tick runs in the last 24 hours, and how many of them reported errors. */
   runs24h: number;
   runsWithErrors24h: number;
+  /**
+   * The open tick_late watch (cron_monitors, system-wide), as the last check left it: since when
+   * the tick has been late and when that was last alerted. Null when none is open.
+   */
+  incident: { incidentId: string; openedAt: string; alertedAt: string | null } | null;
 }
 
 const count = (value: unknown): number => (Array.isArray(value) ? value.length : 0);
@@ -55,11 +64,14 @@ interface TickRow {
   runs_24h: DbNumber;
   errors_24h: DbNumber;
   other_before: boolean;
+  incident_id: string | null;
+  incident_opened_at: DbTime | null;
+  incident_alerted_at: string | null;
 }
 
 /**
- * The tick's health at `now` from its own runs in cron_job_logs (one round trip, on
- * idx_cron_logs_job_started). `expectedEveryMs` and `graceMs` are the plan's: the tick is late
+ * The tick's health at `now` from its own runs in cron_job_logs and the open tick_late watch
+ * (one round trip, on idx_cron_logs_job_started and cron_monitors' key). `expectedEveryMs` and `graceMs` are the plan's: the tick is late
  * once a whole interval and the plan's delivery grace have passed without a tick run.
  */
 export async function tickHealth(db: Db, opts: { now: Date; expectedEveryMs: number; graceMs: number }): Promise<TickHealth> {
@@ -71,8 +83,10 @@ export async function tickHealth(db: Db, opts: { now: Date; expectedEveryMs: num
                (SELECT count(*) FROM cron_job_logs d WHERE d.job_name = ${TICK_JOB} AND d.status <> 'skipped' AND d.started_at > ${now}::timestamptz - interval '24 hours') AS runs_24h,
                (SELECT count(*) FROM cron_job_logs d WHERE d.job_name = ${TICK_JOB} AND d.status <> 'skipped' AND d.started_at > ${now}::timestamptz - interval '24 hours'
                    AND jsonb_typeof(d.output -> 'errors') = 'array' AND jsonb_array_length(d.output -> 'errors') > 0) AS errors_24h,
-               EXISTS (SELECT 1 FROM cron_job_logs o WHERE o.job_name <> ${TICK_JOB} AND o.started_at < ${now}::timestamptz - ${lateAfterMs}::int8 * interval '1 millisecond') AS other_before
+               EXISTS (SELECT 1 FROM cron_job_logs o WHERE o.job_name <> ${TICK_JOB} AND o.started_at < ${now}::timestamptz - ${lateAfterMs}::int8 * interval '1 millisecond') AS other_before,
+               m.incident_id, m.opened_at AS incident_opened_at, m.detail ->> 'alertedAt' AS incident_alerted_at
           FROM (SELECT 1) AS one
+          LEFT JOIN cron_monitors m ON m.job_name = ${SYSTEM_MONITOR} AND m.kind = ${TICK_LATE_KIND}
           LEFT JOIN LATERAL (
             SELECT l.id, l.status, l.started_at, l.completed_at, l.duration_ms, l.output
               FROM cron_job_logs l
@@ -96,6 +110,10 @@ export async function tickHealth(db: Db, opts: { now: Date; expectedEveryMs: num
     late: state === "late" || (state === "never" && Boolean(row?.other_before)),
     runs24h: num(row?.runs_24h ?? 0),
     runsWithErrors24h: num(row?.errors_24h ?? 0),
+    incident:
+      row?.incident_id && row.incident_opened_at
+        ? { incidentId: row.incident_id, openedAt: toDateOrNull(row.incident_opened_at)!.toISOString(), alertedAt: row.incident_alerted_at && !Number.isNaN(Date.parse(row.incident_alerted_at)) ? new Date(row.incident_alerted_at).toISOString() : null }
+        : null,
   };
 }
 

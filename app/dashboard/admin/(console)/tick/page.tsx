@@ -76,8 +76,9 @@ export default async function TickPage({ searchParams }: { searchParams: Promise
 
   const runtime = await getRuntime();
   const now = new Date((runtime.engine.clock ?? systemClock).now());
-  const { health, incident, runs } = await tickOverview({ db: runtime.database.db, env: runtime.env, notify: runtime.observers.notify, now }, { limit: PAGE_SIZE, before });
+  const { health, runs } = await tickOverview({ db: runtime.database.db, env: runtime.env, notify: runtime.observers.notify, now }, { limit: PAGE_SIZE, before });
   const last = health.lastRun;
+  const incident = health.incident;
   const state = health.late ? (
     <Badge tone="red">{last ? "LATE" : "NEVER RAN"}</Badge>
   ) : last ? (
