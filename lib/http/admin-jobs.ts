@@ -5,7 +5,10 @@ import { describeJob, jobsDashboard } from "../app/jobs";
 import { operationDeps } from "../app/operations/deps";
 import { pauseOrResumeAll, pauseOrResumeJob, prepareManualRun, recoverJobNow, toggleJob } from "../app/operations/jobs";
 import { getRuntime } from "../app/runtime";
+import { jobMonitoring } from "../db/queries/job-detail";
 import { JOB_SORTS, JOB_STATE_FILTERS, jobState } from "../db/queries/jobs";
+import { monitorSettingsFromEnv } from "../monitors/policy";
+import { deliveryGraceMs } from "../vercel/crons";
 import { HISTORY_SORTS, jobHistory } from "../db/queries/runs";
 import { json } from "./http";
 import { adminRoute, emptyBodySchema, noteSchema, runAfterResponse } from "./admin-http";
@@ -50,17 +53,25 @@ export const historyQuerySchema = z.object({
   order: z.enum(["asc", "desc"]).optional(),
 });
 
-/** GET /api/admin/cron-jobs/[jobName]/history */
+/**
+ * GET /api/admin/cron-jobs/[jobName]/history: the job (definition, state, and its monitoring:
+ * effective late margin, max runtime and thresholds beside the code's values and the
+ * environment's defaults, and its open monitors) with its history.
+ */
 export function handleJobHistory(request: Request, rawName: string): Promise<Response> {
   return adminRoute(request, "job history", async ({ url }) => {
     const job = requireJob(rawName);
     const query = parseQuery(url, historyQuerySchema);
-    const { database } = await getRuntime();
-    const [state, history] = await Promise.all([jobState(database.db, job.name, job.enabled), jobHistory(database.db, job.name, query)]);
+    const { database, env } = await getRuntime();
+    const [state, history, monitoring] = await Promise.all([
+      jobState(database.db, job.name, job.enabled),
+      jobHistory(database.db, job.name, query),
+      jobMonitoring(database.db, job, deliveryGraceMs(env.CRON_PLAN), monitorSettingsFromEnv(env)),
+    ]);
     return json({
       success: true,
       jobName: job.name,
-      job: { ...describeJob(job), ...state },
+      job: { ...describeJob(job), ...state, monitoring },
       days: query.days,
       stats: history.stats,
       history: history.history,

@@ -12,6 +12,7 @@ import { Time } from "@/components/time";
 import { TimelineChart } from "@/components/timeline-chart";
 import { Card, Code, Facts, focusRing, linkClass, mutedText, PageHeader, Stat } from "@/components/ui";
 import { RUN_STATUSES } from "@/lib/cron/vocabulary";
+import { jobMonitoring, type JobMonitoring } from "@/lib/db/queries/job-detail";
 import { jobState } from "@/lib/db/queries/jobs";
 import { getRun } from "@/lib/db/queries/run-detail";
 import { jobHistory } from "@/lib/db/queries/runs";
@@ -21,6 +22,8 @@ import { isUuid, oneOf, param, queryString, type SearchParams } from "@/lib/dash
 import { requireDashboardSession } from "@/lib/dashboard/session";
 import { describeJob } from "@/lib/app/jobs";
 import { getRuntime } from "@/lib/app/runtime";
+import { monitorSettingsFromEnv, RATE_MONITORS, type Rate, type RateMonitorKind } from "@/lib/monitors/policy";
+import { deliveryGraceMs } from "@/lib/vercel/crons";
 
 type Params = Promise<{ jobName: string }>;
 
@@ -42,13 +45,14 @@ export default async function JobPage({ params, searchParams }: { params: Params
   const keep = { days: days === Number(DEFAULT_WINDOW) ? null : days, status };
   await requireDashboardSession(`${base}${queryString({ ...keep, run: runId })}`);
 
-  const { database, registry } = await getRuntime();
+  const { database, registry, env } = await getRuntime();
   const job = registry.get(jobName);
   if (!job) notFound();
-  const [state, history, run] = await Promise.all([
+  const [state, history, run, monitoring] = await Promise.all([
     jobState(database.db, job.name, job.enabled),
     jobHistory(database.db, job.name, { limit: 50, days, status }),
     runId ? getRun(database.db, runId) : Promise.resolve(null),
+    jobMonitoring(database.db, job, deliveryGraceMs(env.CRON_PLAN), monitorSettingsFromEnv(env)),
   ]);
   if (run && run.jobName !== job.name) redirect(`/dashboard/admin/cron-jobs/${encodeURIComponent(run.jobName)}?run=${run.id}`);
 
@@ -128,6 +132,8 @@ export default async function JobPage({ params, searchParams }: { params: Params
           ]}
         />
       </Card>
+
+      <Monitoring monitoring={monitoring} />
 
       <section aria-labelledby="stats-heading" className="flex flex-col gap-3">
         <div className="flex flex-wrap items-center justify-between gap-3">
@@ -227,6 +233,60 @@ export default async function JobPage({ params, searchParams }: { params: Params
         <RunsTable runs={history.history} runHref={runHref} selectedId={runId} days={days} />
       </section>
     </>
+  );
+}
+
+const RATE_LABELS: Record<RateMonitorKind, string> = { failure_rate: "Failure rate", timeout_rate: "Timeout rate", lock_contention: "Lock contention" };
+const MONITOR_LABELS: Record<string, string> = { ...RATE_LABELS, late: "Late", stale_lease: "Stale lease" };
+
+function describeRate(rate: Rate): string {
+  return `above ${rate.abovePercent}% of at least ${rate.minRuns} runs in ${formatDuration(rate.windowMs)}`;
+}
+
+/** The open monitor's measure, in its unit. */
+function monitorValue(kind: string, value: number | null): string {
+  if (value === null) return "";
+  if (kind in RATE_LABELS) return `${value}%`;
+  if (kind === "late") return `${value} slot${value === 1 ? "" : "s"} late`;
+  if (kind === "stale_lease") return `expired ${formatDuration(value * 1000)} ago`;
+  return String(value);
+}
+
+/** What the tick watches for this job (effective values, where they come from) and what is open now. */
+function Monitoring({ monitoring }: { monitoring: JobMonitoring }) {
+  const { settings, open } = monitoring;
+  const late = settings.lateAfterMs === null ? "off" : `${formatDuration(settings.lateAfterMs)} after the slot (${settings.lateAfterFrom === "plan" ? "the plan's delivery grace" : "alerts.lateAfter"})`;
+  const long = settings.maxRuntimeMs === null ? "off" : `${formatDuration(settings.maxRuntimeMs)} (timeout ${formatDuration(settings.timeoutMs)})`;
+  const rates = RATE_MONITORS.map((kind): [string, string] => {
+    const t = settings.thresholds[kind];
+    if (!t.effective) return [RATE_LABELS[kind], "off (alerts in code)"];
+    const own = t.code && (t.code.abovePercent !== null || t.code.windowMs !== null || t.code.minRuns !== null);
+    return [RATE_LABELS[kind], `${describeRate(t.effective)}${own ? ` (code; environment default ${describeRate(t.envDefault)})` : " (environment default)"}`];
+  });
+  return (
+    <section aria-labelledby="monitoring-heading" className="flex flex-col gap-3">
+      <h2 id="monitoring-heading" className="text-lg font-semibold">
+        Monitoring
+      </h2>
+      <Card>
+        <Facts items={[["Late alert", late], ["Long-run alert", long], ...rates, ["Re-alert after", formatDuration(settings.reAlertAfterMs)]]} />
+        <div className="mt-3 text-sm">
+          {open.length === 0 ? (
+            <p className={mutedText}>No open monitors: nothing is over its threshold.</p>
+          ) : (
+            <ul aria-label="Open monitors" className="flex flex-col gap-1">
+              {open.map((m) => (
+                <li key={m.kind} className="text-red-700 dark:text-red-400">
+                  <strong>{MONITOR_LABELS[m.kind] ?? m.kind}</strong> open since <Time iso={m.openedAt} />
+                  {m.value !== null ? `: ${monitorValue(m.kind, m.value)}` : ""}
+                  {m.alertedAt ? <span className={mutedText}> (last alert <Time iso={m.alertedAt} />)</span> : null}
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      </Card>
+    </section>
   );
 }
 
