@@ -1,4 +1,8 @@
 import { expect, it } from "vitest";
+import { jobDetail, jobMonitoring } from "@/lib/db/queries/job-detail";
+import { defineJob } from "@/lib/cron/define-job";
+import { monitorSettingsFromEnv } from "@/lib/monitors/policy";
+import { parseEnv } from "@/lib/env";
 import { closeMonitor, markMonitorsAlerted, openMonitor, openMonitors, SYSTEM_MONITOR } from "@/lib/db/monitors";
 import { describeOnDatabases } from "../support/db";
 
@@ -64,5 +68,21 @@ describeOnDatabases("cron_monitors contract", (ctx) => {
     await markMonitorsAlerted(ctx.db, [second], at("2026-05-03T11:00:06Z"));
     expect((await openMonitors(ctx.db, jobName))[0].alertedAt?.toISOString()).toBe("2026-05-03T11:00:06.000Z");
     await markMonitorsAlerted(ctx.db, [], at("2026-05-03T11:00:07Z"));
+  });
+
+  it("the job's detail and monitoring list its open monitors, oldest first, with the last alert", async () => {
+    const job = defineJob({ name: uniqueJob(), schedule: "0 * * * *", timeout: "60s", alerts: { lateAfter: "5m", lockContention: false }, handler: () => {} });
+    expect((await jobDetail(ctx.db, job.name, true)).openMonitors).toEqual([]);
+    const late = await openMonitor(ctx.db, { jobName: job.name, kind: "late", at: at("2026-05-04T10:00:00Z"), value: 2, detail: { slot: "2026-05-04T09:00:00.000Z" } });
+    await openMonitor(ctx.db, { jobName: job.name, kind: "failure_rate", at: at("2026-05-04T10:05:00Z"), value: 12.5 });
+    await markMonitorsAlerted(ctx.db, [late], at("2026-05-04T10:00:01Z"));
+    const detail = await jobDetail(ctx.db, job.name, true);
+    expect(detail.openMonitors).toEqual([
+      { kind: "late", incidentId: late.incidentId, openedAt: "2026-05-04T10:00:00.000Z", checkedAt: "2026-05-04T10:00:00.000Z", alertedAt: "2026-05-04T10:00:01.000Z", value: 2, detail: { slot: "2026-05-04T09:00:00.000Z" } },
+      expect.objectContaining({ kind: "failure_rate", value: 12.5, alertedAt: null, detail: null }),
+    ]);
+    const monitoring = await jobMonitoring(ctx.db, job, 60_000, monitorSettingsFromEnv(parseEnv({})));
+    expect(monitoring.open).toEqual(detail.openMonitors);
+    expect(monitoring.settings).toMatchObject({ lateAfterMs: 300_000, lateAfterFrom: "code", maxRuntimeMs: 48_000, thresholds: { lock_contention: { effective: null } } });
   });
 });
