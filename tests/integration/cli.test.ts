@@ -209,6 +209,12 @@ describeWithPostgres("crondeck CLI [postgres]", () => {
     expect((r.json as { tables: Array<{ table: string; deleted: number; remaining: number }> }).tables.find((t) => t.table === "cron_job_logs")).toMatchObject({ deleted: 2, remaining: 0 });
     const left = await rows<{ id: string }>(sql`SELECT id FROM cron_job_logs WHERE job_name = 'old-job' ORDER BY id`);
     expect(left.map((l) => l.id)).toEqual(["cccccccc-0000-4000-8000-000000000003", "cccccccc-0000-4000-8000-000000000004"]);
+    // The human form: one line per table with what it deleted and what is still due; a second run deletes nothing.
+    const again = await cli(["logs", "cleanup", "--days", "30"]);
+    expect(again.code).toBe(0);
+    for (const table of ["cron_dead_letters", "cron_alerts", "cron_audit_log", "cron_job_logs"]) expect(again.stdout).toMatch(new RegExp(`^${table}: deleted 0 older than \\d+ days in 1 batch, 0 still due$`, "m"));
+    expect(again.stdout).toMatch(/^cron_job_logs: deleted 0 older than 30 days/m);
+    noStack(again);
   });
 
   it("doctor: each job's last slot (ran, skipped, pending, missed, paused, dead-lettered) and configuration problems", async () => {
