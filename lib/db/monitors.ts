@@ -101,3 +101,25 @@ export async function markMonitorsAlerted(db: Db, monitors: ReadonlyArray<{ jobN
          WHERE m.job_name = v.job_name AND m.kind = v.kind AND m.incident_id = v.incident_id`,
   );
 }
+
+/**
+ * openMonitor for many conditions in one statement (the tick's batch): each opened (a new
+ * incident) or refreshed, in the order given. Each (job, kind) at most once per call.
+ */
+export async function holdMonitors(
+  db: Db,
+  monitors: ReadonlyArray<{ jobName: string; kind: string; at: Date; value?: number | null; detail?: Record<string, unknown> | null }>,
+): Promise<Array<OpenMonitor & { opened: boolean }>> {
+  if (monitors.length === 0) return [];
+  const rows = await queryRows<MonitorRow>(
+    db,
+    sql`INSERT INTO cron_monitors (job_name, kind, opened_at, checked_at, value, detail)
+        SELECT v.job_name, v.kind, v.at, v.at, v.value, v.detail
+          FROM jsonb_to_recordset(${JSON.stringify(monitors.map((m) => ({ job_name: m.jobName, kind: m.kind, at: m.at.toISOString(), value: m.value ?? null, detail: m.detail ?? null })))}::jsonb)
+               AS v(job_name text, kind text, at timestamptz, value float8, detail jsonb)
+        ON CONFLICT (job_name, kind) DO UPDATE SET checked_at = excluded.checked_at, value = excluded.value, detail = excluded.detail
+        RETURNING ${COLUMNS}, (xmax = 0) AS opened`,
+  );
+  const byKey = new Map(rows.map((r) => [`${r.job_name}\u0000${r.kind}`, { ...monitorOf(r), opened: r.opened === true || String(r.opened) === "true" }]));
+  return monitors.map((m) => byKey.get(`${m.jobName}\u0000${m.kind}`)!);
+}

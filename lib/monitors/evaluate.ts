@@ -90,14 +90,19 @@ export async function evaluateMonitors(deps: MonitorDeps, input: MonitorInput): 
   const alerted: Array<{ jobName: string; kind: string; incidentId: string }> = [];
   const openedHere = new Set<string>();
 
-  /** The condition holds: open (or refresh) the monitor, alert when due. */
-  const holds = async (m: { jobName: string; kind: AlertKind; category: string; value: number | null; detail: Record<string, unknown> | null; routing: AlertRouting; alert: Partial<AlertEvent> }) => {
-    const state = await deps.store.openMonitor({ jobName: m.jobName, kind: m.kind, at: now, value: m.value, detail: m.detail });
-    report.open.push({ jobName: m.jobName, kind: m.kind, value: m.value, opened: state.opened });
-    openedHere.add(monitorKey(m.jobName, m.kind));
-    if (!dueForAlert(state, now, m.routing.reAlertAfterMs)) return;
-    const alertJob = m.jobName === SYSTEM_MONITOR ? deps.system.jobName : m.jobName;
-    if (await send(event(m.kind, alertJob, m.category, { incidentId: state.incidentId, ...m.alert }), m.routing)) alerted.push(state);
+  /** Conditions that hold: opened (or refreshed) together, one round trip per step, then alerted when due. */
+  type Held = { jobName: string; kind: AlertKind; category: string; value: number | null; detail: Record<string, unknown> | null; routing: AlertRouting; alert: Partial<AlertEvent> };
+  const holdAll = async (held: Held[]) => {
+    if (held.length === 0) return;
+    const states = await deps.store.holdMonitors(held.map((m) => ({ jobName: m.jobName, kind: m.kind, at: now, value: m.value, detail: m.detail })));
+    for (const [i, m] of held.entries()) {
+      const state = states[i];
+      report.open.push({ jobName: m.jobName, kind: m.kind, value: m.value, opened: state.opened });
+      openedHere.add(monitorKey(m.jobName, m.kind));
+      if (!dueForAlert(state, now, m.routing.reAlertAfterMs)) continue;
+      const alertJob = m.jobName === SYSTEM_MONITOR ? deps.system.jobName : m.jobName;
+      if (await send(event(m.kind, alertJob, m.category, { incidentId: state.incidentId, ...m.alert }), m.routing)) alerted.push(state);
+    }
   };
   /** The condition cleared: close an open monitor with one recovered alert. */
   const clears = async (m: { jobName: string; kind: AlertKind; category: string; routing: AlertRouting; silent?: boolean }) => {
@@ -142,6 +147,8 @@ export async function evaluateMonitors(deps: MonitorDeps, input: MonitorInput): 
       if (slots.length > 0) checks.push({ job, slots });
     }
     const triggered = new Set((await deps.store.triggeredSlots(checks.flatMap((c) => c.slots.map((slot) => ({ jobName: c.job.name, slot }))))).map((s) => slotKey(s.jobName, s.slot)));
+    const held: Held[] = [];
+    const onTime: JobDefinition[] = [];
     for (const { job, slots } of checks) {
       const late = slots.filter((s) => !triggered.has(slotKey(job.name, s)));
       const routing = routingOf(job);
@@ -149,7 +156,7 @@ export async function evaluateMonitors(deps: MonitorDeps, input: MonitorInput): 
         const last = late[late.length - 1];
         const margin = lateMarginMs(job, deps.graceMs)!;
         report.late.push({ jobName: job.name, slots: late.map((s) => s.toISOString()) });
-        await holds({
+        held.push({
           jobName: job.name,
           kind: "late",
           category: job.category,
@@ -160,9 +167,10 @@ export async function evaluateMonitors(deps: MonitorDeps, input: MonitorInput): 
         });
       }
       // The latest checked slot got its trigger: the job is on time again.
-      const latest = slots[slots.length - 1];
-      if (triggered.has(slotKey(job.name, latest))) await clears({ jobName: job.name, kind: "late", category: job.category, routing });
+      if (triggered.has(slotKey(job.name, slots[slots.length - 1]))) onTime.push(job);
     }
+    await holdAll(held);
+    for (const job of onTime) await clears({ jobName: job.name, kind: "late", category: job.category, routing: routingOf(job) });
     // Only after the alerts: a failed alert step leaves the slots to be checked again.
     await deps.store.setLateBookmarks(marks);
   });
@@ -198,28 +206,30 @@ export async function evaluateMonitors(deps: MonitorDeps, input: MonitorInput): 
       .map(({ job, rates }) => ({ jobName: job.name, windowsMs: Object.fromEntries(RATE_MONITORS.filter((k) => rates[k]).map((k) => [k, rates[k]!.windowMs])) }))
       .filter((j) => Object.keys(j.windowsMs).length > 0);
     const counts = asked.length > 0 ? await deps.store.rateCounts(asked, now) : new Map();
+    const held: Held[] = [];
+    const cleared: Array<{ job: JobDefinition; kind: RateMonitorKind }> = [];
     for (const { job, rates } of rated) {
       for (const kind of RATE_MONITORS) {
-        await isolated(`${kind} ${job.name}`, async () => {
-          const rate = rates[kind];
-          const count = counts.get(job.name)?.[kind] ?? { runs: 0, matching: 0 };
-          if (rate && rateBreached(count, rate)) {
-            const percent = Math.round(ratePercent(count)! * 10) / 10;
-            await holds({
-              jobName: job.name,
-              kind,
-              category: job.category,
-              value: percent,
-              detail: { runs: count.runs, matching: count.matching, abovePercent: rate.abovePercent, windowMs: rate.windowMs },
-              routing: routingOf(job),
-              alert: { detail: { percent, runs: count.runs, matching: count.matching, thresholdPercent: rate.abovePercent, windowMinutes: Math.round(rate.windowMs / 60_000) } },
-            });
-          } else {
-            await clears({ jobName: job.name, kind, category: job.category, routing: routingOf(job) });
-          }
-        });
+        const rate = rates[kind];
+        const count = counts.get(job.name)?.[kind] ?? { runs: 0, matching: 0 };
+        if (rate && rateBreached(count, rate)) {
+          const percent = Math.round(ratePercent(count)! * 10) / 10;
+          held.push({
+            jobName: job.name,
+            kind,
+            category: job.category,
+            value: percent,
+            detail: { runs: count.runs, matching: count.matching, abovePercent: rate.abovePercent, windowMs: rate.windowMs },
+            routing: routingOf(job),
+            alert: { detail: { percent, runs: count.runs, matching: count.matching, thresholdPercent: rate.abovePercent, windowMinutes: Math.round(rate.windowMs / 60_000) } },
+          });
+        } else {
+          cleared.push({ job, kind });
+        }
       }
     }
+    await holdAll(held);
+    for (const { job, kind } of cleared) await clears({ jobName: job.name, kind, category: job.category, routing: routingOf(job) });
   });
 
   // 4. The dead-letter queue, system-wide.
@@ -229,12 +239,12 @@ export async function evaluateMonitors(deps: MonitorDeps, input: MonitorInput): 
     const base = { jobName: SYSTEM_MONITOR, kind: "dead_letter_backlog" as const, category: deps.system.category, routing: SYSTEM_ROUTING };
     if (backlogBreached(backlog, now, deps.settings)) {
       const ageSeconds = backlog.oldestPendingAt ? Math.round((now.getTime() - backlog.oldestPendingAt.getTime()) / 1000) : null;
-      await holds({
+      await holdAll([{
         ...base,
         value: backlog.pending,
         detail: { pending: backlog.pending, oldestPendingAt: backlog.oldestPendingAt?.toISOString() ?? null },
         alert: { detail: { pending: backlog.pending, pendingThreshold: deps.settings.deadLetterPending, oldestPendingSeconds: ageSeconds, ageThresholdSeconds: Math.round(deps.settings.deadLetterAgeMs / 1000) } },
-      });
+      }]);
     } else {
       await clears(base);
     }
@@ -245,11 +255,12 @@ export async function evaluateMonitors(deps: MonitorDeps, input: MonitorInput): 
     const current = openNow();
     if (!current) throw new Error("the open monitors could not be read");
     const stale = await deps.store.staleLeases(deps.settings.staleLeaseMs);
-    const held = new Set(stale.map((s) => s.jobName));
+    const heldBy = new Set(stale.map((s) => s.jobName));
+    const held: Held[] = [];
     for (const lease of stale) {
       const job = byName.get(lease.jobName)?.job;
       const routing = job ? routingOf(job) : SYSTEM_ROUTING;
-      await holds({
+      held.push({
         jobName: lease.jobName,
         kind: "stale_lease",
         category: job?.category ?? deps.system.category,
@@ -259,8 +270,9 @@ export async function evaluateMonitors(deps: MonitorDeps, input: MonitorInput): 
         alert: { runId: lease.runId, url: url(lease.jobName, lease.runId), detail: { holder: lease.holder, expiredSeconds: Math.round(lease.expiredMs / 1000), thresholdSeconds: Math.round(deps.settings.staleLeaseMs / 1000) } },
       });
     }
+    await holdAll(held);
     for (const m of current.values()) {
-      if (m.kind !== "stale_lease" || held.has(m.jobName)) continue;
+      if (m.kind !== "stale_lease" || heldBy.has(m.jobName)) continue;
       const job = byName.get(m.jobName)?.job;
       await clears({ jobName: m.jobName, kind: "stale_lease", category: job?.category ?? deps.system.category, routing: job ? routingOf(job) : SYSTEM_ROUTING });
     }

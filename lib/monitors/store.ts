@@ -41,8 +41,8 @@ export interface StaleLease {
 
 export interface MonitorStore {
   openMonitors(): Promise<MonitorState[]>;
-  /** Records the condition as holding at `at`; `opened` when it was not open before (a new incident). */
-  openMonitor(m: { jobName: string; kind: string; at: Date; value: number | null; detail: Record<string, unknown> | null }): Promise<MonitorState & { opened: boolean }>;
+  /** Records each condition as holding at `at`, in one round trip; `opened` when it was not open before (a new incident). Results in the order given. */
+  holdMonitors(monitors: ReadonlyArray<{ jobName: string; kind: string; at: Date; value: number | null; detail: Record<string, unknown> | null }>): Promise<Array<MonitorState & { opened: boolean }>>;
   /** Closes the monitor; what was open, or null. */
   closeMonitor(m: { jobName: string; kind: string }): Promise<MonitorState | null>;
   /** The re-alert window of these incidents counts from `at`. */

@@ -3,7 +3,7 @@ import { jobDetail, jobMonitoring } from "@/lib/db/queries/job-detail";
 import { defineJob } from "@/lib/cron/define-job";
 import { monitorSettingsFromEnv } from "@/lib/monitors/policy";
 import { parseEnv } from "@/lib/env";
-import { closeMonitor, markMonitorsAlerted, openMonitor, openMonitors, SYSTEM_MONITOR } from "@/lib/db/monitors";
+import { closeMonitor, holdMonitors, markMonitorsAlerted, openMonitor, openMonitors, SYSTEM_MONITOR } from "@/lib/db/monitors";
 import { describeOnDatabases } from "../support/db";
 
 let counter = 0;
@@ -28,6 +28,26 @@ describeOnDatabases("cron_monitors contract", (ctx) => {
     const results = await Promise.all(Array.from({ length: 10 }, () => openMonitor(ctx.db, { jobName, kind: "timeout_rate", at: at("2026-05-01T10:00:00Z"), value: 6 })));
     expect(results.filter((r) => r.opened)).toHaveLength(1);
     expect(new Set(results.map((r) => r.incidentId)).size).toBe(1);
+  });
+
+  it("holds many in one statement, answering in the order given: new ones opened, open ones refreshed with their incident", async () => {
+    const a = uniqueJob();
+    const b = uniqueJob();
+    const before = await openMonitor(ctx.db, { jobName: b, kind: "failure_rate", at: at("2026-05-01T09:00:00Z"), value: 15 });
+    expect(await holdMonitors(ctx.db, [])).toEqual([]);
+    const held = await holdMonitors(ctx.db, [
+      { jobName: a, kind: "late", at: at("2026-05-01T10:00:00Z"), value: 1, detail: { slot: "2026-05-01T09:59:00.000Z" } },
+      { jobName: b, kind: "failure_rate", at: at("2026-05-01T10:00:00Z"), value: 20 },
+      { jobName: a, kind: "timeout_rate", at: at("2026-05-01T10:00:00Z") },
+    ]);
+    expect(held.map((m) => [m.jobName, m.kind, m.opened, m.value])).toEqual([
+      [a, "late", true, 1],
+      [b, "failure_rate", false, 20],
+      [a, "timeout_rate", true, null],
+    ]);
+    expect(held[0].detail).toEqual({ slot: "2026-05-01T09:59:00.000Z" });
+    expect(held[1].incidentId).toBe(before.incidentId);
+    expect(held[1].openedAt.toISOString()).toBe("2026-05-01T09:00:00.000Z");
   });
 
   it("closes what was open once; the next open is a new incident", async () => {

@@ -3,7 +3,7 @@ import { FAILURE_STATUSES, LOCK_MISS_REASONS, type RecoveryStatus, type RunStatu
 import type { RateMonitorKind } from "../../monitors/policy";
 import type { LongRun, MonitorState, MonitorStore, RateCounts, StaleLease } from "../../monitors/store";
 import { queryRows, type Db } from "../client";
-import { closeMonitor, markMonitorsAlerted, openMonitor, openMonitors } from "../monitors";
+import { closeMonitor, holdMonitors, markMonitorsAlerted, openMonitors } from "../monitors";
 import { toDate, toDateOrNull, type DbNumber, type DbTime } from "../rows";
 
 /**
@@ -30,8 +30,8 @@ export class PostgresMonitorStore implements MonitorStore {
     return openMonitors(this.db);
   }
 
-  openMonitor(m: { jobName: string; kind: string; at: Date; value: number | null; detail: Record<string, unknown> | null }) {
-    return openMonitor(this.db, m);
+  holdMonitors(monitors: ReadonlyArray<{ jobName: string; kind: string; at: Date; value: number | null; detail: Record<string, unknown> | null }>) {
+    return holdMonitors(this.db, monitors);
   }
 
   closeMonitor(m: { jobName: string; kind: string }) {
