@@ -4,7 +4,8 @@ import { AlertDispatcher, alertChannelsFromEnv } from "@/lib/alerts";
 import type { WebhookPayload } from "@/lib/alerts/webhook";
 import { createRuntime, type Runtime } from "@/lib/app/runtime";
 import { deliverTick, tickJob } from "@/lib/app/tick";
-import { afterTickRun, readTickHealth, resetTickWatchThrottle, tickOverview, TICK_LATE_REALERT_MS, watchTick, watchTickThrottled, type TickWatchDeps } from "@/lib/app/tick-watch";
+import { checkHealth } from "@/lib/app/health";
+import { afterTickRun, readTickHealth, tickHealthSummary, resetTickWatchThrottle, tickOverview, TICK_LATE_REALERT_MS, watchTick, watchTickThrottled, type TickWatchDeps } from "@/lib/app/tick-watch";
 import { systemClock } from "@/lib/cron/clock";
 import { JobRegistry } from "@/lib/cron/registry";
 import type { TriggerOutcome } from "@/lib/cron/run-job";
@@ -223,6 +224,25 @@ describeOnDatabases("the tick watch", (ctx) => {
     const duplicate = { kind: "skipped", jobName: tickJob.name, reason: "duplicate", runId: "x", scheduledFor: null, trigger: "schedule", startedAt: new Date() } as TriggerOutcome;
     expect((await afterTickRun({ ...deps(), heartbeatUrl: `${heartbeat.url}${HEARTBEAT_PATH}` }, duplicate)).heartbeat).toBeNull();
     expect(heartbeat.requests).toHaveLength(1);
+  });
+
+  it("the health check reports the tick; a failing tick read is reported unknown, redacted, and the check stays healthy", async () => {
+    fakeNow = await dbNow();
+    const ok = await checkHealth({ openDb: async () => ctx.db, databaseKind: ctx.kind, version: "t", tick: async (db) => tickHealthSummary(await readTickHealth(db, "pro", fakeNow)) });
+    expect(ok).toMatchObject({ status: "ok", tick: { state: "ok", late: false, expectedEveryMs: MIN } });
+    const lines: string[] = [];
+    const failed = await checkHealth({
+      openDb: async () => ctx.db,
+      version: "t",
+      log: (m) => lines.push(m),
+      tick: async () => {
+        throw new Error("connect ECONNREFUSED postgres://crondeck:hunter2secret@db.internal:5432/app");
+      },
+    });
+    expect(failed).toMatchObject({ status: "ok", database: "ok", tick: { state: "unknown", late: null } });
+    expect(JSON.stringify(failed)).not.toContain("hunter2secret");
+    expect(lines.join("\n")).toContain("tick check failed");
+    expect(lines.join("\n")).not.toContain("hunter2secret");
   });
 
   describe("on Hobby (the tick runs once a day)", () => {
