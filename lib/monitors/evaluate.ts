@@ -110,8 +110,9 @@ export async function evaluateMonitors(deps: MonitorDeps, input: MonitorInput): 
     if (!openNow()?.has(key) && !openedHere.has(key)) return;
     const closed = await deps.store.closeMonitor({ jobName: m.jobName, kind: m.kind });
     if (!closed) return;
-    report.recovered.push({ jobName: m.jobName, kind: m.kind });
+    // A paused job's late incident ends with the pause, which is the operator's doing: no recovery to announce.
     if (m.silent) return;
+    report.recovered.push({ jobName: m.jobName, kind: m.kind });
     const alertJob = m.jobName === SYSTEM_MONITOR ? deps.system.jobName : m.jobName;
     const openFor = Math.round((now.getTime() - closed.openedAt.getTime()) / 1000);
     await send(event("recovered", alertJob, m.category, { incidentId: closed.incidentId, detail: { monitor: m.kind, openForSeconds: openFor } }), m.routing);

@@ -161,6 +161,20 @@ describeOnDatabases("tick monitors", (ctx) => {
     expect(missedCalls).toEqual([off.name]);
   });
 
+  it("pausing a late job ends its late incident without a recovered alert", async () => {
+    const job = defineJob({ name: uniqueName("late-then-paused"), schedule: "*/10 * * * *", handler: () => {} });
+    const registry = new JobRegistry([job]);
+    await tick(registry, "2026-06-01T12:00:30Z");
+    await tick(registry, "2026-06-01T12:11:30Z");
+    expect(await sent(job.name, "late")).toEqual(onceEach);
+    await ctx.db.execute(sql`UPDATE cron_job_config SET paused = true WHERE job_name = ${job.name}`);
+    const report = await tick(registry, "2026-06-01T12:21:30Z");
+    expect(report.monitors?.recovered).toEqual([]);
+    expect(await openMonitors(ctx.db, job.name)).toEqual([]);
+    expect(await sent(job.name, "recovered")).toEqual({});
+    expect(await sent(job.name, "late")).toEqual(onceEach);
+  });
+
   it("a shorter lateAfter alerts before the slot counts as missed", async () => {
     const job = defineJob({ name: uniqueName("late-short"), schedule: "0 * * * *", alerts: { lateAfter: "20s" }, handler: () => {} });
     const registry = new JobRegistry([job]);
