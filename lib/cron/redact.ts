@@ -105,7 +105,12 @@ export function secretSet(sources: SecretSources): string[] {
   return [...out].sort((a, b) => b.length - a.length);
 }
 
-const URL_CREDENTIALS_RE = /([a-z][a-z0-9+.-]*:\/\/[^:\s/@]+:)[^@\s/]+@/gi;
+/**
+ * The scheme is bounded (32 characters): unbounded, a long run of letters is rescanned from
+ * each of its characters, quadratic in its length. A longer run before "://" still matches,
+ * from its last 32 characters.
+ */
+const URL_CREDENTIALS_RE = /([a-z][a-z0-9+.-]{0,31}:\/\/[^:\s/@]+:)[^@\s/]+@/gi;
 const BEARER_RE = /(bearer\s+)[A-Za-z0-9._~+/=-]{6,}/gi;
 /** `?api_key=…`, `&token=…`, `access_token=…`, `sig=…` in any URL or query string. */
 const SECRET_PARAM_RE = /([?&][\w.-]*(?:key|token|secret|passw(?:or)?d|pwd|sig|signature|auth|credential)[\w.-]*=)[^&\s#"'<>]+/gi;

@@ -250,3 +250,17 @@ describe("a job's own Slack webhook", () => {
     expect(JSON.stringify(log.recorded())).not.toContain("jobOwnSlackToken0042");
   });
 });
+
+describe("credentials in URLs", () => {
+  it("are removed whatever precedes the scheme: a digit, a long run of letters", () => {
+    const text = `a postgres://u:pass-1@h/db, 1postgres://u:pass-2@h and ${"b".repeat(50)}postgresql://a:pass-3@c`;
+    const out = redact(text);
+    expect(out).not.toMatch(/pass-\d/);
+    expect(out).toContain("postgres://u:***@h/db");
+  });
+
+  it("leaves a long line without a URL as it is (the scheme is bounded, so such a line is scanned once)", () => {
+    const line = "x".repeat(5_000);
+    expect(redact(line)).toBe(line);
+  });
+});
