@@ -1,4 +1,4 @@
-import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from "@opentelemetry/api";
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from "@opentelemetry/api";
 import type { JobDefinition } from "../cron/define-job";
 import { redact, truncate } from "../cron/redact";
 import type { EngineDeps, RunReport } from "../cron/run-job";
@@ -20,6 +20,11 @@ import type { Tracing } from "./tracing";
  * round trip, and its span goes out with the next flush or within a second.
  * Attributes are names from the vocabulary, ids and times; the only text is the run's error,
  * redacted of every configured secret like the stored row.
+ *
+ * Each run is a trace of its own (parent ROOT_CONTEXT, not the active context): with Sentry on,
+ * the active context holds Sentry's request span, unsampled at SENTRY_TRACES_SAMPLE_RATE=0, and
+ * a child of it would be dropped (seen: no span exported at all), or point at a parent this
+ * collector never receives.
  */
 
 /** Attribute names, one place. */
@@ -52,7 +57,7 @@ export function tracedObservers(observers: Observers, tracing: Tracing, secrets:
   const startRun = (run: { id: string; jobName: string; trigger: string; scheduledFor: Date | null }, at?: Date): Span => {
     const attributes: Attributes = { [A.job]: run.jobName, [A.trigger]: run.trigger, [A.runId]: run.id };
     if (run.scheduledFor) attributes[A.slot] = run.scheduledFor.toISOString();
-    return tracing.tracer.startSpan("crondeck.run", { kind: SpanKind.INTERNAL, attributes, startTime: at }, context.active());
+    return tracing.tracer.startSpan("crondeck.run", { kind: SpanKind.INTERNAL, attributes, startTime: at }, ROOT_CONTEXT);
   };
 
   const finishRun = async (report: RunReport): Promise<void> => {
@@ -60,7 +65,7 @@ export function tracedObservers(observers: Observers, tracing: Tracing, secrets:
     open.delete(report.id);
     span.setAttributes({ [A.status]: report.status, [A.attempts]: report.attempts });
     if (report.notRecorded) span.setAttribute(A.notRecorded, report.notRecorded);
-    const parent = trace.setSpan(context.active(), span);
+    const parent = trace.setSpan(ROOT_CONTEXT, span);
     for (const detail of report.attemptDetails) {
       const start = Date.parse(detail.startedAt);
       if (!Number.isFinite(start)) continue;
@@ -100,7 +105,7 @@ export function tracedRunStore(runs: RunStore, tracing: Tracing): RunStore {
         const attributes: Attributes = { [A.job]: input.jobName, [A.trigger]: input.trigger, [A.runId]: result.runId, [A.status]: "skipped", [A.skipReason]: result.reason };
         if (input.scheduledFor) attributes[A.slot] = input.scheduledFor.toISOString();
         if (result.blockingRunId) attributes[A.blockingRunId] = result.blockingRunId;
-        tracing.tracer.startSpan("crondeck.skip", { kind: SpanKind.INTERNAL, startTime, attributes }, context.active()).end();
+        tracing.tracer.startSpan("crondeck.skip", { kind: SpanKind.INTERNAL, startTime, attributes }, ROOT_CONTEXT).end();
       } catch {
         // tracing never changes a claim's answer
       }

@@ -1,7 +1,7 @@
 import type { Tracer } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
 import type { Env } from "../env";
 
@@ -65,6 +65,9 @@ export function createTracing(env: TracingEnv, codeVersion: string | null): Trac
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME, ...(codeVersion ? { [ATTR_SERVICE_VERSION]: codeVersion } : {}) }),
     spanProcessors: [processor],
+    // Every run is traced (a run is rare next to requests); not ParentBased, so no other
+    // tracer's unsampled context can drop a run's span.
+    sampler: new AlwaysOnSampler(),
   });
   return {
     tracer: provider.getTracer("crondeck"),
