@@ -9,6 +9,7 @@ import { createTestDatabase, describeWithPostgres, type TestDatabase } from "../
 import { rawRequest } from "../support/http";
 import { startNextServer, type NextServer } from "../support/next-server";
 import { startRecordingServer, type RecordingServer } from "../support/recording-server";
+import { startOtlpReceiver, type OtlpReceiver } from "../support/otlp-receiver";
 import { startSentryRecorder, type SentryRecorder } from "../support/sentry-recorder";
 import { decodeMail, startSmtpRecorder, type SmtpRecorder } from "../support/smtp-recorder";
 import { startUpstashRestServer, type UpstashRestServer } from "../support/upstash-rest";
@@ -19,12 +20,14 @@ import { startUpstashRestServer, type UpstashRestServer } from "../support/upsta
  * log messages, log data (values and keys), output, thrown errors and stacks, and fail until
  * dead-lettered and paused so every alert goes out; the built-in health-check job gets URLs
  * with credentials and an api_key. Then every sink is read: the API's and the dashboard's
- * responses, the server's output, every row of every table, every Sentry envelope item, Slack
- * post, e-mail and webhook delivery, and the CLI's output on the same database. None may carry
- * any secret, raw or percent-encoded.
+ * responses (the Prometheus scrape among them), the server's output, every row of every table,
+ * every Sentry envelope item, Slack post, e-mail and webhook delivery, every OTLP span export,
+ * the tick's dead-man pings, and the CLI's output on the same database. None may carry any
+ * secret, raw or percent-encoded.
  *
  * Not sinks: what a service is given to authenticate (the SMTP login, the Upstash bearer
- * token, the Sentry key in the envelope header and the request URL, a webhook's own URL path).
+ * token, the Sentry key in the envelope header and the request URL, a webhook's own URL path,
+ * the OTLP collector's headers, the dead-man URL's own path).
  */
 
 
@@ -46,6 +49,9 @@ const S = {
   healthPassword: `hcPass-${tag}-N4n4n4n4`,
   healthKey: `hcKey${tag}O5o5o5o5`,
   healthToken: `hcToken${tag}P6p6p6p6`,
+  metricsToken: `metricsToken-${tag}-R7r7r7r7`,
+  heartbeatPath: `heartbeat${tag}S8s8s8s8`,
+  otlpKey: `otlpKey-${tag}-T9t9t9t9`,
 };
 const SLACK_PATH = `/services/T${tag}/B0LEAK/${S.slackToken}`;
 
@@ -67,6 +73,8 @@ describeWithPostgres("secrets in every sink", () => {
   let smtp: SmtpRecorder;
   let upstash: UpstashRestServer;
   let health: Server;
+  let otlp: OtlpReceiver;
+  let heartbeat: RecordingServer;
   let env: Record<string, string>;
   const sinks: Sink[] = [];
   const responses: Sink[] = [];
@@ -99,6 +107,8 @@ describeWithPostgres("secrets in every sink", () => {
     hook = await startRecordingServer();
     smtp = await startSmtpRecorder();
     upstash = await startUpstashRestServer({ token: S.upstashToken });
+    otlp = await startOtlpReceiver();
+    heartbeat = await startRecordingServer();
     // HEALTHCHECK_URLS' targets: one fails (503), one answers.
     health = createServer((req, res) => res.writeHead(req.url?.startsWith("/down") ? 503 : 200).end("ok"));
     await new Promise<void>((resolve) => health.listen(0, "127.0.0.1", resolve));
@@ -121,6 +131,10 @@ describeWithPostgres("secrets in every sink", () => {
       KV_REST_API_URL: upstash.url,
       KV_REST_API_TOKEN: S.kvToken,
       HEALTHCHECK_URLS: `http://probe:${S.healthPassword}@${healthBase}/down?api_key=${S.healthKey},http://${healthBase}/up?token=${S.healthToken}`,
+      METRICS_TOKEN: S.metricsToken,
+      TICK_HEARTBEAT_URL: `${heartbeat.url}/ping/${S.heartbeatPath}`,
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+      OTEL_EXPORTER_OTLP_HEADERS: `x-api-key=${S.otlpKey}`,
       CRONDECK_FAULT_JOBS: "1",
       NEXT_PUBLIC_APP_URL: "http://crondeck.test",
     };
@@ -138,6 +152,11 @@ describeWithPostgres("secrets in every sink", () => {
     expect(failed.body.execution.status).toBe("failed");
     const checked = await call("POST", "/api/cron/execute/health-check", cron());
     expect(checked.status, checked.text).toBe(500);
+    // The tick (its dead-man ping) and the run spans its runs and the ones above exported.
+    const tick = await call("POST", "/api/cron/tick", cron());
+    expect(tick.status, tick.text).toBe(200);
+    await heartbeat.waitForRequests(1, 15_000);
+    await otlp.waitFor((spans) => spans.some((s) => s.attributes["crondeck.job"] === "leak-failure" && s.name === "crondeck.run"), 15_000);
 
     // Every alert of the failure: failure, dead letter, auto-pause, on each channel.
     await slack.waitForRequests(3, 15_000);
@@ -163,6 +182,9 @@ describeWithPostgres("secrets in every sink", () => {
     await call("GET", "/api/cron/jobs", cron());
     await call("GET", "/api/cron/jobs/leak-failure", cron());
     await call("GET", "/api/health");
+    const metrics = await call("GET", "/api/metrics", { authorization: `Bearer ${S.metricsToken}` });
+    expect(metrics.status, metrics.text.slice(0, 300)).toBe(200);
+    expect(metrics.text).toContain('crondeck_runs_total{job="leak-failure"');
     const pages = ["/dashboard/admin/cron-jobs", "/dashboard/admin/dead-letters", "/dashboard/admin/audit", "/dashboard/admin/locks"];
     for (const id of runIds) pages.push(`/dashboard/admin/cron-jobs/leak-failure?run=${id}`, `/dashboard/admin/cron-jobs/leak-output?run=${id}`, `/dashboard/admin/cron-jobs/health-check?run=${id}`);
     for (const page of pages) {
@@ -173,7 +195,7 @@ describeWithPostgres("secrets in every sink", () => {
 
   afterAll(async () => {
     await server?.stop();
-    await Promise.all([sentry?.close(), slack?.close(), hook?.close(), smtp?.close(), upstash?.close(), new Promise((r) => (health ? health.close(r) : r(null)))]);
+    await Promise.all([sentry?.close(), slack?.close(), hook?.close(), smtp?.close(), upstash?.close(), otlp?.close(), heartbeat?.close(), new Promise((r) => (health ? health.close(r) : r(null)))]);
     await database?.dispose();
     if (role) {
       const admin = new pg.Client({ connectionString: adminUrl() });
@@ -227,6 +249,10 @@ describeWithPostgres("secrets in every sink", () => {
     slack.requests.forEach((r, i) => sinks.push({ kind: "Slack", name: `Slack post ${i}`, text: `${JSON.stringify(r.headers)}\n${r.body}` }));
     hook.requests.forEach((r, i) => sinks.push({ kind: "webhook", name: `webhook delivery ${i}`, text: `${JSON.stringify(r.headers)}\n${r.body}` }));
     smtp.mails.forEach((m, i) => sinks.push({ kind: "e-mail", name: `e-mail ${i}`, text: `${m.raw}\n${decodeMail(m.raw)}` }));
+    // Spans: every export's body (its headers carry the collector's key by design).
+    expect(otlp.spans().length).toBeGreaterThan(0);
+    otlp.requests().forEach((r, i) => sinks.push({ kind: "OTLP", name: `OTLP export ${i}`, text: r.body }));
+    heartbeat.requests.forEach((r, i) => sinks.push({ kind: "dead-man ping", name: `heartbeat ping ${i}`, text: `${JSON.stringify(r.headers)}\n${r.body}` }));
 
     // The jobs did spill every secret: the sinks would hold them if nothing removed them.
     const secrets = Object.entries(S).flatMap(([name, value]) => [

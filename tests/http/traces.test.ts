@@ -3,10 +3,13 @@ import { createAppDatabase, type AppDatabase } from "../support/db";
 import { rawRequest } from "../support/http";
 import { startNextServer, type NextServer } from "../support/next-server";
 import { startOtlpReceiver, type OtlpReceiver } from "../support/otlp-receiver";
+import { startSentryRecorder, type SentryRecorder } from "../support/sentry-recorder";
 
 /**
  * Run spans through `next start`: instrumentation.ts sets up the exporter from the environment,
  * the runtime wraps the engine's observers; a local OTLP/HTTP receiver records what arrives.
+ * Sentry is on too (a local recorder, tracing at its default 0), as in production: its
+ * unsampled request span must not swallow the run spans.
  */
 
 const tag = Date.now().toString(36);
@@ -17,16 +20,19 @@ describe("OpenTelemetry spans of runs, through next start", () => {
   let app: AppDatabase;
   let receiver: OtlpReceiver;
   let server: NextServer;
+  let sentry: SentryRecorder;
   beforeAll(async () => {
     app = await createAppDatabase();
     receiver = await startOtlpReceiver();
+    sentry = await startSentryRecorder();
     server = await startNextServer({
-      env: { ...app.env, CRON_SECRET: CRON, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${OTLP_KEY}`, OTEL_SERVICE_NAME: "crondeck-http-test", METRICS_TOKEN: undefined },
+      env: { ...app.env, CRON_SECRET: CRON, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${OTLP_KEY}`, OTEL_SERVICE_NAME: "crondeck-http-test", METRICS_TOKEN: undefined, SENTRY_DSN: sentry.dsn },
     });
   }, 120_000);
   afterAll(async () => {
     await server?.stop();
     await receiver?.close();
+    await sentry?.close();
     await app?.dispose();
   });
 
