@@ -67,17 +67,25 @@ interface GroupRow {
   last_seen_at: DbTime;
 }
 
-/** The most common reasons among the entries `where` selects (a condition on cron_dead_letters d). */
+/**
+ * The most common reasons among the entries `where` selects (a condition on cron_dead_letters d).
+ * The entries are first grouped by their exact reason and job, so the fingerprint (seven regular
+ * expressions) runs once per distinct message rather than once per entry: a job that fails the
+ * same way a thousand times costs one fingerprint.
+ */
 async function topReasons(db: Db, where: SQL, limit: number): Promise<FailureReasonGroup[]> {
   const rows = await queryRows<GroupRow>(
     db,
-    sql`SELECT g.fingerprint, count(*)::int AS entries,
-               count(*) FILTER (WHERE g.recovery_status = 'pending')::int AS pending,
-               to_jsonb(array_agg(DISTINCT g.job_name::text)) AS jobs,
-               left((array_agg(g.failure_reason ORDER BY g.created_at DESC))[1], ${EXAMPLE_CHARS}) AS example,
-               max(g.created_at) AS last_seen_at
-          FROM (SELECT crondeck_error_fingerprint(d.failure_reason) AS fingerprint, d.job_name, d.failure_reason, d.recovery_status, d.created_at
-                  FROM cron_dead_letters d WHERE ${where}) g
+    sql`WITH exact AS (
+          SELECT d.failure_reason, d.job_name::text AS job_name, count(*) AS entries,
+                 count(*) FILTER (WHERE d.recovery_status = 'pending') AS pending, max(d.created_at) AS last_seen_at
+            FROM cron_dead_letters d WHERE ${where}
+           GROUP BY d.failure_reason, d.job_name)
+        SELECT g.fingerprint, sum(g.entries)::int AS entries, sum(g.pending)::int AS pending,
+               to_jsonb(array_agg(DISTINCT g.job_name)) AS jobs,
+               left((array_agg(g.failure_reason ORDER BY g.last_seen_at DESC))[1], ${EXAMPLE_CHARS}) AS example,
+               max(g.last_seen_at) AS last_seen_at
+          FROM (SELECT crondeck_error_fingerprint(e.failure_reason) AS fingerprint, e.* FROM exact e) g
          GROUP BY g.fingerprint
          ORDER BY entries DESC, last_seen_at DESC, g.fingerprint
          LIMIT ${limit}`,
