@@ -83,7 +83,9 @@ export async function tickHealth(db: Db, opts: { now: Date; expectedEveryMs: num
                (SELECT count(*) FROM cron_job_logs d WHERE d.job_name = ${TICK_JOB} AND d.status <> 'skipped' AND d.started_at > ${now}::timestamptz - interval '24 hours') AS runs_24h,
                (SELECT count(*) FROM cron_job_logs d WHERE d.job_name = ${TICK_JOB} AND d.status <> 'skipped' AND d.started_at > ${now}::timestamptz - interval '24 hours'
                    AND jsonb_typeof(d.output -> 'errors') = 'array' AND jsonb_array_length(d.output -> 'errors') > 0) AS errors_24h,
-               EXISTS (SELECT 1 FROM cron_job_logs o WHERE o.job_name <> ${TICK_JOB} AND o.started_at < ${now}::timestamptz - ${lateAfterMs}::int8 * interval '1 millisecond') AS other_before,
+               -- Only asked when the tick never ran (an InitPlan runs on first use): a scan for old runs of
+               -- other jobs is free on a new install and would cost milliseconds on a big log.
+               CASE WHEN last.id IS NULL THEN EXISTS (SELECT 1 FROM cron_job_logs o WHERE o.job_name <> ${TICK_JOB} AND o.started_at < ${now}::timestamptz - ${lateAfterMs}::int8 * interval '1 millisecond') ELSE false END AS other_before,
                m.incident_id, m.opened_at AS incident_opened_at, m.detail ->> 'alertedAt' AS incident_alerted_at
           FROM (SELECT 1) AS one
           LEFT JOIN cron_monitors m ON m.job_name = ${SYSTEM_MONITOR} AND m.kind = ${TICK_LATE_KIND}
@@ -91,7 +93,10 @@ export async function tickHealth(db: Db, opts: { now: Date; expectedEveryMs: num
             SELECT l.id, l.status, l.started_at, l.completed_at, l.duration_ms, l.output
               FROM cron_job_logs l
              WHERE l.job_name = ${TICK_JOB} AND l.status <> 'skipped'
-             ORDER BY l.started_at DESC
+             -- NULLS LAST as in idx_cron_logs_job_started: without it the planner cannot walk the index
+             -- and sorts every tick run (measured with 30 days of minute ticks, 43,200 rows, and 100k
+             -- other runs: the whole reading took 83 ms at p50, 4 ms with the index walked).
+             ORDER BY l.started_at DESC NULLS LAST
              LIMIT 1
           ) AS last ON true`,
   );
@@ -192,7 +197,7 @@ export async function tickRuns(db: Db, opts: { limit: number; before?: Date | nu
     sql`SELECT l.id, l.status, l.scheduled_for, l.started_at, l.completed_at, l.duration_ms, l.holder, l.output
           FROM cron_job_logs l
          WHERE l.job_name = ${TICK_JOB} AND l.status <> 'skipped' ${before}
-         ORDER BY l.started_at DESC
+         ORDER BY l.started_at DESC NULLS LAST
          LIMIT ${limit}`,
   );
   return rows.map((r) => {
