@@ -40,6 +40,8 @@ export function describeKind(event: AlertEvent): string {
     case "missed":
       return event.scheduledFor ? `missed its ${event.scheduledFor.toISOString()} slot` : "missed a slot";
     case "recovered":
+      if (event.detail?.monitor === "late") return "recovered: on time again";
+      if (event.detail?.monitor === "tick_late") return "recovered: runs on schedule again";
       if (typeof event.detail?.monitor === "string") return `recovered: ${event.detail.monitor.replace(/_/g, " ")} back within its threshold`;
       return n > 0 ? `recovered after ${plural(n, "failure", "failures")} in a row` : "recovered";
     case "late":
@@ -55,7 +57,7 @@ export function describeKind(event: AlertEvent): string {
     case "lock_contention":
       return "meets a held lease more often than its lock-contention threshold";
     case "dead_letter_backlog":
-      return "has a dead-letter backlog over its threshold";
+      return "dead-letter queue over its backlog threshold";
     case "stale_lease":
       return "holds a lease that expired long ago";
     case "tick_late":
@@ -79,6 +81,11 @@ function detailLabel(key: string): string {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
+/** Kinds about the whole queue, not the job they are filed under: their headline names no job. */
+const SYSTEM_WIDE: ReadonlySet<AlertEvent["kind"]> = new Set(["dead_letter_backlog", "dead_letter_digest"]);
+
+const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
 export function alertFacts(event: AlertEvent): AlertFacts {
   const fields: AlertFacts["fields"] = [
     { label: "Job", value: event.jobName },
@@ -90,7 +97,7 @@ export function alertFacts(event: AlertEvent): AlertFacts {
   fields.push({ label: "Time", value: event.at.toISOString() });
   for (const [key, value] of Object.entries(event.detail ?? {})) fields.push({ label: detailLabel(key), value: detailValue(value) });
   return {
-    headline: clip(`${event.jobName} ${describeKind(event)}`, MAX_HEADLINE_CHARS),
+    headline: clip(SYSTEM_WIDE.has(event.kind) ? capitalize(describeKind(event)) : `${event.jobName} ${describeKind(event)}`, MAX_HEADLINE_CHARS),
     fields,
     error: event.error ? clip(event.error, MAX_ERROR_CHARS) : null,
     url: event.url,

@@ -1,5 +1,6 @@
-import { AlertDispatcher, alertChannelsFromEnv, type AlertEvent, type AlertKind, type AlertRouting } from "../alerts";
+import { AlertDispatcher, alertChannelsFromEnv, type AlertEvent, type AlertKind } from "../alerts";
 import { alertsForRun, isFailure } from "../alerts/policy";
+import { routingOf } from "../monitors/policy";
 import { describeRegression, judgeDuration } from "../alerts/regression";
 import { captureRunFailure, checkInFinished, checkInStarted, flushSentry } from "../alerts/sentry";
 import { defineJob, type JobDefinition } from "../cron/define-job";
@@ -42,9 +43,6 @@ export function dashboardUrl(env: Pick<Env, "NEXT_PUBLIC_APP_URL">, jobName: str
   return url.toString();
 }
 
-function routingFor(job: JobDefinition): AlertRouting {
-  return { slackWebhook: job.alerts.slackWebhook, email: job.alerts.email, reAlertAfterMs: job.alerts.reAlertAfterMs };
-}
 
 /**
  * The schedule a job's cron monitor expects: the tick's is the one vercel.json gives it on the
@@ -129,7 +127,7 @@ export function createObservers(env: Env, db: Db, secrets: readonly string[], op
           error: describeRegression(verdict),
           detail: { durationMs: verdict.durationMs, p95Ms: verdict.p95Ms, factor: verdict.factor, runsCompared: verdict.runsCompared, trigger: report.trigger },
         },
-        routingFor(job),
+        routingOf(job),
       );
     } catch (error) {
       log(`regression check for ${job.name} run ${report.id} failed: ${redact(coerceError(error).message, secrets)}`);
@@ -152,7 +150,7 @@ export function createObservers(env: Env, db: Db, secrets: readonly string[], op
         checkIns.delete(report.id);
       }
       const kinds = alertsForRun(report, job);
-      await Promise.all([...kinds.map((kind) => dispatcher.notify(event(kind, job, report), routingFor(job))), checkRegression(report, job)]);
+      await Promise.all([...kinds.map((kind) => dispatcher.notify(event(kind, job, report), routingOf(job))), checkRegression(report, job)]);
     },
     async onAbandoned() {
       // The failure path already ran in the database when the run was marked abandoned (count,
@@ -163,7 +161,7 @@ export function createObservers(env: Env, db: Db, secrets: readonly string[], op
         for (const run of owed) {
           const job = jobFor(jobs, run.jobName);
           const kinds = alertsForRun({ status: "abandoned", consecutiveFailures: run.consecutiveFailures, previousFailures: run.consecutiveFailures - 1, deadLetterId: run.deadLetterId, autoPaused: run.autoPaused, recorded: true }, job);
-          await Promise.all(kinds.map((kind) => dispatcher.notify(abandonedEvent(kind, job, run), routingFor(job))));
+          await Promise.all(kinds.map((kind) => dispatcher.notify(abandonedEvent(kind, job, run), routingOf(job))));
         }
         if (owed.length < ABANDONED_ALERTS_BATCH) return;
       }
@@ -183,7 +181,7 @@ export function createObservers(env: Env, db: Db, secrets: readonly string[], op
           url: dashboardUrl(env, job.name),
           detail: { missedSlots: slots.length, policy: job.missed.policy },
         },
-        routingFor(job),
+        routingOf(job),
       );
     },
     async flush() {

@@ -9,6 +9,7 @@ import type { Db } from "../db/client";
 import { closeMonitor, openMonitor, SYSTEM_MONITOR, type OpenMonitor } from "../db/monitors";
 import { tickHealth, tickRuns, tickWorkOf, type TickHealth, type TickRun, type TickWork } from "../db/queries/tick-health";
 import type { Env } from "../env";
+import { SYSTEM_ROUTING } from "../monitors/policy";
 import { deliveryGraceMs, TICK_PATH, tickScheduleFor, type VercelPlan } from "../vercel/crons";
 
 /**
@@ -22,11 +23,11 @@ import { deliveryGraceMs, TICK_PATH, tickScheduleFor, type VercelPlan } from "..
 /** The kind of the system monitor (cron_monitors) and of its alert. */
 export const TICK_LATE = "tick_late" as const;
 
-/** tick_late is re-alerted at most once an hour while the tick stays late; one `recovered` when it runs again. */
-export const TICK_LATE_REALERT_MS = 3_600_000;
+/** tick_late is re-alerted at most once an hour while the tick stays late (the system alerts' window); one `recovered` when it runs again. */
+export const TICK_LATE_REALERT_MS = SYSTEM_ROUTING.reAlertAfterMs;
 
-/** The app-wide channels only (no job routes the tick's alerts), with the tick_late window. */
-const ROUTING: AlertRouting = { slackWebhook: null, email: [], reAlertAfterMs: TICK_LATE_REALERT_MS };
+/** The app-wide channels only (no job routes the tick's alerts). */
+const ROUTING: AlertRouting = SYSTEM_ROUTING;
 
 /**
  * The execute route checks on the way at most this often per process and database: one query a

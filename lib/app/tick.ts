@@ -9,7 +9,7 @@ import type { Db } from "../db/client";
 import { PostgresMonitorStore } from "../db/queries/monitors";
 import { PostgresTickStore } from "../db/tick-store";
 import { evaluateMonitors } from "../monitors/evaluate";
-import { monitorSettingsFromEnv, type MonitorEnv } from "../monitors/policy";
+import { monitorSettingsFromEnv, SYSTEM_ROUTING, type MonitorEnv } from "../monitors/policy";
 import { secretsOf, type Env } from "../env";
 import { deliveryGraceMs, type VercelPlan } from "../vercel/crons";
 import { protectionHeaders, refusedDispatchError } from "../vercel/dispatch";
@@ -124,7 +124,6 @@ export function httpDispatcher(baseUrl: string, secret: string, env: Pick<Env, "
  * tick would be a failed run, and the tick's work is reported and alerted, never failed.
  */
 const TICK_DEADLINE_MS = 40_000;
-const ROUTING = { slackWebhook: null, email: [], reAlertAfterMs: 3_600_000 };
 
 /** The alerts the tick raises itself: parts of its work that failed, and retries it had to settle. */
 export function tickAlerts(env: Env, alerts: Pick<AlertDispatcher, "notify">) {
@@ -145,13 +144,13 @@ export function tickAlerts(env: Env, alerts: Pick<AlertDispatcher, "notify">) {
     async tickErrors(errors: TickError[]): Promise<void> {
       if (errors.length === 0) return;
       const text = errors.map((e) => `${e.scope}: ${e.error}`).join("; ");
-      await alerts.notify(event(tickJob.name, `the tick could not finish ${errors.length} part(s) of its work (the rest went on): ${text}`, { parts: errors.length }), ROUTING);
+      await alerts.notify(event(tickJob.name, `the tick could not finish ${errors.length} part(s) of its work (the rest went on): ${text}`, { parts: errors.length }), SYSTEM_ROUTING);
     },
     async orphaned(runs: OrphanedRetry[]): Promise<void> {
       const byJob = new Map<string, OrphanedRetry[]>();
       for (const r of runs) byJob.set(r.jobName, [...(byJob.get(r.jobName) ?? []), r]);
       for (const [jobName, list] of byJob) {
-        await alerts.notify(event(jobName, `${list[0].error}; ${list.length} deferred retr${list.length === 1 ? "y was" : "ies were"} settled as failed`, { settledRetries: list.length }, list[0].runId, list[0].scheduledFor), ROUTING);
+        await alerts.notify(event(jobName, `${list[0].error}; ${list.length} deferred retr${list.length === 1 ? "y was" : "ies were"} settled as failed`, { settledRetries: list.length }, list[0].runId, list[0].scheduledFor), SYSTEM_ROUTING);
       }
     },
   };

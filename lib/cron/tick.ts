@@ -114,7 +114,8 @@ export const tickJob = defineJob({
   // are alerted): should it ever, or should its run be abandoned, it must neither dead-letter
   // nor pause itself and stop all housekeeping.
   deadLetter: { pauseAfter: 0 },
-  alerts: { afterConsecutiveFailures: 1 },
+  // Its duration swings with how much it catches up: no regression alerts (tick_late watches it instead).
+  alerts: { afterConsecutiveFailures: 1, regression: false },
   handler: () => {
     throw new Error("the tick runs through /api/cron/tick");
   },

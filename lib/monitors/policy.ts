@@ -120,7 +120,7 @@ export function routingOf(job: Pick<JobDefinition, "alerts">): AlertRouting {
   return { slackWebhook: job.alerts.slackWebhook, email: job.alerts.email, reAlertAfterMs: job.alerts.reAlertAfterMs };
 }
 
-/** System-wide monitors (dead-letter backlog) go to the app-wide channels, re-alerted hourly. */
+/** System alerts (the tick's own errors, tick_late, dead-letter backlog, stale leases) go to the app-wide channels, re-alerted hourly. */
 export const SYSTEM_ROUTING: AlertRouting = { slackWebhook: null, email: [], reAlertAfterMs: 3_600_000 };
 
 /** What the dashboard and the admin API show of a job's monitoring: every effective value and where it comes from. */

@@ -145,9 +145,18 @@ export const commands: CommandSpec[] = [
     run: (ctx, input) => import("./dlq").then((m) => m.dlqMarkFailed(ctx, input)),
   },
   {
+    path: ["dlq", "insight"],
+    summary: "Dead letters per day, the most common failure reasons (by fingerprint) and the average time to recovery, per job and overall",
+    options: {
+      days: { type: "string", value: "n", description: "the last n whole UTC days, today included (1-366, default 30)" },
+      job: { type: "string", value: "name", description: "only this job's entries" },
+    },
+    run: (ctx, input) => import("./dlq").then((m) => m.dlqInsight(ctx, input)),
+  },
+  {
     path: ["logs", "cleanup"],
-    summary: "Delete runs older than N days (keeps running runs and those behind pending dead letters)",
-    options: { days: { type: "string", value: "n", description: "age in days (default CRON_LOG_RETENTION_DAYS, 90)" } },
+    summary: "Delete runs, alerts, audit rows and settled dead letters past their retention, in batches that each commit (keeps unfinished runs and those behind pending dead letters)",
+    options: { days: { type: "string", value: "n", description: "run retention in days (default CRON_LOG_RETENTION_DAYS, 90; the other tables keep their settings)" } },
     run: (ctx, input) => import("./logs").then((m) => m.logsCleanup(ctx, input)),
   },
   {

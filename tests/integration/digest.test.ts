@@ -77,7 +77,7 @@ describeOnDatabases("dead-letter digest", (ctx) => {
     expect(hook.requests.length - hookBefore).toBe(1);
     // Slack's text escapes <, > and & (lib/alerts/format.ts escapeSlack).
     const text = String((slack.requests.at(-1)!.json as { text: string }).text).replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
-    expect(text).toContain("dead-letter-digest dead-letter digest");
+    expect(text).toContain("[Crondeck] Dead-letter digest: entries are waiting");
     expect(text).toContain("Pending: 4");
     expect(text).toContain("Oldest job: dg-a");
     expect(text).toContain("Reason 1: 2 x timed out after <n> ms [dg-a, dg-b]");

@@ -73,7 +73,8 @@ describeOnDatabases("tick monitors", (ctx) => {
    * of cron_alerts (the dispatcher's record): { email, slack, webhook } counts.
    */
   const sent = async (jobName: string, kind: string) => {
-    const headline = `${jobName} ${PHRASE[kind]}`;
+    // The backlog is the whole queue's: its headline names no job.
+    const headline = kind === "dead_letter_backlog" ? "Dead-letter queue over its backlog threshold" : `${jobName} ${PHRASE[kind]}`;
     const received: Record<string, number> = {
       email: smtp.mails.filter((m) => decodeMail(m.raw).includes(headline)).length,
       slack: slack.requests.filter((r) => (r.json as { text: string }).text.includes(headline)).length,

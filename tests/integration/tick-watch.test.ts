@@ -128,7 +128,7 @@ describeOnDatabases("the tick watch", (ctx) => {
     expect(webhookKinds()).toEqual(["recovered"]);
     expect((webhook.requests[0].json as WebhookPayload).detail.monitor).toBe("tick_late");
     expect(slackTexts()).toHaveLength(1);
-    expect(slackTexts()[0]).toContain("crondeck-tick recovered: tick late back within its threshold");
+    expect(slackTexts()[0]).toContain("crondeck-tick recovered: runs on schedule again");
     expect(smtp.mails).toHaveLength(1);
     expect(await openMonitors(ctx.db, SYSTEM_MONITOR)).toEqual([]);
 
