@@ -364,11 +364,31 @@ function buildSecrets(env: Env, jobWebhooks: ReadonlyArray<string | null | undef
 }
 
 
-/** The values of OTEL_EXPORTER_OTLP_HEADERS ("key=value,key2=value2"): API keys, kept out of every output. */
-export function otlpHeaderValues(headers: string | undefined): string[] {
-  if (!headers) return [];
-  return headers
-    .split(",")
-    .map((pair) => pair.slice(pair.indexOf("=") + 1).trim())
-    .filter((value) => value.length >= 8);
+/**
+ * OTEL_EXPORTER_OTLP_HEADERS ("key=value,key2=value2", values percent-encoded as the
+ * OpenTelemetry spec writes them) as headers: the exporter sends them (lib/telemetry), and their
+ * values are secrets (API keys) kept out of every output.
+ */
+export function otlpHeaders(text: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of (text ?? "").split(",")) {
+    const at = pair.indexOf("=");
+    if (at <= 0) continue;
+    const key = pair.slice(0, at).trim();
+    const raw = pair.slice(at + 1).trim();
+    if (!key) continue;
+    let value = raw;
+    try {
+      value = decodeURIComponent(raw);
+    } catch {
+      // not percent-encoded after all: sent as written
+    }
+    headers[key] = value;
+  }
+  return headers;
+}
+
+/** The values of OTEL_EXPORTER_OTLP_HEADERS, decoded (secretSet adds their encoded forms). */
+export function otlpHeaderValues(text: string | undefined): string[] {
+  return Object.values(otlpHeaders(text)).filter(Boolean);
 }

@@ -31,6 +31,9 @@ function configured(env: Env): Record<string, string> {
     KV_REST_API_URL: env.KV_REST_API_URL,
     KV_REST_API_TOKEN: env.KV_REST_API_TOKEN,
     HEALTHCHECK_URLS: env.HEALTHCHECK_URLS.join(","),
+    METRICS_TOKEN: env.METRICS_TOKEN,
+    TICK_HEARTBEAT_URL: env.TICK_HEARTBEAT_URL,
+    OTEL_EXPORTER_OTLP_HEADERS: env.OTEL_EXPORTER_OTLP_HEADERS,
   };
   return Object.fromEntries(Object.entries(values).filter((e): e is [string, string] => Boolean(e[1])));
 }

@@ -3,7 +3,9 @@ import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
-import type { Env } from "../env";
+import { otlpHeaders, type Env } from "../env";
+
+export { otlpHeaders };
 
 /**
  * OpenTelemetry traces of Crondeck's runs, exported over OTLP/HTTP (JSON) when
@@ -25,29 +27,6 @@ export interface Tracing {
 
 /** How long a flush before the response may take: a collector that does not answer never holds a run's answer longer. */
 export const FLUSH_TIMEOUT_MS = 2_000;
-
-/**
- * OTEL_EXPORTER_OTLP_HEADERS as the OpenTelemetry spec writes it: `key=value` pairs separated by
- * commas, values percent-encoded. Pairs without a key or "=" are left out.
- */
-export function otlpHeaders(text: string | undefined): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const pair of (text ?? "").split(",")) {
-    const at = pair.indexOf("=");
-    if (at <= 0) continue;
-    const key = pair.slice(0, at).trim();
-    const raw = pair.slice(at + 1).trim();
-    if (!key) continue;
-    let value = raw;
-    try {
-      value = decodeURIComponent(raw);
-    } catch {
-      // not percent-encoded after all: sent as written
-    }
-    headers[key] = value;
-  }
-  return headers;
-}
 
 /** Where OTLP/HTTP traces go for a base endpoint (the spec's OTEL_EXPORTER_OTLP_ENDPOINT + "/v1/traces"). */
 export function tracesUrl(endpoint: string): string {

@@ -387,6 +387,7 @@ describeOnDatabases("admin queries", (ctx) => {
       state: "disabled",
       running: null,
       lastRun: null,
+      openMonitors: [],
     });
     await insertRun(ctx.db, { job: d.name, status: "failed", ago: "2 minutes", durationMs: 40, error: "nope" });
     const runId = await insertRun(ctx.db, { job: d.name, status: "started", ago: "10 seconds", trigger: "manual" });

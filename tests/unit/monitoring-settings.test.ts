@@ -114,7 +114,7 @@ describe("the environment's monitoring settings", () => {
     expect(secrets).toContain(token);
     expect(secrets).toContain(ping);
     expect(secrets).toContain("key-0123456789");
-    expect(otlpHeaderValues("x-api-key=key-0123456789,tenant=t1")).toEqual(["key-0123456789"]);
+    expect(otlpHeaderValues("x-api-key=key-0123456789,tenant=t1,enc=a%2Cb")).toEqual(["key-0123456789", "t1", "a,b"]);
     expect(otlpHeaderValues(undefined)).toEqual([]);
   });
 });
