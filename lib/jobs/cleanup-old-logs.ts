@@ -3,6 +3,7 @@ import { getDatabase } from "../db/client";
 import { runCleanup } from "../db/maintenance";
 import { retentionPolicy, type RetentionReport } from "../db/retention";
 import { loadEnv } from "../env";
+import { currentRegistry } from "./current-registry";
 
 /**
  * How long one run may delete: 90 s of the 2 m timeout, leaving room to count what is left,
@@ -39,9 +40,8 @@ export default defineJob({
   handler: async (ctx) => {
     const env = loadEnv();
     const { db } = await getDatabase(env);
-    // The registry imports this file: read it when the job runs, not when it loads.
-    const { getRegistry } = await import("./index");
-    const policy = retentionPolicy(env, getRegistry(env).list());
+    // The registry imports this file, so it is read as the process last built it (no import cycle).
+    const policy = retentionPolicy(env, currentRegistry()?.list() ?? []);
     const report = await runCleanup(db, policy, { budgetMs: CLEANUP_BUDGET_MS, signal: ctx.signal });
     for (const line of retentionLines(report)) ctx.log(line);
     ctx.log(`auth: ${report.auth.sessions} ended sessions, ${report.auth.loginAttempts} login counters deleted`);

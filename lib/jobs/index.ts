@@ -10,6 +10,7 @@ import demoStubborn from "./demo-stubborn";
 import { faultJobs } from "./fault-jobs";
 import { leakJobs } from "./leak-jobs";
 import { monitorJobs } from "./monitor-jobs";
+import { rememberRegistry } from "./current-registry";
 import healthCheck from "./health-check";
 import { withPlanDispatch } from "../vercel/crons";
 
@@ -56,5 +57,5 @@ let cached: { key: string; registry: JobRegistry } | undefined;
 export function getRegistry(env: RegistryEnv = loadEnv()): JobRegistry {
   const key = `${env.CRON_DEMO}:${env.CRONDECK_FAULT_JOBS}:${env.VERCEL_ENV === "production"}:${env.CRON_DISPATCH}:${env.CRON_PLAN}`;
   if (cached?.key !== key) cached = { key, registry: buildRegistry(env) };
-  return cached.registry;
+  return rememberRegistry(cached.registry);
 }
