@@ -1,4 +1,4 @@
-import type { AlertDispatcher, AlertEvent, AlertOutcome, AlertRouting } from "../alerts";
+import { AlertDispatcher, alertChannelsFromEnv, type AlertEvent, type AlertOutcome, type AlertRouting } from "../alerts";
 import { coerceError } from "../cron/errors";
 import { formatDurationMs } from "../cron/duration";
 import { redact } from "../cron/redact";
@@ -8,7 +8,7 @@ import { tickJob } from "../cron/tick";
 import type { Db } from "../db/client";
 import { closeMonitor, openMonitor, SYSTEM_MONITOR, type OpenMonitor } from "../db/monitors";
 import { tickHealth, tickRuns, tickWorkOf, type TickHealth, type TickRun, type TickWork } from "../db/queries/tick-health";
-import type { Env } from "../env";
+import { secretsOf, type Env } from "../env";
 import { SYSTEM_ROUTING } from "../monitors/policy";
 import { deliveryGraceMs, TICK_PATH, tickScheduleFor, type VercelPlan } from "../vercel/crons";
 
@@ -117,6 +117,17 @@ function recoveredEvent(deps: TickWatchDeps, health: TickHealth, closed: OpenMon
     url: tickPageUrl(deps.env),
     detail: { monitor: TICK_LATE, lateSince: closed.openedAt.toISOString(), lastTickAt: health.lastRun?.startedAt ?? null },
   };
+}
+
+/**
+ * The app-wide alert channels without the runtime, for a check that must not build the job
+ * registry (GET /api/health: the dev server would otherwise hold the registry as it was when
+ * health was first called, and a job added afterwards would answer 404 on its execute route).
+ * Tick alerts go to the app-wide channels only, so no job's routing is needed.
+ */
+export function systemNotify(env: Env, db: Db): TickWatchDeps["notify"] {
+  const dispatcher = new AlertDispatcher({ db, channels: alertChannelsFromEnv(env), secrets: secretsOf(env), log: (m) => console.warn(`[crondeck] ${m}`) });
+  return (event, routing) => dispatcher.notify(event, routing);
 }
 
 /**

@@ -1,6 +1,5 @@
 import { checkHealth, healthStatusCode } from "../app/health";
-import { getRuntime } from "../app/runtime";
-import { readTickHealth, tickHealthSummary, watchQuietly } from "../app/tick-watch";
+import { readTickHealth, systemNotify, tickHealthSummary, watchQuietly } from "../app/tick-watch";
 import { systemClock } from "../cron/clock";
 import { getDatabase, targetFromEnv } from "../db/client";
 import { loadEnv } from "../env";
@@ -17,11 +16,11 @@ export async function handleHealth(): Promise<Response> {
       // Postgres is always the lock store; an Upstash Redis pre-check is reported when configured.
       leaseStore: redisLeaseStoreFromEnv(env),
       // The tick's own health, which is also a check: it writes and alerts only when the tick_late watch opens, re-alerts or closes (lib/app/tick-watch.ts).
+      // No runtime here: health must not build the job registry (see systemNotify).
       tick: async (db) => {
-        const runtime = await getRuntime();
-        const now = new Date((runtime.engine.clock ?? systemClock).now());
+        const now = new Date(systemClock.now());
         const health = await readTickHealth(db, env.CRON_PLAN, now);
-        await watchQuietly({ db, env, notify: runtime.observers.notify, now }, health);
+        await watchQuietly({ db, env, notify: systemNotify(env, db), now }, health);
         return tickHealthSummary(health);
       },
     });
