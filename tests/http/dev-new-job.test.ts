@@ -49,7 +49,8 @@ describe.skipIf(!!skip)("npm run dev picks up a new job without a restart", () =
       index,
       readFileSync(index, "utf8")
         .replace('import healthCheck from "./health-check";', `import healthCheck from "./health-check";\nimport newcomerJob from "./${JOB}";`)
-        .replace("export const jobs: readonly JobDefinition[] = [healthCheck, cleanupOldLogs];", "export const jobs: readonly JobDefinition[] = [healthCheck, cleanupOldLogs, newcomerJob];"),
+        // Appended to whatever the list holds, as a user would.
+        .replace(/export const jobs: readonly JobDefinition\[\] = \[([^\]]*)\];/, (_, list: string) => `export const jobs: readonly JobDefinition[] = [${list}, newcomerJob];`),
     );
     expect(readFileSync(index, "utf8")).toContain("newcomerJob]");
 

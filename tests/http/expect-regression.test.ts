@@ -189,7 +189,7 @@ describeWithPostgres("expect, regression, dead-letter insight and digest over HT
     expect(reply.status, JSON.stringify(reply.body)).toBe(200);
     const [run] = await q(`SELECT output FROM cron_job_logs WHERE id = $1`, [reply.body.execution.id]);
     expect(run.output).toMatchObject({ sent: true, pending: 1, delivered: ["slack", "email", "webhook"], oldest: { jobName: "monitor-empty" } });
-    const digest = received(/dead-letter digest/, "dead_letter_digest", "dead-letter-digest");
+    const digest = received(/dead-letter digest/i, "dead_letter_digest", "dead-letter-digest");
     expect([digest.slack.length, digest.email.length, digest.webhook.length]).toEqual([1, 1, 1]);
     expect(digest.slack[0]).toContain("Pending: 1");
     expect(digest.slack[0]).toContain("Reason 1: 1 x expect: processed nothing [monitor-empty]");
@@ -198,7 +198,7 @@ describeWithPostgres("expect, regression, dead-letter insight and digest over HT
     const again = await execute("dead-letter-digest");
     const [second] = await q(`SELECT output FROM cron_job_logs WHERE id = $1`, [again.body.execution.id]);
     expect(second.output).toMatchObject({ sent: false, reason: "suppressed" });
-    const after = received(/dead-letter digest/, "dead_letter_digest", "dead-letter-digest");
+    const after = received(/dead-letter digest/i, "dead_letter_digest", "dead-letter-digest");
     expect([after.slack.length, after.email.length, after.webhook.length]).toEqual([1, 1, 1]);
   });
 });
