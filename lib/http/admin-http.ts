@@ -38,13 +38,20 @@ export async function adminRoute(request: Request, context: string, handler: (re
  * caller follows it at /api/admin/runs/<id>). A failure is logged, redacted: nobody is left to answer.
  */
 export function runAfterResponse(label: string, work: () => Promise<unknown>): void {
-  after(async () => {
+  const guarded = async () => {
     try {
       await work();
     } catch (error) {
       console.error(`[crondeck] ${label}: ${truncate(redact(error instanceof Error ? error.message : String(error)), 500)}`);
     }
-  });
+  };
+  try {
+    after(guarded);
+  } catch {
+    // Outside a request (a handler called directly: the CLI, tests) there is no "after the
+    // response": the work runs now, detached, and never changes the caller's answer.
+    void guarded();
+  }
 }
 
 /** Optional free-text note on an action: one line (it is shown as the pause reason in tables). */
