@@ -3,9 +3,8 @@ import { loadEnv } from "../env";
 
 /**
  * Demo (CRON_DEMO=1): counts primes for CRON_DEMO_SLOW_MS (default 2 s) in small slices,
- * stopping as soon as its signal aborts: a well-behaved long job. It logs its progress about
- * once a second, which the run page shows while it runs. Set the duration above the 5 s timeout
- * to watch a timeout.
+ * stopping as soon as its signal aborts: a well-behaved long job. Set the duration above
+ * the 5 s timeout to watch a timeout.
  */
 export default defineJob({
   name: "demo-slow",
@@ -19,12 +18,7 @@ export default defineJob({
     const until = Date.now() + loadEnv().CRON_DEMO_SLOW_MS;
     let candidate = 2;
     let primes = 0;
-    let nextReport = Date.now() + 1_000;
     while (Date.now() < until) {
-      if (Date.now() >= nextReport) {
-        ctx.log(`${primes} primes so far, below ${candidate}`);
-        nextReport += 1_000;
-      }
       ctx.signal.throwIfAborted();
       const sliceEnd = Date.now() + 10;
       while (Date.now() < sliceEnd) {
