@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { isStandardWebhookSecret, STANDARD_SECRET_PREFIX, webhookSecretForms } from "./alerts/webhook-secret";
+import { parseDurationMs } from "./cron/duration";
 import { secretSet } from "./cron/redact";
 import { parseTrustProxy } from "./auth/client-address";
 
@@ -28,18 +29,17 @@ const flag = (fallback: boolean) =>
     (v) => (v === "" || v === undefined ? String(fallback) : v),
     z.enum(["0", "1", "true", "false"], { error: "must be 1 or 0" }).transform((v) => v === "1" || v === "true"),
   );
-/** A duration with its unit ("10m", "24h", "30s"); unset or empty is `fallback`. Parsed to milliseconds. */
+/** A duration with its unit ("10m", "24h", "30s"), parsed as job definitions parse theirs; unset or empty is `fallback`. In milliseconds. */
 const durationMs = (fallback: string) =>
   z.preprocess(
     (v) => (v === "" || v === undefined ? fallback : v),
     z.string().transform((v, ctx) => {
-      const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(v.trim());
-      if (!match) {
+      try {
+        return parseDurationMs(v);
+      } catch {
         ctx.addIssue({ code: "custom", message: "must be a duration such as 30s, 10m, 24h or 7d" });
         return z.NEVER;
       }
-      const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as "ms" | "s" | "m" | "h" | "d"];
-      return Math.round(Number(match[1]) * unit);
     }),
   );
 /** A percent from 0 to 100; unset or empty is `fallback`. */
