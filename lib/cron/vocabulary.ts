@@ -158,7 +158,8 @@ export type AlertKind = (typeof ALERT_KINDS)[number];
  * Conditions the tick evaluates each run, each open (alerted once, re-alerted per the window)
  * until it clears, which sends one `recovered` alert. Per job: failure_rate, timeout_rate,
  * lock_contention (alerts.* on the job, defaults from the environment); system-wide:
- * dead_letter_backlog, stale_lease, tick_late.
+ * dead_letter_backlog, stale_lease, tick_late. A job's late slots are kept in cron_monitors
+ * too (kind `late`, one incident per late streak), but lateness is a per-slot alert, not a threshold.
  */
 export const MONITOR_KINDS = ["failure_rate", "timeout_rate", "lock_contention", "dead_letter_backlog", "stale_lease", "tick_late"] as const satisfies readonly AlertKind[];
 export type MonitorKind = (typeof MONITOR_KINDS)[number];
