@@ -73,6 +73,8 @@ export class LeaseKeeper {
   private nextWakeAt = 0;
   private ended: RunEnding | null = null;
   private failures = 0;
+  /** The run's finish (which frees the lease) is under way: a heartbeat that finds no lease is no loss. */
+  private finishing = false;
   private stalls: EventLoopStall[] = [];
   private stallCount = 0;
   readonly heartbeatEveryMs: number;
@@ -113,6 +115,15 @@ export class LeaseKeeper {
     this.running = false;
     if (this.timer !== undefined) this.o.clock.clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  /**
+   * The run is about to record its finish, which frees the lease: a heartbeat still in flight
+   * (a progress flush sent as the last attempt ended) may now find the lease gone. That is the
+   * finish, not another holder: it ends nothing and warns of nothing.
+   */
+  finish(): void {
+    this.finishing = true;
   }
 
   /** The stalls seen since the last call (one attempt's), at most {@link MAX_STALLS_PER_ATTEMPT}. */
@@ -181,6 +192,7 @@ export class LeaseKeeper {
         const snapshot: ProgressSnapshot | null = this.o.progress?.take() ?? null;
         const result = await this.o.beat(snapshot?.progress ?? null);
         if (!result.alive) {
+          if (this.finishing) return false;
           this.lose("another holder took this job over");
           return false;
         }

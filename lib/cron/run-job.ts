@@ -160,6 +160,8 @@ export async function runTrigger(deps: EngineDeps, input: TriggerInput): Promise
     // The finish writes the whole log and every attempt: no progress write after it is needed
     // (one in flight now changes nothing once the row is no longer started).
     progress.close();
+    // A handler that settled: the finish frees the lease, so a heartbeat in flight may find it gone.
+    if (!outcome.running) held.keeper.finish();
     const finish = await recordFinish({ runs: deps.runs, clock, now, budgetEnd, warn, clean: log.clean }, finishInput);
     if (outcome.running && finish?.finished) held.freeOnSettle();
     const report = reportOf(job, input.trigger, claim, result, outcome, finish, clock);

@@ -47,8 +47,9 @@ export default async function globalSetup(_config: FullConfig): Promise<void> {
         ADMIN_TOKEN: adminToken,
         CRON_SECRET: cronSecret,
         CRON_DEMO: "1",
-        // Long enough to watch it run in the banner, short enough for the test budget (timeout 5 s).
-        CRON_DEMO_SLOW_MS: "3500",
+        // Long enough to watch it run in the banner (it polls every 3 s: at least one poll lands while
+        // it runs, with room for a slow answer), short of its 5 s timeout.
+        CRON_DEMO_SLOW_MS: "4200",
         // demo-stubborn times out at 1 s and lets go of its lease at this point: a quick dead letter.
         CRON_DEMO_STUBBORN_MS: "1200",
       },

@@ -146,3 +146,44 @@ describe("live progress", () => {
     expect(store.progressWrites.every((w) => w.progress.logLines.every((l) => l.message !== "too late"))).toBe(true);
   });
 });
+
+describe("the last flush and the finish", () => {
+  it("a progress heartbeat still in flight when the finish frees the lease is not a lost lease: no warning, no abort, the run completes", async () => {
+    const warnings: string[] = [];
+    deps = { ...deps, warn: (m) => warnings.push(m) };
+    // The attempt's end flushes its last line; that heartbeat's answer arrives after the finish.
+    let finished!: () => void;
+    const finishDone = new Promise<void>((resolve) => (finished = resolve));
+    const heartbeat = store.heartbeat.bind(store);
+    const finish = store.finish.bind(store);
+    let lateAnswers = 0;
+    store.heartbeat = async (...args: Parameters<typeof store.heartbeat>): Promise<HeartbeatResult> => {
+      if (args[3]?.logLines.some((l) => l.message === "done counting")) {
+        await finishDone;
+        lateAnswers++;
+      }
+      return heartbeat(...args);
+    };
+    store.finish = async (...args: Parameters<typeof store.finish>) => {
+      const result = await finish(...args);
+      finished();
+      return result;
+    };
+    const run = ran(
+      await clock.run(
+        trigger({
+          handler: async (c) => {
+            await after(3_000);
+            c.log("done counting");
+            return "ok";
+          },
+        }),
+      ),
+    );
+    await clock.advance(1_000);
+    expect(lateAnswers).toBe(1);
+    expect(run.status).toBe("completed");
+    expect(warnings.filter((w) => w.includes("lease lost"))).toEqual([]);
+    expect(store.runs.get(run.id)!.logLines.map((l) => l.message)).toEqual(["done counting"]);
+  });
+});
