@@ -110,6 +110,7 @@ export async function claimTrigger(deps: EngineDeps, input: TriggerInput, time: 
     // Chosen here, not by the database, so a claim whose reply was lost can be asked again.
     runId: input.runId ?? crypto.randomUUID(),
     queueTtlMs: Math.max(0, waitDeadline - now()) + QUEUE_DROP_MARGIN_MS,
+    input: input.input ?? null,
   };
   const skipped = (r: { runId: string; reason: SkipReason; startedAt: Date }): ClaimPhase => ({
     kind: "skipped",

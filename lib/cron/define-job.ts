@@ -15,8 +15,8 @@ export interface JobLogger {
   (message: string, data?: Record<string, unknown>): void;
 }
 
-/** What a handler receives. */
-export interface JobContext {
+/** What a handler receives. `I` is the job's input type (its `input` schema's output). */
+export interface JobContext<I = unknown> {
   /**
    * Aborts at the job's timeout, when a `replace` trigger takes over (heard within about a
    * second), or when this run can no longer prove its lease (reason "lease lost: ..."): stop
@@ -40,9 +40,21 @@ export interface JobContext {
    * (`UPDATE ... WHERE fenced_by < $token`); Crondeck's own rows are fenced already.
    */
   fencingToken: number;
+  /**
+   * The run's input, parsed by the job's `input` schema: what run-now, a backfill or a replay
+   * passed, else the job's `defaultInput` (parsed too). Undefined for a job without a schema.
+   */
+  input: I;
+  /** The slot before this run's slot (or before now, for a run without a slot); null when there is none. */
+  lastSlot: Date | null;
+  /** The next slots after this run's slot (or after now): up to 5, oldest first. */
+  upcoming: Date[];
 }
 
-export type JobHandler = (ctx: JobContext) => unknown | Promise<unknown>;
+export type JobHandler<I = unknown> = (ctx: JobContext<I>) => unknown | Promise<unknown>;
+
+/** A schema for a job's input: any zod schema (its output is what the handler gets as ctx.input). */
+export type InputSchema = z.ZodType;
 
 /**
  * A job's check of its own result ("did it do work"): true (or nothing) passes; a string fails
@@ -61,13 +73,45 @@ export interface RateThresholdInput {
   minRuns?: number;
 }
 
-/** A job as written in lib/jobs. Every field but name, schedule and handler has a default. */
-export interface JobConfig {
+/** When a job fires: a 5-field cron (UTC, or in a timezone), or a fixed interval in real time. */
+export type ScheduleInput =
+  | string
+  | { cron: string; timezone?: string }
+  /**
+   * Every `every` in real time, on a grid anchored at the Unix epoch plus `offset` (Temporal's
+   * IntervalSpec): `{ every: "90m" }` fires at 00:00, 01:30, 03:00 UTC...; `{ every: "1d", offset: "6h" }`
+   * at 06:00 UTC daily. DST never moves it. Dispatched by the tick.
+   */
+  | { every: DurationInput; offset?: DurationInput };
+
+/** An instant: an ISO 8601 string with a timezone ("2026-12-24T09:00:00Z") or a Date. */
+export type InstantInput = string | Date;
+
+/** The fields of a job as written in lib/jobs; see {@link JobConfig}. */
+interface JobConfigBase<N extends string, D extends string, S extends InputSchema | undefined> {
   /** kebab-case and permanent: it keys the run log and the lease. */
-  name: string;
-  /** 5-field cron in UTC, or with a timezone. */
-  schedule: string | { cron: string; timezone?: string };
-  handler: JobHandler;
+  name: N;
+  handler: JobHandler<S extends InputSchema ? z.output<S> : undefined>;
+  /** No slot before this instant runs (BullMQ startDate). */
+  startAt?: InstantInput;
+  /** No slot after this instant runs (BullMQ endDate). */
+  endAt?: InstantInput;
+  /**
+   * Spreads the start of each tick-dispatched slot by a random delay up to this long (Vercel
+   * Schedules, Temporal jitter), so many jobs due at :00 do not hit the database at once. The
+   * slot stays the slot; only the start moves. Only for jobs the tick dispatches; shorter than
+   * the timeout's headroom within the minute (at most 50s).
+   */
+  jitter?: DurationInput;
+  /**
+   * Jobs whose run for the same slot (or their latest slot at or before it) must have completed
+   * before this job's slot runs (seed 001's depends_on_job). The tick dispatches dependent jobs.
+   */
+  dependsOn?: readonly D[];
+  /** A zod schema for the run's input (run-now, backfill, replay); ctx.input is its output. */
+  input?: S;
+  /** The input of runs that pass none (every scheduled run): parsed by `input`. */
+  defaultInput?: S extends InputSchema ? z.input<S> : never;
   description?: string;
   /** Groups jobs on the dashboard. Default "general". */
   category?: string;
@@ -138,11 +182,29 @@ export interface JobConfig {
   };
 }
 
+/**
+ * A job as written in lib/jobs. Every field but name, handler and either `schedule` or `runAt`
+ * (checked when it loads) has a default.
+ */
+export interface JobConfig<N extends string = string, D extends string = string, S extends InputSchema | undefined = InputSchema | undefined> extends JobConfigBase<N, D, S> {
+  schedule?: ScheduleInput;
+  /** A one-time job (Vercel Schedules' one-time runs): its one slot is this instant (to the minute), dispatched by the tick. Instead of `schedule`. */
+  runAt?: InstantInput;
+}
+
 /** A validated job with every default applied and every duration in ms. */
-export interface JobDefinition {
-  name: string;
+export interface JobDefinition<N extends string = string, D extends string = string> {
+  name: N;
+  /** When it fires, with its startAt/endAt bounds (lib/cron/schedule.ts answers every question about it). */
   schedule: Schedule;
-  handler: JobHandler;
+  /** The handler (a method, so a job with a typed input is still a JobDefinition). */
+  handler(ctx: JobContext<any>): unknown;
+  /** The most a tick-dispatched start is delayed past its slot, at random (0: none). */
+  jitterMs: number;
+  /** The jobs whose run for the slot must complete first (empty: none). */
+  dependsOn: readonly D[];
+  /** The input schema and the default input, or null when the job takes no input. */
+  input: { schema: InputSchema; default: unknown } | null;
   description: string;
   category: string;
   enabled: boolean;
@@ -195,6 +257,12 @@ const durationSchema = z.union([z.string(), z.number()]).superRefine((value, ctx
   }
 });
 
+/** An instant with its timezone: a Date, or an ISO 8601 string that ends in Z or an offset. */
+const instantSchema = z.union([
+  z.date(),
+  z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/, 'must be an ISO 8601 instant with its offset, such as "2026-12-24T09:00:00Z"'),
+]);
+
 const rateThresholdSchema = z.union([
   z.literal(false),
   z.strictObject({
@@ -210,10 +278,20 @@ const jobConfigSchema = z.strictObject({
     .min(1, "is required")
     .max(100, "must be at most 100 characters")
     .regex(JOB_NAME_RE, "must be kebab-case (lower-case letters, digits and single dashes), such as \"cleanup-old-logs\""),
-  schedule: z.union([
-    z.string(),
-    z.strictObject({ cron: z.string(), timezone: z.string().optional() }),
-  ]),
+  schedule: z
+    .union([
+      z.string(),
+      z.strictObject({ cron: z.string(), timezone: z.string().optional() }),
+      z.strictObject({ every: durationSchema, offset: durationSchema.optional() }),
+    ])
+    .optional(),
+  runAt: instantSchema.optional(),
+  startAt: instantSchema.optional(),
+  endAt: instantSchema.optional(),
+  jitter: durationSchema.optional(),
+  dependsOn: z.array(z.string().regex(JOB_NAME_RE, "must list job names (kebab-case)")).max(20).optional(),
+  input: z.custom<InputSchema>((value) => value instanceof z.ZodType, "must be a zod schema (z.object({...}))").optional(),
+  defaultInput: z.unknown().optional(),
   handler: z.custom<JobHandler>((value) => typeof value === "function", "must be a function"),
   description: z.string().max(500).optional(),
   category: z.string().min(1).max(50).regex(/^[a-z0-9][a-z0-9_-]*$/i, "must be a short word such as \"cleanup\"").optional(),
@@ -303,7 +381,7 @@ function fail(name: unknown, field: string, message: string): never {
  * Validates a job definition when its module loads and fills in the defaults.
  * Every error names the job and the field.
  */
-export function defineJob(config: JobConfig): JobDefinition {
+export function defineJob<const N extends string, const D extends string = never, S extends InputSchema | undefined = undefined>(config: JobConfig<N, D, S>): JobDefinition<N, D> {
   const parsed = jobConfigSchema.safeParse(config);
   const name = (config as { name?: unknown } | null)?.name;
   if (!parsed.success) {
@@ -313,11 +391,7 @@ export function defineJob(config: JobConfig): JobDefinition {
     fail(name, field, message);
   }
   const c = parsed.data;
-  const cron = typeof c.schedule === "string" ? c.schedule : c.schedule.cron;
-  const timezone = typeof c.schedule === "string" ? "UTC" : (c.schedule.timezone ?? "UTC");
-  const cronError = cronExpressionError(cron);
-  if (cronError) fail(c.name, "schedule", cronError);
-  if (!isValidTimezone(timezone)) fail(c.name, "schedule.timezone", `"${timezone}" is not an IANA timezone such as "Europe/Paris" or "UTC"`);
+  const schedule = scheduleOf(c);
 
   const backoff: BackoffPolicy = {
     strategy: c.backoff?.strategy ?? "linear",
@@ -353,10 +427,21 @@ export function defineJob(config: JobConfig): JobDefinition {
     t === false ? null : { abovePercent: t?.above ?? null, windowMs: t?.window === undefined ? null : parseDurationMs(t.window as Duration), minRuns: t?.minRuns ?? null };
   const email = c.alerts?.email === undefined ? [] : Array.isArray(c.alerts.email) ? c.alerts.email : [c.alerts.email];
 
+  const dispatch = dispatchOf(c, schedule);
+  const jitterMs = c.jitter === undefined ? 0 : parseDurationMs(c.jitter as Duration);
+  if (jitterMs > 0 && dispatch !== "tick") fail(c.name, "jitter", 'applies to jobs the tick dispatches (Vercel Cron fires at the slot): set dispatch: "tick" or remove jitter');
+  if (jitterMs > MAX_JITTER_MS) fail(c.name, "jitter", `is ${formatDurationMs(jitterMs)}, more than ${MAX_JITTER_MS / 1000}s: a start that late would reach the next tick`);
+  const dependsOn = [...new Set(c.dependsOn ?? [])];
+  if (dependsOn.includes(c.name)) fail(c.name, "dependsOn", "lists the job itself");
+  const input = inputOf(c);
+
   return {
-    name: c.name,
-    schedule: { cron: cron.trim().split(/\s+/).join(" "), timezone },
-    handler: c.handler,
+    name: c.name as N,
+    schedule,
+    jitterMs,
+    dependsOn: dependsOn as D[],
+    input,
+    handler: c.handler as JobDefinition["handler"],
     description: c.description ?? "",
     category: c.category ?? "general",
     enabled: c.enabled ?? true,
@@ -366,7 +451,7 @@ export function defineJob(config: JobConfig): JobDefinition {
     backoff,
     overlap: c.overlap ?? "skip",
     missed: { policy: missed.policy, max: missed.max ?? 10 },
-    dispatch: c.dispatch ?? (timezone === "UTC" ? "vercel" : "tick"),
+    dispatch,
     expect: c.expect ?? null,
     alerts: {
       afterConsecutiveFailures: c.alerts?.afterConsecutiveFailures ?? 3,
@@ -384,4 +469,71 @@ export function defineJob(config: JobConfig): JobDefinition {
     },
     deadLetter: { pauseAfter: c.deadLetter?.pauseAfter ?? 3, replayLimit: c.deadLetter?.replayLimit ?? 3 },
   };
+}
+
+/** The longest start jitter: a tick-dispatched start must stay within its minute. */
+export const MAX_JITTER_MS = 50_000;
+
+type ParsedConfig = z.infer<typeof jobConfigSchema>;
+
+const instantOf = (value: string | Date): Date => (value instanceof Date ? new Date(value.getTime()) : new Date(value));
+
+/** The schedule of a parsed config, with its bounds; fails naming the field. */
+function scheduleOf(c: ParsedConfig): Schedule {
+  if (c.schedule === undefined && c.runAt === undefined) fail(c.name, "schedule", 'is required (a cron string, { cron, timezone }, { every: "90m" }), or set runAt for a one-time job');
+  if (c.schedule !== undefined && c.runAt !== undefined) fail(c.name, "runAt", "cannot be combined with schedule: a one-time job has runAt only");
+  const startAt = c.startAt === undefined ? null : instantOf(c.startAt);
+  const endAt = c.endAt === undefined ? null : instantOf(c.endAt);
+  for (const [field, value] of [["startAt", startAt], ["endAt", endAt]] as const) if (value && !Number.isFinite(value.getTime())) fail(c.name, field, "is not a valid instant");
+  if (startAt && endAt && endAt <= startAt) fail(c.name, "endAt", "must be after startAt");
+  if (c.runAt !== undefined) {
+    if (startAt || endAt) fail(c.name, "runAt", "cannot be combined with startAt or endAt: the one slot is runAt");
+    const at = instantOf(c.runAt);
+    if (!Number.isFinite(at.getTime())) fail(c.name, "runAt", "is not a valid instant");
+    return { kind: "once", at: new Date(Math.floor(at.getTime() / 60_000) * 60_000), startAt: null, endAt: null };
+  }
+  const s = c.schedule!;
+  if (typeof s === "object" && "every" in s) {
+    const everyMs = parseDurationMs(s.every as Duration);
+    if (everyMs < 60_000 || everyMs % 60_000 !== 0) fail(c.name, "schedule.every", `is ${formatDurationMs(everyMs)}: an interval is a whole number of minutes, at least "1m" (the tick runs once a minute)`);
+    const offsetMs = s.offset === undefined ? 0 : parseDurationMs(s.offset as Duration);
+    if (offsetMs % 60_000 !== 0) fail(c.name, "schedule.offset", "must be a whole number of minutes");
+    if (offsetMs >= everyMs) fail(c.name, "schedule.offset", `must be shorter than the interval (${formatDurationMs(everyMs)})`);
+    return { kind: "every", everyMs, offsetMs, startAt, endAt };
+  }
+  const cron = typeof s === "string" ? s : s.cron;
+  const timezone = typeof s === "string" ? "UTC" : (s.timezone ?? "UTC");
+  const cronError = cronExpressionError(cron);
+  if (cronError) fail(c.name, "schedule", cronError);
+  if (!isValidTimezone(timezone)) fail(c.name, "schedule.timezone", `"${timezone}" is not an IANA timezone such as "Europe/Paris" or "UTC"`);
+  return { kind: "cron", cron: cron.trim().split(/\s+/).join(" "), timezone, startAt, endAt };
+}
+
+/**
+ * Who fires the job. Vercel Cron can run only UTC cron schedules with no dependencies: intervals,
+ * one-time jobs, timezones and dependent jobs are the tick's (a dependent slot waits for its
+ * upstream runs, which a fixed-time cron call cannot).
+ */
+function dispatchOf(c: ParsedConfig, schedule: Schedule): DispatchMode {
+  const needsTick =
+    schedule.kind === "every" ? "an interval schedule" : schedule.kind === "once" ? "a one-time job (runAt)" : (c.dependsOn?.length ?? 0) > 0 ? "a job with dependsOn" : null;
+  if (c.dispatch === "vercel" && needsTick) fail(c.name, "dispatch", `"vercel" cannot fire ${needsTick}: Vercel Cron calls fixed UTC cron times; the tick dispatches it (remove dispatch)`);
+  if (c.dispatch) return c.dispatch;
+  if (needsTick) return "tick";
+  return schedule.kind !== "every" && schedule.kind !== "once" && schedule.timezone === "UTC" ? "vercel" : "tick";
+}
+
+/** The input schema and its default (parsed by the schema, so a bad default fails at load). */
+function inputOf(c: ParsedConfig): JobDefinition["input"] {
+  if (!c.input) {
+    if (c.defaultInput !== undefined) fail(c.name, "defaultInput", "needs an input schema (input: z.object({...}))");
+    return null;
+  }
+  const parsed = c.input.safeParse(c.defaultInput);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue.path.length ? `defaultInput.${issue.path.join(".")}` : "defaultInput";
+    fail(c.name, where, c.defaultInput === undefined ? `is required: the input schema does not accept a run with no input (${issue.message})` : issue.message);
+  }
+  return { schema: c.input, default: c.defaultInput };
 }

@@ -54,6 +54,11 @@ export interface TriggerInput {
   runId?: string | null;
   /** Resume this run, whose retry was deferred (status retry_scheduled), instead of claiming a new one. */
   retryOf?: string | null;
+  /**
+   * The run's input, already validated against the job's input schema by the caller (run-now,
+   * backfill, replay); stored with the run. Null or absent: the job's default input.
+   */
+  input?: unknown;
   /** Milliseconds this invocation may still use (the route's maxDuration minus a margin). */
   budgetMs: number;
 }

@@ -27,6 +27,8 @@ export interface ClaimInput {
    * time its drop may take. Past it the row counts as dropped. Default: leaseMs.
    */
   queueTtlMs?: number | null;
+  /** The run's input as validated by the job's input schema (JSON); null or absent: the job's default input. */
+  input?: unknown;
 }
 
 export type ClaimResult =

@@ -51,10 +51,38 @@ const MAX_SEARCH_DAYS = 366 * 8 + 31;
 /** Local days on either side of a search window: offsets move an instant by less than a day. */
 const MARGIN_DAYS = 2;
 
-export interface Schedule {
+/** A 5-field cron expression read on the wall clock of `timezone` (the rule above). */
+export interface CronSchedule {
+  kind?: "cron";
   cron: string;
   timezone: string;
 }
+
+/** Every `everyMs` in real time, on the grid epoch + offsetMs + k * everyMs (no DST rule applies). */
+export interface IntervalSchedule {
+  kind: "every";
+  everyMs: number;
+  /** 0 <= offsetMs < everyMs. */
+  offsetMs: number;
+}
+
+/** One slot, at `at` (a one-time job: `runAt`). */
+export interface OnceSchedule {
+  kind: "once";
+  at: Date;
+}
+
+/** When a job's slots are: not before startAt, not after endAt (null: unbounded). */
+export interface ScheduleBounds {
+  startAt?: Date | null;
+  endAt?: Date | null;
+}
+
+/**
+ * A job's schedule. Every function below answers for all three kinds and keeps to the bounds:
+ * a slot outside [startAt, endAt] is no slot.
+ */
+export type Schedule = (CronSchedule | IntervalSchedule | OnceSchedule) & ScheduleBounds;
 
 interface CompiledCron {
   minutes: number[];

@@ -27,13 +27,16 @@ export const FAILURE_STATUSES = ["failed", "timed_out", "abandoned"] as const sa
 export const FINISH_STATUSES = ["completed", "failed", "timed_out", "retry_scheduled", "replaced"] as const satisfies readonly RunStatus[];
 export type FinishStatus = (typeof FINISH_STATUSES)[number];
 
-/** What started a run. */
-export const RUN_TRIGGERS = ["schedule", "manual", "retry", "replay", "catchup", "tick"] as const;
+/**
+ * What started a run. backfill: one slot of an operator's backfill over a range (lib/backfill),
+ * keyed by its slot like the schedule's own runs unless the backfill runs every slot (`--overlap all`).
+ */
+export const RUN_TRIGGERS = ["schedule", "manual", "retry", "replay", "catchup", "tick", "backfill"] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 /** Triggers that run a slot of the schedule (keyed by the slot, so a slot runs once). */
-export const SLOT_TRIGGERS = ["schedule", "tick", "catchup"] as const satisfies readonly RunTrigger[];
+export const SLOT_TRIGGERS = ["schedule", "tick", "catchup", "backfill"] as const satisfies readonly RunTrigger[];
 /** Triggers an operator asked for: they run even when the job is disabled, paused or dead-lettered. */
-export const OPERATOR_TRIGGERS = ["manual", "replay"] as const satisfies readonly RunTrigger[];
+export const OPERATOR_TRIGGERS = ["manual", "replay", "backfill"] as const satisfies readonly RunTrigger[];
 /** True for a trigger that runs a slot of the schedule ({@link SLOT_TRIGGERS}). */
 export const isSlotTrigger = (trigger: RunTrigger): boolean => (SLOT_TRIGGERS as readonly RunTrigger[]).includes(trigger);
 /** True for a trigger an operator asked for ({@link OPERATOR_TRIGGERS}). */
@@ -63,6 +66,14 @@ export const SKIP_REASONS = {
   disabled: "the job is disabled",
   paused: "the job is paused",
   dead_lettered: "the job is paused after repeated dead-lettered runs; recover it to resume",
+  /** An operator asked to skip this one slot (skip-next). */
+  skip_requested: "an operator asked to skip this slot",
+  /** Inside a snooze (a maintenance window): the job's slots until then are skipped. */
+  snoozed: "the job is snoozed until a set time (a maintenance window)",
+  /** A dependency's run for this slot failed for good (dependsOn). */
+  upstream_failed: "a job this one depends on failed for this slot",
+  /** The slot is before the job's startAt or after its endAt. */
+  outside_window: "the slot is outside the job's startAt/endAt window",
 } as const;
 export type SkipReason = keyof typeof SKIP_REASONS;
 /** Skips that mean another run had the job's lease or its slot ("lock misses"). */
@@ -103,6 +114,13 @@ export const AUDIT_ACTIONS = [
   "job.resume_all",
   "job.run",
   "job.recover",
+  "job.skip_next",
+  "job.snooze",
+  "job.unsnooze",
+  "job.override",
+  "job.override_revert",
+  "job.backfill",
+  "job.backfill_cancel",
   "dead_letter.retry",
   "dead_letter.mark_failed",
   "dead_letter.notes",
@@ -167,3 +185,23 @@ export type MonitorKind = (typeof MONITOR_KINDS)[number];
 /** Where alerts are delivered. */
 export const ALERT_CHANNELS = ["slack", "email", "webhook"] as const;
 export type AlertChannelName = (typeof ALERT_CHANNELS)[number];
+
+/** Where a backfill over a range stands (cron_backfills.status). */
+export const BACKFILL_STATUSES = ["running", "completed", "cancelled", "failed"] as const;
+export type BackfillStatus = (typeof BACKFILL_STATUSES)[number];
+/** Which slots of its range a backfill runs: those with no run yet (skip), or every one (all). */
+export const BACKFILL_OVERLAP = ["skip", "all"] as const;
+export type BackfillOverlap = (typeof BACKFILL_OVERLAP)[number];
+
+/**
+ * Where a dependent job's slot stands against its upstream jobs (dependsOn): ready (every
+ * upstream completed its run for the slot, or the latest slot at or before it), waiting (one is
+ * running, retrying or has not run yet), failed (one failed for good: the slot is skipped as
+ * upstream_failed, and starts when a replay of the upstream succeeds).
+ */
+export const UPSTREAM_STATES = ["ready", "waiting", "failed"] as const;
+export type UpstreamState = (typeof UPSTREAM_STATES)[number];
+
+/** What a run-time override may change, by field (cron_job_config.overrides; lib/overrides). */
+export const OVERRIDABLE_FIELDS = ["timeout", "retries", "backoff", "alerts", "missed", "schedule"] as const;
+export type OverridableField = (typeof OVERRIDABLE_FIELDS)[number];

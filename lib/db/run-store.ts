@@ -58,7 +58,7 @@ export class PostgresRunStore implements RunStore {
       this.db,
       sql`SELECT * FROM crondeck_claim_run(${c.jobName}, ${c.trigger}, ${c.scheduledFor?.toISOString() ?? null}::timestamptz, ${c.dedupeKey},
             ${c.overlap}, ${c.enabledByDefault}, ${c.checkState}, ${Math.ceil(c.leaseMs)}::int, ${c.holder}, ${c.codeVersion}, ${c.actor}, ${c.replayOf ?? null}::uuid, ${c.runId ?? null}::uuid,
-            ${c.queueTtlMs == null ? null : Math.ceil(c.queueTtlMs)}::int)`,
+            ${c.queueTtlMs == null ? null : Math.ceil(c.queueTtlMs)}::int, ${c.input == null ? null : JSON.stringify(c.input)}::jsonb)`,
     );
     return claimResult(rows[0]);
   }

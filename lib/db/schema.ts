@@ -49,6 +49,8 @@ export const cronJobLogs = pgTable(
     errorStack: text("error_stack"),
     output: jsonb("output"),
     logLines: jsonb("log_lines"),
+    /** The run's input (validated by the job's input schema); null: the default input. */
+    input: jsonb("input"),
     attemptDetails: jsonb("attempt_details"),
     codeVersion: text("code_version"),
     actor: text("actor"),
@@ -118,6 +120,17 @@ export const cronJobConfig = pgTable("cron_job_config", {
   incidentId: uuid("incident_id"),
   /** deadLetter.pauseAfter as the job's last finish passed it: what an abandoned run uses (0: never pause). */
   pauseAfter: integer("pause_after"),
+  /** Slots an operator asked to skip (skip-next); the claim skips them as skip_requested. */
+  skipSlots: timestamp("skip_slots", { withTimezone: true }).array().notNull().default(sql`'{}'`),
+  skipRequestedBy: text("skip_requested_by"),
+  /** A snooze (maintenance window): slots before this instant are skipped as snoozed. */
+  snoozedUntil: timestamp("snoozed_until", { withTimezone: true }),
+  snoozeReason: text("snooze_reason"),
+  snoozedBy: text("snoozed_by"),
+  /** Run-time overrides of the code's definition (lib/overrides), who set them and when. */
+  overrides: jsonb("overrides"),
+  overridesAt: timestamp("overrides_at", { withTimezone: true }),
+  overridesBy: text("overrides_by"),
 });
 
 export const cronDeadLetters = pgTable(

@@ -1,3 +1,7 @@
+import { backfillCommands } from "./backfill-spec";
+import { dependencyCommands } from "./dependencies-spec";
+import { overrideCommands } from "./overrides-spec";
+import { snoozeCommands } from "./snooze-spec";
 import type { CommandSpec, GroupSpec } from "./spec";
 
 /**
@@ -209,4 +213,8 @@ export const commands: CommandSpec[] = [
     ],
     run: (ctx, input) => import("./stress").then((m) => m.stress(ctx, input)),
   },
+  ...snoozeCommands,
+  ...overrideCommands,
+  ...backfillCommands,
+  ...dependencyCommands,
 ];

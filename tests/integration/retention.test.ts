@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { beforeEach, expect, it } from "vitest";
-import { defineJob } from "@/lib/cron/define-job";
+import { defineJob, type JobDefinition } from "@/lib/cron/define-job";
 import { queryRows, type Db } from "@/lib/db/client";
 import { jobHistory } from "@/lib/db/queries/runs";
 import { runCleanup } from "@/lib/db/maintenance";
@@ -24,7 +24,7 @@ const uniqueName = (prefix: string) => `${prefix}-${process.pid}-${++counter}`;
 const uuid = () => crypto.randomUUID();
 const ago = (now: Date, ms: number) => new Date(now.getTime() - ms).toISOString();
 
-const anyJob = defineJob({ name: "retention-any", schedule: "0 * * * *", handler: () => null });
+const anyJob: JobDefinition = defineJob({ name: "retention-any", schedule: "0 * * * *", handler: () => null });
 const policyOf = (env: Record<string, string> = {}, jobs = [anyJob]): RetentionPolicy => retentionPolicy(parseEnv(env), jobs);
 
 const tableOf = (report: RetentionReport, table: RetentionTable) => {

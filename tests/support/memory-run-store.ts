@@ -126,6 +126,10 @@ export interface MemoryRun {
   output: unknown;
   nextRetryAt: Date | null;
   cancelRequested: boolean;
+  /** The run's input (ClaimInput.input); null: the default. */
+  input: unknown;
+  /** Who the row is attributed to (ClaimInput.actor, or the operator behind a snooze or skip-next). */
+  actor: string | null;
 }
 
 interface Lease {
@@ -145,7 +149,10 @@ export class MemoryRunStore implements RunStore {
   readonly runs = new Map<string, MemoryRun>();
   readonly leases = new Map<string, Lease>();
   /** Job states the claim checks (the config table). */
-  readonly states = new Map<string, { enabled?: boolean; paused?: boolean; deadLettered?: boolean }>();
+  readonly states = new Map<
+    string,
+    { enabled?: boolean; paused?: boolean; deadLettered?: boolean; snoozedUntil?: Date | null; snoozedBy?: string | null; skipSlots?: Date[]; skipRequestedBy?: string | null }
+  >();
   /** The store's time of each heartbeat, in the order they arrived. */
   readonly heartbeatsAt: number[] = [];
   /** The heartbeats that carried progress, in the order they arrived. */
@@ -170,6 +177,7 @@ export class MemoryRunStore implements RunStore {
       dedupeKey: status === "skipped" ? null : c.dedupeKey, fencingToken: null, holder: c.holder,
       startedAt: this.now(), completedAt: status === "skipped" ? this.now() : null, leaseExpiresAt: null,
       attempts: 0, attemptDetails: [], logLines: [], errorMessage: null, output: null, nextRetryAt: null, cancelRequested: false,
+      input: status === "skipped" ? null : (c.input ?? null), actor: c.actor,
     };
     this.runs.set(row.id, row);
     return row;
@@ -187,10 +195,14 @@ export class MemoryRunStore implements RunStore {
     const own = c.runId ? this.runs.get(c.runId) : undefined;
     if (own && own.holder === c.holder) return this.ownClaim(own, c.overlap);
     const state = this.states.get(c.jobName);
+    // As crondeck_claim_run (drizzle/0014_schedules.sql): a snooze or a skip-next is attributed to its operator.
+    const at = c.scheduledFor?.getTime() ?? this.now();
+    const snoozed = !!state?.snoozedUntil && at < state.snoozedUntil.getTime();
+    const skipAsked = !!c.scheduledFor && (state?.skipSlots ?? []).some((s) => s.getTime() === c.scheduledFor!.getTime());
     const reason: SkipReason | null = !c.checkState
       ? null
-      : state?.deadLettered ? "dead_lettered" : state?.paused ? "paused" : !(state?.enabled ?? c.enabledByDefault) ? "disabled" : null;
-    if (reason) return this.recordSkip(c, reason);
+      : state?.deadLettered ? "dead_lettered" : state?.paused ? "paused" : !(state?.enabled ?? c.enabledByDefault) ? "disabled" : snoozed ? "snoozed" : skipAsked ? "skip_requested" : null;
+    if (reason) return this.recordSkip({ ...c, actor: reason === "snoozed" ? (state?.snoozedBy ?? c.actor) : reason === "skip_requested" ? (state?.skipRequestedBy ?? c.actor) : c.actor }, reason);
     if (c.dedupeKey && [...this.runs.values()].some((r) => r.jobName === c.jobName && r.dedupeKey === c.dedupeKey)) return this.recordSkip(c, "duplicate");
     const row = this.insert(c, "started", null);
     row.fencingToken = ++this.token;

@@ -10,6 +10,12 @@ import { RunsTable } from "@/components/runs-table";
 import { Schedule } from "@/components/schedule";
 import { Time } from "@/components/time";
 import { TimelineChart } from "@/components/timeline-chart";
+import { BackfillPanel } from "@/components/job/backfill-panel";
+import { DependenciesPanel } from "@/components/job/dependencies-panel";
+import { RunInputPanel } from "@/components/job/input-panel";
+import { OverridesPanel } from "@/components/job/overrides-panel";
+import { SchedulePanel } from "@/components/job/schedule-panel";
+import { SnoozePanel } from "@/components/job/snooze-panel";
 import { Card, Code, Facts, focusRing, linkClass, mutedText, PageHeader, Stat } from "@/components/ui";
 import { RUN_STATUSES } from "@/lib/cron/vocabulary";
 import { jobMonitoring, type JobMonitoring } from "@/lib/db/queries/job-detail";
@@ -134,6 +140,13 @@ export default async function JobPage({ params, searchParams }: { params: Params
       </Card>
 
       <Monitoring monitoring={monitoring} />
+
+      <SchedulePanel job={job} />
+      <DependenciesPanel job={job} />
+      <SnoozePanel job={job} />
+      <RunInputPanel job={job} />
+      <BackfillPanel job={job} />
+      <OverridesPanel job={job} />
 
       <section aria-labelledby="stats-heading" className="flex flex-col gap-3">
         <div className="flex flex-wrap items-center justify-between gap-3">

@@ -1,0 +1,2 @@
+-- 0016_dependencies: reserved for job dependencies (dependsOn); replaced by its real statements.
+SELECT 1;
