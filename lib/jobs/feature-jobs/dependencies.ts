@@ -1,0 +1,4 @@
+import type { JobDefinition } from "../../cron/define-job";
+
+/** Jobs the dependencies tests run against a real server (loaded with CRONDECK_FAULT_JOBS=1, never in production). */
+export const dependencyFeatureJobs: JobDefinition[] = [];
