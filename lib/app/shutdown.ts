@@ -72,6 +72,8 @@ export function recordOutcome(outcome: TriggerOutcome): void {
     if ((LOCK_MISS_REASONS as readonly string[]).includes(outcome.reason)) s.locksMissed++;
     return;
   }
+  // Held back before any claim (a dependency still running): nothing ran, nothing to count.
+  if (outcome.kind === "waiting") return;
   // Counted already, as interrupted, by the shutdown that closed it.
   if (state().interrupted.has(outcome.run.id)) return;
   s.executed++;

@@ -8,7 +8,8 @@ import type { LeaseStore } from "./lease-store";
 import { finishInputOf, outcomeOf, recordFinish, type RunOutcome } from "./record";
 import { LiveProgress, RunLog } from "./run-log";
 import type { AttemptRecord, FinishResult, RunStore } from "./run-store";
-import type { FinishStatus, NotRecordedReason, RunTrigger, SkipReason } from "./vocabulary";
+import { inBounds } from "./schedule";
+import { isSlotTrigger, type FinishStatus, type NotRecordedReason, type RunTrigger, type SkipReason, type WaitReason } from "./vocabulary";
 
 /** What the engine needs from the outside world. */
 export interface EngineDeps {
@@ -39,7 +40,22 @@ export interface EngineDeps {
   onRunStarted?: (run: { id: string; jobName: string; trigger: RunTrigger; scheduledFor: Date | null }, job: JobDefinition) => void;
   /** Called after every claimed run is recorded (alerts, Sentry). Its errors are swallowed. */
   onRunFinished?: (report: RunReport, job: JobDefinition) => Promise<void>;
+  /**
+   * The job as it runs now: the code's definition with its run-time overrides applied
+   * (lib/overrides). Called once per trigger, before anything else. Default: the job as given.
+   */
+  resolveJob?: (job: JobDefinition) => Promise<JobDefinition>;
+  /**
+   * Decides before the claim whether a trigger may run (job dependencies decide here): null to
+   * go on, a skip to record (a reason of SKIP_REASONS), or a wait (nothing is recorded; the
+   * caller answers that the slot waits, and the tick asks again). Its errors are the trigger's
+   * (nothing ran).
+   */
+  gate?: (input: TriggerInput) => Promise<GateDecision | null>;
 }
+
+/** What a gate decided for a trigger (see EngineDeps.gate). */
+export type GateDecision = { kind: "skip"; reason: SkipReason; message?: string } | { kind: "wait"; reason: WaitReason; message: string };
 
 export interface TriggerInput {
   job: JobDefinition;
@@ -105,7 +121,9 @@ export interface RunReport {
 
 export type TriggerOutcome =
   | { kind: "skipped"; jobName: string; reason: SkipReason; runId: string; scheduledFor: Date | null; trigger: RunTrigger; startedAt: Date }
-  | { kind: "ran"; run: RunReport };
+  | { kind: "ran"; run: RunReport }
+  /** Not yet: a gate held the trigger back (an upstream job of this slot is still running); nothing was recorded. */
+  | { kind: "waiting"; reason: WaitReason; jobName: string; scheduledFor: Date | null; trigger: RunTrigger; message: string };
 
 /**
  * Runs one trigger of one job: claim (lib/cron/claim.ts), hold the lease (lease-keeper.ts), run
@@ -114,11 +132,14 @@ export type TriggerOutcome =
  * then). From the claim on, it always returns a report and always calls onRunFinished, whatever
  * the store does.
  */
-export async function runTrigger(deps: EngineDeps, input: TriggerInput): Promise<TriggerOutcome> {
+export async function runTrigger(deps: EngineDeps, given: TriggerInput): Promise<TriggerOutcome> {
   const clock = deps.clock ?? systemClock;
   const now = steadyNowOf(clock);
   const t0 = now();
+  const input = deps.resolveJob ? { ...given, job: await deps.resolveJob(given.job) } : given;
   const { job } = input;
+  const held = await gateOf(deps, input, clock);
+  if (held) return held;
   const leaseMs = (deps.leaseMs ?? ((j: JobDefinition) => j.leaseMs))(job);
   const budgetEnd = t0 + input.budgetMs;
 
@@ -201,4 +222,21 @@ function reportOf(job: JobDefinition, trigger: RunTrigger, claim: HeldClaim, res
     notRecorded: !finish ? "store_unavailable" : finish.finished ? null : "lease_lost",
     takenOverBy: finish?.takenOverBy ?? null,
   };
+}
+
+/**
+ * The checks before the claim: a slot outside the job's startAt/endAt is skipped
+ * (outside_window), then the deps' gate decides (dependencies). Null: go on to the claim.
+ */
+async function gateOf(deps: EngineDeps, input: TriggerInput, clock: Clock): Promise<TriggerOutcome | null> {
+  const { job } = input;
+  const slot = input.scheduledFor;
+  const decision: GateDecision | null =
+    slot && isSlotTrigger(input.trigger) && !input.retryOf && !inBounds(job.schedule, slot) ? { kind: "skip", reason: "outside_window" } : ((await deps.gate?.(input)) ?? null);
+  if (!decision) return null;
+  if (decision.kind === "wait") return { kind: "waiting", reason: decision.reason, jobName: job.name, scheduledFor: slot, trigger: input.trigger, message: decision.message };
+  const skip = await deps.runs.recordSkip({
+    jobName: job.name, trigger: input.trigger, scheduledFor: slot, reason: decision.reason, holder: deps.holder, codeVersion: deps.codeVersion, actor: input.actor ?? null, runId: input.runId ?? null,
+  });
+  return { kind: "skipped", jobName: job.name, reason: skip.reason, runId: skip.runId, scheduledFor: slot, trigger: input.trigger, startedAt: skip.startedAt ?? new Date(clock.now()) };
 }

@@ -145,8 +145,25 @@ export interface HeartbeatResult {
 }
 
 /** Where runs are claimed and recorded. lib/db/run-store.ts implements it on Postgres. */
+/** A skip decided before any claim (lib/cron/run-job.ts gates: outside_window, upstream_failed). */
+export interface SkipInput {
+  jobName: string;
+  trigger: RunTrigger;
+  scheduledFor: Date | null;
+  reason: SkipReason;
+  holder: string;
+  codeVersion: string | null;
+  actor: string | null;
+  runId?: string | null;
+}
+
 export interface RunStore {
   claim(input: ClaimInput): Promise<ClaimResult>;
+  /**
+   * Records a skip decided before the claim (no lease, no fencing token, no dedupe key: the slot
+   * can still run later, say after a replay of its upstream). One statement.
+   */
+  recordSkip(input: SkipInput): Promise<ClaimResult & { outcome: "skipped" }>;
   promote(runId: string, leaseMs: number, holder: string): Promise<PromoteResult>;
   /**
    * Gives up on a queued run that never ran its handler: skipped. Also undoes this holder's

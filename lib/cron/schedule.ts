@@ -84,6 +84,12 @@ export interface ScheduleBounds {
  */
 export type Schedule = (CronSchedule | IntervalSchedule | OnceSchedule) & ScheduleBounds;
 
+/** True when `slot` is within the schedule's startAt/endAt (both inclusive; null: unbounded). */
+export function inBounds(schedule: Schedule, slot: Date): boolean {
+  const t = slot.getTime();
+  return (!schedule.startAt || t >= schedule.startAt.getTime()) && (!schedule.endAt || t <= schedule.endAt.getTime());
+}
+
 interface CompiledCron {
   minutes: number[];
   hours: number[];

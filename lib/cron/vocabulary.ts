@@ -76,6 +76,12 @@ export const SKIP_REASONS = {
   outside_window: "the slot is outside the job's startAt/endAt window",
 } as const;
 export type SkipReason = keyof typeof SKIP_REASONS;
+/** Why a trigger was held back without a row (TriggerOutcome "waiting"), and what it means. */
+export const WAIT_REASONS = {
+  upstream_pending: "a job this one depends on has not finished its run for this slot yet",
+} as const;
+export type WaitReason = keyof typeof WAIT_REASONS;
+
 /** Skips that mean another run had the job's lease or its slot ("lock misses"). */
 export const LOCK_MISS_REASONS = ["already_running", "duplicate"] as const satisfies readonly SkipReason[];
 

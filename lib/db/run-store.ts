@@ -11,6 +11,7 @@ import type {
   RetryClaimResult,
   RunProgress,
   RunStore,
+  SkipInput,
 } from "../cron/run-store";
 import type { SkipReason } from "../cron/vocabulary";
 import { queryRows, type Db } from "./client";
@@ -61,6 +62,17 @@ export class PostgresRunStore implements RunStore {
             ${c.queueTtlMs == null ? null : Math.ceil(c.queueTtlMs)}::int, ${c.input == null ? null : JSON.stringify(c.input)}::jsonb)`,
     );
     return claimResult(rows[0]);
+  }
+
+  async recordSkip(s: SkipInput): Promise<ClaimResult & { outcome: "skipped" }> {
+    const rows = await queryRows<ClaimRow>(
+      this.db,
+      sql`SELECT * FROM crondeck_record_skip(${s.jobName}, ${s.trigger}, ${s.scheduledFor?.toISOString() ?? null}::timestamptz, NULL::text, ${s.reason},
+            ${s.holder}, ${s.codeVersion}, ${s.actor}, ${s.runId ?? null}::uuid)`,
+    );
+    const result = claimResult(rows[0]);
+    if (result.outcome !== "skipped") throw new Error(`crondeck_record_skip answered ${result.outcome}`);
+    return result;
   }
 
   async promote(runId: string, leaseMs: number, holder: string): Promise<PromoteResult> {

@@ -124,6 +124,20 @@ export function outcomeResponse(outcome: TriggerOutcome, extra: Record<string, u
       message: `Skipped ${outcome.jobName}: ${SKIP_REASONS[outcome.reason]}`,
     });
   }
+  if (outcome.kind === "waiting") {
+    // Nothing was recorded: the tick dispatches the slot again once it may run (202: accepted, not run yet).
+    return json(
+      {
+        success: true,
+        waiting: true,
+        reason: outcome.reason,
+        jobName: outcome.jobName,
+        execution: { id: null, status: "waiting", scheduledFor: outcome.scheduledFor?.toISOString() ?? null, trigger: outcome.trigger },
+        message: `${outcome.jobName} waits: ${outcome.message}`,
+      },
+      202,
+    );
+  }
   const run = outcome.run;
   const execution = {
     id: run.id,

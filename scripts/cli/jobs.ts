@@ -98,6 +98,11 @@ export async function printOutcome(ctx: CliContext, outcome: TriggerOutcome, ext
     ctx.out.result({ ok: false, skipped: true, reason: outcome.reason, runId: outcome.runId, jobName: outcome.jobName, message, ...extra }, () => message);
     return EXIT_FAILURE;
   }
+  if (outcome.kind === "waiting") {
+    const message = `${outcome.jobName} did not run: ${outcome.message}`;
+    ctx.out.result({ ok: false, waiting: true, reason: outcome.reason, jobName: outcome.jobName, message, ...extra }, () => message);
+    return EXIT_FAILURE;
+  }
   const run = outcome.run;
   const ok = run.status === "completed";
   // Only the human rendering shows the run's log: --json reads nothing more.

@@ -35,6 +35,7 @@ class FaultyRunStore implements RunStore {
   finishCalls = 0;
   constructor(private readonly real: PostgresRunStore) {}
   claim = (...a: Parameters<RunStore["claim"]>) => this.real.claim(...a);
+  recordSkip = (...a: Parameters<RunStore["recordSkip"]>) => this.real.recordSkip(...a);
   promote = (...a: Parameters<RunStore["promote"]>) => this.real.promote(...a);
   dropQueued = (...a: Parameters<RunStore["dropQueued"]>) => this.real.dropQueued(...a);
   claimRetry = (...a: Parameters<RunStore["claimRetry"]>) => this.real.claimRetry(...a);

@@ -11,6 +11,7 @@ import type {
   RetryClaimResult,
   RunProgress,
   RunStore,
+  SkipInput,
 } from "@/lib/cron/run-store";
 import type { OverlapPolicy, RunStatus, RunTrigger, SkipReason } from "@/lib/cron/vocabulary";
 
@@ -187,8 +188,13 @@ export class MemoryRunStore implements RunStore {
     return { outcome: "skipped", runId: row.id, reason: row.skipReason!, blockingRunId: this.leases.get(row.jobName)?.runId ?? null, startedAt: new Date(row.startedAt) };
   }
 
-  private async recordSkip(c: ClaimInput, reason: SkipReason) {
+  private async skipClaim(c: ClaimInput, reason: SkipReason) {
     return this.skipped(this.insert(c, "skipped", reason));
+  }
+
+  async recordSkip(s: SkipInput): Promise<ClaimResult & { outcome: "skipped" }> {
+    const c: ClaimInput = { ...s, dedupeKey: null, overlap: "skip", enabledByDefault: true, checkState: false, leaseMs: 0, runId: s.runId && !this.runs.has(s.runId) ? s.runId : null };
+    return this.skipped(this.insert(c, "skipped", s.reason));
   }
 
   async claim(c: ClaimInput): Promise<ClaimResult> {
@@ -202,8 +208,8 @@ export class MemoryRunStore implements RunStore {
     const reason: SkipReason | null = !c.checkState
       ? null
       : state?.deadLettered ? "dead_lettered" : state?.paused ? "paused" : !(state?.enabled ?? c.enabledByDefault) ? "disabled" : snoozed ? "snoozed" : skipAsked ? "skip_requested" : null;
-    if (reason) return this.recordSkip({ ...c, actor: reason === "snoozed" ? (state?.snoozedBy ?? c.actor) : reason === "skip_requested" ? (state?.skipRequestedBy ?? c.actor) : c.actor }, reason);
-    if (c.dedupeKey && [...this.runs.values()].some((r) => r.jobName === c.jobName && r.dedupeKey === c.dedupeKey)) return this.recordSkip(c, "duplicate");
+    if (reason) return this.skipClaim({ ...c, actor: reason === "snoozed" ? (state?.snoozedBy ?? c.actor) : reason === "skip_requested" ? (state?.skipRequestedBy ?? c.actor) : c.actor }, reason);
+    if (c.dedupeKey && [...this.runs.values()].some((r) => r.jobName === c.jobName && r.dedupeKey === c.dedupeKey)) return this.skipClaim(c, "duplicate");
     const row = this.insert(c, "started", null);
     row.fencingToken = ++this.token;
     row.leaseExpiresAt = this.now() + c.leaseMs;
