@@ -537,3 +537,13 @@ function inputOf(c: ParsedConfig): JobDefinition["input"] {
   }
   return { schema: c.input, default: c.defaultInput };
 }
+
+/**
+ * A schedule as a job definition writes it, validated as defineJob validates it (errors name the
+ * job and the field): for run-time schedule overrides, which must pass the same checks.
+ */
+export function scheduleFromInput(jobName: string, input: ScheduleInput, bounds: { startAt?: InstantInput; endAt?: InstantInput } = {}): Schedule {
+  const parsed = jobConfigSchema.shape.schedule.safeParse(input);
+  if (!parsed.success) fail(jobName, "schedule", parsed.error.issues[0]?.message ?? "is not a schedule");
+  return scheduleOf({ name: jobName, schedule: parsed.data, startAt: bounds.startAt, endAt: bounds.endAt } as ParsedConfig);
+}
