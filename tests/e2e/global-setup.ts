@@ -47,6 +47,8 @@ export default async function globalSetup(_config: FullConfig): Promise<void> {
         ADMIN_TOKEN: adminToken,
         CRON_SECRET: cronSecret,
         CRON_DEMO: "1",
+        // The schedule features' jobs (lib/jobs/feature-jobs): intervals, dependencies, input, backfill, snooze, overrides.
+        CRONDECK_FEATURE_JOBS: "1",
         // Long enough to watch it run in the banner (it polls every 3 s: at least one poll lands while
         // it runs, with room for a slow answer), short of its 5 s timeout.
         CRON_DEMO_SLOW_MS: "4200",
