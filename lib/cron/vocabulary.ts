@@ -121,6 +121,7 @@ export const AUDIT_ACTIONS = [
   "job.run",
   "job.recover",
   "job.skip_next",
+  "job.unskip",
   "job.snooze",
   "job.unsnooze",
   "job.override",
