@@ -547,3 +547,16 @@ export function scheduleFromInput(jobName: string, input: ScheduleInput, bounds:
   if (!parsed.success) fail(jobName, "schedule", parsed.error.issues[0]?.message ?? "is not a schedule");
   return scheduleOf({ name: jobName, schedule: parsed.data, startAt: bounds.startAt, endAt: bounds.endAt } as ParsedConfig);
 }
+
+/**
+ * defineJob's own schemas for the fields a run-time override may set (lib/overrides): an
+ * override is parsed by these and then checked by defineJob itself, so no rule has a second copy.
+ */
+export const overridableFieldSchemas = {
+  timeout: jobConfigSchema.shape.timeout,
+  retries: jobConfigSchema.shape.retries,
+  backoff: jobConfigSchema.shape.backoff,
+  alerts: jobConfigSchema.shape.alerts,
+  missed: jobConfigSchema.shape.missed,
+  schedule: jobConfigSchema.shape.schedule,
+};
