@@ -25,3 +25,16 @@ defineJob({ name: "bad-schedule", schedule: 5, handler });
 defineJob({ name: "extra", schedule: "0 1 * * *", timeoutSeconds: 5, handler });
 // @ts-expect-error the context has no such field
 defineJob({ name: "ctx", schedule: "0 1 * * *", handler: async (ctx) => ctx.nope });
+
+// Job dependencies (lib/cron/registry.ts checkDependencies): a dependsOn naming a job the list lacks fails to compile.
+import { checkDependencies } from "@/lib/cron/registry";
+const depExtract = defineJob({ name: "extract", schedule: "0 1 * * *", handler });
+const depTransform = defineJob({ name: "transform", schedule: "0 1 * * *", dependsOn: ["extract"], handler });
+const depLoad = defineJob({ name: "load", schedule: "0 1 * * *", dependsOn: ["transform", "extract"], handler });
+checkDependencies([depExtract, depTransform, depLoad]);
+// @ts-expect-error load depends on transform, which is not in the list
+checkDependencies([depExtract, depLoad]);
+// @ts-expect-error transform depends on extract, which is not in the list
+checkDependencies([depTransform]);
+// @ts-expect-error a dependency on a job no list defines
+checkDependencies([depExtract, defineJob({ name: "orphan", schedule: "0 1 * * *", dependsOn: ["nowhere"], handler })]);
