@@ -82,9 +82,13 @@ export interface HeldClaim {
 
 export type ClaimPhase = { kind: "skipped"; outcome: TriggerOutcome & { kind: "skipped" } } | { kind: "held"; claim: HeldClaim };
 
-/** `slot:<iso>` for scheduled runs, `key:<key>` for manual runs with an Idempotency-Key. */
-function dedupeKeyFor(input: Pick<TriggerInput, "trigger" | "scheduledFor" | "idempotencyKey">): string | null {
+/**
+ * `slot:<iso>` for scheduled runs, `key:<key>` for manual runs with an Idempotency-Key, and
+ * `backfill:<id>:<iso>` for a slot of a backfill that runs every slot again (`--overlap all`).
+ */
+export function dedupeKeyFor(input: Pick<TriggerInput, "trigger" | "scheduledFor" | "idempotencyKey" | "backfillId">): string | null {
   if (input.idempotencyKey) return `key:${input.idempotencyKey}`;
+  if (input.backfillId && input.scheduledFor) return `backfill:${input.backfillId}:${input.scheduledFor.toISOString()}`;
   if (input.scheduledFor && isSlotTrigger(input.trigger)) return `slot:${input.scheduledFor.toISOString()}`;
   return null;
 }

@@ -75,6 +75,11 @@ export interface TriggerInput {
    * backfill, replay); stored with the run. Null or absent: the job's default input.
    */
   input?: unknown;
+  /**
+   * A backfill that runs every slot again (lib/backfill, overlap all): the run is keyed by the
+   * backfill and the slot instead of the slot alone, so it runs beside the slot's own run, once.
+   */
+  backfillId?: string | null;
   /** Milliseconds this invocation may still use (the route's maxDuration minus a margin). */
   budgetMs: number;
 }
