@@ -2,9 +2,11 @@ import { backoffDelayMs } from "./backoff";
 import { sleepOn, type Clock, type TimerHandle } from "./clock";
 import type { JobContext, JobDefinition } from "./define-job";
 import { coerceError, ExpectationError, JobTimeoutError, NonRetriableError, RetryAfterError } from "./errors";
+import { runInputOf } from "./input";
 import type { HeldLease } from "./lease-keeper";
 import { MAX_ERROR_CHARS, type LiveProgress, type RunLog } from "./run-log";
 import type { AttemptRecord } from "./run-store";
+import { nextRunAfter, slotAt, type Schedule } from "./schedule";
 import type { RunTrigger } from "./vocabulary";
 
 export type AttemptOutcome =
@@ -17,6 +19,8 @@ export interface AttemptsInput {
   runId: string;
   fencingToken: number;
   scheduledFor: Date | null;
+  /** The run's stored input (its row's `input`); null or absent: the job's default input. */
+  input?: unknown;
   codeVersion: string | null;
   /** A resumed retry's earlier attempts. */
   priorAttempts: readonly AttemptRecord[];
@@ -52,10 +56,18 @@ export interface AttemptsResult {
  */
 async function runAttempt(a: AttemptsInput, attempt: number, timeoutMs: number): Promise<AttemptOutcome> {
   const { clock, lease } = a;
+  // Parsed for each attempt, so a handler that changes its ctx.input leaves the next attempt's alone.
+  let input: unknown;
+  try {
+    input = runInputOf(a.job, a.input);
+  } catch (error) {
+    return { ok: false, error: coerceError(error), timedOut: false, settled: true, running: Promise.resolve() };
+  }
   const controller = new AbortController();
   const onStop = () => controller.abort(lease.signal.reason);
   if (lease.signal.aborted) onStop();
   lease.signal.addEventListener("abort", onStop, { once: true });
+  const from = a.scheduledFor ?? new Date(clock.now());
   const ctx: JobContext = {
     signal: controller.signal,
     attempt,
@@ -65,6 +77,9 @@ async function runAttempt(a: AttemptsInput, attempt: number, timeoutMs: number):
     log: a.log.add,
     heartbeat: async () => void (await lease.keeper.beat()),
     fencingToken: a.fencingToken,
+    input,
+    lastSlot: lastSlotOf(a.job.schedule, a.scheduledFor, from),
+    upcoming: upcomingSlots(a.job.schedule, from, UPCOMING_SLOTS),
   };
   const running = (async () => a.job.handler(ctx))();
   let timer: TimerHandle | undefined;
@@ -91,6 +106,42 @@ async function runAttempt(a: AttemptsInput, attempt: number, timeoutMs: number):
     clock.clearTimeout(timer);
     lease.signal.removeEventListener("abort", onStop);
   }
+}
+
+/** How many of the next slots a handler sees as ctx.upcoming. */
+export const UPCOMING_SLOTS = 5;
+
+/** A slot as the schedule functions answer it: a Date, or none (null, undefined or an invalid date past a bounded schedule's end). */
+const slotOrNull = (value: Date | null | undefined): Date | null => (value instanceof Date && Number.isFinite(value.getTime()) ? value : null);
+
+/**
+ * The slot before this run's (the latest at or before now, for a run without a slot); null when
+ * the schedule has none there (before startAt, a one-time job's only slot). A schedule that has
+ * no such slot may throw: a handler's context never fails its run for it.
+ */
+export function lastSlotOf(schedule: Schedule, slot: Date | null, now: Date): Date | null {
+  try {
+    return slotOrNull(slot ? slotAt(schedule, new Date(slot.getTime() - 1)) : slotAt(schedule, now));
+  } catch {
+    return null;
+  }
+}
+
+/** Up to `count` slots strictly after `after`, oldest first (fewer past endAt or a one-time slot). */
+export function upcomingSlots(schedule: Schedule, after: Date, count: number): Date[] {
+  const out: Date[] = [];
+  let at = after;
+  try {
+    while (out.length < count) {
+      const next = slotOrNull(nextRunAfter(schedule, at));
+      if (!next || next.getTime() <= at.getTime()) break;
+      out.push(next);
+      at = next;
+    }
+  } catch {
+    // no further slot
+  }
+  return out;
 }
 
 /**

@@ -78,6 +78,8 @@ export interface HeldClaim {
   priorAttempts: AttemptRecord[];
   priorLogLines: LogLine[];
   preLock: PreLockHandle;
+  /** The run's stored input (a resumed retry's is its row's); null: the job's default. */
+  input: unknown;
 }
 
 export type ClaimPhase = { kind: "skipped"; outcome: TriggerOutcome & { kind: "skipped" } } | { kind: "held"; claim: HeldClaim };
@@ -162,6 +164,7 @@ export async function claimTrigger(deps: EngineDeps, input: TriggerInput, time: 
         priorAttempts: resumed.attemptDetails,
         priorLogLines: resumed.logLines,
         preLock,
+        input: resumed.input ?? null,
       },
     };
   }
@@ -178,7 +181,7 @@ export async function claimTrigger(deps: EngineDeps, input: TriggerInput, time: 
   }
   const runId = claim.runId;
   if (claim.outcome === "claimed") {
-    return { kind: "held", claim: { runId, fencingToken: claim.fencingToken, startedAt: claim.startedAt, scheduledFor: input.scheduledFor, priorAttempts: [], priorLogLines: [], preLock } };
+    return { kind: "held", claim: { runId, fencingToken: claim.fencingToken, startedAt: claim.startedAt, scheduledFor: input.scheduledFor, priorAttempts: [], priorLogLines: [], preLock, input: claimInput.input } };
   }
 
   // 3. bufferOne / replace: wait for the holder to finish (or to obey its abort), within the
@@ -204,5 +207,5 @@ export async function claimTrigger(deps: EngineDeps, input: TriggerInput, time: 
     }
   }
   if (promoted?.outcome !== "claimed") return skipped({ runId, reason: "already_running", startedAt: new Date(clock.now()) });
-  return { kind: "held", claim: { runId, fencingToken: promoted.fencingToken, startedAt: promoted.startedAt, scheduledFor: input.scheduledFor, priorAttempts: [], priorLogLines: [], preLock } };
+  return { kind: "held", claim: { runId, fencingToken: promoted.fencingToken, startedAt: promoted.startedAt, scheduledFor: input.scheduledFor, priorAttempts: [], priorLogLines: [], preLock, input: claimInput.input } };
 }

@@ -175,6 +175,7 @@ export async function runTrigger(deps: EngineDeps, given: TriggerInput): Promise
       runId,
       fencingToken,
       scheduledFor: claim.scheduledFor,
+      input: claim.input,
       codeVersion: deps.codeVersion,
       priorAttempts: claim.priorAttempts,
       lease: held,

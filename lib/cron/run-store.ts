@@ -120,6 +120,8 @@ export type RetryClaimResult =
       /** The attempts made so far: the resumed run counts on from their number. */
       attemptDetails: AttemptRecord[];
       logLines: LogLine[];
+      /** The run's stored input: the resumed attempts run with it. */
+      input?: unknown;
     }
   | { outcome: "busy"; blockingRunId: string | null }
   | { outcome: "gone" };

@@ -166,7 +166,12 @@ export class PostgresRunStore implements RunStore {
       attempt_details: unknown;
       log_lines: unknown;
       blocking_run_id: string | null;
-    }>(this.db, sql`SELECT * FROM crondeck_claim_retry(${runId}::uuid, ${Math.ceil(leaseMs)}::int, ${holder}, ${codeVersion})`);
+      input: unknown;
+    }>(
+      this.db,
+      // The row's input rides along in the same round trip: a resumed retry runs with the input its run was asked for.
+      sql`SELECT r.*, (SELECT l.input FROM cron_job_logs l WHERE l.id = ${runId}::uuid) AS input FROM crondeck_claim_retry(${runId}::uuid, ${Math.ceil(leaseMs)}::int, ${holder}, ${codeVersion}) r`,
+    );
     if (row.outcome === "gone") return { outcome: "gone" };
     if (row.outcome === "busy") return { outcome: "busy", blockingRunId: row.blocking_run_id };
     return {
@@ -176,6 +181,7 @@ export class PostgresRunStore implements RunStore {
       scheduledFor: toDateOrNull(row.scheduled_for),
       attemptDetails: jsonValue<AttemptRecord[]>(row.attempt_details) ?? [],
       logLines: jsonValue<LogLine[]>(row.log_lines) ?? [],
+      input: jsonValue(row.input) ?? null,
     };
   }
 

@@ -307,7 +307,7 @@ export class MemoryRunStore implements RunStore {
     const token = ++this.token;
     if (!this.takeLease(row.jobName, runId, token, leaseMs)) return { outcome: "busy", blockingRunId: this.leases.get(row.jobName)!.runId };
     Object.assign(row, { status: "started", fencingToken: token, leaseExpiresAt: this.now() + leaseMs, holder, nextRetryAt: null });
-    return { outcome: "claimed", fencingToken: token, startedAt: new Date(this.now()), scheduledFor: row.scheduledFor, attemptDetails: row.attemptDetails, logLines: row.logLines };
+    return { outcome: "claimed", fencingToken: token, startedAt: new Date(this.now()), scheduledFor: row.scheduledFor, attemptDetails: row.attemptDetails, logLines: row.logLines, input: row.input };
   }
 
   async releaseLease(runId: string, fencingToken: number): Promise<void> {
