@@ -40,6 +40,7 @@ export async function jobListRows(db: Db, jobs: readonly Pick<JobDefinition, "na
   const rows = await queryRows<Row>(
     db,
     sql`SELECT n.name AS job_name, n.enabled_default, c.enabled, c.paused, c.paused_reason, c.paused_at, c.dead_lettered, c.dead_letter_reason, c.dead_lettered_since, c.consecutive_failures,
+               c.snoozed_until, c.snooze_reason, c.snoozed_by, c.skip_slots, c.skip_requested_by,
                k.run_id AS lease_run_id, k.holder AS lease_holder, k.expires_at AS lease_expires_at,
                r.id AS last_id, r.status AS last_status, r.trigger AS last_trigger, r.started_at AS last_started_at,
                r.completed_at AS last_completed_at, r.duration_ms AS last_duration_ms, r.error_message AS last_error

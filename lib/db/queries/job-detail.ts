@@ -73,6 +73,7 @@ export async function jobDetail(db: Db, jobName: string, enabledByDefault: boole
     db,
     sql`SELECT
           c.enabled, c.paused, c.paused_reason, c.paused_at, c.consecutive_failures, c.dead_lettered, c.dead_letter_reason, c.dead_lettered_since,
+          c.snoozed_until, c.snooze_reason, c.snoozed_by, c.skip_slots, c.skip_requested_by,
           k.run_id AS lease_run_id, k.holder AS lease_holder, k.acquired_at AS lease_acquired_at, k.expires_at AS lease_expires_at,
           ${latestRunJson(jobName)} AS last_run,
           ${monitorsJson(jobName)} AS monitors

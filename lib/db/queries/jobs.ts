@@ -27,6 +27,13 @@ export interface JobConfigState {
   consecutiveFailures: number;
   /** dead_lettered > paused > disabled > enabled. */
   state: JobState;
+  /** A snooze (maintenance window): slots before it are skipped as snoozed. Past: it has ended by itself. */
+  snoozedUntil: string | null;
+  snoozeReason: string | null;
+  snoozedBy: string | null;
+  /** Slots an operator asked to skip (skip-next), ascending; may hold past ones until the next write. */
+  skipSlots: string[];
+  skipRequestedBy: string | null;
 }
 
 /** The cron_job_config columns behind {@link JobConfigState}; all null without a config row. */
@@ -39,6 +46,19 @@ export interface ConfigStateColumns {
   dead_letter_reason: string | null;
   dead_lettered_since: DbTime | null;
   consecutive_failures: DbNumber | null;
+  /** The snooze and skip-next columns: optional, so a reader that does not select them reads none. */
+  snoozed_until?: DbTime | null;
+  snooze_reason?: string | null;
+  snoozed_by?: string | null;
+  skip_slots?: DbTime[] | string | null;
+  skip_requested_by?: string | null;
+}
+
+/** A timestamptz[] as either driver returns it (an array, or its text form '{"2026-..."}'), as ISO strings, ascending. */
+export function isoArray(value: DbTime[] | string | null | undefined): string[] {
+  if (value == null) return [];
+  const items = typeof value === "string" ? value.replace(/^\{|\}$/g, "").split(",").filter(Boolean).map((v) => v.replace(/^"|"$/g, "")) : value;
+  return items.map((v) => isoOrNull(v)).filter((v): v is string => v !== null).sort();
 }
 
 /** The one reading of a job's config row (undefined: no row, so the code's default applies). */
@@ -56,6 +76,11 @@ export function configStateOf(c: ConfigStateColumns | undefined, enabledByDefaul
     deadLetteredSince: isoOrNull(c?.dead_lettered_since),
     consecutiveFailures: num(c?.consecutive_failures),
     state: jobStateOf(enabledByDefault, { enabled, paused, deadLettered }),
+    snoozedUntil: isoOrNull(c?.snoozed_until),
+    snoozeReason: c?.snooze_reason ?? null,
+    snoozedBy: c?.snoozed_by ?? null,
+    skipSlots: isoArray(c?.skip_slots),
+    skipRequestedBy: c?.skip_requested_by ?? null,
   };
 }
 
@@ -180,6 +205,7 @@ export async function jobsOverviewAndEvery(db: Db, jobs: readonly JobDefinition[
                  coalesce(c.enabled, d.enabled_default) AS enabled, coalesce(c.paused, false) AS paused, c.paused_reason, c.paused_at,
                  coalesce(c.dead_lettered, false) AS dead_lettered, c.dead_letter_reason, c.dead_lettered_since,
                  coalesce(c.consecutive_failures, 0) AS consecutive_failures, c.last_modified_at, c.last_modified_by,
+                 c.snoozed_until, c.snooze_reason, c.snoozed_by, c.skip_slots, c.skip_requested_by,
                  CASE WHEN c.dead_lettered THEN 'dead_lettered' WHEN c.paused THEN 'paused'
                       WHEN NOT coalesce(c.enabled, d.enabled_default) THEN 'disabled' ELSE 'enabled' END AS state,
                  coalesce(a.successes, 0) AS successes, coalesce(a.failures, 0) AS failures, coalesce(a.timed_out, 0) AS timed_out,
