@@ -6,6 +6,7 @@ import { PostgresRunStore } from "../db/run-store";
 import { codeVersion, loadEnv, secretsOf, type Env } from "../env";
 import { getRegistry } from "../jobs";
 import { redisLeaseStoreFromEnv } from "../locks/redis-lease-store";
+import { overridesResolver } from "../overrides/store";
 import { tracedObservers, tracedRunStore } from "../telemetry/run-spans";
 import { getTracing, type Tracing } from "../telemetry/tracing";
 import { createObservers, type ObserverOptions, type Observers } from "./observers";
@@ -64,6 +65,8 @@ export function createRuntime({ env, database, registry, stopping, dispatcher, t
       stopping,
       onRunStarted: runObservers.onRunStarted,
       onRunFinished: runObservers.onRunFinished,
+      // The job with its run-time overrides (lib/overrides), read through a per-process cache.
+      resolveJob: overridesResolver(database.db),
     },
   };
 }
