@@ -16,8 +16,12 @@ import { watchTickThrottled } from "../app/tick-watch";
 import { systemClock } from "../cron/clock";
 import { runAfterResponse } from "./admin-http";
 
-/** What a caller of the cron routes may ask for: every trigger but replay, which only the admin's dead-letter retry starts. */
-const TRIGGERS_FROM_CALLERS: readonly RunTrigger[] = RUN_TRIGGERS.filter((t) => t !== "replay");
+/**
+ * What a caller of the cron routes may ask for: every trigger but replay, which only the admin's
+ * dead-letter retry starts, and backfill, which only a backfill's runner starts (its slots, its
+ * progress and its cancel live in cron_backfills: POST /api/admin/cron-jobs/<job>/backfill).
+ */
+const TRIGGERS_FROM_CALLERS: readonly RunTrigger[] = RUN_TRIGGERS.filter((t) => t !== "replay" && t !== "backfill");
 
 /**
  * What the cron routes check before anything else (nothing is written for a refused request):

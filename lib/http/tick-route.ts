@@ -6,6 +6,9 @@ import { deliverTick } from "../app/tick";
 import { getRuntime } from "../app/runtime";
 import { afterTickRun } from "../app/tick-watch";
 import { systemClock } from "../cron/clock";
+import { resumeStaleBackfills } from "../app/operations/backfills";
+import { operationDeps } from "../app/operations/deps";
+import { runAfterResponse } from "./admin-http";
 import { outcomeResponse, refuseTrigger } from "./execute";
 import { toErrorResponse } from "./http";
 
@@ -28,6 +31,9 @@ export async function handleTick(request: Request, maxDurationSeconds: number): 
       { db: runtime.database.db, env, notify: runtime.observers.notify, now: new Date((runtime.engine.clock ?? systemClock).now()), heartbeatUrl: env.TICK_HEARTBEAT_URL },
       outcome,
     );
+    // After the tick's own work: backfills nobody runs (a runner died, or ran out of budget) go on
+    // from their cursor, within what is left of this invocation.
+    runAfterResponse("resume backfills", () => resumeStaleBackfills(operationDeps(runtime), { budgetMs: budgetLeftMs(maxDurationSeconds, t0) }));
     return outcomeResponse(outcome, stale ? { staleVercelSchedule: { sent: stale.sent, expected: stale.expected, fix: stale.fix } } : {});
   } catch (error) {
     return toErrorResponse(error, "tick");
