@@ -13,7 +13,8 @@ import { deliveryGraceMs, type VercelPlan } from "../vercel/crons";
 
 /** The shape Sentry.captureCheckIn takes as its second argument. */
 export interface CronMonitorConfig {
-  schedule: { type: "crontab"; value: string };
+  /** A crontab read in `timezone`, or a fixed interval (an `every` schedule: Sentry's interval monitors have no offset, and need none to expect a check-in every interval). */
+  schedule: { type: "crontab"; value: string } | { type: "interval"; value: number; unit: "minute" | "hour" | "day" };
   timezone: string;
   checkinMargin: number;
   maxRuntime: number;
@@ -71,15 +72,25 @@ export function normaliseErrorMessage(message: string): string {
  * check-in may be up to 60 minutes late there; Pro fires within the minute. `schedule` is when
  * check-ins are expected, when that is not the job's own (the tick's follows the plan).
  */
-export function monitorConfigFor(job: JobDefinition, plan: VercelPlan, schedule: Schedule = job.schedule): CronMonitorConfig {
+export function monitorConfigFor(job: JobDefinition, plan: VercelPlan, schedule: Schedule = job.schedule): CronMonitorConfig | null {
+  // A one-time job has no recurring schedule for Sentry to expect check-ins on: its check-ins go
+  // without a monitor config (the monitor, if one exists, is not created or updated by them).
+  if (schedule.kind === "once") return null;
   return {
-    schedule: { type: "crontab", value: schedule.cron },
-    timezone: schedule.timezone,
+    schedule: schedule.kind === "every" ? intervalOf(schedule.everyMs) : { type: "crontab", value: schedule.cron },
+    timezone: schedule.kind === "every" ? "UTC" : schedule.timezone,
     checkinMargin: deliveryGraceMs(plan) / 60_000,
     maxRuntime: Math.max(1, Math.ceil(job.timeoutMs / 60_000)),
     failureIssueThreshold: job.alerts.afterConsecutiveFailures,
     recoveryThreshold: 1,
   };
+}
+
+/** The interval in the largest whole unit Sentry takes ("90m" is 90 minutes, "6h" 6 hours). */
+function intervalOf(everyMs: number): { type: "interval"; value: number; unit: "minute" | "hour" | "day" } {
+  if (everyMs % 86_400_000 === 0) return { type: "interval", value: everyMs / 86_400_000, unit: "day" };
+  if (everyMs % 3_600_000 === 0) return { type: "interval", value: everyMs / 3_600_000, unit: "hour" };
+  return { type: "interval", value: Math.round(everyMs / 60_000), unit: "minute" };
 }
 
 /**
@@ -110,7 +121,7 @@ export function captureRunFailure(report: RunReport, job: JobDefinition): string
 /** Opens a Sentry cron check-in for a run (creating or updating the monitor); undefined when Sentry is off. */
 export function checkInStarted(job: JobDefinition, plan: VercelPlan, schedule: Schedule = job.schedule): string | undefined {
   if (!Sentry.getClient()) return undefined;
-  return Sentry.captureCheckIn({ monitorSlug: job.name, status: "in_progress" }, monitorConfigFor(job, plan, schedule));
+  return Sentry.captureCheckIn({ monitorSlug: job.name, status: "in_progress" }, monitorConfigFor(job, plan, schedule) ?? undefined);
 }
 
 /** Closes the check-in opened by {@link checkInStarted}. Sentry takes the duration in seconds. */

@@ -1,16 +1,38 @@
 import type { JobDefinition } from "../cron/define-job";
 import { formatDurationMs } from "../cron/duration";
-import { nextRunAfter } from "../cron/schedule";
+import { nextRunAfter, type Schedule } from "../cron/schedule";
+import { scheduleInWords, scheduleNotation } from "../dashboard/format";
 import type { Db } from "../db/client";
 import { categoriesOf, jobsOverviewAndEvery, summarize, type DashboardSummary, type JobOverview, type JobsOverviewOptions } from "../db/queries/jobs";
 import { runningJobs, type RunningJob } from "../db/queries/runs";
+
+/**
+ * A schedule's fields in the API's answers: `schedule` and `timezone` as before for cron jobs
+ * ("every 90m" / "once <instant>" and "UTC" otherwise, see scheduleNotation), with the kind, the
+ * interval and its offset, the one-time slot, the bounds and the schedule in words.
+ */
+export function describeSchedule(schedule: Schedule) {
+  const notation = scheduleNotation(schedule);
+  return {
+    schedule: notation,
+    timezone: schedule.kind === "every" || schedule.kind === "once" ? "UTC" : schedule.timezone,
+    scheduleKind: schedule.kind ?? "cron",
+    scheduleInWords: scheduleInWords(notation),
+    every: schedule.kind === "every" ? formatDurationMs(schedule.everyMs) : null,
+    everyMs: schedule.kind === "every" ? schedule.everyMs : null,
+    offsetMs: schedule.kind === "every" ? schedule.offsetMs : null,
+    runAt: schedule.kind === "once" ? schedule.at.toISOString() : null,
+    startAt: schedule.startAt?.toISOString() ?? null,
+    endAt: schedule.endAt?.toISOString() ?? null,
+  };
+}
 
 /** A job's definition as the API and the dashboard show it. `timeout` is in the definitions' own notation ("1m"). */
 export function describeJob(job: JobDefinition, now = new Date()) {
   return {
     name: job.name,
-    schedule: job.schedule.cron,
-    timezone: job.schedule.timezone,
+    ...describeSchedule(job.schedule),
+    jitterMs: job.jitterMs,
     enabled: job.enabled,
     timeout: formatDurationMs(job.timeoutMs),
     timeoutMs: job.timeoutMs,
@@ -19,7 +41,8 @@ export function describeJob(job: JobDefinition, now = new Date()) {
     category: job.category,
     overlap: job.overlap,
     dispatch: job.dispatch,
-    nextRunAt: nextRunAfter(job.schedule, now).toISOString(),
+    /** Null: no further runs (a one-time job after its slot, a bounded job past its last slot). */
+    nextRunAt: nextRunAfter(job.schedule, now)?.toISOString() ?? null,
   };
 }
 

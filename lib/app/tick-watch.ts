@@ -42,8 +42,9 @@ export const HEARTBEAT_TIMEOUT_MS = 3_000;
 /** How often the tick is expected on the plan: the gap between two firings of its vercel.json entry (a minute on Pro, a day on Hobby). */
 export function tickIntervalMs(plan: VercelPlan): number {
   const schedule = { cron: tickScheduleFor(plan), timezone: "UTC" };
-  const first = nextRunAfter(schedule, new Date(Date.UTC(2026, 0, 1)));
-  return nextRunAfter(schedule, first).getTime() - first.getTime();
+  // An unbounded cron always has a next slot (null is only for bounded and one-time schedules).
+  const first = nextRunAfter(schedule, new Date(Date.UTC(2026, 0, 1)))!;
+  return nextRunAfter(schedule, first)!.getTime() - first.getTime();
 }
 
 /** The tick's health at `now` on the plan: late once an interval and the plan's delivery grace pass without a tick run. */

@@ -187,9 +187,25 @@ export function cronExpressionError(expression: string): string | null {
   return typeof result === "string" ? result : null;
 }
 
-/** True for a schedule whose repeated local times fire at each occurrence (see the rule above). */
+/**
+ * True for a schedule whose repeated local times fire at each occurrence (see the rule above):
+ * a cron with `*` or a step in its minute or hour field, and every interval (real time, so a
+ * repeated hour has its own slots); never a one-time job.
+ */
 export function isIntervalSchedule(schedule: Schedule): boolean {
+  if (schedule.kind === "every") return true;
+  if (schedule.kind === "once") return false;
   return compiled(schedule.cron).interval;
+}
+
+/** The same schedule without its startAt/endAt: what the execute route reads a call's slot from (the engine then skips one outside the window as outside_window). */
+export function withoutBounds(schedule: Schedule): Schedule {
+  return { ...schedule, startAt: null, endAt: null };
+}
+
+/** An interval's slot at or before `t`: the grid is epoch + offsetMs + k * everyMs. */
+function gridFloor(s: IntervalSchedule, t: number): number {
+  return Math.floor((t - s.offsetMs) / s.everyMs) * s.everyMs + s.offsetMs;
 }
 
 function dayMatches(c: CompiledCron, localDayMs: number): boolean {
@@ -243,13 +259,9 @@ function sortedUnique(values: number[]): number[] {
   return values.filter((v, i) => i === 0 || v !== values[i - 1]);
 }
 
-/**
- * The slot a scheduled trigger at `now` belongs to: the latest occurrence at or before
- * `now` in the job's timezone. A Hobby-plan call at 01:37 for "0 1 * * *" is the 01:00 slot.
- */
-export function slotAt(schedule: Schedule, now: Date): Date {
+/** The latest cron occurrence at or before `t` (unbounded). */
+function cronSlotAt(schedule: CronSchedule, t: number): number {
   const c = compiled(schedule.cron);
-  const t = now.getTime();
   const start = localDayOf(schedule.timezone, t) + MARGIN_DAYS * DAY_MS;
   let best = -Infinity;
   let foundOn: number | null = null;
@@ -266,14 +278,14 @@ export function slotAt(schedule: Schedule, now: Date): Date {
       }
     }
   }
-  if (best === -Infinity) throw new Error(`"${schedule.cron}" has no occurrence in the ${MAX_SEARCH_DAYS} days before ${now.toISOString()}`);
-  return new Date(best);
+  // Validation rejects an expression that never matches, so this is a bug, not an input.
+  if (best === -Infinity) throw new Error(`"${schedule.cron}" has no occurrence in the ${MAX_SEARCH_DAYS} days before ${new Date(t).toISOString()}`);
+  return best;
 }
 
-/** The first occurrence strictly after `after`. */
-export function nextRunAfter(schedule: Schedule, after: Date): Date {
+/** The first cron occurrence strictly after `t` (unbounded). */
+function cronNextAfter(schedule: CronSchedule, t: number): number {
   const c = compiled(schedule.cron);
-  const t = after.getTime();
   const start = localDayOf(schedule.timezone, t) - MARGIN_DAYS * DAY_MS;
   let best = Infinity;
   let foundOn: number | null = null;
@@ -289,16 +301,13 @@ export function nextRunAfter(schedule: Schedule, after: Date): Date {
       }
     }
   }
-  if (best === Infinity) throw new Error(`"${schedule.cron}" has no occurrence in the ${MAX_SEARCH_DAYS} days after ${after.toISOString()}`);
-  return new Date(best);
+  if (best === Infinity) throw new Error(`"${schedule.cron}" has no occurrence in the ${MAX_SEARCH_DAYS} days after ${new Date(t).toISOString()}`);
+  return best;
 }
 
-/** Occurrences in (from, to], oldest first, at most `limit`. */
-export function occurrencesBetween(schedule: Schedule, from: Date, to: Date, limit = 1000): Date[] {
+/** Cron occurrences in (lo, hi], oldest first, at most `limit` (unbounded). */
+function cronOccurrences(schedule: CronSchedule, lo: number, hi: number, limit: number): number[] {
   const c = compiled(schedule.cron);
-  const lo = from.getTime();
-  const hi = to.getTime();
-  if (!(hi > lo) || limit <= 0) return [];
   const first = localDayOf(schedule.timezone, lo) - MARGIN_DAYS * DAY_MS;
   const last = localDayOf(schedule.timezone, hi) + MARGIN_DAYS * DAY_MS;
   const found: number[] = [];
@@ -311,10 +320,63 @@ export function occurrencesBetween(schedule: Schedule, from: Date, to: Date, lim
     for (const s of slots) if (s > lo && s <= hi) found.push(s);
     if (fullOn === null && found.length >= limit) fullOn = day;
   }
-  return sortedUnique(found).slice(0, limit).map((ms) => new Date(ms));
+  return sortedUnique(found).slice(0, limit);
 }
 
-/** True when `instant` is one of the schedule's slots (what the execute route accepts as `?slot=`). */
+const startMs = (s: Schedule) => s.startAt?.getTime() ?? -Infinity;
+const endMs = (s: Schedule) => s.endAt?.getTime() ?? Infinity;
+
+/**
+ * The slot a scheduled trigger at `now` belongs to: the latest occurrence at or before `now`
+ * (in the job's timezone for cron) within the bounds. A Hobby-plan call at 01:37 for
+ * "0 1 * * *" is the 01:00 slot. Null when there is none: before a bounded job's first slot,
+ * before a one-time job's slot. Past endAt it is the last slot (callers compare it with now).
+ */
+export function slotAt(schedule: Schedule, now: Date): Date | null {
+  const t = Math.min(now.getTime(), endMs(schedule));
+  if (!Number.isFinite(t)) return null;
+  const slot = schedule.kind === "every" ? gridFloor(schedule, t) : schedule.kind === "once" ? (schedule.at.getTime() <= t ? schedule.at.getTime() : null) : cronSlotAt(schedule, t);
+  return slot === null || slot < startMs(schedule) ? null : new Date(slot);
+}
+
+/**
+ * The first occurrence strictly after `after` within the bounds; null when there is none (a
+ * one-time job at or after its slot, a bounded job past its last slot): "no further runs".
+ */
+export function nextRunAfter(schedule: Schedule, after: Date): Date | null {
+  // Before startAt, the first slot is the first at or after it.
+  const t = Math.max(after.getTime(), startMs(schedule) - 1);
+  if (!Number.isFinite(t)) return null;
+  const next = schedule.kind === "every" ? gridFloor(schedule, t) + schedule.everyMs : schedule.kind === "once" ? (schedule.at.getTime() > t ? schedule.at.getTime() : null) : cronNextAfter(schedule, t);
+  return next === null || next > endMs(schedule) ? null : new Date(next);
+}
+
+/** The next `count` slots after `after` (fewer when the schedule ends), oldest first. */
+export function nextRuns(schedule: Schedule, after: Date, count: number): Date[] {
+  const out: Date[] = [];
+  for (let next = nextRunAfter(schedule, after); next && out.length < count; next = nextRunAfter(schedule, next)) out.push(next);
+  return out;
+}
+
+/** Occurrences in (from, to] within the bounds, oldest first, at most `limit`. */
+export function occurrencesBetween(schedule: Schedule, from: Date, to: Date, limit = 1000): Date[] {
+  const lo = Math.max(from.getTime(), startMs(schedule) - 1);
+  const hi = Math.min(to.getTime(), endMs(schedule));
+  if (!(hi > lo) || limit <= 0) return [];
+  let slots: number[];
+  if (schedule.kind === "every") {
+    slots = [];
+    for (let s = gridFloor(schedule, lo) + schedule.everyMs; s <= hi && slots.length < limit; s += schedule.everyMs) slots.push(s);
+  } else if (schedule.kind === "once") {
+    const at = schedule.at.getTime();
+    slots = at > lo && at <= hi ? [at] : [];
+  } else {
+    slots = cronOccurrences(schedule, lo, hi, limit);
+  }
+  return slots.map((ms) => new Date(ms));
+}
+
+/** True when `instant` is one of the schedule's slots within its bounds (what the execute route accepts as `?slot=`). */
 export function isOccurrence(schedule: Schedule, instant: Date): boolean {
   const t = instant.getTime();
   if (!Number.isFinite(t)) return false;
@@ -322,12 +384,17 @@ export function isOccurrence(schedule: Schedule, instant: Date): boolean {
   return slot?.getTime() === t;
 }
 
-/** Shortest gap between two consecutive occurrences over the next `sample` runs, in ms. */
+/**
+ * Shortest gap between two consecutive occurrences over the next `sample` runs, in ms:
+ * Infinity when fewer than two slots are left (a one-time job, a bounded job near its end).
+ */
 export function minimumIntervalMs(schedule: Schedule, from: Date, sample = 48): number {
+  if (schedule.kind === "every") return schedule.everyMs;
   let previous = nextRunAfter(schedule, from);
   let min = Infinity;
-  for (let i = 0; i < sample; i++) {
+  for (let i = 0; i < sample && previous; i++) {
     const next = nextRunAfter(schedule, previous);
+    if (!next) break;
     min = Math.min(min, next.getTime() - previous.getTime());
     previous = next;
   }

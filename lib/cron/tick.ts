@@ -1,4 +1,4 @@
-import type { Clock } from "./clock";
+import { sleepOn, systemClock, type Clock } from "./clock";
 import { defineJob, type JobDefinition } from "./define-job";
 import { coerceError } from "./errors";
 import type { JobRegistry } from "./registry";
@@ -56,6 +56,17 @@ export interface TickDeps {
    */
   monitors?: (input: { now: Date; jobs: ReadonlyArray<{ job: JobDefinition; state: JobState | null }> }) => Promise<MonitorsReport>;
   log?: (message: string) => void;
+  /**
+   * The timers a jittered job's start waits on (a fake clock's in tests); default the system's.
+   * Only jobs with `jitter` wait: the others are dispatched at once.
+   */
+  timers?: Pick<Clock, "setTimeout" | "clearTimeout">;
+  /**
+   * How long after the tick's own start a jittered dispatch may still start (default
+   * JITTER_BUDGET_MS): a later delay is cut to it, so every start is sent before the tick answers
+   * (lib/app/tick.ts answers at 40 s whatever is left; its run's timeout is 50 s).
+   */
+  jitterBudgetMs?: number;
 }
 
 /** What the monitors' evaluation did in one tick. */
@@ -100,6 +111,24 @@ export const RETRIES_PER_TICK = 20;
 export const MAX_SLOTS_PER_TICK = 1_000;
 /** A lease that expired this long ago was not a slow heartbeat: the holder is gone or frozen. */
 export const LONG_EXPIRED_SECONDS = 600;
+
+/** The latest a jittered start is sent after the tick began: under the tick's 40 s answer, with room for the dispatch's own wait. */
+export const JITTER_BUDGET_MS = 35_000;
+
+/**
+ * A jittered slot's start delay past its slot, in [0, jitterMs): a hash of the job and the slot
+ * (FNV-1a), not a random draw, so two ticks of the same minute (or a retried one) agree and a
+ * test can predict it, while a thousand jobs due at :00 spread over the window.
+ */
+export function jitterDelayMs(jobName: string, slot: Date, jitterMs: number): number {
+  if (jitterMs <= 0) return 0;
+  let hash = 0x811c9dc5;
+  for (const ch of `${jobName} ${slot.toISOString()}`) {
+    hash ^= ch.charCodeAt(0);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % jitterMs;
+}
 
 const messageOf = (error: unknown) => coerceError(error).message;
 
@@ -185,9 +214,11 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
         if (slot) catchUps.push({ job, slot, result: dispatch({ jobName: job.name, trigger: "catchup", slot }) });
       }
       if (active && job.dispatch === "tick") {
+        // Every kind: a cron or interval slot, a one-time job's one slot; null before a bounded
+        // job's first slot or a one-time job's slot, and past endAt the last slot is old.
         const slot = slotAt(job.schedule, now);
         // Only the slot that is due now: older ones are the missed-slot check's business.
-        if (now.getTime() - slot.getTime() < deps.graceMs) owned.push({ jobName: job.name, slot });
+        if (slot && now.getTime() - slot.getTime() < deps.graceMs) owned.push({ jobName: job.name, slot });
       }
     });
   }
@@ -199,7 +230,21 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
       claimed = new Set((await deps.store.claimedSlots(owned)).map(slotKey));
     });
   }
-  const dispatches = owned.filter((s) => !claimed.has(slotKey(s))).map((s) => dispatch({ jobName: s.jobName, trigger: "tick", slot: s.slot }));
+  const jitterOf = new Map(jobs.map((j) => [j.name, j.jitterMs]));
+  const timers = deps.timers ?? systemClock;
+  const jitterEnd = now.getTime() + (deps.jitterBudgetMs ?? JITTER_BUDGET_MS);
+  const dispatches = owned
+    .filter((s) => !claimed.has(slotKey(s)))
+    .map(async (s) => {
+      // Jitter moves the start only: the request still names the slot (scheduled_for), and the
+      // run's started_at shows when it began. Never before the slot, never past the budget.
+      const jitterMs = jitterOf.get(s.jobName) ?? 0;
+      if (jitterMs > 0) {
+        const startAt = Math.min(s.slot.getTime() + jitterDelayMs(s.jobName, s.slot, jitterMs), jitterEnd);
+        await sleepOn({ ...timers, now: () => 0 }, startAt - now.getTime());
+      }
+      return dispatch({ jobName: s.jobName, trigger: "tick", slot: s.slot });
+    });
 
   // 5. Late and long runs, threshold monitors: while the dispatches are in flight. Its own parts
   // are isolated inside it (their errors come back in its report); a throw here is the whole step's.

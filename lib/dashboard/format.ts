@@ -1,4 +1,5 @@
 import cronstrue from "cronstrue";
+import type { Schedule } from "../cron/schedule";
 import type { JobState, Priority, RecoveryStatus, RunStatus } from "../cron/vocabulary";
 import { formatDuration } from "../format";
 
@@ -21,8 +22,49 @@ export function successRateLevel(rate: number | null | undefined): { level: Rate
   return { level: "bad", label: "failing" };
 }
 
-/** The cron expression in words ("Every 5 minutes"), or null when cronstrue cannot read it. */
+/** Whole days, hours or minutes, compactly ("90m", "6h", "1d"): how an interval is written in a job definition. */
+function gridUnits(ms: number): string {
+  if (ms % 86_400_000 === 0) return `${ms / 86_400_000}d`;
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  return `${Math.round(ms / 60_000)}m`;
+}
+
+const UNIT_WORDS: Record<string, string> = { m: "minute", h: "hour", d: "day" };
+
+/** "90m" -> "90 minutes", "1h" -> "hour" (after "every"), "6h" -> "6 hours". */
+function unitsInWords(units: string, bare: boolean): string {
+  const n = Number(units.slice(0, -1));
+  const word = UNIT_WORDS[units.slice(-1)];
+  if (n === 1) return bare ? word : `1 ${word}`;
+  return `${n} ${word}s`;
+}
+
+/**
+ * A schedule as one line of text, the API's and the CLI's `schedule` field: the cron expression
+ * as written for cron (unchanged, so existing clients read it as before), "every 90m" or
+ * "every 1d offset 6h" for an interval, "once 2026-12-24T09:00:00.000Z" for a one-time job.
+ */
+export function scheduleNotation(schedule: Schedule): string {
+  if (schedule.kind === "every") return `every ${gridUnits(schedule.everyMs)}${schedule.offsetMs ? ` offset ${gridUnits(schedule.offsetMs)}` : ""}`;
+  if (schedule.kind === "once") return `once ${schedule.at.toISOString()}`;
+  return schedule.cron;
+}
+
+/** "2026-12-24 09:00 UTC". */
+export const formatUtcMinute = (at: Date) => `${at.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+
+/**
+ * A schedule's notation (see scheduleNotation) or a cron expression in words ("Every 5 minutes",
+ * "Every 90 minutes", "Once at 2026-12-24 09:00 UTC"), or null when it cannot be read.
+ */
 export function scheduleInWords(cron: string): string | null {
+  const every = /^every (\d+[mhd])(?: offset (\d+[mhd]))?$/.exec(cron);
+  if (every) return `Every ${unitsInWords(every[1], true)}${every[2] ? `, offset ${unitsInWords(every[2], false)} from the UTC grid` : ""}`;
+  const once = /^once (\S+)$/.exec(cron);
+  if (once) {
+    const at = new Date(once[1]);
+    return Number.isNaN(at.getTime()) ? null : `Once at ${formatUtcMinute(at)}`;
+  }
   try {
     const text = cronstrue.toString(cron, { use24HourTimeFormat: true, throwExceptionOnParseError: true, verbose: false });
     return text || null;

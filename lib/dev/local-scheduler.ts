@@ -44,7 +44,8 @@ export class LocalScheduler {
     const added = [...next.entries()].filter(([key]) => !this.lastFired.has(key)).map(([, cron]) => cron);
     const removed = this.crons.filter((cron) => !next.has(keyOf(cron)));
     for (const cron of removed) this.lastFired.delete(keyOf(cron));
-    for (const cron of added) this.lastFired.set(keyOf(cron), slotAt({ cron: cron.schedule, timezone: "UTC" }, now).getTime());
+    // vercel.json crons are unbounded UTC crons: slotAt always finds a slot (null is only for bounded and one-time schedules).
+    for (const cron of added) this.lastFired.set(keyOf(cron), slotAt({ cron: cron.schedule, timezone: "UTC" }, now)!.getTime());
     this.crons = [...next.values()];
     return { added, removed };
   }
@@ -53,7 +54,7 @@ export class LocalScheduler {
   takeDue(now: Date = this.now()): VercelCron[] {
     const due: VercelCron[] = [];
     for (const cron of this.crons) {
-      const slot = slotAt({ cron: cron.schedule, timezone: "UTC" }, now).getTime();
+      const slot = slotAt({ cron: cron.schedule, timezone: "UTC" }, now)!.getTime();
       if (slot > (this.lastFired.get(keyOf(cron)) ?? Infinity)) {
         this.lastFired.set(keyOf(cron), slot);
         due.push(cron);

@@ -3,7 +3,8 @@ import { budgetLeftMs } from "../cron/budget";
 import type { JobDefinition } from "../cron/define-job";
 import { isUuid } from "../cron/ids";
 import { runTrigger, type TriggerOutcome } from "../cron/run-job";
-import { isOccurrence, slotAt } from "../cron/schedule";
+import { isOccurrence, slotAt, withoutBounds, type Schedule } from "../cron/schedule";
+import { scheduleInWords, scheduleNotation } from "../dashboard/format";
 import { isSlotTrigger, RUN_TRIGGERS, SKIP_REASONS, type RunTrigger } from "../cron/vocabulary";
 import { loadEnv, type Env } from "../env";
 import { HttpError, json as jsonResponse, problemResponse, toErrorResponse } from "./http";
@@ -53,14 +54,28 @@ function slotOf(url: URL, trigger: RunTrigger, job: JobDefinition, now: number):
   if (slotParam !== null) {
     const parsed = new Date(slotParam);
     if (Number.isNaN(parsed.getTime())) throw new HttpError(400, "invalid_slot", "slot must be an ISO 8601 timestamp such as 2026-11-24T01:00:00Z.");
-    if (!isOccurrence(job.schedule, parsed)) {
-      throw new HttpError(400, "invalid_slot", `slot ${parsed.toISOString()} is not an occurrence of "${job.schedule.cron}" (${job.schedule.timezone}).`);
+    // Read without startAt/endAt: a slot of the schedule outside the window reaches the engine,
+    // which records it as an outside_window skip (one rule, in run-job.ts).
+    if (!isOccurrence(withoutBounds(job.schedule), parsed)) {
+      throw new HttpError(400, "invalid_slot", `slot ${parsed.toISOString()} is not an occurrence of ${scheduleDescription(job.schedule)}.`);
     }
     if (parsed.getTime() > now + 60_000) throw new HttpError(400, "invalid_slot", "slot is in the future.");
     return parsed;
   }
   if (trigger === "catchup") throw new HttpError(400, "invalid_slot", "trigger=catchup needs slot=<the missed slot, ISO 8601>.");
-  return isSlotTrigger(trigger) ? slotAt(job.schedule, new Date(now)) : null;
+  if (!isSlotTrigger(trigger)) return null;
+  const slot = slotAt(withoutBounds(job.schedule), new Date(now));
+  if (!slot) throw new HttpError(409, "no_slot", `${job.name} has no slot at or before ${new Date(now).toISOString()}: it runs ${scheduleDescription(job.schedule)}.`);
+  return slot;
+}
+
+/** "every 90 minutes (every 90m)", "\"0 1 * * *\" (Europe/Paris)": how an error message names a schedule. */
+function scheduleDescription(schedule: Schedule): string {
+  if (schedule.kind === "every" || schedule.kind === "once") {
+    const words = scheduleInWords(scheduleNotation(schedule)) ?? "";
+    return `${words.charAt(0).toLowerCase()}${words.slice(1)} (${scheduleNotation(schedule)})`;
+  }
+  return `"${schedule.cron}" (${schedule.timezone})`;
 }
 
 /** Authenticates, finds the job, derives the slot and runs the trigger; maps every outcome to JSON. */

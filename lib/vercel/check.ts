@@ -2,6 +2,7 @@ import { FINISH_RESERVE_MS, INVOCATION_MAX_SECONDS, ROUTE_ANSWER_MARGIN_MS } fro
 import type { JobDefinition } from "../cron/define-job";
 import { formatDurationMs } from "../cron/duration";
 import { cronExpressionError } from "../cron/schedule";
+import { scheduleNotation } from "../dashboard/format";
 import { EXECUTE_PATH, isOncePerDay, routeNotes, routeOnPlan, TICK_PATH, vercelCronsFor, vercelScheduleIssues, withCrons, type JobRouteNote, type VercelCron, type VercelPlan } from "./crons";
 
 /**
@@ -238,7 +239,7 @@ export function checkVercelConfig(input: VercelCheckInput): VercelCheckReport {
   for (const c of diff.extra) {
     const name = jobNameOfPath(c.path);
     const job = name ? byName.get(name) : undefined;
-    if (job && job.schedule.timezone !== "UTC") {
+    if (job && job.schedule.kind !== "every" && job.schedule.kind !== "once" && job.schedule.timezone !== "UTC") {
       warn({
         code: "timezone_cron",
         path: c.path,
@@ -247,12 +248,15 @@ export function checkVercelConfig(input: VercelCheckInput): VercelCheckReport {
       });
     } else if (job) {
       const route = routeOnPlan(job, plan);
+      const written = scheduleNotation(job.schedule);
       const why =
         route.via === "tick" && route.reason === "hobby_frequency"
-          ? `job "${job.name}" fires more than once a day ("${job.schedule.cron}"), which Hobby refuses for a cron, so the tick dispatches it on the ${plan} plan`
+          ? `job "${job.name}" fires more than once a day ("${written}"), which Hobby refuses for a cron, so the tick dispatches it on the ${plan} plan`
           : route.via === "tick" && route.reason === "day_of_month_and_week"
-            ? `job "${job.name}" sets both day of month and day of week ("${job.schedule.cron}"), which Vercel Cron does not support, so the tick dispatches it`
-            : `job "${job.name}" is dispatched by the tick`;
+            ? `job "${job.name}" sets both day of month and day of week ("${written}"), which Vercel Cron does not support, so the tick dispatches it`
+            : route.via === "tick" && (route.reason === "interval" || route.reason === "once")
+              ? `job "${job.name}" is ${route.reason === "interval" ? `an interval ("${written}"), which no cron can say` : `a one-time job ("${written}"), which no cron can say`}: the tick dispatches it, and each call of this entry would only repeat a slot the tick runs (a duplicate)`
+              : `job "${job.name}" is dispatched by the tick`;
       error({ code: "extra_cron", path: c.path, job: job.name, message: `${c.path} is in vercel.json but ${why}; remove it with \`${sync}\`` });
     } else if (name) {
       error({ code: "extra_cron", path: c.path, job: name, message: `${c.path} names no job in the registry (Vercel Cron would get 404 job_not_found); remove it with \`${sync}\` or add the job to lib/jobs/index.ts` });

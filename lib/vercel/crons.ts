@@ -1,5 +1,6 @@
 import type { JobDefinition } from "../cron/define-job";
 import { numericCronFields, slotAt } from "../cron/schedule";
+import { scheduleNotation } from "../dashboard/format";
 import type { DispatchMode } from "../cron/vocabulary";
 
 /** The Vercel plans whose cron and duration limits Crondeck knows. */
@@ -73,7 +74,8 @@ export function isOncePerDay(schedule: string): boolean {
 }
 
 /** Why a job that would be Vercel's goes through the tick instead. */
-export type TickRouteReason = "timezone" | "dispatch_tick" | "day_of_month_and_week" | "hobby_frequency";
+/** `interval` and `once`: an `every` schedule or a one-time job (runAt), which no cron expression can say. */
+export type TickRouteReason = "timezone" | "dispatch_tick" | "day_of_month_and_week" | "hobby_frequency" | "interval" | "once";
 
 /** Who fires a job on a plan: a cron entry of its own (numeric fields), or the tick. */
 export type JobRoute =
@@ -87,6 +89,10 @@ export type JobRoute =
  * not allow goes through the tick.
  */
 export function routeOnPlan(job: JobDefinition, plan: VercelPlan): JobRoute {
+  // Intervals and one-time jobs never get a vercel.json entry: a cron cannot say "every 90m" (its
+  // grid restarts each day) nor "once on 2026-12-24" (no year field); defineJob gives them to the tick.
+  if (job.schedule.kind === "every") return { job: job.name, via: "tick", reason: "interval" };
+  if (job.schedule.kind === "once") return { job: job.name, via: "tick", reason: "once" };
   if (job.dispatch === "tick") return { job: job.name, via: "tick", reason: job.schedule.timezone === "UTC" ? "dispatch_tick" : "timezone" };
   const schedule = numericCronFields(job.schedule.cron);
   const fields = schedule.split(" ");
@@ -122,7 +128,8 @@ export function runsWithDailyTick(job: JobDefinition, now: Date, plan: VercelPla
   const grace = deliveryGraceMs(plan);
   for (let minute = 0; minute < 60; minute++) {
     const call = new Date(day + minute * 60_000);
-    if (call.getTime() - slotAt(job.schedule, call).getTime() >= grace) return false;
+    const slot = slotAt(job.schedule, call);
+    if (!slot || call.getTime() - slot.getTime() >= grace) return false;
   }
   return true;
 }
@@ -141,9 +148,10 @@ export interface JobRouteNote {
 /** A line per job: what vercel.json does with it on the plan and, when it cannot run as scheduled, the ways out. */
 export function routeNotes(jobs: readonly JobDefinition[], plan: VercelPlan, now: Date = new Date()): JobRouteNote[] {
   const tick = `the tick (${TICK_PATH}, "${tickScheduleFor(plan)}")`;
+  const oncePerDay = (job: JobDefinition) => job.schedule.kind === "every" ? job.schedule.everyMs >= DAY_MS : job.schedule.kind === "once" || isOncePerDay(job.schedule.cron);
   const onHobbyTick = (job: JobDefinition) => {
     const found = runsWithDailyTick(job, now, plan);
-    if (found && isOncePerDay(job.schedule.cron)) return `Vercel calls the tick once a day on Hobby (00:00-00:59 UTC), which finds its daily slot: it runs as scheduled, up to an hour late.`;
+    if (found && oncePerDay(job)) return `Vercel calls the tick once a day on Hobby (00:00-00:59 UTC), which finds its daily slot: it runs as scheduled, up to an hour late.`;
     return found
       ? `Vercel calls the tick once a day on Hobby (00:00-00:59 UTC), so "${job.name}" runs about once a day there, not as its schedule says; its other slots are recorded as missed (one alert a day).`
       : `Vercel calls the tick once a day on Hobby (00:00-00:59 UTC), and no slot of "${job.name}" falls in the hour before that call: it never runs on Hobby and its slots are recorded as missed.`;
@@ -155,17 +163,20 @@ export function routeNotes(jobs: readonly JobDefinition[], plan: VercelPlan, now
       const route = routeOnPlan(job, plan);
       if (route.via === "vercel") {
         return route.rewritten
-          ? { job: job.name, via: "vercel", code: "rewritten", level: "info", message: `${job.name}: cron "${route.schedule}" (the registry's "${job.schedule.cron}" with numeric fields, which Vercel requires; same slots).` }
+          ? { job: job.name, via: "vercel", code: "rewritten", level: "info", message: `${job.name}: cron "${route.schedule}" (the registry's "${scheduleNotation(job.schedule)}" with numeric fields, which Vercel requires; same slots).` }
           : { job: job.name, via: "vercel", code: "cron", level: "info", message: `${job.name}: cron "${route.schedule}".` };
       }
+      const written = scheduleNotation(job.schedule);
       const why: Record<TickRouteReason, string> = {
-        timezone: `scheduled in ${job.schedule.timezone}; Vercel Cron knows only UTC, so ${tick} dispatches it.`,
+        timezone: `scheduled in ${job.schedule.kind === "every" || job.schedule.kind === "once" ? "UTC" : job.schedule.timezone}; Vercel Cron knows only UTC, so ${tick} dispatches it.`,
         dispatch_tick: `dispatch: "tick", so ${tick} dispatches it.`,
-        day_of_month_and_week: `"${job.schedule.cron}" sets both day of month and day of week, which Vercel Cron does not support, so ${tick} dispatches it instead of a cron of its own.`,
-        hobby_frequency: `"${job.schedule.cron}" fires more than once a day, which Hobby refuses for a cron (the deployment would fail), so it gets no cron of its own and ${tick} dispatches it.`,
+        day_of_month_and_week: `"${written}" sets both day of month and day of week, which Vercel Cron does not support, so ${tick} dispatches it instead of a cron of its own.`,
+        hobby_frequency: `"${written}" fires more than once a day, which Hobby refuses for a cron (the deployment would fail), so it gets no cron of its own and ${tick} dispatches it.`,
+        interval: `"${written}" is an interval in real time, which no cron expression can say (a cron's grid restarts every hour and day), so ${tick} dispatches it.`,
+        once: `"${written}" is a one-time job, which a cron cannot say (it has no year), so ${tick} dispatches it.`,
       };
       const hobby = plan === "hobby";
-      const degraded = hobby && !(isOncePerDay(job.schedule.cron) && runsWithDailyTick(job, now, plan));
+      const degraded = hobby && !(oncePerDay(job) && runsWithDailyTick(job, now, plan));
       return {
         job: job.name,
         via: "tick",

@@ -4,6 +4,7 @@ import type { JobDefinition } from "../../lib/cron/define-job";
 import { formatDurationMs } from "../../lib/cron/duration";
 import { weakSecretWarnings } from "../../lib/env";
 import { nextRunAfter, slotAt } from "../../lib/cron/schedule";
+import { describeSchedule } from "../../lib/app/jobs";
 import { isSlotExpected, type JobKnowledge } from "../../lib/cron/expected-slots";
 import { readDevState, type DevState } from "../../lib/dev/dev-state";
 import { deliveryGraceMs, EXECUTE_PATH, TICK_PATH } from "../../lib/vercel/crons";
@@ -29,8 +30,12 @@ export interface Finding {
   message: string;
 }
 
-/** `new`: the slot came before Crondeck first knew the job (lib/cron/expected-slots.ts), so it was not expected. */
-export type SlotOutcome = "ran" | "running" | "skipped" | "missed" | "pending" | "new" | "paused" | "dead_lettered" | "disabled" | "unknown";
+/**
+ * `new`: the slot came before Crondeck first knew the job (lib/cron/expected-slots.ts), so it was
+ * not expected. `not_started`: the schedule has no slot yet (a one-time job before its runAt, a
+ * bounded job before its startAt).
+ */
+export type SlotOutcome = "not_started" | "ran" | "running" | "skipped" | "missed" | "pending" | "new" | "paused" | "dead_lettered" | "disabled" | "unknown";
 
 export interface JobDiagnosis {
   job: string;
@@ -38,8 +43,8 @@ export interface JobDiagnosis {
   timezone: string;
   dispatch: "vercel" | "tick";
   state: JobState;
-  /** The last slot the schedule expected at or before now. */
-  slot: string;
+  /** The last slot the schedule expected at or before now (null: none yet, see `not_started`). */
+  slot: string | null;
   outcome: SlotOutcome;
   /** The run's status, or the skip's reason. */
   status: string | null;
@@ -67,7 +72,7 @@ export function diagnose(
   known?: JobKnowledge,
 ): JobDiagnosis {
   const state = jobStateOf(job.enabled, config);
-  const base = { job: job.name, schedule: job.schedule.cron, timezone: job.schedule.timezone, dispatch: job.dispatch, state, slot: slot.toISOString(), runId: row?.runId ?? null } as const;
+  const base = { job: job.name, ...scheduleFields(job), dispatch: job.dispatch, state, slot: slot.toISOString(), runId: row?.runId ?? null } as const;
   const who = job.dispatch === "tick" ? `the tick (${TICK_PATH}) dispatches it: is the tick being called?` : `is Vercel Cron (or your scheduler) calling ${EXECUTE_PATH}/${job.name}?`;
   const status = row?.status ?? null;
   if (row?.runId && status && status !== "skipped" && status !== "missed") {
@@ -90,11 +95,31 @@ export function diagnose(
   if (state === "paused") return { ...base, outcome: "paused", status: null, severity: "warning", detail: `paused: ${clip(config?.pausedReason ?? "", 80)}` };
   if (state === "disabled") return { ...base, outcome: "disabled", status: null, severity: "info", detail: "disabled: scheduled triggers are skipped" };
   if (known && !isSlotExpected(slot, known)) {
-    return { ...base, outcome: "new", status: null, severity: "info", detail: `not expected yet: Crondeck first knew this job after this slot; its next slot is ${formatTime(nextRunAfter(job.schedule, now))}` };
+    return { ...base, outcome: "new", status: null, severity: "info", detail: `not expected yet: Crondeck first knew this job after this slot; ${nextSlotWords(job, now)}` };
   }
   const late = now.getTime() - slot.getTime();
   if (late < graceMs) return { ...base, outcome: "pending", status: null, severity: "ok", detail: `due ${formatSeconds(late / 1000)} ago, within the ${formatSeconds(graceMs / 1000)} grace` };
   return { ...base, outcome: "missed", status: null, severity: "error", detail: `no trigger arrived ${formatSeconds(late / 1000)} after the slot; ${who}` };
+}
+
+/** A diagnosis's schedule: the API's notation ("every 90m", "once <instant>", or the cron) and its timezone. */
+function scheduleFields(job: JobDefinition): { schedule: string; timezone: string } {
+  const { schedule, timezone } = describeSchedule(job.schedule);
+  return { schedule, timezone };
+}
+
+/** "its next slot is ...", or "no further runs" once a one-time job ran its slot or a bounded job reached endAt. */
+function nextSlotWords(job: JobDefinition, now: Date): string {
+  const next = nextRunAfter(job.schedule, now);
+  if (next) return `its next slot is ${formatTime(next)}`;
+  return job.schedule.kind === "once" ? "no further runs (a one-time job)" : `no further runs (it ended at ${formatTime(job.schedule.endAt)})`;
+}
+
+/** A job whose schedule has no slot at or before now: nothing was expected of it yet. */
+export function diagnoseNotStarted(job: JobDefinition, config: JobConfigState | undefined, now: Date): JobDiagnosis {
+  const first = nextRunAfter(job.schedule, now);
+  const when = job.schedule.kind === "once" ? `runs once at ${formatTime(first)}` : `its first slot is ${formatTime(first)} (startAt ${formatTime(job.schedule.startAt)})`;
+  return { job: job.name, ...scheduleFields(job), dispatch: job.dispatch, state: jobStateOf(job.enabled, config), slot: null, runId: null, outcome: "not_started", status: null, severity: "info", detail: `no slot yet: ${when}` };
 }
 
 export async function doctor(ctx: CliContext, input: CommandInput): Promise<number> {
@@ -151,10 +176,16 @@ export async function doctor(ctx: CliContext, input: CommandInput): Promise<numb
   let tick: TickHealth | null = null;
   if (db) {
     const graceMs = deliveryGraceMs(env.CRON_PLAN);
-    const wanted = selected.map((job) => ({ job, name: job.name, slot: slotAt(job.schedule, now) }));
+    // A one-time job before its slot, or a bounded job before startAt, has no slot to check yet.
+    const slotted = selected.map((job) => ({ job, name: job.name, slot: slotAt(job.schedule, now) }));
+    const wanted = slotted.filter((w): w is typeof w & { slot: Date } => w.slot !== null);
     const [slots, configByName, knowledge] = await Promise.all([slotRecords(db, wanted), jobStates(db, selected), jobKnowledge(db, wanted.map((w) => w.name))]);
     const unknown: JobKnowledge = { missedCheckedUntil: null, firstRunAt: null };
-    diagnoses = wanted.map((w) => diagnose(w.job, w.slot, slots.get(w.name), configByName.get(w.name), now, graceMs, (t) => ctx.redact(t), knowledge.get(w.name) ?? unknown));
+    diagnoses = slotted.map((w) =>
+      w.slot === null
+        ? diagnoseNotStarted(w.job, configByName.get(w.name), now)
+        : diagnose(w.job, w.slot, slots.get(w.name), configByName.get(w.name), now, graceMs, (t) => ctx.redact(t), knowledge.get(w.name) ?? unknown),
+    );
 
     // The tick claims its minute like a job: its runs say whether housekeeping runs at all (read only: doctor alerts nothing).
     tick = await readTickHealth(db, env.CRON_PLAN, now);

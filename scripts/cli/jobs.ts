@@ -1,6 +1,7 @@
 import { formatDurationMs } from "../../lib/cron/duration";
 import type { RunReport, TriggerOutcome } from "../../lib/cron/run-job";
 import { nextRunAfter } from "../../lib/cron/schedule";
+import { describeSchedule } from "../../lib/app/jobs";
 import { pauseOrResumeJob, prepareManualRun } from "../../lib/app/operations/jobs";
 import { jobListRows, runLogLines } from "../../lib/db/queries/cli-jobs";
 import { configStateOf } from "../../lib/db/queries/jobs";
@@ -26,15 +27,16 @@ export async function jobsList(ctx: CliContext, _input: CommandInput): Promise<n
     const state = row?.state ?? configStateOf(undefined, job.enabled);
     return {
       name: job.name,
-      schedule: job.schedule.cron,
-      timezone: job.schedule.timezone,
+      ...describeSchedule(job.schedule),
+      jitterMs: job.jitterMs,
       description: job.description,
       category: job.category,
       timeoutMs: job.timeoutMs,
       retries: job.retries,
       overlap: job.overlap,
       dispatch: job.dispatch,
-      nextRunAt: nextRunAfter(job.schedule, now).toISOString(),
+      // Null: no further runs (a one-time job after its slot, a bounded job past its end).
+      nextRunAt: nextRunAfter(job.schedule, now)?.toISOString() ?? null,
       state: {
         // The vocabulary's word for it: what a scheduled trigger would meet.
         status: state.state,
@@ -59,7 +61,7 @@ export async function jobsList(ctx: CliContext, _input: CommandInput): Promise<n
             j.timezone === "UTC" ? j.schedule : `${j.schedule} (${j.timezone})`,
             j.state.lease ? `${j.state.status}, running` : j.state.status,
             j.lastRun ? `${j.lastRun.status} ${formatRelative(j.lastRun.startedAt, now)}` : "never",
-            formatRelative(j.nextRunAt, now),
+            j.nextRunAt ? formatRelative(j.nextRunAt, now) : "no further runs",
             formatDurationMs(j.timeoutMs),
             j.retries,
             j.overlap,

@@ -31,6 +31,7 @@ const MAX_WINDOW_MS = 366 * 86_400_000;
 export function slotWindow(job: JobDefinition, now: Date, taken: ReadonlySet<number> = new Set()): (index: number) => Date {
   const slots: Date[] = [];
   const newest = slotAt(job.schedule, now);
+  if (!newest) throw new Error(`${job.name} has no slot at or before ${now.toISOString()} (a one-time job before its slot, or a bounded job before startAt)`);
   let upper = new Date(newest.getTime() - 1);
   if (!taken.has(newest.getTime())) slots.push(newest);
   let exhausted = false;

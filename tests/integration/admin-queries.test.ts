@@ -253,7 +253,7 @@ describeOnDatabases("admin queries", (ctx) => {
     const oc = overview.find((o) => o.name === c.name)!;
     expect(oc.stats).toMatchObject({ runs: 0, successRate: null, avgDurationMs: null, p95DurationMs: null });
     expect(oc.lastRun).toBeNull();
-    expect(new Date(oc.nextRunAt).getTime()).toBeGreaterThan(Date.now());
+    expect(new Date(oc.nextRunAt!).getTime()).toBeGreaterThan(Date.now());
 
     expect(summarize(overview)).toEqual({
       totalJobs: 3,

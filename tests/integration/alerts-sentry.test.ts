@@ -56,7 +56,7 @@ describe("monitorConfigFor", () => {
       failureIssueThreshold: 2,
       recoveryThreshold: 1,
     });
-    expect(monitorConfigFor(job, "hobby").checkinMargin).toBe(60);
+    expect(monitorConfigFor(job, "hobby")?.checkinMargin).toBe(60);
   });
 
   it("normalises digits in the fingerprint", () => {

@@ -221,10 +221,10 @@ describeWithPostgres("crondeck CLI [postgres]", () => {
     // The CLI works out the slots a moment after this test: keep clear of a slot boundary.
     const schedules = ["*/5 * * * *", "*/2 * * * *", "*/10 * * * *"].map((cron) => ({ cron, timezone: "UTC" }));
     // 40 s: four CLI processes at once on a loaded 2-core machine took over 10 s (CI crossed a boundary once).
-    const wait = Math.max(0, ...schedules.map((s) => 40_000 - (nextRunAfter(s, new Date()).getTime() - Date.now())));
+    const wait = Math.max(0, ...schedules.map((s) => 40_000 - (nextRunAfter(s, new Date())!.getTime() - Date.now())));
     if (wait > 0) await new Promise((r) => setTimeout(r, wait + 1_000));
     const now = new Date();
-    const fiveMin = slotAt({ cron: "*/5 * * * *", timezone: "UTC" }, now).toISOString();
+    const fiveMin = slotAt({ cron: "*/5 * * * *", timezone: "UTC" }, now)!.toISOString();
     await rows(sql`DELETE FROM cron_job_config`);
     await rows(sql`INSERT INTO cron_job_logs (job_name, status, started_at, completed_at, duration_ms, trigger, scheduled_for, dedupe_key) VALUES
       ('health-check', 'completed', now(), now(), 12, 'schedule', ${fiveMin}, ${`slot:${fiveMin}`})`);

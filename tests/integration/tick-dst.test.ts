@@ -4,6 +4,7 @@ import { defineJob, type JobDefinition } from "@/lib/cron/define-job";
 import { JobRegistry } from "@/lib/cron/registry";
 import { runTrigger, type EngineDeps } from "@/lib/cron/run-job";
 import { occurrencesBetween } from "@/lib/cron/schedule";
+import { scheduleNotation } from "@/lib/dashboard/format";
 import { queryRows } from "@/lib/db/client";
 import { PostgresRunStore } from "@/lib/db/run-store";
 import { runTick, type Dispatcher } from "@/lib/app/tick";
@@ -117,12 +118,12 @@ describe("the tick across DST changes [pglite]", () => {
           for (const slot of expected) {
             const n = completed.get(slot) ?? 0;
             if (n === 1) figures.ran++;
-            if (n > 1) (figures.twice++, problems.push(`${job.schedule.cron} ${zone}: ${slot} ran ${n} times`));
-            if (n === 0) (figures.notRun++, problems.push(`${job.schedule.cron} ${zone}: ${slot} did not run`));
-            if (n > 0 && missed.has(slot)) (figures.missedThatRan++, problems.push(`${job.schedule.cron} ${zone}: ${slot} ran and was flagged missed`));
+            if (n > 1) (figures.twice++, problems.push(`${scheduleNotation(job.schedule)} ${zone}: ${slot} ran ${n} times`));
+            if (n === 0) (figures.notRun++, problems.push(`${scheduleNotation(job.schedule)} ${zone}: ${slot} did not run`));
+            if (n > 0 && missed.has(slot)) (figures.missedThatRan++, problems.push(`${scheduleNotation(job.schedule)} ${zone}: ${slot} ran and was flagged missed`));
           }
-          for (const slot of completed.keys()) if (!expected.includes(slot)) (figures.extra++, problems.push(`${job.schedule.cron} ${zone}: ${slot} ran but is not a slot`));
-          for (const slot of missed) problems.push(`${job.schedule.cron} ${zone}: ${slot} flagged missed`);
+          for (const slot of completed.keys()) if (!expected.includes(slot)) (figures.extra++, problems.push(`${scheduleNotation(job.schedule)} ${zone}: ${slot} ran but is not a slot`));
+          for (const slot of missed) problems.push(`${scheduleNotation(job.schedule)} ${zone}: ${slot} flagged missed`);
         }
         for (const [key, n] of dispatched) if (n > 1) (figures.dispatchedTwice++, problems.push(`dispatched ${n} times: ${key}`));
       }

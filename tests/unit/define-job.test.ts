@@ -64,7 +64,7 @@ describe("defineJob", () => {
   it("reads durations with units and timezones", () => {
     const job = defineJob({ name: "paris-digest", schedule: { cron: "0 9 * * *", timezone: "Europe/Paris" }, timeout: "4m", backoff: { strategy: "exponential", delay: "5s", factor: 3, max: "5m", jitter: true }, handler });
     expect(job.timeoutMs).toBe(240_000);
-    expect(job.schedule.timezone).toBe("Europe/Paris");
+    expect(job.schedule).toMatchObject({ kind: "cron", timezone: "Europe/Paris" });
     expect(job.dispatch).toBe("tick");
     expect(job.backoff).toEqual({ strategy: "exponential", delayMs: 5_000, factor: 3, maxDelayMs: 300_000, jitter: true });
   });

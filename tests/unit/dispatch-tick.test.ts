@@ -97,7 +97,7 @@ describe("CRON_DISPATCH", () => {
   it("each job of the registry built with CRON_DISPATCH=tick is dispatched by the tick at its next slot, timezones included", async () => {
     const from = new Date("2026-11-24T00:00:00Z");
     for (const job of buildRegistry(TICK_ENV).list()) {
-      const slot = nextRunAfter(job.schedule, from);
+      const slot = nextRunAfter(job.schedule, from)!;
       const { calls } = await dispatchedAt(job, new Date(slot.getTime() + 1_000));
       expect(calls, job.name).toEqual([{ jobName: job.name, trigger: "tick", slot }]);
     }

@@ -296,9 +296,9 @@ describe("schedule maths against a brute-force oracle of the DST rule", () => {
       const schedule: Schedule = { cron: expr, timezone: zone };
       const label = `${expr} (${zone}) at ${iso(now)} [seed ${seed}]`;
 
-      const slot = timed(() => slotAt(schedule, new Date(now)).getTime());
+      const slot = timed(() => slotAt(schedule, new Date(now))!.getTime());
       check(`slotAt ${label}`, iso(slot), iso(oracleSlotAt(expr, zone, now)));
-      const next = timed(() => nextRunAfter(schedule, new Date(now)).getTime());
+      const next = timed(() => nextRunAfter(schedule, new Date(now))!.getTime());
       check(`nextRunAfter ${label}`, iso(next), iso(oracleNextAfter(expr, zone, now)));
       if (i % 3 === 0) {
         const lo = now - DAY / 2;

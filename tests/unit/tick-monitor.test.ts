@@ -14,7 +14,7 @@ import { deliveryGraceMs, TICK_PATH, VERCEL_PLANS, vercelCronsFor } from "@/lib/
 
 const MIN = 60_000;
 const tickEntry = (plan: (typeof VERCEL_PLANS)[number]) => vercelCronsFor([], plan).find((c) => c.path === TICK_PATH)!;
-const tickMonitor = (plan: (typeof VERCEL_PLANS)[number]) => monitorConfigFor(tickJob, plan, monitorScheduleFor(tickJob, plan));
+const tickMonitor = (plan: (typeof VERCEL_PLANS)[number]) => monitorConfigFor(tickJob, plan, monitorScheduleFor(tickJob, plan))!;
 
 describe("the tick's cron monitor", () => {
   it.each(VERCEL_PLANS)("on %s expects the tick's vercel.json schedule, in UTC", (plan) => {
@@ -29,7 +29,7 @@ describe("the tick's cron monitor", () => {
 
   it.each(VERCEL_PLANS)("on %s, every delivery the platform may make falls within an expected check-in's margin", (plan) => {
     const monitor = tickMonitor(plan);
-    const schedule = { cron: monitor.schedule.value, timezone: monitor.timezone };
+    const schedule = { cron: String(monitor.schedule.value), timezone: monitor.timezone };
     const day = Date.parse("2026-11-21T00:00:00Z");
     const expected = occurrencesBetween(schedule, new Date(day - 1), new Date(day + 86_400_000 - 1), 2_000).map((d) => d.getTime());
     // Vercel fires the tick's entry within the grace after each of its slots.

@@ -1,6 +1,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { JobDefinition } from "../../cron/define-job";
 import { nextRunAfter } from "../../cron/schedule";
+import { scheduleNotation } from "../../dashboard/format";
 import { JOB_STATES, jobStateOf, type JobState, type RunStatus, type RunTrigger, type SkipReason } from "../../cron/vocabulary";
 import { queryRows, type Db } from "../client";
 import { iso, isoOrNull, num, type DbNumber, type DbTime } from "../rows";
@@ -90,7 +91,8 @@ export interface JobOverview extends JobConfigState {
   category: string;
   schedule: string;
   timezone: string;
-  nextRunAt: string;
+  /** Null: no further runs (a one-time job after its slot, a bounded job past its end). */
+  nextRunAt: string | null;
   /** What the code says; `enabled` is what applies now (the database may override it). */
   enabledByDefault: boolean;
   lastModifiedAt: string | null;
@@ -143,7 +145,7 @@ interface OverviewRow extends WindowRow, ConfigStateColumns {
   category: string;
   schedule: string;
   timezone: string;
-  next_run_at: DbTime;
+  next_run_at: DbTime | null;
   enabled_default: boolean;
   last_modified_at: DbTime | null;
   last_modified_by: string | null;
@@ -183,10 +185,11 @@ export async function jobsOverviewAndEvery(db: Db, jobs: readonly JobDefinition[
     name: job.name,
     category: job.category,
     description: job.description,
-    schedule: job.schedule.cron,
-    timezone: job.schedule.timezone,
+    schedule: scheduleNotation(job.schedule),
+    timezone: job.schedule.kind === "every" || job.schedule.kind === "once" ? "UTC" : job.schedule.timezone,
     enabled_default: job.enabled,
-    next_run_at: nextRunAfter(job.schedule, now).toISOString(),
+    // Null: no further runs (a one-time job after its slot, a bounded job past its end).
+    next_run_at: nextRunAfter(job.schedule, now)?.toISOString() ?? null,
     ord,
   }));
   const search = opts.search ? `%${escapeLike(opts.search)}%` : null;
@@ -263,7 +266,7 @@ function toOverview(r: OverviewRow): JobOverview {
     category: r.category,
     schedule: r.schedule,
     timezone: r.timezone,
-    nextRunAt: iso(r.next_run_at),
+    nextRunAt: isoOrNull(r.next_run_at),
     enabledByDefault: Boolean(r.enabled_default),
     ...configStateOf(r, Boolean(r.enabled_default)),
     lastModifiedAt: isoOrNull(r.last_modified_at),
