@@ -2,8 +2,10 @@
 
 import { useRouter } from "next/navigation";
 import { useId, useState, useTransition, type FormEvent } from "react";
+import type { InputField } from "@/lib/cron/input";
 import { PRIORITIES } from "@/lib/cron/vocabulary";
 import { callAdmin } from "./admin-api";
+import { RunInputForm } from "./job/input-form";
 import { buttonClass, inputClass, labelClass } from "./ui";
 
 const entryPath = (id: string, action: string) => `/api/admin/dead-letter-queue/${encodeURIComponent(id)}/${action}`;
@@ -111,5 +113,23 @@ export function NotesForm({ id, notes, assignedTo, priority }: { id: string; not
       </div>
       <Result result={result} />
     </form>
+  );
+}
+
+/**
+ * POST .../retry { input }: replays the entry with an edited input (the server checks it with
+ * the job's schema and records the edit, before and after, on the audit row).
+ */
+export function ReplayInputForm({ id, input, fields, jobHref }: { id: string; input: unknown; fields: InputField[]; jobHref: string }) {
+  return (
+    <RunInputForm
+      path={entryPath(id, "retry")}
+      initial={JSON.stringify(input ?? {}, null, 2)}
+      fields={fields}
+      submitLabel="Replay with this input"
+      busyLabel="Replaying…"
+      runHref={jobHref}
+      label="Replay input (JSON)"
+    />
   );
 }

@@ -70,6 +70,13 @@ export function RunDetail({ run, closeHref, runHref }: { run: Run; closeHref: st
           initial={{ status: run.status, attempts: run.attempts, attemptDetails: run.attemptDetails, logLines: run.logLines }}
         />
 
+        {run.input !== null && run.input !== undefined ? (
+          <div className="flex flex-col gap-2">
+            <h3 className="text-sm font-semibold">Input</h3>
+            <Pre label="Run input">{JSON.stringify(run.input, null, 2)}</Pre>
+          </div>
+        ) : null}
+
         {run.output !== null && run.output !== undefined ? (
           <div className="flex flex-col gap-2">
             <h3 className="text-sm font-semibold">Output</h3>

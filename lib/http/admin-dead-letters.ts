@@ -7,7 +7,7 @@ import { getRuntime } from "../app/runtime";
 import { deadLetterInsight, INSIGHT_DEFAULT_DAYS, INSIGHT_MAX_DAYS } from "../db/queries/dead-letter-insight";
 import { deadLetterSummary, listDeadLetters, summaryJson } from "../db/queries/dead-letters";
 import { json } from "./http";
-import { adminRoute, emptyBodySchema, runAfterResponse } from "./admin-http";
+import { adminRoute, runAfterResponse } from "./admin-http";
 import { oneLine, parseJsonBody, parseQuery, requireUuid } from "./parse";
 import { budgetLeftMs } from "../cron/budget";
 
@@ -60,18 +60,24 @@ export function handleDeadLetterInsight(request: Request): Promise<Response> {
   });
 }
 
+/** The retry body: nothing (the run's own input), or an edited input. */
+export const retryBodySchema = z.strictObject({ input: z.unknown().optional() });
+
 /**
  * POST /api/admin/dead-letter-queue/[id]/retry: counts the replay against the entry's limit
  * now (so a limit or a settled entry answers 409 at once), then replays the run after the
  * response, for its original slot, as trigger "replay". A job may run for minutes: holding
  * the admin's request open that long would gain nothing, and the run's id is known ahead.
+ * The replay runs with its run's input; `{ "input": {...} }` replays with an edited one
+ * (checked by the job's schema: 400 invalid_input naming the field, nothing counted; null: the
+ * job's default), recorded on the audit row before and after.
  */
 export function handleRetryDeadLetter(request: Request, rawId: string, maxDurationSeconds: number): Promise<Response> {
   const t0 = Date.now();
   return adminRoute(request, "dead-letter retry", async ({ actor }) => {
     const id = requireUuid(rawId);
-    await parseJsonBody(request, emptyBodySchema);
-    const replay = await prepareReplay(operationDeps(await getRuntime()), actor, { id });
+    const body = await parseJsonBody(request, retryBodySchema);
+    const replay = await prepareReplay(operationDeps(await getRuntime()), actor, { id, ...(body.input !== undefined ? { input: body.input } : {}) });
     const { entry, job, executionId } = replay;
     runAfterResponse(`admin replay ${id} (${executionId})`, () => replay.run(budgetLeftMs(maxDurationSeconds, t0)));
     return json(

@@ -11,7 +11,7 @@ import { monitorSettingsFromEnv } from "../monitors/policy";
 import { deliveryGraceMs } from "../vercel/crons";
 import { HISTORY_SORTS, jobHistory } from "../db/queries/runs";
 import { json } from "./http";
-import { adminRoute, emptyBodySchema, noteSchema, runAfterResponse } from "./admin-http";
+import { adminRoute, noteSchema, runAfterResponse } from "./admin-http";
 import { idempotencyKeyOf, oneLine, parseJsonBody, parseQuery, requireJob } from "./parse";
 
 const keysOf = (map: ReadonlyMap<string, unknown>) => [...map.keys()] as [string, ...string[]];
@@ -126,19 +126,24 @@ export function handlePauseAll(request: Request, paused: boolean): Promise<Respo
   });
 }
 
+/** The run-now body: nothing, or the run's input (checked by the job's schema in prepareManualRun). */
+export const runNowBodySchema = z.strictObject({ input: z.unknown().optional() });
+
 /**
  * POST /api/admin/cron-jobs/[jobName]/run: answers 202 with the run's id, then runs the job
  * after the response (next/server after()) as a manual trigger with the admin as actor. If a
  * run holds the job's lease, the row with this id is a skip (already_running). An
  * Idempotency-Key header makes a second click a duplicate instead of a second run.
+ * `{ "input": {...} }` runs it with that input, checked by the job's input schema (400
+ * invalid_input naming the field, nothing recorded); no input: the job's default.
  */
 export function handleRunNow(request: Request, rawName: string, maxDurationSeconds: number): Promise<Response> {
   const t0 = Date.now();
   return adminRoute(request, "run", async ({ actor }) => {
     const job = requireJob(rawName);
-    await parseJsonBody(request, emptyBodySchema);
+    const body = await parseJsonBody(request, runNowBodySchema);
     const idempotencyKey = idempotencyKeyOf(request);
-    const prepared = await prepareManualRun(operationDeps(await getRuntime()), actor, { job, idempotencyKey });
+    const prepared = await prepareManualRun(operationDeps(await getRuntime()), actor, { job, idempotencyKey, runInput: body.input });
     const { executionId } = prepared;
     runAfterResponse(`admin run ${job.name} (${executionId})`, () => prepared.run(budgetLeftMs(maxDurationSeconds, t0)));
     return json(

@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { JobDefinition } from "../../cron/define-job";
 import { OperationError } from "../../cron/errors";
+import { requireRunInput } from "../../cron/input";
+import { redactDeep } from "../../cron/redact";
 import { runTrigger } from "../../cron/run-job";
 import type { Actor } from "../../cron/vocabulary";
 import { inTransaction } from "../../db/commands/transaction";
@@ -20,9 +22,11 @@ export interface PreparedReplay extends PreparedRun {
  * Replays a dead-letter entry: counts the replay against the job's limit and writes the audit
  * row (one transaction; a settled entry or one out of replays is refused and nothing is
  * written), then `run` replays the original run for its slot as trigger "replay". The admin
- * API runs it after its response, the CLI at once.
+ * API runs it after its response, the CLI at once. The replay runs with its run's input, or
+ * with `input` when given (an edit, checked by the job's schema first: 400 invalid_input and
+ * nothing written; null: the job's default), which the audit row records before and after.
  */
-export async function prepareReplay(deps: Pick<OperationDeps, "db" | "registry" | "engine">, actor: Actor, input: { id: string }): Promise<PreparedReplay> {
+export async function prepareReplay(deps: Pick<OperationDeps, "db" | "registry" | "engine">, actor: Actor, input: { id: string; input?: unknown }): Promise<PreparedReplay> {
   const existing = await getDeadLetter(deps.db, input.id);
   if (!existing) throw new OperationError("not_found", "dead_letter_not_found", `No dead-letter entry ${input.id}.`);
   const job = deps.registry.get(existing.jobName);
@@ -34,8 +38,12 @@ export async function prepareReplay(deps: Pick<OperationDeps, "db" | "registry" 
     );
   }
   const replayLimit = job.deadLetter.replayLimit;
+  const edited = input.input !== undefined;
+  const runInput = edited ? requireRunInput(job, input.input) : existing.input;
+  const scrub = (value: unknown) => (value == null ? null : redactDeep(value, deps.engine.secrets ?? []));
+  const editedInput = edited ? { before: scrub(existing.input), after: scrub(runInput) } : null;
   const executionId = randomUUID();
-  const entry = await inTransaction(deps.db, (tx) => replayDeadLetter(tx, actor, { id: input.id, replayLimit, executionId }));
+  const entry = await inTransaction(deps.db, (tx) => replayDeadLetter(tx, actor, { id: input.id, replayLimit, executionId, editedInput }));
   return {
     entry,
     job,
@@ -49,6 +57,7 @@ export async function prepareReplay(deps: Pick<OperationDeps, "db" | "registry" 
         replayOf: entry.runId,
         actor: actor.name,
         runId: executionId,
+        input: runInput,
         budgetMs,
       }),
   };

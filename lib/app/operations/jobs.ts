@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { JobDefinition } from "../../cron/define-job";
+import { requireRunInput } from "../../cron/input";
+import { redactDeep } from "../../cron/redact";
 import { runTrigger, type TriggerOutcome } from "../../cron/run-job";
 import type { Actor } from "../../cron/vocabulary";
 import { inTransaction } from "../../db/commands/transaction";
@@ -53,18 +55,22 @@ export interface PreparedRun {
  * run will have; the caller then runs it (the admin API after its response, the CLI at once).
  * A manual run ignores disabled and paused, not the lease: if a run holds it, the row with
  * this id is a skip (already_running). The same idempotency key twice is a duplicate.
+ * `runInput` is checked by the job's input schema first (400 invalid_input naming the field;
+ * nothing is written); the run stores it, the audit row records it with secrets scrubbed.
  */
 export async function prepareManualRun(
   deps: Pick<OperationDeps, "db" | "engine">,
   actor: Actor,
-  input: { job: JobDefinition; idempotencyKey?: string | null },
+  input: { job: JobDefinition; idempotencyKey?: string | null; runInput?: unknown },
 ): Promise<PreparedRun> {
   const { job } = input;
+  const runInput = requireRunInput(job, input.runInput);
   const idempotencyKey = input.idempotencyKey ?? null;
   const executionId = randomUUID();
-  await inTransaction(deps.db, (tx) => recordManualRun(tx, actor, { jobName: job.name, executionId, idempotencyKey }));
+  const audited = runInput === null ? null : redactDeep(runInput, deps.engine.secrets ?? []);
+  await inTransaction(deps.db, (tx) => recordManualRun(tx, actor, { jobName: job.name, executionId, idempotencyKey, input: audited }));
   return {
     executionId,
-    run: (budgetMs) => runTrigger(deps.engine, { job, trigger: "manual", scheduledFor: null, idempotencyKey, actor: actor.name, runId: executionId, budgetMs }),
+    run: (budgetMs) => runTrigger(deps.engine, { job, trigger: "manual", scheduledFor: null, idempotencyKey, actor: actor.name, runId: executionId, input: runInput, budgetMs }),
   };
 }

@@ -30,10 +30,19 @@ async function beginReplay(db: Db, id: string, replayLimit: number): Promise<Dea
   );
 }
 
-/** beginReplay, and its audit row naming the run the replay will be (`executionId`). */
-export async function replayDeadLetter(tx: Db, actor: Actor, input: { id: string; replayLimit: number; executionId: string }): Promise<DeadLetterEntry> {
+/**
+ * beginReplay, and its audit row naming the run the replay will be (`executionId`). `editedInput`:
+ * the replay runs with an input the operator changed; the row records it before and after (as
+ * given: the caller scrubs secrets). Without it the replay runs with its run's input.
+ */
+export async function replayDeadLetter(
+  tx: Db,
+  actor: Actor,
+  input: { id: string; replayLimit: number; executionId: string; editedInput?: { before: unknown; after: unknown } | null },
+): Promise<DeadLetterEntry> {
   const entry = await beginReplay(tx, input.id, input.replayLimit);
-  await writeAudit(tx, actor, "dead_letter.retry", entry.id, { jobName: entry.jobName, runId: entry.runId, executionId: input.executionId, replayCount: entry.replayCount });
+  const edited = input.editedInput ? { inputEdited: true, inputBefore: input.editedInput.before ?? null, input: input.editedInput.after ?? null } : {};
+  await writeAudit(tx, actor, "dead_letter.retry", entry.id, { jobName: entry.jobName, runId: entry.runId, executionId: input.executionId, replayCount: entry.replayCount, ...edited });
   return entry;
 }
 

@@ -102,7 +102,7 @@ export async function recoverJob(tx: Db, actor: Actor, input: { jobName: string;
   return result;
 }
 
-/** The audit row of a manual run, written before the run starts (the run's id is known ahead). */
-export async function recordManualRun(tx: Db, actor: Actor, input: { jobName: string; executionId: string; idempotencyKey: string | null }): Promise<void> {
-  await writeAudit(tx, actor, "job.run", input.jobName, { executionId: input.executionId, idempotencyKey: input.idempotencyKey });
+/** The audit row of a manual run, written before the run starts (the run's id is known ahead); `input`: the run's, already scrubbed (null: the default). */
+export async function recordManualRun(tx: Db, actor: Actor, input: { jobName: string; executionId: string; idempotencyKey: string | null; input?: unknown }): Promise<void> {
+  await writeAudit(tx, actor, "job.run", input.jobName, { executionId: input.executionId, idempotencyKey: input.idempotencyKey, ...(input.input == null ? {} : { input: input.input }) });
 }

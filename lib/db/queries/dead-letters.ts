@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Priority, RecoveryStatus } from "../../cron/vocabulary";
 import { queryRows, type Db } from "../client";
-import { iso, isoOrNull, num, type DbNumber, type DbTime } from "../rows";
+import { iso, isoOrNull, jsonValue, num, type DbNumber, type DbTime } from "../rows";
 
 export interface DeadLetterEntry {
   id: string;
@@ -21,6 +21,8 @@ export interface DeadLetterEntry {
   resolvedAt: string | null;
   createdAt: string;
   updatedAt: string;
+  /** The failed run's input (a dead letter's input is its run's); null: the job's default. */
+  input: unknown;
 }
 
 /** The columns of cron_dead_letters as either driver returns them. */
@@ -42,10 +44,12 @@ export interface DeadLetterRow {
   resolved_at: DbTime | null;
   created_at: DbTime;
   updated_at: DbTime;
+  input: unknown;
 }
 
 export const DEAD_LETTER_COLUMNS = sql`id, run_id, job_name, scheduled_for, failure_reason, error_stack, attempts, recovery_status, notes, assigned_to,
-  priority, replay_count, last_replayed_at, last_replay_run_id, resolved_at, created_at, updated_at`;
+  priority, replay_count, last_replayed_at, last_replay_run_id, resolved_at, created_at, updated_at,
+  (SELECT l.input FROM cron_job_logs l WHERE l.id = cron_dead_letters.run_id) AS input`;
 
 export function toDeadLetterEntry(r: DeadLetterRow): DeadLetterEntry {
   return {
@@ -66,6 +70,7 @@ export function toDeadLetterEntry(r: DeadLetterRow): DeadLetterEntry {
     resolvedAt: isoOrNull(r.resolved_at),
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
+    input: jsonValue(r.input) ?? null,
   };
 }
 

@@ -13,6 +13,8 @@ export interface RunDetail extends HistoryRun {
   leaseExpiresAt: string | null;
   errorStack: string | null;
   output: unknown;
+  /** The input the run was asked for (run-now, replay, backfill); null: the job's default input. */
+  input: unknown;
   logLines: Array<{ at: string; message: string; data?: Record<string, unknown> }>;
   attemptDetails: Array<{ attempt: number; startedAt: string; durationMs: number; error?: string; timedOut?: boolean; leaseLost?: boolean; replaced?: boolean }>;
   codeVersion: string | null;
@@ -34,6 +36,7 @@ interface RunDetailRow extends RunSummaryRow {
   lease_expires_at: DbTime | null;
   error_stack: string | null;
   output: unknown;
+  input: unknown;
   log_lines: unknown;
   attempt_details: unknown;
   code_version: string | null;
@@ -69,6 +72,7 @@ export async function getRun(db: Db, id: string): Promise<RunDetail | null> {
     leaseExpiresAt: isoOrNull(r.lease_expires_at),
     errorStack: r.error_stack ?? null,
     output: jsonValue(r.output),
+    input: jsonValue(r.input) ?? null,
     logLines: jsonValue<RunDetail["logLines"]>(r.log_lines) ?? [],
     attemptDetails: jsonValue<RunDetail["attemptDetails"]>(r.attempt_details) ?? [],
     codeVersion: r.code_version ?? null,

@@ -3,11 +3,12 @@ import Link from "next/link";
 import type { ReactNode } from "react";
 import { ActionButton } from "@/components/action-button";
 import { DeadLetterStatusBadge, PriorityBadge } from "@/components/badges";
-import { MarkFailedForm, NotesForm } from "@/components/dead-letter-forms";
+import { MarkFailedForm, NotesForm, ReplayInputForm } from "@/components/dead-letter-forms";
 import { DeadLetterInsightSection, INSIGHT_WINDOWS } from "@/components/dead-letter-insight";
 import { Time } from "@/components/time";
 import { Card, EmptyState, Facts, focusRing, linkClass, mutedText, PageHeader, Pager, Pre } from "@/components/ui";
 import { JOB_NAME_RE } from "@/lib/cron/define-job";
+import { inputFields } from "@/lib/cron/input";
 import { RECOVERY_STATUSES } from "@/lib/cron/vocabulary";
 import { deadLetterInsight, INSIGHT_DEFAULT_DAYS } from "@/lib/db/queries/dead-letter-insight";
 import { deadLetterSummary, listDeadLetters } from "@/lib/db/queries/dead-letters";
@@ -139,6 +140,12 @@ export default async function DeadLettersPage({ searchParams }: { searchParams: 
                       <p className="text-sm whitespace-pre-wrap break-words">{entry.notes}</p>
                     </div>
                   ) : null}
+                  {entry.input !== null ? (
+                    <div>
+                      <h3 className="text-sm font-semibold">Input</h3>
+                      <Pre label={`Input of run ${shortId(entry.runId)}`}>{JSON.stringify(entry.input, null, 2)}</Pre>
+                    </div>
+                  ) : null}
                   {entry.errorStack ? (
                     <details>
                       <summary className={`cursor-pointer rounded-sm text-sm ${focusRing}`}>Stack trace</summary>
@@ -156,6 +163,14 @@ export default async function DeadLettersPage({ searchParams }: { searchParams: 
                         confirm={`Replay run ${shortId(entry.runId)} of ${entry.jobName}${entry.scheduledFor ? " for its original slot" : ""}? This counts against its replay limit${limit !== null ? ` (${entry.replayCount} of ${limit} used)` : ""}.`}
                         confirmLabel="Replay now"
                       />
+                    ) : null}
+                    {entry.recoveryStatus === "pending" && def?.input ? (
+                      <details className="min-w-64 flex-1">
+                        <summary className={`cursor-pointer rounded-sm text-sm font-medium ${focusRing}`}>Replay with edited input…</summary>
+                        <div className="mt-2">
+                          <ReplayInputForm id={entry.id} input={entry.input ?? def.input.default} fields={inputFields(def)} jobHref={jobHref} />
+                        </div>
+                      </details>
                     ) : null}
                     {entry.recoveryStatus === "pending" ? (
                       <details className="min-w-64 flex-1">
