@@ -8,9 +8,15 @@ import { writeAudit } from "./audit";
  * Skip-next and snooze: the writes to cron_job_config's skip_slots and snoozed_* columns that
  * crondeck_claim_run reads (drizzle/0014_schedules.sql), each with its audit row in the
  * caller's transaction. The operations (lib/app/operations/snooze.ts) decide what may be
- * written; these only write it. `now` is the operator's clock: skip_slots entries at or before
- * it are pruned on every write, so the array holds only slots still to come.
+ * written; these only write it. `now` is the operator's clock. Every skip_slots write prunes the
+ * entries older than {@link SKIP_SLOT_KEEP_MS}: not at once when their slot passes, since its
+ * delivery may still be on its way (a platform scheduler's delay, the tick's catch-up).
  */
+
+/** How long a skipped slot stays in skip_slots after its time (for late deliveries of it). */
+export const SKIP_SLOT_KEEP_MS = 86_400_000;
+
+const keepAfterOf = (now: Date) => new Date(now.getTime() - SKIP_SLOT_KEEP_MS).toISOString();
 
 /** A change to a job's skip-next or snooze state, and the job's state after it. */
 export interface SnoozeWriteResult {
@@ -31,18 +37,18 @@ interface Common {
  */
 export async function skipSlot(tx: Db, actor: Actor, input: Common & { slot: Date; note: string | null }): Promise<SnoozeWriteResult> {
   const slot = input.slot.toISOString();
-  const now = input.now.toISOString();
+  const keepAfter = keepAfterOf(input.now);
   const [row] = await queryRows<ConfigRow & { changed: boolean }>(
     tx,
     sql`WITH before AS (SELECT c.skip_slots FROM cron_job_config c WHERE c.job_name = ${input.jobName})
         INSERT INTO cron_job_config AS c (job_name, enabled, skip_slots, skip_requested_by, last_modified_at, last_modified_by)
         VALUES (${input.jobName}, NULL, ARRAY[${slot}::timestamptz], ${actor.name}, now(), ${actor.name})
         ON CONFLICT (job_name) DO UPDATE SET
-          skip_slots = ARRAY(SELECT DISTINCT s FROM unnest(c.skip_slots || excluded.skip_slots) s WHERE s > ${now}::timestamptz ORDER BY s),
+          skip_slots = ARRAY(SELECT DISTINCT s FROM unnest(c.skip_slots || excluded.skip_slots) s WHERE s > ${keepAfter}::timestamptz ORDER BY s),
           skip_requested_by = CASE WHEN ${slot}::timestamptz = ANY (c.skip_slots) THEN c.skip_requested_by ELSE excluded.skip_requested_by END,
           last_modified_at = CASE WHEN ${slot}::timestamptz = ANY (c.skip_slots) THEN c.last_modified_at ELSE now() END,
           last_modified_by = CASE WHEN ${slot}::timestamptz = ANY (c.skip_slots) THEN c.last_modified_by ELSE excluded.last_modified_by END
-        RETURNING c.*, NOT coalesce(${slot}::timestamptz = ANY ((SELECT b.skip_slots FROM before b)), false) AS changed`,
+        RETURNING c.*, NOT coalesce(${slot}::timestamptz = ANY (coalesce((SELECT b.skip_slots FROM before b), '{}')), false) AS changed`,
   );
   const changed = Boolean(row.changed);
   await writeAudit(tx, actor, "job.skip_next", input.jobName, { slot, note: input.note, changed });
@@ -56,17 +62,19 @@ export async function skipSlot(tx: Db, actor: Actor, input: Common & { slot: Dat
 export async function unskipSlots(tx: Db, actor: Actor, input: Common & { slot: Date | null }): Promise<SnoozeWriteResult & { removed: string[] }> {
   const slot = input.slot?.toISOString() ?? null;
   const now = input.now.toISOString();
+  const keepAfter = keepAfterOf(input.now);
+  // Removed: the slots still to come that match; kept: the others, and the recent past ones.
+  const removing = sql`s > ${now}::timestamptz AND (${slot}::timestamptz IS NULL OR s = ${slot}::timestamptz)`;
   const [row] = await queryRows<ConfigRow & { removed: Array<Date | string> | string | null }>(
     tx,
-    sql`WITH before AS (SELECT c.skip_slots FROM cron_job_config c WHERE c.job_name = ${input.jobName} FOR UPDATE)
+    sql`WITH before AS (SELECT c.skip_slots FROM cron_job_config c WHERE c.job_name = ${input.jobName})
         UPDATE cron_job_config AS c SET
-          skip_slots = ARRAY(SELECT s FROM unnest(c.skip_slots) s WHERE s > ${now}::timestamptz AND ${slot}::timestamptz IS NOT NULL AND s <> ${slot}::timestamptz ORDER BY s),
-          skip_requested_by = CASE WHEN ${slot}::timestamptz IS NOT NULL AND EXISTS (SELECT 1 FROM unnest(c.skip_slots) s WHERE s > ${now}::timestamptz AND s <> ${slot}::timestamptz)
+          skip_slots = ARRAY(SELECT s FROM unnest(c.skip_slots) s WHERE s > ${keepAfter}::timestamptz AND NOT (${removing}) ORDER BY s),
+          skip_requested_by = CASE WHEN EXISTS (SELECT 1 FROM unnest(c.skip_slots) s WHERE s > ${keepAfter}::timestamptz AND NOT (${removing}))
                                    THEN c.skip_requested_by END,
           last_modified_at = now(), last_modified_by = ${actor.name}
         WHERE c.job_name = ${input.jobName}
-        RETURNING c.*, ARRAY(SELECT s FROM unnest((SELECT b.skip_slots FROM before b)) s
-                             WHERE s > ${now}::timestamptz AND (${slot}::timestamptz IS NULL OR s = ${slot}::timestamptz) ORDER BY s) AS removed`,
+        RETURNING c.*, ARRAY(SELECT s FROM unnest((SELECT b.skip_slots FROM before b)) s WHERE ${removing} ORDER BY s) AS removed`,
   );
   const removed = row ? isoArray(row.removed) : [];
   await writeAudit(tx, actor, "job.unskip", input.jobName, { slot, removed });
@@ -105,7 +113,7 @@ export async function endSnooze(tx: Db, actor: Actor, input: Common): Promise<Sn
   const now = input.now.toISOString();
   const [row] = await queryRows<ConfigRow & { ended: Date | string | null }>(
     tx,
-    sql`WITH before AS (SELECT c.snoozed_until FROM cron_job_config c WHERE c.job_name = ${input.jobName} FOR UPDATE)
+    sql`WITH before AS (SELECT c.snoozed_until FROM cron_job_config c WHERE c.job_name = ${input.jobName})
         UPDATE cron_job_config AS c SET snoozed_until = NULL, snooze_reason = NULL, snoozed_by = NULL,
           last_modified_at = CASE WHEN c.snoozed_until > ${now}::timestamptz THEN now() ELSE c.last_modified_at END,
           last_modified_by = CASE WHEN c.snoozed_until > ${now}::timestamptz THEN ${actor.name} ELSE c.last_modified_by END
