@@ -9,6 +9,7 @@ import type { Db } from "../db/client";
 import { PostgresMonitorStore } from "../db/queries/monitors";
 import { PostgresTickStore } from "../db/tick-store";
 import { evaluateMonitors } from "../monitors/evaluate";
+import { effectiveRegistry, overrideCacheFor } from "../overrides/store";
 import { monitorSettingsFromEnv, SYSTEM_ROUTING, type MonitorEnv } from "../monitors/policy";
 import { secretsOf, type Env } from "../env";
 import { deliveryGraceMs, type VercelPlan } from "../vercel/crons";
@@ -58,15 +59,29 @@ export function tickMonitors(db: Db, plan: VercelPlan, monitors: TickMonitors, l
     );
 }
 
-/** The housekeeping of one tick: abandoned runs, due retries, missed slots, the jobs the tick dispatches, the monitors. */
-export function runTick(deps: TickDeps): Promise<TickReport> {
-  const { db, plan, now, clock, monitors, ...rest } = deps;
+/**
+ * The housekeeping of one tick: abandoned runs, due retries, missed slots, the jobs the tick
+ * dispatches, the monitors. The policy and the monitors see each job with its run-time overrides
+ * (lib/overrides: missed policy, schedule, alert thresholds, maxRuntime), read once per tick
+ * through the process's cache; if they cannot be read, the code's definitions apply and the
+ * tick reports it.
+ */
+export async function runTick(deps: TickDeps): Promise<TickReport> {
+  const { db, plan, now, clock, monitors, registry, ...rest } = deps;
   const at = now ? { now: () => now.getTime() } : (clock ?? systemClock);
   const evaluate = monitors ? tickMonitors(db, plan, monitors, rest.log) : undefined;
-  return runTickPolicy({ ...rest, store: new PostgresTickStore(db), clock: at, graceMs: deliveryGraceMs(plan), monitors: evaluate }).then((report) => ({
+  let effective = registry;
+  let overridesError: TickError | null = null;
+  try {
+    effective = await effectiveRegistry(registry, overrideCacheFor(db));
+  } catch (error) {
+    overridesError = { scope: "overrides", error: `could not read the run-time overrides (the code's definitions applied): ${error instanceof Error ? error.message : String(error)}` };
+  }
+  const report = await runTickPolicy({ ...rest, registry: effective, store: new PostgresTickStore(db), clock: at, graceMs: deliveryGraceMs(plan), monitors: evaluate });
+  return {
     ...report,
-    errors: [...report.errors, ...refusedDispatches([...report.retries, ...report.dispatched])],
-  }));
+    errors: [...(overridesError ? [overridesError] : []), ...report.errors, ...refusedDispatches([...report.retries, ...report.dispatched])],
+  };
 }
 
 /**

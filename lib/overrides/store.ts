@@ -56,7 +56,8 @@ export class OverrideCache {
   private generation = 0;
 
   constructor(
-    private readonly db: Db,
+    /** Reads every job's overrides (readAllOverrides over the app's database). */
+    private readonly load: () => Promise<Map<string, StoredOverrides>>,
     private readonly ttlMs = OVERRIDES_CACHE_TTL_MS,
     private readonly now: () => number = Date.now,
   ) {}
@@ -66,7 +67,7 @@ export class OverrideCache {
     if (this.pending) return this.pending;
     const generation = this.generation;
     const startedAt = this.now();
-    const load = readAllOverrides(this.db).then(
+    const load = this.load().then(
       (overrides) => {
         if (generation === this.generation) this.loaded = { at: startedAt, overrides };
         if (this.pending === load) this.pending = null;
@@ -94,7 +95,7 @@ const caches = new WeakMap<Db, OverrideCache>();
 /** The process's cache for a database handle (one per handle, so tests on separate databases never share one). */
 export function overrideCacheFor(db: Db): OverrideCache {
   let cache = caches.get(db);
-  if (!cache) caches.set(db, (cache = new OverrideCache(db)));
+  if (!cache) caches.set(db, (cache = new OverrideCache(() => readAllOverrides(db))));
   return cache;
 }
 
@@ -141,7 +142,11 @@ export function overridesProblem(job: JobDefinition, stored: StoredOverrides | u
 
 /** The engine's resolveJob: the job as it runs now, through the process's cache. */
 export function overridesResolver(db: Db): (job: JobDefinition) => Promise<JobDefinition> {
-  const cache = overrideCacheFor(db);
+  return cachedResolver(overrideCacheFor(db));
+}
+
+/** resolveJob over a given cache. */
+export function cachedResolver(cache: OverrideCache): (job: JobDefinition) => Promise<JobDefinition> {
   return async (job) => effectiveJob(job, (await cache.all()).get(job.name));
 }
 
