@@ -241,7 +241,7 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
       const jitterMs = jitterOf.get(s.jobName) ?? 0;
       if (jitterMs > 0) {
         const startAt = Math.min(s.slot.getTime() + jitterDelayMs(s.jobName, s.slot, jitterMs), jitterEnd);
-        await sleepOn({ ...timers, now: () => 0 }, startAt - now.getTime());
+        await sleepOn({ now: () => 0, setTimeout: (fn, ms) => timers.setTimeout(fn, ms), clearTimeout: (handle) => timers.clearTimeout(handle) }, startAt - now.getTime());
       }
       return dispatch({ jobName: s.jobName, trigger: "tick", slot: s.slot });
     });
