@@ -8,7 +8,9 @@ import { scheduleInWords, scheduleNotation } from "../dashboard/format";
 import { isSlotTrigger, RUN_TRIGGERS, SKIP_REASONS, type RunTrigger } from "../cron/vocabulary";
 import { loadEnv, type Env } from "../env";
 import { HttpError, json as jsonResponse, problemResponse, toErrorResponse } from "./http";
-import { idempotencyKeyOf, refuseControlCharacters, requireJob } from "./parse";
+import { idempotencyKeyOf, parseWith, readJsonBody, refuseControlCharacters, requireJob } from "./parse";
+import { requireRunInput } from "../cron/input";
+import { z } from "zod";
 import { getRuntime } from "../app/runtime";
 import { staleVercelSchedule, VERCEL_CRON_SCHEDULE_HEADER } from "../vercel/crons";
 import { getRegistry } from "../jobs";
@@ -78,6 +80,18 @@ function scheduleDescription(schedule: Schedule): string {
   return `"${schedule.cron}" (${schedule.timezone})`;
 }
 
+const manualBodySchema = z.strictObject({ input: z.unknown().optional() });
+
+/**
+ * A manual POST's body: empty, or `{ "input": {...} }` checked by the job's input schema (400
+ * invalid_input naming the field, nothing run). Only a manual run reads its body: a scheduler's
+ * call runs its slot with the job's default input.
+ */
+async function manualInputOf(request: Request, job: JobDefinition): Promise<unknown> {
+  const body = parseWith(manualBodySchema, await readJsonBody(request, '{"input": {"days": 7}}'), "body");
+  return requireRunInput(job, body.input);
+}
+
 /** Authenticates, finds the job, derives the slot and runs the trigger; maps every outcome to JSON. */
 export async function handleExecute(request: Request, rawJobName: string, maxDurationSeconds: number): Promise<Response> {
   const t0 = Date.now();
@@ -97,6 +111,7 @@ export async function handleExecute(request: Request, rawJobName: string, maxDur
       if (!retryOf || !isUuid(retryOf)) throw new HttpError(400, "invalid_run", "trigger=retry needs run=<the run id of a run waiting for its retry>.");
     }
     const scheduledFor = slotOf(url, trigger, job, Date.now());
+    const input = trigger === "manual" && request.method === "POST" ? await manualInputOf(request, job) : null;
     // A call from a vercel.json older than the registry: flagged on the run, in the server log and in the answer.
     const stale = staleVercelSchedule(request.headers.get(VERCEL_CRON_SCHEDULE_HEADER), job, env.CRON_PLAN);
     if (stale) console.warn(`[crondeck] warning: ${stale.message}`);
@@ -118,6 +133,7 @@ export async function handleExecute(request: Request, rawJobName: string, maxDur
       idempotencyKey,
       retryOf,
       actor: trigger === "manual" ? "api" : null,
+      input,
       budgetMs: budgetLeftMs(maxDurationSeconds, t0),
     });
     recordOutcome(outcome);

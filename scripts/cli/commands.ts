@@ -31,9 +31,14 @@ export const commands: CommandSpec[] = [
     path: ["jobs", "run"],
     summary: "Run a job now, in this process, through the engine; exit 1 if it fails",
     args: [JOB_ARG],
+    options: {
+      input: { type: "string", value: "json", description: "the run's input, checked by the job's input schema (default: its defaultInput)" },
+      "input-file": { type: "string", value: "path", description: "the run's input from a JSON file" },
+    },
     details: [
       "The run is a manual trigger (actor cli:<user>): it takes the job's lease like any run, so it",
       "is skipped if another run holds it, and it runs even when the job is paused.",
+      "Example: crondeck jobs run feature-report --input '{\"days\": 30}'",
     ],
     run: (ctx, input) => import("./jobs").then((m) => m.jobsRun(ctx, input)),
   },
@@ -48,6 +53,8 @@ export const commands: CommandSpec[] = [
       tick: { type: "boolean", description: "call /api/cron/tick instead of a job (for a crontab line: * * * * * crondeck trigger --tick --url ...)" },
       url: { type: "string", value: "base", description: "the app's base URL (default: the running `npm run dev`, else NEXT_PUBLIC_APP_URL, else http://localhost:$PORT)" },
       timeout: { type: "string", value: "seconds", description: "how long to wait for the answer (default 330, longer than the route's 300 s limit)" },
+      input: { type: "string", value: "json", description: "a manual run's input (a JSON body { input }), checked by the job's input schema" },
+      "input-file": { type: "string", value: "path", description: "a manual run's input from a JSON file" },
     },
     details: [
       "Calls the execute route of the RUNNING app, as a scheduler or curl would, and prints what it",
@@ -133,6 +140,10 @@ export const commands: CommandSpec[] = [
     path: ["dlq", "replay"],
     summary: "Replay an entry now with its original slot (counts against the job's replay limit)",
     args: [{ name: "id", required: true, description: "the entry's id (`crondeck dlq list`)" }],
+    options: {
+      input: { type: "string", value: "json", description: "replay with this input instead of the failed run's (recorded on the audit row)" },
+      "input-file": { type: "string", value: "path", description: "the edited input from a JSON file" },
+    },
     run: (ctx, input) => import("./dlq").then((m) => m.dlqReplay(ctx, input)),
   },
   {

@@ -11,6 +11,7 @@ import { EXIT_OK, UsageError } from "./errors";
 import { clip, formatTime, table } from "./format";
 import { CLI_BUDGET_MS, printOutcome } from "./jobs";
 import { intOption, stringOption, type CommandInput } from "./spec";
+import { inputOption } from "./input";
 
 /** An entry as the CLI shows it: everything but the stack trace. */
 function entryJson(entry: DeadLetterEntry) {
@@ -51,7 +52,8 @@ export async function dlqList(ctx: CliContext, input: CommandInput): Promise<num
 /** The admin API's replay, run here at once instead of after a response. */
 export async function dlqReplay(ctx: CliContext, input: CommandInput): Promise<number> {
   const id = entryId(input);
-  const replay = await prepareReplay(await ctx.opsWithEngine(), ctx.actor, { id });
+  const edited = inputOption(input, ctx.cwd);
+  const replay = await prepareReplay(await ctx.opsWithEngine(), ctx.actor, { id, ...(edited !== undefined ? { input: edited } : {}) });
   const { entry, job, replayLimit } = replay;
   if (!ctx.out.json) ctx.out.note(`replaying ${job.name}${entry.scheduledFor ? ` for its ${formatTime(entry.scheduledFor)} slot` : ""} (replay ${entry.replayCount} of ${replayLimit})...`);
   const outcome = await replay.run(CLI_BUDGET_MS);

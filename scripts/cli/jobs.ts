@@ -9,6 +9,7 @@ import type { CliContext } from "./context";
 import { EXIT_FAILURE, EXIT_OK } from "./errors";
 import { clip, explainSkip, formatRelative, formatTime, table } from "./format";
 import type { CommandInput } from "./spec";
+import { inputOption } from "./input";
 
 /**
  * A run started from the terminal has no platform time limit: the budget only has to be
@@ -127,7 +128,8 @@ export async function printOutcome(ctx: CliContext, outcome: TriggerOutcome, ext
 /** The admin API's run now, run here at once instead of after a response. */
 export async function jobsRun(ctx: CliContext, input: CommandInput): Promise<number> {
   const job = ctx.job(input.args[0]);
-  const prepared = await prepareManualRun(await ctx.opsWithEngine(), ctx.actor, { job });
+  const runInput = inputOption(input, ctx.cwd);
+  const prepared = await prepareManualRun(await ctx.opsWithEngine(), ctx.actor, { job, runInput });
   if (!ctx.out.json) ctx.out.note(`running ${job.name} (timeout ${formatDurationMs(job.timeoutMs)}, ${job.retries} retr${job.retries === 1 ? "y" : "ies"})...`);
   return printOutcome(ctx, await prepared.run(CLI_BUDGET_MS));
 }

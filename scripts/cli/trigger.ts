@@ -10,6 +10,7 @@ import type { CliContext } from "./context";
 import { envDir, envSource } from "./context";
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from "./errors";
 import { explainSkip } from "./format";
+import { inputOption } from "./input";
 import { stringOption, type CommandInput } from "./spec";
 
 /**
@@ -104,6 +105,8 @@ export interface TriggerRequest {
   method: "GET" | "POST";
   url: string;
   headers: Record<string, string>;
+  /** A manual run's JSON body ({ input }), when it has an input. */
+  body?: string;
   /** The job it runs (the tick's own job for --tick). */
   jobName: string;
 }
@@ -112,8 +115,14 @@ export interface TriggerRequest {
  * The request for a mode, as the execute route reads it (lib/http/execute.ts): a POST is a
  * manual run unless `trigger=schedule` asks for the slot; `slot=` picks an occurrence; an
  * Idempotency-Key deduplicates manual runs; a GET is what Vercel Cron sends (the slot due now).
+ * A manual run's input goes as the JSON body `{ input }`; only manual runs take one.
  */
-export function triggerRequest(mode: TriggerMode, base: string, secret: string, cronSchedule: string | null): TriggerRequest {
+export function triggerRequest(mode: TriggerMode, base: string, secret: string, cronSchedule: string | null, runInput?: unknown): TriggerRequest {
+  if (runInput !== undefined) {
+    if (mode.kind !== "manual" && mode.kind !== "key") throw new UsageError("--input goes with a manual run (no flag, or --key): a scheduled slot, --schedule and --tick run with the job's default input", "invalid_option");
+    const manual = triggerRequest(mode, base, secret, cronSchedule);
+    return { ...manual, headers: { ...manual.headers, "content-type": "application/json" }, body: JSON.stringify({ input: runInput }) };
+  }
   const auth = { authorization: `Bearer ${secret}` };
   const vercel = vercelCronHeaders(secret, cronSchedule);
   if (mode.kind === "tick") return { method: "GET", url: `${base}${TICK_PATH}`, headers: vercel, jobName: "crondeck-tick" };
@@ -234,12 +243,12 @@ export async function trigger(ctx: CliContext, input: CommandInput): Promise<num
   const schedulePath = mode.kind === "tick" ? TICK_PATH : `${EXECUTE_PATH}/${mode.job}`;
   const cronSchedule = mode.kind === "schedule" || mode.kind === "tick" ? vercelScheduleOf(ctx.root, schedulePath) : null;
   if (mode.kind === "schedule" && !cronSchedule) ctx.out.note(`note: vercel.json has no cron for ${schedulePath} (Vercel Cron would not call it; the tick dispatches it): sending no x-vercel-cron-schedule`);
-  const request = triggerRequest(mode, target.base, env.CRON_SECRET, cronSchedule);
+  const request = triggerRequest(mode, target.base, env.CRON_SECRET, cronSchedule, inputOption(input, ctx.cwd));
 
   let response: Response;
   let text: string;
   try {
-    response = await fetch(request.url, { method: request.method, headers: request.headers, redirect: "manual", signal: AbortSignal.timeout(timeout * 1000) });
+    response = await fetch(request.url, { method: request.method, headers: request.headers, body: request.body, redirect: "manual", signal: AbortSignal.timeout(timeout * 1000) });
     text = await response.text();
   } catch (error) {
     if ((error as Error).name === "TimeoutError" || (error as Error).name === "AbortError") {
