@@ -24,9 +24,10 @@ export async function getJobOverrides(deps: Pick<OperationDeps, "db">, job: JobD
 
 /**
  * Sets overrides: the fields given replace the stored ones (backoff and alerts field by field),
- * a field given as null is reverted. Returns the view after the write.
+ * a field given as null is reverted; with `replace`, the document given is the whole new one.
+ * Returns the view after the write.
  */
-export async function setJobOverrides(deps: Pick<OperationDeps, "db">, actor: Actor, input: { job: JobDefinition; change: unknown }): Promise<OverridesView> {
+export async function setJobOverrides(deps: Pick<OperationDeps, "db">, actor: Actor, input: { job: JobDefinition; change: unknown; replace?: boolean }): Promise<OverridesView> {
   const { job, change } = input;
   if (typeof change !== "object" || change === null || Array.isArray(change)) {
     throw new OperationError("invalid", "invalid_override", `job "${job.name}": overrides must be an object of the fields to override (${OVERRIDABLE_FIELDS.join(", ")})`, "overrides");
@@ -35,7 +36,7 @@ export async function setJobOverrides(deps: Pick<OperationDeps, "db">, actor: Ac
   const stored = await inTransaction(deps.db, async (tx) => {
     await ensureConfigRow(tx, job.name, actor);
     const current = await readOverrides(tx, job.name, true);
-    const merged = mergeOverrides(current.doc as OverrideDocument, change as Record<string, unknown>);
+    const merged = mergeOverrides(input.replace ? {} : (current.doc as OverrideDocument), change as Record<string, unknown>);
     let doc: OverrideDocument;
     try {
       doc = validateOverrides(job, merged).doc;

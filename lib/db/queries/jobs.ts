@@ -323,6 +323,10 @@ export interface JobRuntimeState extends JobConfigState {
   lastModifiedAt: string | null;
   lastModifiedBy: string | null;
   notes: string | null;
+  /** The run-time overrides as stored (lib/overrides; null: none), who set them and when. */
+  overrides: Record<string, unknown> | null;
+  overridesAt: string | null;
+  overridesBy: string | null;
 }
 
 /** A cron_job_config row (SELECT * or RETURNING *) as a JobRuntimeState reads it. */
@@ -330,6 +334,9 @@ export interface ConfigRow extends ConfigStateColumns {
   last_modified_at: DbTime | null;
   last_modified_by: string | null;
   notes: string | null;
+  overrides?: Record<string, unknown> | string | null;
+  overrides_at?: DbTime | null;
+  overrides_by?: string | null;
 }
 
 /** A job's runtime state from its config row (undefined: none, the code's default applies). */
@@ -339,6 +346,9 @@ export function toRuntimeState(c: ConfigRow | undefined, enabledByDefault: boole
     lastModifiedAt: isoOrNull(c?.last_modified_at),
     lastModifiedBy: c?.last_modified_by ?? null,
     notes: c?.notes ?? null,
+    overrides: typeof c?.overrides === "string" ? (JSON.parse(c.overrides) as Record<string, unknown>) : (c?.overrides ?? null),
+    overridesAt: isoOrNull(c?.overrides_at),
+    overridesBy: c?.overrides_by ?? null,
   };
 }
 
