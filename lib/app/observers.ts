@@ -13,6 +13,8 @@ import type { EngineDeps, RunReport } from "../cron/run-job";
 import type { Db } from "../db/client";
 import { durationBaseline } from "../db/queries/regression";
 import { takeAbandonedAlerts, type AbandonedAlertRun } from "../db/sweep";
+import { PostgresTickStore } from "../db/tick-store";
+import { queueDependentsAfter } from "../cron/dependencies";
 import type { Env } from "../env";
 import { tickScheduleFor, type VercelPlan } from "../vercel/crons";
 import { runSettled, runStarted } from "./shutdown";
@@ -134,6 +136,16 @@ export function createObservers(env: Env, db: Db, secrets: readonly string[], op
     }
   };
 
+  /**
+   * dependsOn: a completed run of a job others depend on (a replay of a slot that had failed)
+   * queues their slots skipped upstream_failed for the tick to run (lib/cron/dependencies.ts).
+   */
+  const tickStore = new PostgresTickStore(db);
+  const requeueDependents = (report: RunReport, job: JobDefinition): Promise<void> =>
+    queueDependentsAfter(report, job, registry(), (name, slots) => tickStore.requeueUpstreamFailed(name, slots, report.completedAt))
+      .then(() => {})
+      .catch((error) => log(`queueing the dependents of ${job.name} run ${report.id} failed: ${redact(coerceError(error).message, secrets)}`));
+
   return {
     notify: (alert, routing) => dispatcher.notify(alert, routing),
     onRunStarted(run, job) {
@@ -150,7 +162,7 @@ export function createObservers(env: Env, db: Db, secrets: readonly string[], op
         checkIns.delete(report.id);
       }
       const kinds = alertsForRun(report, job);
-      await Promise.all([...kinds.map((kind) => dispatcher.notify(event(kind, job, report), routingOf(job))), checkRegression(report, job)]);
+      await Promise.all([...kinds.map((kind) => dispatcher.notify(event(kind, job, report), routingOf(job))), checkRegression(report, job), requeueDependents(report, job)]);
     },
     async onAbandoned() {
       // The failure path already ran in the database when the run was marked abandoned (count,

@@ -3,6 +3,9 @@ import type { EngineDeps } from "../cron/run-job";
 import type { JobRegistry } from "../cron/registry";
 import { currentHolder, getDatabase, type Database } from "../db/client";
 import { PostgresRunStore } from "../db/run-store";
+import { dependencyGate, dependencyPendingMs } from "../cron/dependencies";
+import { PostgresUpstreamSource } from "../db/queries/dependencies";
+import { deliveryGraceMs } from "../vercel/crons";
 import { codeVersion, loadEnv, secretsOf, type Env } from "../env";
 import { getRegistry } from "../jobs";
 import { redisLeaseStoreFromEnv } from "../locks/redis-lease-store";
@@ -65,6 +68,7 @@ export function createRuntime({ env, database, registry, stopping, dispatcher, t
       stopping,
       onRunStarted: runObservers.onRunStarted,
       onRunFinished: runObservers.onRunFinished,
+      gate: dependencyGate({ source: new PostgresUpstreamSource(database.db), registry: () => registry, clock: systemClock, options: { pendingMs: dependencyPendingMs(deliveryGraceMs(env.CRON_PLAN)) } }),
       // The job with its run-time overrides (lib/overrides), read through a per-process cache.
       resolveJob: overridesResolver(database.db),
     },
