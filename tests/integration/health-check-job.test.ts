@@ -72,6 +72,9 @@ it("logs and fails with the URLs masked, never their password, api_key or token;
     log: (message, data) => void lines.push(message + (data ? JSON.stringify(data) : "")),
     heartbeat: async () => {},
     fencingToken: 1,
+    input: undefined,
+    lastSlot: null,
+    upcoming: [],
   };
   const error = (await Promise.resolve(healthCheck.handler(ctx)).then(
     () => null,
