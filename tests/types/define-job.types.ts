@@ -38,3 +38,23 @@ checkDependencies([depExtract, depLoad]);
 checkDependencies([depTransform]);
 // @ts-expect-error a dependency on a job no list defines
 checkDependencies([depExtract, defineJob({ name: "orphan", schedule: "0 1 * * *", dependsOn: ["nowhere"], handler })]);
+
+// Interval, one-time and bounded schedules, start jitter. A number is seconds, as elsewhere in
+// a definition (`timeout: 300`): `{ every: 5400 }` is 90 minutes, and `{ every: 90 }` compiles
+// but fails at load (an interval is whole minutes); a string needs its unit.
+defineJob({ name: "every-ok", schedule: { every: "90m", offset: "15m" }, handler });
+defineJob({ name: "every-seconds", schedule: { every: 5400 }, handler });
+defineJob({ name: "once-ok", runAt: "2026-12-24T09:00:00Z", handler });
+defineJob({ name: "once-date", runAt: new Date("2026-12-24T09:00:00Z"), handler });
+defineJob({ name: "bounded-ok", schedule: "0 1 * * *", startAt: "2026-12-01T00:00:00Z", endAt: new Date("2027-01-01T00:00:00Z"), handler });
+defineJob({ name: "jitter-ok", schedule: { cron: "0 1 * * *", timezone: "Europe/Paris" }, jitter: "30s", handler });
+// @ts-expect-error an interval needs a unit ("90m")
+defineJob({ name: "every-no-unit", schedule: { every: "90" }, handler });
+// @ts-expect-error an interval's offset needs a unit
+defineJob({ name: "offset-no-unit", schedule: { every: "1d", offset: "6" }, handler });
+// @ts-expect-error runAt is an instant (an ISO string or a Date), not a number
+defineJob({ name: "once-number", runAt: 1_766_566_800_000, handler });
+// @ts-expect-error startAt is an instant, not a duration object
+defineJob({ name: "start-bad", schedule: "0 1 * * *", startAt: { days: 1 }, handler });
+// @ts-expect-error jitter needs a unit ("30s")
+defineJob({ name: "jitter-no-unit", schedule: "0 1 * * *", dispatch: "tick", jitter: "30", handler });

@@ -108,3 +108,40 @@ describe("JobRegistry", () => {
     for (const name of ["__proto__", "constructor", "toString", "hasOwnProperty"]) expect(registry.get(name)).toBeUndefined();
   });
 });
+
+describe("interval, one-time and bounded schedules, jitter: what the types cannot catch is checked at load", () => {
+  const bad = (config: Record<string, unknown>, pattern: RegExp) => expect(() => defineJob({ name: "sched-bad", handler, ...config } as Parameters<typeof defineJob>[0])).toThrow(pattern);
+
+  it("an interval is a whole number of minutes, at least one; its offset shorter than it", () => {
+    bad({ schedule: { every: "90s" } }, /sched-bad.*schedule\.every.*whole number of minutes/);
+    bad({ schedule: { every: 90 } }, /schedule\.every.*whole number of minutes/); // 90 seconds
+    expect(defineJob({ name: "sched-seconds", schedule: { every: 5400 }, handler }).schedule).toMatchObject({ kind: "every", everyMs: 5_400_000 });
+    bad({ schedule: { every: "30s" } }, /schedule\.every/);
+    bad({ schedule: { every: "1h", offset: "1h" } }, /schedule\.offset.*shorter than the interval/);
+    bad({ schedule: { every: "1h", offset: "90m" } }, /schedule\.offset/);
+    bad({ schedule: { every: "1h", offset: "30s" } }, /schedule\.offset.*whole number of minutes/);
+    bad({ schedule: { every: "1h", timezone: "Europe/Paris" } }, /schedule/);
+  });
+
+  it("an interval or a one-time job cannot be dispatched by Vercel", () => {
+    bad({ schedule: { every: "1h" }, dispatch: "vercel" }, /dispatch.*interval/);
+    bad({ runAt: "2026-12-24T09:00:00Z", dispatch: "vercel" }, /dispatch.*one-time/);
+  });
+
+  it("runAt is an instant with its offset, alone (no schedule, no bounds)", () => {
+    bad({ runAt: "tomorrow" }, /runAt.*ISO 8601/);
+    bad({ runAt: "2026-12-24T09:00:00" }, /runAt.*ISO 8601/); // no offset: which 09:00?
+    bad({ runAt: new Date("nope") }, /sched-bad": runAt/);
+    bad({ runAt: "2026-12-24T09:00:00Z", schedule: "0 1 * * *" }, /runAt.*cannot be combined with schedule/);
+    bad({ runAt: "2026-12-24T09:00:00Z", endAt: "2027-01-01T00:00:00Z" }, /runAt.*startAt or endAt/);
+    bad({}, /schedule.*is required/);
+  });
+
+  it("endAt after startAt; jitter only for the tick's jobs, at most 50 s", () => {
+    bad({ schedule: "0 1 * * *", startAt: "2026-12-01T00:00:00Z", endAt: "2026-12-01T00:00:00Z" }, /endAt.*after startAt/);
+    bad({ schedule: "0 1 * * *", startAt: "2026-12-02T00:00:00Z", endAt: "2026-12-01T00:00:00Z" }, /endAt.*after startAt/);
+    bad({ schedule: "0 1 * * *", jitter: "30s" }, /jitter.*tick/); // a UTC cron is Vercel's by default
+    bad({ schedule: "0 1 * * *", dispatch: "tick", jitter: "51s" }, /jitter.*more than 50s/);
+    expect(defineJob({ name: "sched-jitter", schedule: { every: "1h" }, jitter: "50s", handler }).jitterMs).toBe(50_000);
+  });
+});
