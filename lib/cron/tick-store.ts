@@ -73,7 +73,9 @@ export interface TickStore {
   setMissedCheckedUntil(jobName: string, until: Date): Promise<void>;
   /**
    * Of `slots`, records those with no row at all as `missed` (once each, however often asked)
-   * and returns the ones recorded now, oldest first.
+   * and returns the ones recorded now, oldest first. A slot the job's snooze or skip-next covers
+   * (cron_job_config) is recorded as that skip instead (snoozed or skip_requested, the operator
+   * as actor), once, and not returned: nobody expected it to run, so it is not missed.
    */
   recordMissedSlots(jobName: string, slots: readonly Date[], holder: string): Promise<Date[]>;
   /** Queues recorded missed slots for a catch-up run, due from `at`. */

@@ -80,17 +80,21 @@ export class PostgresTickStore implements TickStore {
   async recordMissedSlots(jobName: string, slots: readonly Date[], holder: string): Promise<Date[]> {
     if (slots.length === 0) return [];
     // Once each: the dedupe key `missed:<slot>` is unique, and a slot with any row is not missed.
-    const rows = await queryRows<{ scheduled_for: DbTime }>(
+    // A slot inside the job's snooze or asked to be skipped is that skip, as the claim would record it.
+    const rows = await queryRows<{ scheduled_for: DbTime; status: string }>(
       this.db,
-      sql`INSERT INTO cron_job_logs (job_name, status, started_at, completed_at, duration_ms, attempts, scheduled_for, trigger, dedupe_key, holder, error_message)
-          SELECT ${jobName}, 'missed', now(), now(), 0, 0, s.slot, 'tick', 'missed:' || ${ISO_SLOT("s.slot")}, ${holder},
-                 'no trigger arrived for this slot'
-          FROM (SELECT value::timestamptz AS slot FROM jsonb_array_elements_text(${jsonList(slots)}::jsonb)) AS s
+      sql`INSERT INTO cron_job_logs (job_name, status, started_at, completed_at, duration_ms, attempts, scheduled_for, trigger, dedupe_key, holder, error_message, skip_reason, actor)
+          SELECT ${jobName}, CASE WHEN s.skip IS NULL THEN 'missed' ELSE 'skipped' END, now(), now(), 0, 0, s.slot, 'tick', 'missed:' || ${ISO_SLOT("s.slot")}, ${holder},
+                 CASE WHEN s.skip IS NULL THEN 'no trigger arrived for this slot' END, s.skip, s.actor
+          FROM (SELECT v.slot, k.skip, CASE k.skip WHEN 'snoozed' THEN c.snoozed_by WHEN 'skip_requested' THEN c.skip_requested_by END AS actor
+                FROM (SELECT value::timestamptz AS slot FROM jsonb_array_elements_text(${jsonList(slots)}::jsonb)) AS v
+                LEFT JOIN cron_job_config c ON c.job_name = ${jobName}
+                CROSS JOIN LATERAL (SELECT CASE WHEN v.slot < c.snoozed_until THEN 'snoozed' WHEN v.slot = ANY (c.skip_slots) THEN 'skip_requested' END AS skip) k) AS s
           WHERE NOT EXISTS (SELECT 1 FROM cron_job_logs l WHERE l.job_name = ${jobName} AND l.scheduled_for = s.slot)
           ON CONFLICT DO NOTHING
-          RETURNING scheduled_for`,
+          RETURNING scheduled_for, status`,
     );
-    return rows.map((r) => toDate(r.scheduled_for)).sort((a, b) => a.getTime() - b.getTime());
+    return rows.filter((r) => r.status === "missed").map((r) => toDate(r.scheduled_for)).sort((a, b) => a.getTime() - b.getTime());
   }
 
   async scheduleCatchUps(jobName: string, slots: readonly Date[], at: Date): Promise<void> {

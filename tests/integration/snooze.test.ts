@@ -8,7 +8,9 @@ import type { ClaimInput, RunStore } from "@/lib/cron/run-store";
 import type { Actor } from "@/lib/cron/vocabulary";
 import { queryRows, type Db } from "@/lib/db/client";
 import { jobState } from "@/lib/db/queries/jobs";
+import { PostgresMonitorStore } from "@/lib/db/queries/monitors";
 import { PostgresRunStore } from "@/lib/db/run-store";
+import { PostgresTickStore } from "@/lib/db/tick-store";
 import { describeOnDatabases } from "../support/db";
 import { ManualClock, MemoryRunStore } from "../support/memory-run-store";
 
@@ -254,5 +256,35 @@ describeOnDatabases("snooze and skip-next operations", (ctx) => {
     for (const [input, field] of cases) expect(await refusal(snoozeJob(deps(), actor("alice"), input))).toMatchObject({ kind: "invalid", field });
     expect(await snoozeJob(deps(), actor("alice"), { job, until: new Date(now.getTime() + MAX_SNOOZE_MS), now })).toMatchObject({ replaced: null });
     expect(await audit(job.name)).toHaveLength(1);
+  });
+});
+
+describeOnDatabases("no false alarms for a snoozed or skipped slot nobody triggered", (ctx) => {
+  const slot = (minute: number) => new Date(Date.UTC(2030, 0, 1, 10, minute));
+  let job: string;
+  beforeEach(async () => {
+    job = `snooze-tick-${randomUUID().slice(0, 8)}`;
+    await ctx.db.execute(sql`INSERT INTO cron_job_config (job_name, snoozed_until, snoozed_by, skip_slots, skip_requested_by)
+                             VALUES (${job}, ${slot(20).toISOString()}::timestamptz, 'alice', ${`{${slot(40).toISOString()}}`}::timestamptz[], 'bob')`);
+  });
+
+  it("the tick records such slots as their skip with the operator, not as missed, and only once", async () => {
+    const store = new PostgresTickStore(ctx.db);
+    const slots = [0, 10, 20, 30, 40].map(slot);
+    expect(await store.recordMissedSlots(job, slots, "tick-test")).toEqual([slot(20), slot(30)]);
+    expect(await store.recordMissedSlots(job, slots, "tick-test")).toEqual([]);
+    expect(await rowsOf(ctx.db, job)).toEqual([
+      { status: "skipped", reason: "snoozed", actor: "alice", slot: slot(0).toISOString() },
+      { status: "skipped", reason: "snoozed", actor: "alice", slot: slot(10).toISOString() },
+      { status: "missed", reason: null, actor: null, slot: slot(20).toISOString() },
+      { status: "missed", reason: null, actor: null, slot: slot(30).toISOString() },
+      { status: "skipped", reason: "skip_requested", actor: "bob", slot: slot(40).toISOString() },
+    ].sort((a, b) => a.slot.localeCompare(b.slot)));
+  });
+
+  it("late monitoring counts such slots as expected to be empty: not late", async () => {
+    const store = new PostgresMonitorStore(ctx.db);
+    const triggered = await store.triggeredSlots([0, 10, 20, 30, 40].map((m) => ({ jobName: job, slot: slot(m) })));
+    expect(triggered.map((t) => t.slot.toISOString()).sort()).toEqual([slot(0), slot(10), slot(40)].map((d) => d.toISOString()));
   });
 });

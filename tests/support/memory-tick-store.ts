@@ -3,7 +3,7 @@ import type { JobDefinition } from "@/lib/cron/define-job";
 import { JobRegistry } from "@/lib/cron/registry";
 import { runTick, type DispatchRequest, type Dispatcher, type TickDeps, type TickReport } from "@/lib/cron/tick";
 import type { AbandonedRun, DueRetry, JobSlot, OrphanedRetry, TickJobConfig, TickStore } from "@/lib/cron/tick-store";
-import type { RunStatus, RunTrigger } from "@/lib/cron/vocabulary";
+import type { RunStatus, RunTrigger, SkipReason } from "@/lib/cron/vocabulary";
 
 /**
  * The tick's store in memory, kept to lib/db/tick-store.ts's contract: missed rows keyed
@@ -26,6 +26,9 @@ export interface MemoryRun {
   startedAt: Date;
   leaseExpiresAt: Date | null;
   errorMessage: string | null;
+  /** A skip's reason (recordMissedSlots of a snoozed or skip-requested slot) and who it is attributed to. */
+  skipReason?: SkipReason | null;
+  actor?: string | null;
 }
 
 interface Lease {
@@ -41,6 +44,8 @@ export class MemoryTickStore implements TickStore {
   readonly runs: MemoryRun[] = [];
   readonly leases = new Map<string, Lease>();
   readonly configs = new Map<string, TickJobConfig>();
+  /** The snooze and skip-next columns of cron_job_config, which recordMissedSlots reads (the tick never does). */
+  readonly snoozes = new Map<string, { snoozedUntil?: Date | null; snoozedBy?: string | null; skipSlots?: Date[]; skipRequestedBy?: string | null }>();
   /** Calls by method, to check what the tick asked. */
   readonly calls: Array<{ method: TickStoreMethod; jobName?: string }> = [];
   private readonly failures: Array<{ method: TickStoreMethod; jobName?: string; error: Error }> = [];
@@ -144,6 +149,12 @@ export class MemoryTickStore implements TickStore {
     const recorded: Date[] = [];
     for (const slot of slots) {
       if (this.runs.some((r) => r.jobName === jobName && r.scheduledFor?.getTime() === slot.getTime())) continue;
+      const s = this.snoozes.get(jobName);
+      const skip: SkipReason | null = s?.snoozedUntil && slot < s.snoozedUntil ? "snoozed" : (s?.skipSlots ?? []).some((x) => x.getTime() === slot.getTime()) ? "skip_requested" : null;
+      if (skip) {
+        this.insert({ jobName, status: "skipped", trigger: "tick", scheduledFor: slot, dedupeKey: `missed:${slot.toISOString()}`, holder, skipReason: skip, actor: skip === "snoozed" ? s?.snoozedBy : s?.skipRequestedBy });
+        continue;
+      }
       this.insert({ jobName, status: "missed", trigger: "tick", scheduledFor: slot, dedupeKey: `missed:${slot.toISOString()}`, holder, errorMessage: "no trigger arrived for this slot" });
       recorded.push(slot);
     }

@@ -63,12 +63,14 @@ export class PostgresMonitorStore implements MonitorStore {
 
   async triggeredSlots(slots: ReadonlyArray<{ jobName: string; slot: Date }>): Promise<Array<{ jobName: string; slot: Date }>> {
     if (slots.length === 0) return [];
-    // Any row for the slot but the tick's own `missed` row: a run, a skip, a queued trigger.
+    // Any row for the slot but the tick's own `missed` row: a run, a skip, a queued trigger; or a
+    // slot nobody expected to run: inside the job's snooze, or asked to be skipped (skip-next).
     const rows = await queryRows<{ job_name: string; slot: DbTime }>(
       this.db,
       sql`SELECT DISTINCT v.job_name, v.slot
             FROM jsonb_to_recordset(${json(slots.map((s) => ({ job_name: s.jobName, slot: s.slot.toISOString() })))}::jsonb) AS v(job_name text, slot timestamptz)
-           WHERE EXISTS (SELECT 1 FROM cron_job_logs l WHERE l.job_name = v.job_name AND l.scheduled_for = v.slot AND l.status <> 'missed')`,
+           WHERE EXISTS (SELECT 1 FROM cron_job_logs l WHERE l.job_name = v.job_name AND l.scheduled_for = v.slot AND l.status <> 'missed')
+              OR EXISTS (SELECT 1 FROM cron_job_config c WHERE c.job_name = v.job_name AND (v.slot < c.snoozed_until OR v.slot = ANY (c.skip_slots)))`,
     );
     return rows.map((r) => ({ jobName: r.job_name, slot: toDate(r.slot) }));
   }
