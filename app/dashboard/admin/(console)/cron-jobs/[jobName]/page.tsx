@@ -125,7 +125,7 @@ export default async function JobPage({ params, searchParams }: { params: Params
         <Facts
           items={[
             ["Schedule", <Schedule key="s" cron={def.schedule} timezone={def.timezone} />],
-            ["Next run", <Time key="n" iso={def.nextRunAt} />],
+            ["Next run", def.nextRunAt ? <Time key="n" iso={def.nextRunAt} /> : "no further runs"],
             ["Timeout", def.timeout],
             ["Retries", def.retries],
             ["Overlap", def.overlap],
