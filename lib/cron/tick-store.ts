@@ -5,6 +5,8 @@
  * two processes with skewed clocks agree on which leases expired.
  */
 
+import type { UpstreamSource } from "./dependencies";
+
 /** A run whose lease expired with no result recorded, as the sweep found it. */
 export interface AbandonedRun {
   runId: string;
@@ -87,6 +89,15 @@ export interface TickStore {
   nextPendingCatchUp(jobName: string, now: Date): Promise<Date | null>;
   /** Takes a catch-up out of the queue without a run. */
   dropCatchUp(jobName: string, slot: Date): Promise<void>;
-  /** Of the given slots, those already claimed by a run (the execute route would answer "duplicate"). */
+  /**
+   * Of the given slots, those already claimed by a run (the execute route would answer
+   * "duplicate"), or skipped because an upstream failed (dependsOn: a second try would too).
+   */
   claimedSlots(slots: readonly JobSlot[]): Promise<JobSlot[]>;
+  /**
+   * The run log's rows for (job, slot) pairs, summed up: how the tick tells a dependent job's
+   * slot that waits for its upstream from a missed one. Absent: dependent jobs' slots are
+   * checked as any job's.
+   */
+  slotRows?: UpstreamSource["slotRows"];
 }

@@ -1,6 +1,7 @@
 import { sleepOn, systemClock, type Clock } from "./clock";
 import { defineJob, type JobDefinition } from "./define-job";
 import { coerceError } from "./errors";
+import { dependencyPendingMs, sortDependentSlots } from "./dependencies";
 import type { JobRegistry } from "./registry";
 import { occurrencesBetween, slotAt } from "./schedule";
 import type { AbandonedRun, JobSlot, OrphanedRetry, TickJobConfig, TickStore } from "./tick-store";
@@ -111,7 +112,6 @@ export const RETRIES_PER_TICK = 20;
 export const MAX_SLOTS_PER_TICK = 1_000;
 /** A lease that expired this long ago was not a slow heartbeat: the holder is gone or frozen. */
 export const LONG_EXPIRED_SECONDS = 600;
-
 /** The latest a jittered start is sent after the tick began: under the tick's 40 s answer, with room for the dispatch's own wait. */
 export const JITTER_BUDGET_MS = 35_000;
 
@@ -208,8 +208,9 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
     await isolated(job.name, async () => {
       const config = configs?.get(job.name);
       const active = jobStateOf(job.enabled, config) === "enabled";
-      if (configs) await checkMissed(deps, job, config, active, now, report, log);
-      if (configs && active && job.missed.policy !== "skip") {
+      const waited = configs ? await checkMissed(deps, job, config, active, now, report, log) : null;
+      // A dependent job's slots skipped upstream_failed are queued here too once the upstream's replay succeeds.
+      if (configs && active && (job.missed.policy !== "skip" || job.dependsOn.length > 0)) {
         const slot = await deps.store.nextPendingCatchUp(job.name, now);
         if (slot) catchUps.push({ job, slot, result: dispatch({ jobName: job.name, trigger: "catchup", slot }) });
       }
@@ -219,6 +220,14 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
         const slot = slotAt(job.schedule, now);
         // Only the slot that is due now: older ones are the missed-slot check's business.
         if (slot && now.getTime() - slot.getTime() < deps.graceMs) owned.push({ jobName: job.name, slot });
+      }
+      // A dependent job's slot that waited for its upstream goes first, one per tick, so its
+      // slots run in order and never overlap; the slot due now is dispatched on a later tick
+      // (a dependent slot is due when its upstream settles: see checkMissed).
+      if (waited && active) {
+        const at = owned.findIndex((o) => o.jobName === job.name);
+        if (at >= 0) owned.splice(at, 1);
+        owned.push({ jobName: job.name, slot: waited });
       }
     });
   }
@@ -298,23 +307,35 @@ async function checkMissed(
   now: Date,
   report: TickReport,
   log: (message: string) => void,
-): Promise<void> {
+): Promise<Date | null> {
   const horizon = new Date(now.getTime() - deps.graceMs);
   const checkedUntil = config?.missedCheckedUntil;
   // First sight of this job: nothing before now was expected of it. A paused or disabled job
   // misses nothing: checking resumes from now on.
-  if (!checkedUntil || !active) return deps.store.setMissedCheckedUntil(job.name, horizon);
-  if (horizon <= checkedUntil) return;
+  if (!checkedUntil || !active) return deps.store.setMissedCheckedUntil(job.name, horizon).then(() => null);
+  if (horizon <= checkedUntil) return null;
   const expected = occurrencesBetween(job.schedule, checkedUntil, horizon, MAX_SLOTS_PER_TICK);
-  const until = expected.length === MAX_SLOTS_PER_TICK ? expected[expected.length - 1] : horizon;
-  const missed = await deps.store.recordMissedSlots(job.name, expected, deps.holder);
+  let until = expected.length === MAX_SLOTS_PER_TICK ? expected[expected.length - 1] : horizon;
+  // dependsOn: a slot whose upstream is still on it is not missed; it is held (the bookmark
+  // stays before it) until the upstream settles, then dispatched (lib/cron/dependencies.ts).
+  let candidates = expected;
+  let waited: Date | null = null;
+  if (job.dependsOn.length > 0 && deps.store.slotRows) {
+    const sorted = await sortDependentSlots({ slotRows: deps.store.slotRows.bind(deps.store) }, deps.registry, job, expected, now, { pendingMs: dependencyPendingMs(deps.graceMs) });
+    candidates = sorted.rest;
+    const kept = [...sorted.hold, ...sorted.dispatch].sort((x, y) => x.getTime() - y.getTime());
+    if (kept.length > 0 && kept[0].getTime() - 1 < until.getTime()) until = new Date(kept[0].getTime() - 1);
+    waited = sorted.dispatch[0] ?? null;
+  }
+  const missed = await deps.store.recordMissedSlots(job.name, candidates, deps.holder);
   await deps.store.setMissedCheckedUntil(job.name, until);
-  if (missed.length === 0) return;
+  if (missed.length === 0) return waited;
   const wanted = catchUpsFor(job.missed, missed);
   log(`${job.name}: ${missed.length} missed slot(s), policy ${job.missed.policy}: ${wanted.length} catch-up run(s)`);
   report.missed.push({ jobName: job.name, slots: missed.map((s) => s.toISOString()), policy: job.missed.policy, catchUps: wanted.length });
   await deps.store.scheduleCatchUps(job.name, wanted, now);
   if (missedAlertFor(job, deps.monitors !== undefined)) await deps.onMissed?.(job, missed).catch((error) => log(`missed-run alert for ${job.name} failed: ${messageOf(error)}`));
+  return waited;
 }
 
 /**

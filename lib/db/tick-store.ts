@@ -1,10 +1,13 @@
 import { sql } from "drizzle-orm";
 import type { DueRetry, JobSlot, OrphanedRetry, TickJobConfig, TickStore } from "../cron/tick-store";
 import { queryRows, type Db } from "./client";
+import { PostgresUpstreamSource } from "./queries/dependencies";
 import { toDate, toDateOrNull, type DbTime } from "./rows";
 import { sweepExpiredLeases } from "./sweep";
 
 const ISO_SLOT = (column: string) => sql.raw(`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
+/** A row that can hold a queued catch-up: a missed slot, or a dependent slot skipped upstream_failed whose upstream then succeeded. */
+const QUEUED = (alias: string) => sql.raw(`(${alias}.status = 'missed' OR (${alias}.status = 'skipped' AND ${alias}.skip_reason = 'upstream_failed'))`);
 /** A list of names or instants as one parameter, read back with jsonb_array_elements_text. */
 const jsonList = (values: readonly (string | Date)[]) => JSON.stringify(values.map((v) => (v instanceof Date ? v.toISOString() : v)));
 
@@ -14,7 +17,33 @@ const jsonList = (values: readonly (string | Date)[]) => JSON.stringify(values.m
  * bookmark is cron_job_config.missed_checked_until. Leases expire by the database clock.
  */
 export class PostgresTickStore implements TickStore {
-  constructor(private readonly db: Db) {}
+  private readonly upstream: PostgresUpstreamSource;
+
+  constructor(private readonly db: Db) {
+    this.upstream = new PostgresUpstreamSource(db);
+  }
+
+  slotRows(pairs: ReadonlyArray<{ jobName: string; slot: Date }>) {
+    return this.upstream.slotRows(pairs);
+  }
+
+  /**
+   * Queues a dependent job's slots that were skipped upstream_failed for a catch-up, due from
+   * `at` (an upstream's replay succeeded): the skip row carries next_retry_at as a missed row
+   * does, and leaves the queue once the slot has its run. Slots already run are left alone.
+   */
+  async requeueUpstreamFailed(jobName: string, slots: readonly Date[], at: Date): Promise<number> {
+    if (slots.length === 0) return 0;
+    const rows = await queryRows<{ id: string }>(
+      this.db,
+      sql`UPDATE cron_job_logs s SET next_retry_at = ${at.toISOString()}::timestamptz
+          WHERE s.job_name = ${jobName} AND s.status = 'skipped' AND s.skip_reason = 'upstream_failed' AND s.next_retry_at IS NULL
+            AND s.scheduled_for IN (SELECT value::timestamptz FROM jsonb_array_elements_text(${jsonList(slots)}::jsonb))
+            AND NOT EXISTS (SELECT 1 FROM cron_job_logs r WHERE r.job_name = ${jobName} AND r.scheduled_for = s.scheduled_for AND r.dedupe_key LIKE 'slot:%')
+          RETURNING s.id`,
+    );
+    return rows.length;
+  }
 
   sweepExpiredLeases() {
     return sweepExpiredLeases(this.db);
@@ -118,23 +147,23 @@ export class PostgresTickStore implements TickStore {
       this.db,
       sql`WITH claimed AS (
             UPDATE cron_job_logs m SET next_retry_at = NULL
-            WHERE m.job_name = ${jobName} AND m.status = 'missed' AND m.next_retry_at IS NOT NULL
+            WHERE m.job_name = ${jobName} AND ${QUEUED("m")} AND m.next_retry_at IS NOT NULL
               AND EXISTS (SELECT 1 FROM cron_job_logs r WHERE r.job_name = ${jobName} AND r.dedupe_key = 'slot:' || ${ISO_SLOT("m.scheduled_for")})
             RETURNING m.id
           )
           SELECT m.scheduled_for FROM cron_job_logs m
-          WHERE m.job_name = ${jobName} AND m.status = 'missed' AND m.next_retry_at <= ${now.toISOString()}::timestamptz
+          WHERE m.job_name = ${jobName} AND ${QUEUED("m")} AND m.next_retry_at <= ${now.toISOString()}::timestamptz
             AND m.id NOT IN (SELECT id FROM claimed)
             AND NOT EXISTS (SELECT 1 FROM cron_job_leases k WHERE k.job_name = ${jobName} AND k.expires_at > now())
-          ORDER BY m.scheduled_for LIMIT 1`,
+          ORDER BY m.scheduled_for, m.id LIMIT 1`,
     );
     return row ? toDate(row.scheduled_for) : null;
   }
 
   async dropCatchUp(jobName: string, slot: Date): Promise<void> {
     await this.db.execute(
-      sql`UPDATE cron_job_logs SET next_retry_at = NULL
-          WHERE job_name = ${jobName} AND status = 'missed' AND scheduled_for = ${slot.toISOString()}::timestamptz`,
+      sql`UPDATE cron_job_logs m SET next_retry_at = NULL
+          WHERE m.job_name = ${jobName} AND ${QUEUED("m")} AND m.scheduled_for = ${slot.toISOString()}::timestamptz`,
     );
   }
 
@@ -147,7 +176,7 @@ export class PostgresTickStore implements TickStore {
           JOIN (SELECT value->>'jobName' AS job_name, (value->>'slot')::timestamptz AS slot
                   FROM jsonb_array_elements(${JSON.stringify(slots.map((s) => ({ jobName: s.jobName, slot: s.slot.toISOString() })))}::jsonb)) w
             ON l.job_name = w.job_name AND l.scheduled_for = w.slot
-         WHERE l.dedupe_key LIKE 'slot:%'`,
+         WHERE l.dedupe_key LIKE 'slot:%' OR (l.status = 'skipped' AND l.skip_reason = 'upstream_failed' AND l.next_retry_at IS NULL)`,
     );
     return rows.map((r) => ({ jobName: r.job_name, slot: toDate(r.scheduled_for) }));
   }
