@@ -243,3 +243,95 @@ export async function queueDependentsAfter(
 export function dependencyPendingMs(graceMs: number): number {
   return graceMs + 2 * 60_000;
 }
+
+/** One recent slot of a dependent job as the API, the CLI and the dashboard show it. */
+export interface DependencySlotView {
+  slot: string;
+  /** The job's own row for the slot: completed, started, failed, skipped..., or null (none yet). */
+  status: RunStatus | null;
+  /** The slot was skipped because an upstream failed (skip reason upstream_failed). */
+  skippedUpstreamFailed: boolean;
+  /** All upstreams to one (ready, waiting, failed). */
+  upstreamState: UpstreamState;
+  /** Why it waits or was skipped ("waiting for extract (running since 10:00:03)"); null when it had nothing to wait for. */
+  reason: string | null;
+  upstreams: Array<{ jobName: string; slot: string | null; state: UpstreamState; since: string | null; detail: string }>;
+}
+
+export interface DependencyView {
+  jobName: string;
+  /** The job's own dependsOn, as written. */
+  dependsOn: string[];
+  /** The jobs that list it in their dependsOn. */
+  dependents: string[];
+  /** The whole chain it is part of, upstreams first (extract, transform, load). */
+  chain: string[];
+  /** Its latest slots at or before now, newest first (empty for a job without dependsOn). */
+  slots: DependencySlotView[];
+}
+
+/** Every job upstream of `job` (transitively), then the job, then every job downstream, each after all of its upstreams. */
+export function chainOf(registry: Pick<JobRegistry, "get" | "dependentsOf">, job: JobDefinition): string[] {
+  const related = new Set<string>([job.name]);
+  const up = (name: string) => {
+    for (const u of registry.get(name)?.dependsOn ?? []) if (!related.has(u)) (related.add(u), up(u));
+  };
+  const down = (name: string) => {
+    for (const d of registry.dependentsOf(name)) if (!related.has(d.name)) (related.add(d.name), down(d.name));
+  };
+  up(job.name);
+  down(job.name);
+  // Topological order within the related jobs (the registry rejected cycles).
+  const ordered: string[] = [];
+  const visit = (name: string) => {
+    if (ordered.includes(name)) return;
+    for (const u of registry.get(name)?.dependsOn ?? []) if (related.has(u)) visit(u);
+    ordered.push(name);
+  };
+  for (const name of related) visit(name);
+  return ordered;
+}
+
+/** The job's latest `count` slots at or before `now`, newest first. */
+function recentSlots(job: JobDefinition, now: Date, count: number): Date[] {
+  const out: Date[] = [];
+  let at = now;
+  for (let i = 0; i < count; i++) {
+    const slot = upstreamSlotFor(job, at);
+    if (!slot) break;
+    out.push(slot);
+    at = new Date(slot.getTime() - 1);
+  }
+  return out;
+}
+
+/** The dependencies of `job` with the state of its recent slots: one read for all slots and upstreams. */
+export async function dependencyView(
+  source: UpstreamSource,
+  registry: Pick<JobRegistry, "get" | "dependentsOf">,
+  job: JobDefinition,
+  now: Date,
+  options: DependencyOptions & { slots?: number },
+): Promise<DependencyView> {
+  const slots = job.dependsOn.length > 0 ? recentSlots(job, now, options.slots ?? 5) : [];
+  const reads = await upstreamStatuses(source, registry, job, slots, now, options);
+  return {
+    jobName: job.name,
+    dependsOn: [...job.dependsOn],
+    dependents: registry.dependentsOf(job.name).map((d) => d.name),
+    chain: chainOf(registry, job),
+    slots: reads.map(({ slot, upstreams, own }) => {
+      const status: RunStatus | null = own?.completedAt ? "completed" : own?.pendingStatus ?? own?.lastFailure?.status ?? null;
+      const upstreamState = combinedState(upstreams);
+      const settled = status === "completed" || status === "failed" || status === "timed_out" || status === "abandoned" || status === "started";
+      return {
+        slot: slot.toISOString(),
+        status,
+        skippedUpstreamFailed: own?.skippedUpstreamFailed ?? false,
+        upstreamState,
+        reason: upstreamState === "ready" || (settled && !own?.skippedUpstreamFailed) ? null : explain(upstreams),
+        upstreams: upstreams.map((u) => ({ jobName: u.jobName, slot: u.slot?.toISOString() ?? null, state: u.state, since: u.since?.toISOString() ?? null, detail: u.detail })),
+      };
+    }),
+  };
+}
