@@ -4,6 +4,7 @@ import { z } from "zod";
 import { prepareReplay } from "@/lib/app/operations/dead-letters";
 import { prepareManualRun } from "@/lib/app/operations/jobs";
 import { defineJob, type JobDefinition } from "@/lib/cron/define-job";
+import type { DurationInput } from "@/lib/cron/define-job";
 import { NonRetriableError, OperationError } from "@/lib/cron/errors";
 import { JobRegistry } from "@/lib/cron/registry";
 import { runTrigger, type EngineDeps, type TriggerOutcome } from "@/lib/cron/run-job";
@@ -28,7 +29,7 @@ let counter = 0;
 const uniqueName = (p: string) => `${p}-${process.pid}-${++counter}`;
 
 const seen: Array<{ name: string; input: unknown; attempt: number }> = [];
-function importJob(extra: Partial<{ retries: number; backoff: { strategy: "fixed"; delay: string } }> = {}): JobDefinition {
+function importJob(extra: Partial<{ retries: number; backoff: { strategy: "fixed"; delay: DurationInput } }> = {}): JobDefinition {
   return defineJob({
     name: uniqueName("input-import"),
     schedule: "13 4 1 1 *",

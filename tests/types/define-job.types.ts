@@ -58,3 +58,30 @@ defineJob({ name: "once-number", runAt: 1_766_566_800_000, handler });
 defineJob({ name: "start-bad", schedule: "0 1 * * *", startAt: { days: 1 }, handler });
 // @ts-expect-error jitter needs a unit ("30s")
 defineJob({ name: "jitter-no-unit", schedule: "0 1 * * *", dispatch: "tick", jitter: "30", handler });
+
+// Run input: ctx.input is the schema's output (defaults filled in), defaultInput its input type.
+import { z } from "zod";
+const reportInput = z.object({ days: z.number().int().min(1), dryRun: z.boolean().default(false) });
+defineJob({
+  name: "input-ok",
+  schedule: "0 1 * * *",
+  input: reportInput,
+  defaultInput: { days: 7 },
+  handler: (ctx) => {
+    const days: number = ctx.input.days;
+    const dryRun: boolean = ctx.input.dryRun;
+    return { days, dryRun, last: ctx.lastSlot?.toISOString() ?? null, next: ctx.upcoming.map((d) => d.getTime()) };
+  },
+});
+// @ts-expect-error defaultInput must match the schema's input type (days is a number)
+defineJob({ name: "input-bad-default", schedule: "0 1 * * *", input: reportInput, defaultInput: { days: "7" }, handler });
+// @ts-expect-error defaultInput lacks the required days
+defineJob({ name: "input-missing-default", schedule: "0 1 * * *", input: reportInput, defaultInput: { dryRun: true }, handler });
+// @ts-expect-error ctx.input has no such property
+defineJob({ name: "input-wrong-field", schedule: "0 1 * * *", input: reportInput, defaultInput: { days: 1 }, handler: (ctx) => ctx.input.weeks });
+// @ts-expect-error ctx.input.days is a number, not a string
+defineJob({ name: "input-wrong-type", schedule: "0 1 * * *", input: reportInput, defaultInput: { days: 1 }, handler: (ctx) => ctx.input.days.toUpperCase() });
+// @ts-expect-error a job without an input schema takes no defaultInput
+defineJob({ name: "input-default-only", schedule: "0 1 * * *", defaultInput: { days: 1 }, handler });
+// @ts-expect-error ctx.lastSlot may be null
+defineJob({ name: "last-slot-null", schedule: "0 1 * * *", handler: (ctx) => ctx.lastSlot.getTime() });
