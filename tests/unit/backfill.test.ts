@@ -182,7 +182,7 @@ describe("the runner", () => {
   });
 
   it("heartbeats its lease while a long slot runs: another runner cannot take the backfill over", async () => {
-    const job = hourly({ timeout: "5m", handler: () => new Promise((resolve) => clock.setTimeout(resolve, 150_000)) });
+    const job = hourly({ timeout: "5m", handler: () => new Promise<void>((resolve) => clock.setTimeout(() => resolve(), 150_000)) });
     const bf = store.create({ jobName: job.name, slots: slotsFrom("2026-11-20T00:00:00Z", 1) });
     const first = runBackfill(runner(job), bf.id, { budgetMs: 600_000 });
     await clock.advance(120_000);
