@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { defineJob, type JobDefinition } from "@/lib/cron/define-job";
+import { defineJob, type DurationInput, type JobDefinition } from "@/lib/cron/define-job";
 import { occurrencesBetween } from "@/lib/cron/schedule";
 import { jitterDelayMs, type Dispatcher, type DispatchRequest } from "@/lib/cron/tick";
 import { ManualClock } from "../support/memory-run-store";
@@ -94,7 +94,7 @@ async function jitteredTick(jobs: JobDefinition[], instant: string, options: { j
 }
 
 describe("start jitter", () => {
-  const many = (jitter: string | undefined, n = 1_000) =>
+  const many = (jitter: DurationInput | undefined, n = 1_000) =>
     Array.from({ length: n }, (_, i) => defineJob({ name: `jitter-unit-${jitter ?? "none"}-${i}`, schedule: "0 * * * *", dispatch: "tick", ...(jitter ? { jitter } : {}), handler }));
 
   it("1,000 jobs due at :00 with jitter \"30s\" start spread over the 30 s, each at its predicted delay, none before its slot, each once", async () => {
