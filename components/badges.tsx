@@ -1,5 +1,6 @@
 import { formatPercent } from "@/lib/format";
 import { deadLetterStatusMeta, jobStateMeta, priorityTone, runStatusMeta, successRateLevel } from "@/lib/dashboard/format";
+import { Time } from "./time";
 import { Badge } from "./ui";
 
 export function RunStatusBadge({ status, skipReason }: { status: string; skipReason?: string | null }) {
@@ -10,6 +11,15 @@ export function RunStatusBadge({ status, skipReason }: { status: string; skipRea
 export function JobStateBadge({ state }: { state: string }) {
   const { label, tone } = jobStateMeta(state);
   return <Badge tone={tone}>{label}</Badge>;
+}
+
+/** A snoozed job (a maintenance window): on schedule again by itself at `until`; not disabled, not failing. */
+export function SnoozedBadge({ until, by, reason }: { until: string; by?: string | null; reason?: string | null }) {
+  return (
+    <Badge tone="blue" title={`Snoozed until ${until}${by ? ` by ${by}` : ""}${reason ? `: ${reason}` : ""}`}>
+      snoozed until <Time iso={until} />
+    </Badge>
+  );
 }
 
 export function CategoryBadge({ category }: { category: string }) {

@@ -2,7 +2,7 @@ import Link from "next/link";
 import type { JobOverview } from "@/lib/db/queries/jobs";
 import { formatDuration } from "@/lib/format";
 import { RunNowButton } from "./action-button";
-import { CategoryBadge, JobStateBadge, RunStatusBadge, SuccessRate } from "./badges";
+import { CategoryBadge, JobStateBadge, RunStatusBadge, SnoozedBadge, SuccessRate } from "./badges";
 import { EnableToggle } from "./enable-toggle";
 import { Schedule } from "./schedule";
 import { Time } from "./time";
@@ -41,6 +41,7 @@ function JobName({ job }: { job: JobOverview }) {
       </Link>
       <span className={`text-xs ${mutedText}`}>{job.description}</span>
       {job.state !== "enabled" ? <JobStateBadge state={job.state} /> : null}
+      {job.snoozedUntil && Date.parse(job.snoozedUntil) > Date.now() ? <SnoozedBadge until={job.snoozedUntil} by={job.snoozedBy} reason={job.snoozeReason} /> : null}
       {job.running.count > 0 ? <span className="text-xs font-medium text-blue-800 dark:text-blue-300">running now</span> : null}
     </span>
   );
