@@ -11,6 +11,7 @@ import { deliveryGraceMs } from "../vercel/crons";
  * /api/admin/cron-jobs/[jobName]/dependencies answers, `crondeck jobs deps` prints and the job
  * page's dependencies panel shows (one reading for all three).
  */
-export function jobDependencies(db: Db, registry: JobRegistry, job: JobDefinition, plan: VercelPlan, now = new Date(), slots = 5): Promise<DependencyView> {
-  return dependencyView(new PostgresUpstreamSource(db), registry, job, now, { pendingMs: dependencyPendingMs(deliveryGraceMs(plan)), slots });
+export function jobDependencies(db: Db, registry: JobRegistry, job: JobDefinition, plan: VercelPlan, options: { now?: Date; slots?: number; before?: Date | null } = {}): Promise<DependencyView> {
+  const { now = new Date(), slots = 5, before = null } = options;
+  return dependencyView(new PostgresUpstreamSource(db), registry, job, now, { pendingMs: dependencyPendingMs(deliveryGraceMs(plan)), slots, before });
 }

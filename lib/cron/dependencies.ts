@@ -311,9 +311,9 @@ export async function dependencyView(
   registry: Pick<JobRegistry, "get" | "dependentsOf">,
   job: JobDefinition,
   now: Date,
-  options: DependencyOptions & { slots?: number },
+  options: DependencyOptions & { slots?: number; before?: Date | null },
 ): Promise<DependencyView> {
-  const slots = job.dependsOn.length > 0 ? recentSlots(job, now, options.slots ?? 5) : [];
+  const slots = job.dependsOn.length > 0 ? recentSlots(job, options.before ?? now, options.slots ?? 5) : [];
   const reads = await upstreamStatuses(source, registry, job, slots, now, options);
   return {
     jobName: job.name,

@@ -8,6 +8,7 @@ export const dependencyCommands: CommandSpec[] = [
     args: [{ name: "job", required: true, description: "a job's name (`crondeck jobs list` shows them)" }],
     options: {
       slots: { type: "string", value: "n", description: "how many of its latest slots to show (1-50, default 5)" },
+      before: { type: "string", value: "ISO", description: "show the slots at or before this instant (default now)" },
     },
     details: [
       "A dependent job's slot runs once each upstream completed its run for the same slot (the",

@@ -12,6 +12,14 @@ function slotsOption(input: CommandInput): number {
   return n;
 }
 
+function beforeOption(input: CommandInput): Date | null {
+  const raw = input.options.before;
+  if (raw === undefined) return null;
+  const at = new Date(String(raw));
+  if (!/^\d{4}-\d\d-\d\dT/.test(String(raw)) || Number.isNaN(at.getTime())) throw new UsageError(`--before "${String(raw).slice(0, 40)}" is not an ISO 8601 instant: write it like 2026-11-24T10:00:00Z`);
+  return at;
+}
+
 const hhmm = (iso: string) => iso.replace("T", " ").slice(0, 16);
 
 /** crondeck jobs deps <job>: the chain, and per recent slot each upstream's state and why it waits. */
@@ -19,7 +27,7 @@ export async function jobsDeps(ctx: CliContext, input: CommandInput): Promise<nu
   const slots = slotsOption(input);
   const job = ctx.job(input.args[0]);
   const { db } = await ctx.database();
-  const view = await jobDependencies(db, ctx.registry(), job, ctx.env().CRON_PLAN, ctx.now(), slots);
+  const view = await jobDependencies(db, ctx.registry(), job, ctx.env().CRON_PLAN, { now: ctx.now(), slots, before: beforeOption(input) });
   ctx.out.result({ ok: true, ...view }, () => {
     const lines = [
       `${view.jobName}`,
