@@ -176,6 +176,14 @@ describeOnDatabases("snooze and skip-next operations", (ctx) => {
     expect((await rowsOf(ctx.db, job.name))[0]).toMatchObject({ reason: "skip_requested", actor: "bob" });
   });
 
+  it("concurrent skip-nexts of the same slot keep it once, and each is audited", async () => {
+    const results = await Promise.all(["a", "b", "c", "d"].map((who) => skipNextRun(deps(), actor(who), { job, now })));
+    expect(new Set(results.map((r) => r.slot))).toEqual(new Set([slot(5).toISOString()]));
+    expect(results.some((r) => r.changed)).toBe(true);
+    expect((await jobState(ctx.db, job.name, true)).skipSlots).toEqual([slot(5).toISOString()]);
+    expect(await audit(job.name)).toHaveLength(4);
+  });
+
   it("skip-next of a given slot: an occurrence still to come; refuses the past and non-slots, and writes nothing then", async () => {
     expect((await skipNextRun(deps(), actor("bob"), { job, slot: slot(20), now })).state.skipSlots).toEqual([slot(20).toISOString()]);
     expect(await refusal(skipNextRun(deps(), actor("bob"), { job, slot: slot(0), now }))).toMatchObject({ kind: "invalid", field: "slot", code: "slot_in_past" });
