@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { dependencyGate, queueDependentsAfter, type UpstreamSource } from "@/lib/cron/dependencies";
+import { dependencyGate, downstreamSlotsOf, queueDependentsAfter, type UpstreamSource } from "@/lib/cron/dependencies";
 import { defineJob, type JobDefinition } from "@/lib/cron/define-job";
 import { JobConfigError } from "@/lib/cron/errors";
 import { JobRegistry } from "@/lib/cron/registry";
@@ -123,6 +123,20 @@ describe("the gate", () => {
     expect(n).toBe(2);
     expect(queued).toEqual([["transform", [SLOT.toISOString()]], ["report", [SLOT.toISOString()]]]);
     expect(kindOf(await fire(transform, "catchup"))).toBe("ran:completed");
+  });
+
+  it("a success of an upstream slot decides the dependent slots up to its next slot, and nothing for a failure", async () => {
+    const decided = downstreamSlotsOf(registry, hourly, SLOT);
+    expect(decided.map((d) => [d.job.name, d.slots.map((s) => s.toISOString().slice(11, 16))])).toEqual([
+      ["ten-minutes", ["10:00", "10:10", "10:20", "10:30", "10:40", "10:50"]],
+      ["report", ["10:00"]],
+    ]);
+    const asked: string[] = [];
+    const requeue = async (name: string) => (asked.push(name), 1);
+    expect(await queueDependentsAfter({ status: "failed", recorded: true, scheduledFor: SLOT }, hourly, registry, requeue)).toBe(0);
+    expect(await queueDependentsAfter({ status: "completed", recorded: false, scheduledFor: SLOT }, hourly, registry, requeue)).toBe(0);
+    expect(await queueDependentsAfter({ status: "completed", recorded: true, scheduledFor: null }, hourly, registry, requeue)).toBe(0);
+    expect(asked).toEqual([]);
   });
 
   it("does not hold run-now, replays or resumed retries of the dependent job; backfills wait like the schedule", async () => {
