@@ -50,10 +50,10 @@ test("overrides: a refused value is shown under its field, a saved one is shown 
   await expect(panel.locator('tr[data-field="schedule"]')).toContainText("Fixed: Vercel Cron calls this job");
 
   const input = panel.getByLabel("Override timeout");
-  await input.fill("10");
+  await input.fill("10 minutes");
   await panel.getByRole("button", { name: "Save timeout override" }).click();
   const error = timeoutRow.getByRole("alert");
-  await expect(error).toContainText('timeout "10" is not a duration');
+  await expect(error).toContainText('timeout "10 minutes" is not a duration');
   await expect(input).toHaveAttribute("aria-invalid", "true");
   expect(await overridesOf()).toEqual({});
 
