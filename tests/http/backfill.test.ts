@@ -104,7 +104,7 @@ describeWithPostgres("backfill API on a Postgres server", () => {
     const id = r.body.backfillId;
     expect(r.body.backfill).toMatchObject({ id, status: "running", total: 3 });
     const done = await settled(id);
-    expect(done).toMatchObject({ status: "completed", done: 3, ran: 3, completed: 3, failed: 0, actor: "admin" });
+    expect(done).toMatchObject({ status: "completed", done: 3, ran: 3, completed: 3, failed: 0, actor: "api-token" });
     const runs = await q("SELECT trigger, dedupe_key, status, scheduled_for FROM cron_job_logs WHERE job_name = 'backfill-hourly' ORDER BY scheduled_for");
     expect(runs.map((x) => [x.trigger, x.dedupe_key, x.status])).toEqual(done.slots.map((s: string) => ["backfill", `slot:${s}`, "completed"]));
     expect((await q("SELECT action, detail->>'backfillId' AS id FROM cron_audit_log WHERE target = 'backfill-hourly'")).map((x) => [x.action, x.id])).toEqual([["job.backfill", id]]);
