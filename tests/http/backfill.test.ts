@@ -148,4 +148,22 @@ describeWithPostgres("backfill API on a Postgres server", () => {
     expect(r.body.code).toBe("invalid_trigger");
     expect(await snapshot()).toEqual(before);
   });
+
+  it("the tick takes over a backfill whose runner died (its lease expired) and finishes it from its cursor, without running its claimed slot again", async () => {
+    const slots = [10, 9, 8].map((h) => new Date(last - h * HOUR).toISOString());
+    const [{ id }] = await q(
+      `INSERT INTO cron_backfills (id, job_name, range_from, range_to, overlap, slots, next_index, actor, runner_holder, runner_expires_at)
+       VALUES (gen_random_uuid(), 'backfill-hourly', $1, $3, 'skip', ARRAY[$1, $2, $3]::timestamptz[], 1, 'admin', 'dead-host:1/backfill-0', now() - interval '1 minute') RETURNING id`,
+      slots,
+    );
+    // The dead runner had claimed and run its second slot, then died before its cursor moved.
+    await q(`INSERT INTO cron_job_logs (job_name, status, started_at, completed_at, scheduled_for, trigger, dedupe_key, actor) VALUES ('backfill-hourly', 'completed', now(), now(), $1, 'backfill', 'slot:' || $2, 'admin')`, [slots[1], slots[1]]);
+    const tick = await rawRequest(server.url, "GET", "/api/cron/tick", { headers: { authorization: `Bearer ${CRON_SECRET}` } });
+    expect(tick.status, tick.text).toBeLessThan(300);
+    const done = await settled(id);
+    expect(done).toMatchObject({ status: "completed", done: 3, ran: 2, completed: 2 });
+    const runs = await q("SELECT scheduled_for FROM cron_job_logs WHERE job_name = 'backfill-hourly' AND scheduled_for = ANY($1::timestamptz[]) ORDER BY scheduled_for", [slots]);
+    // Slot 0 stays before the cursor (it was never run by this backfill); slot 1 runs once; slot 2 runs now.
+    expect(runs.map((r) => new Date(r.scheduled_for).toISOString())).toEqual([slots[1], slots[2]]);
+  });
 });
