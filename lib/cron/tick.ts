@@ -204,11 +204,14 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
   });
   const catchUps: Array<{ job: JobDefinition; slot: Date; result: Promise<DispatchResult> }> = [];
   const owned: JobSlot[] = [];
+  /** Dependent jobs with a slot held for its upstream (or dispatched only now): not late while they wait. */
+  const waitingOnUpstream = new Set<string>();
   for (const job of jobs) {
     await isolated(job.name, async () => {
       const config = configs?.get(job.name);
       const active = jobStateOf(job.enabled, config) === "enabled";
       const waited = configs ? await checkMissed(deps, job, config, active, now, report, log) : null;
+      if (waited?.held) waitingOnUpstream.add(job.name);
       // A dependent job's slots skipped upstream_failed are queued here too once the upstream's replay succeeds.
       if (configs && active && (job.missed.policy !== "skip" || job.dependsOn.length > 0)) {
         const slot = await deps.store.nextPendingCatchUp(job.name, now);
@@ -224,10 +227,10 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
       // A dependent job's slot that waited for its upstream goes first, one per tick, so its
       // slots run in order and never overlap; the slot due now is dispatched on a later tick
       // (a dependent slot is due when its upstream settles: see checkMissed).
-      if (waited && active) {
+      if (waited?.next && active) {
         const at = owned.findIndex((o) => o.jobName === job.name);
         if (at >= 0) owned.splice(at, 1);
-        owned.push({ jobName: job.name, slot: waited });
+        owned.push({ jobName: job.name, slot: waited.next });
       }
     });
   }
@@ -261,7 +264,10 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
   if (monitors) {
     await isolated("monitors", async () => {
       const states: Map<string, TickJobConfig> | null = configs;
-      const input = { now, jobs: jobs.map((job) => ({ job, state: states ? jobStateOf(job.enabled, states.get(job.name)) : null })) };
+      // A dependent job whose slot waits for its upstream is not late: its late check waits for the
+      // next tick (its bookmark stays), when the slot has run or is still held.
+      const watched = (job: JobDefinition) => (waitingOnUpstream.has(job.name) ? { ...job, alerts: { ...job.alerts, lateAlerts: false } } : job);
+      const input = { now, jobs: jobs.map((job) => ({ job: watched(job), state: states ? jobStateOf(job.enabled, states.get(job.name)) : null })) };
       report.monitors = await monitors(input);
       for (const e of report.monitors.errors) {
         report.errors.push(e);
@@ -307,7 +313,7 @@ async function checkMissed(
   now: Date,
   report: TickReport,
   log: (message: string) => void,
-): Promise<Date | null> {
+): Promise<{ next: Date | null; held: boolean } | null> {
   const horizon = new Date(now.getTime() - deps.graceMs);
   const checkedUntil = config?.missedCheckedUntil;
   // First sight of this job: nothing before now was expected of it. A paused or disabled job
@@ -319,13 +325,13 @@ async function checkMissed(
   // dependsOn: a slot whose upstream is still on it is not missed; it is held (the bookmark
   // stays before it) until the upstream settles, then dispatched (lib/cron/dependencies.ts).
   let candidates = expected;
-  let waited: Date | null = null;
+  let waited: { next: Date | null; held: boolean } | null = null;
   if (job.dependsOn.length > 0 && deps.store.slotRows) {
     const sorted = await sortDependentSlots({ slotRows: deps.store.slotRows.bind(deps.store) }, deps.registry, job, expected, now, { pendingMs: dependencyPendingMs(deps.graceMs) });
     candidates = sorted.rest;
     const kept = [...sorted.hold, ...sorted.dispatch].sort((x, y) => x.getTime() - y.getTime());
     if (kept.length > 0 && kept[0].getTime() - 1 < until.getTime()) until = new Date(kept[0].getTime() - 1);
-    waited = sorted.dispatch[0] ?? null;
+    waited = { next: sorted.dispatch[0] ?? null, held: kept.length > 0 };
   }
   const missed = await deps.store.recordMissedSlots(job.name, candidates, deps.holder);
   await deps.store.setMissedCheckedUntil(job.name, until);

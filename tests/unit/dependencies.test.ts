@@ -4,7 +4,7 @@ import { defineJob, type JobDefinition } from "@/lib/cron/define-job";
 import { JobConfigError } from "@/lib/cron/errors";
 import { JobRegistry } from "@/lib/cron/registry";
 import { runTrigger, type EngineDeps, type TriggerOutcome } from "@/lib/cron/run-job";
-import { runTick, type DispatchRequest, type DispatchResult } from "@/lib/cron/tick";
+import { runTick, type DispatchRequest, type DispatchResult, type TickDeps } from "@/lib/cron/tick";
 import type { JobSlot } from "@/lib/cron/tick-store";
 import type { RunTrigger } from "@/lib/cron/vocabulary";
 import { ManualClock, MemoryRunStore } from "../support/memory-run-store";
@@ -263,6 +263,34 @@ describe("the tick and a waiting slot", () => {
     expect(outcomes).toEqual(["10:00 waiting", "10:00 skipped:upstream_failed"]);
     expect(rowsOf("transform").map((r) => r.skipReason)).toEqual(["upstream_failed"]);
     expect(tickStore.rowsOf("transform", "missed")).toEqual([]);
+  });
+
+  it("tells the monitors a dependent job is not late while its slot waits for the upstream, and is again once it ran", async () => {
+    const ticks = new JobRegistry([extract, transform]);
+    const tickStore = new LinkedTickStore(clock, store, new MemoryUpstreamSource(() => store.runs.values()));
+    deps.gate = dependencyGate({ source: tickStore.upstream, registry: () => ticks, clock, options: { pendingMs: 3 * 60_000 } });
+    const dispatch = async (request: DispatchRequest): Promise<DispatchResult> => {
+      if (request.trigger !== "retry") await fire(ticks.get(request.jobName)!, request.trigger, request.slot);
+      return { request, status: 200 };
+    };
+    let lateWatched: boolean[] = [];
+    const monitors: TickDeps["monitors"] = async (input) => {
+      lateWatched.push(input.jobs.find((j) => j.job.name === transform.name)!.job.alerts.lateAlerts);
+      return { late: [], longRunning: [], open: [], recovered: [], alerted: 0, errors: [] };
+    };
+    const tick = (iso: string) => {
+      clock.step(Date.parse(iso) - clock.now());
+      return runTick({ store: tickStore, clock, registry: ticks, dispatch, graceMs: 60_000, holder: "tick-test", monitors });
+    };
+    await tick("2026-11-24T09:59:00Z");
+    const running = upstreamRow("extract", "started");
+    await tick("2026-11-24T10:00:00Z");
+    await tick("2026-11-24T10:02:00Z");
+    Object.assign(running, { status: "completed", completedAt: Date.parse("2026-11-24T10:02:30Z") });
+    await tick("2026-11-24T10:03:00Z"); // dispatched now: not late either
+    await tick("2026-11-24T10:04:00Z");
+    expect(lateWatched).toEqual([true, true, false, false, true]);
+    expect(rowsOf("transform").map((r) => r.status)).toEqual(["completed"]);
   });
 
   it("records the slot missed as any job's when nothing dispatched it for longer than the settle window", async () => {
