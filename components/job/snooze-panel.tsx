@@ -57,11 +57,12 @@ export async function SnoozePanel({ job }: { job: JobDefinition }) {
               <>
                 <span>
                   Next run: <Time iso={nextIso} />
-                  {nextSkipped ? <strong> (will be skipped)</strong> : nextSnoozed ? <strong> (skipped: snoozed)</strong> : null}
+                  {/* The claim checks the snooze first: a snoozed slot's skip says snoozed, whatever else was asked. */}
+                  {nextSnoozed ? <strong> (skipped: snoozed)</strong> : nextSkipped ? <strong> (will be skipped)</strong> : null}
                 </span>
-                {nextSkipped ? (
+                {nextSnoozed ? null : nextSkipped ? (
                   <ActionButton label="Undo" ariaLabel={`Undo the skip of the run at ${nextIso}`} method="DELETE" path={path("skip-next")} body={{ slot: nextIso }} quiet />
-                ) : nextSnoozed ? null : (
+                ) : (
                   <ActionButton label="Skip next run" method="POST" path={path("skip-next")} body={{ slot: nextIso }} withNote confirm={`Skip the run of ${job.name} at ${nextIso}?`} confirmLabel="Skip it" quiet />
                 )}
               </>
