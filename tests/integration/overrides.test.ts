@@ -179,4 +179,28 @@ describeOnDatabases("run-time overrides", (ctx) => {
     await tick("2026-11-21T05:30:00Z");
     expect(calls.map((c) => [c.jobName, c.trigger, c.trigger === "retry" ? null : c.slot.toISOString()])).toEqual([[j.name, "tick", "2026-11-21T05:30:00.000Z"]]);
   });
+
+  it("the tick goes on with the code's definitions, and reports it, when the overrides cannot be read", async () => {
+    const j = job({ schedule: { cron: "*/10 * * * *", timezone: "Europe/Paris" } });
+    await setJobOverrides(ctx, admin, { job: j, change: { schedule: { every: "30m" } } });
+    // A handle whose read of the overrides fails (a distinct handle: its own, empty cache).
+    const db = new Proxy(ctx.db, {
+      get(target, key, receiver) {
+        if (key !== "execute") return Reflect.get(target, key, receiver);
+        return (query: { queryChunks?: Array<{ value?: string[] }> }) => {
+          const text = (query.queryChunks ?? []).flatMap((c) => c.value ?? []).join("");
+          if (text.includes("WHERE overrides IS NOT NULL")) return Promise.reject(new Error("connection reset"));
+          return target.execute(query as never);
+        };
+      },
+    }) as Db;
+    const calls: DispatchRequest[] = [];
+    const dispatch: Dispatcher = async (request) => (calls.push(request), { request, status: 200 });
+    const registry = new JobRegistry([j]);
+    await runTick({ db, registry, dispatch, plan: "pro", holder: "ovr-tick", now: new Date("2026-11-22T05:05:00Z") });
+    const report = await runTick({ db, registry, dispatch, plan: "pro", holder: "ovr-tick", now: new Date("2026-11-22T05:10:00Z") });
+    expect(report.errors).toEqual([{ scope: "overrides", error: "could not read the run-time overrides (the code's definitions applied): connection reset" }]);
+    // The code's */10 slot was dispatched (the override's 30-minute grid has no 05:10).
+    expect(calls.map((c) => (c.trigger === "retry" ? null : c.slot.toISOString()))).toEqual(["2026-11-22T05:10:00.000Z"]);
+  });
 });
