@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { defineJob, type JobContext } from "@/lib/cron/define-job";
+import { defineJob, type JobContext, type JobDefinition } from "@/lib/cron/define-job";
 import { runTrigger, type EngineDeps, type TriggerOutcome } from "@/lib/cron/run-job";
 import { cachedResolver, OverrideCache, type StoredOverrides } from "@/lib/overrides/store";
 import { ManualClock, MemoryRunStore } from "../support/memory-run-store";
@@ -48,7 +48,7 @@ const twoSeconds = (ctx: JobContext) =>
     });
   });
 const slow = defineJob({ name: "raise-timeout", schedule: "* * * * *", handler: twoSeconds, timeout: "1s" });
-const runNow = (job = slow) => clock.run(runTrigger(deps, { job, trigger: "manual", scheduledFor: null, budgetMs: 60_000 }));
+const runNow = (job: JobDefinition = slow) => clock.run(runTrigger(deps, { job, trigger: "manual", scheduledFor: null, budgetMs: 60_000 }));
 
 describe("overrides through the engine", () => {
   it("runs a 2 s handler to completion under a 3 s timeout override where the code's 1 s times it out, and the revert restores it", async () => {
