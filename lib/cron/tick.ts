@@ -10,7 +10,8 @@ import { jobStateOf, type JobState, type MissedPolicy, type RunTrigger } from ".
 /**
  * The tick's policy, the housekeeper that runs once a minute (once a day on Vercel Hobby):
  * abandoned runs, due retries, missed slots and their catch-ups, and the jobs the tick
- * dispatches itself (non-UTC timezones, `dispatch: "tick"`). It reads storage through a
+ * dispatches itself (non-UTC timezones, intervals, one-time jobs, `dispatch: "tick"`), each
+ * jittered start delayed within the tick's budget. It reads storage through a
  * TickStore and the time through a Clock, once, at its start: every decision of one tick is for
  * that instant, so tests walk it on a fake clock. Each part of the work is isolated: one job's
  * schedule or store call failing is reported and never stops the others.
