@@ -13,6 +13,8 @@ CREATE TABLE IF NOT EXISTS cron_backfills (
   range_to timestamptz NOT NULL,
   overlap text NOT NULL CHECK (overlap IN ('skip', 'all')),
   slots timestamptz[] NOT NULL,
+  -- The input every slot's run gets (checked by the job's input schema at creation); NULL: the job's default.
+  input jsonb,
   next_index integer NOT NULL DEFAULT 0,
   ran integer NOT NULL DEFAULT 0,
   completed integer NOT NULL DEFAULT 0,

@@ -117,6 +117,7 @@ export async function runBackfill(deps: BackfillRunnerDeps, id: string, options:
           trigger: "backfill",
           scheduledFor: slot,
           actor: current.actor,
+          input: current.input,
           backfillId: current.overlap === "all" ? current.id : null,
           budgetMs: left,
         }),

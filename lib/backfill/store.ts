@@ -16,6 +16,8 @@ export interface Backfill {
   overlap: BackfillOverlap;
   /** The exact slots it runs, oldest first (the plan's, fixed at creation). */
   slots: Date[];
+  /** The input each slot's run gets (as checked by the job's schema); null: the job's default. */
+  input: unknown;
   /** Index in `slots` of the next slot to run; `slots.length` when done. */
   nextIndex: number;
   /** Slots that ran (a run claimed), of which completed and failed; skipped: slots that did not run. */

@@ -15,10 +15,12 @@ export const backfillBodySchema = z.strictObject({
   to: instant("2026-11-02T00:00:00Z"),
   overlap: z.enum(BACKFILL_OVERLAP).default("skip"),
   dryRun: z.boolean().default(false),
+  /** The input every slot's run gets, checked by the job's input schema (none: the job's default). */
+  input: z.unknown().optional(),
 });
 
 /**
- * POST /api/admin/cron-jobs/[jobName]/backfill { from, to, overlap?, dryRun? }: the plan (every
+ * POST /api/admin/cron-jobs/[jobName]/backfill { from, to, overlap?, dryRun?, input? }: the plan (every
  * slot in [from, to] with its run so far, and which ones run); with dryRun that is all (200,
  * nothing changes). Otherwise 202 with the plan and the backfill's id: it runs after the
  * response, one slot at a time, within this invocation's budget; the tick goes on with what
@@ -30,7 +32,7 @@ export function handleBackfill(request: Request, rawName: string, maxDurationSec
     const job = requireJob(rawName);
     const body = await parseJsonBody(request, backfillBodySchema);
     const deps = operationDeps(await getRuntime());
-    const range = { job, from: new Date(body.from), to: new Date(body.to), overlap: body.overlap };
+    const range = { job, from: new Date(body.from), to: new Date(body.to), overlap: body.overlap, runInput: body.input };
     if (body.dryRun) {
       const plan = await previewBackfill(deps, range);
       return json({ success: true, dryRun: true, plan: describePlan(plan), message: `${plan.toRun.length} of ${plan.slots.length} slot(s) of ${job.name} would run.` });

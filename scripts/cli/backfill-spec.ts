@@ -11,6 +11,8 @@ export const backfillCommands: CommandSpec[] = [
       to: { type: "string", value: "ISO", description: "the last instant of the range, included; not in the future" },
       "dry-run": { type: "boolean", description: "list the slots it would run (and those that already have runs); change nothing" },
       overlap: { type: "string", value: "skip|all", description: "skip (default): only slots with no run keyed by the slot; all: every slot again" },
+      input: { type: "string", value: "json", description: "the input every slot's run gets, checked by the job's input schema (default: its defaultInput)" },
+      "input-file": { type: "string", value: "path", description: "that input from a JSON file" },
       list: { type: "boolean", description: "the job's backfills, newest first" },
       show: { type: "string", value: "id", description: "one backfill's progress" },
       cancel: { type: "string", value: "id", description: "stop a running backfill before its next slot (the slot in flight finishes)" },

@@ -11,6 +11,7 @@ import type { CliContext } from "./context";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./errors";
 import { CLI_BUDGET_MS } from "./jobs";
 import { formatTime, table } from "./format";
+import { inputOption } from "./input";
 import type { CommandInput } from "./spec";
 
 const ISO = z.iso.datetime({ offset: true });
@@ -114,7 +115,7 @@ export async function backfill(ctx: CliContext, input: CommandInput): Promise<nu
     );
     return EXIT_OK;
   }
-  const request = { job, from: instantOption(input, "from"), to: instantOption(input, "to"), overlap: overlapOption(input) };
+  const request = { job, from: instantOption(input, "from"), to: instantOption(input, "to"), overlap: overlapOption(input), runInput: inputOption(input, ctx.cwd) };
   const deps = await ctx.opsWithEngine();
   if (input.options["dry-run"]) {
     const plan = await previewBackfill(deps, request);

@@ -81,6 +81,8 @@ describeWithPostgres("backfill API on a Postgres server", () => {
       [{ ...range, overlap: "some" }, 400, "overlap"],
       [{ ...range, dryRun: "yes" }, 400, "dryRun"],
       [{ ...range, extra: 1 }, 400, "extra"],
+      // backfill-hourly declares no input schema: it takes none.
+      [{ ...range, input: { days: 3 } }, 400, "input"],
     ];
     for (const [body, status, field] of cases) {
       const r = await call("POST", path, body);

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { expect, it } from "vitest";
+import { z } from "zod";
 import { cancelBackfillNow, previewBackfill, requireBackfill, runBackfillNow, startBackfill } from "@/lib/app/operations/backfills";
 import type { OperationDeps } from "@/lib/app/operations/deps";
 import { defineJob, type JobDefinition } from "@/lib/cron/define-job";
@@ -127,5 +128,21 @@ describeOnDatabases("backfills", (ctx) => {
     const result = await runBackfillNow(d, id, { budgetMs: 60_000 });
     expect(result).toMatchObject({ kind: "done", backfill: { status: "cancelled", nextIndex: 2, completed: 2, cancelledBy: "admin" } });
     expect(seen).toHaveLength(2);
+  });
+
+  it("runs every slot with the backfill's input, checked by the job's schema first (a bad one is refused naming the field, nothing written)", async () => {
+    const name = `bf-${process.pid}-${++counter}`;
+    const got: unknown[] = [];
+    const j = defineJob({ name, schedule: "0 * * * *", input: z.object({ days: z.number().int() }), defaultInput: { days: 1 }, handler: (c) => void got.push(c.input) });
+    const d = deps(j);
+    const { from, to } = range(2);
+    expect(await refusal(startBackfill(d, admin, { job: j, from, to, overlap: "skip", runInput: { days: "x" } }))).toMatchObject({ kind: "invalid", field: "input.days" });
+    expect(await refusal(previewBackfill(d, { job: j, from, to, overlap: "skip", runInput: { days: "x" } }))).toMatchObject({ field: "input.days" });
+    expect(await queryRows(ctx.db, sql`SELECT id FROM cron_backfills WHERE job_name = ${name}`)).toEqual([]);
+    const { backfill } = await startBackfill(d, admin, { job: j, from, to, overlap: "skip", runInput: { days: 30 } });
+    expect(backfill!.input).toEqual({ days: 30 });
+    await runBackfillNow(d, backfill!.id, { budgetMs: 60_000 });
+    expect(got).toEqual([{ days: 30 }, { days: 30 }]);
+    expect(await queryRows(ctx.db, sql`SELECT input FROM cron_job_logs WHERE job_name = ${name}`)).toEqual([{ input: { days: 30 } }, { input: { days: 30 } }]);
   });
 });

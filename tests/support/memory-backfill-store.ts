@@ -18,11 +18,11 @@ export class MemoryBackfillStore implements BackfillStore {
     private readonly now: () => number,
   ) {}
 
-  create(input: { jobName: string; slots: Date[]; overlap?: BackfillOverlap; actor?: string }): Backfill {
+  create(input: { jobName: string; slots: Date[]; overlap?: BackfillOverlap; actor?: string; input?: unknown }): Backfill {
     const at = new Date(this.now());
     const row: Backfill = {
       id: crypto.randomUUID(), jobName: input.jobName, from: input.slots[0], to: input.slots[input.slots.length - 1], overlap: input.overlap ?? "skip",
-      slots: input.slots, nextIndex: 0, ran: 0, completed: 0, failed: 0, skipped: 0, status: "running", error: null, lastRunId: null,
+      slots: input.slots, input: input.input ?? null, nextIndex: 0, ran: 0, completed: 0, failed: 0, skipped: 0, status: "running", error: null, lastRunId: null,
       actor: input.actor ?? "test", cancelRequestedAt: null, cancelledBy: null, runnerHolder: null, runnerExpiresAt: null, createdAt: at, updatedAt: at, finishedAt: null,
     };
     this.rows.set(row.id, row);

@@ -5,6 +5,7 @@ import type { Backfill } from "../../backfill/store";
 import { systemClock } from "../../cron/clock";
 import type { JobDefinition } from "../../cron/define-job";
 import { OperationError } from "../../cron/errors";
+import { requireRunInput } from "../../cron/input";
 import type { Actor } from "../../cron/vocabulary";
 import { cancelBackfill, createBackfill, PgBackfillStore } from "../../db/commands/backfills";
 import { inTransaction } from "../../db/commands/transaction";
@@ -20,24 +21,28 @@ import type { OperationDeps } from "./deps";
 
 const nowOf = (deps: Pick<OperationDeps, "engine">) => new Date((deps.engine.clock ?? systemClock).now());
 
-/** The dry run: what a backfill of the range would run. Changes nothing. */
-export function previewBackfill(deps: Pick<OperationDeps, "db" | "engine">, input: { job: JobDefinition } & BackfillRequest): Promise<BackfillPlan> {
+/** The dry run: what a backfill of the range would run (its input checked too). Changes nothing. */
+export async function previewBackfill(deps: Pick<OperationDeps, "db" | "engine">, input: { job: JobDefinition; runInput?: unknown } & BackfillRequest): Promise<BackfillPlan> {
+  requireRunInput(input.job, input.runInput);
   return planBackfill(new PgBackfillStore(deps.db), input.job, input, nowOf(deps));
 }
 
 /**
- * Starts a backfill of the plan's slots (job.backfill). Nothing to run (every slot taken, with
+ * Starts a backfill of the plan's slots (job.backfill), each run with `runInput` (checked by the
+ * job's input schema; none: the job's default). Nothing to run (every slot taken, with
  * overlap skip): no backfill, the plan says why. 409 backfill_running when one runs already.
  */
 export async function startBackfill(
   deps: Pick<OperationDeps, "db" | "engine">,
   actor: Actor,
-  input: { job: JobDefinition } & BackfillRequest,
+  input: { job: JobDefinition; runInput?: unknown } & BackfillRequest,
 ): Promise<{ plan: BackfillPlan; backfill: Backfill | null }> {
+  // Checked before anything is planned or written: 400 invalid_input naming the field.
+  const runInput = requireRunInput(input.job, input.runInput);
   const plan = await previewBackfill(deps, input);
   if (plan.toRun.length === 0) return { plan, backfill: null };
   const backfill = await inTransaction(deps.db, (tx) =>
-    createBackfill(tx, actor, { id: randomUUID(), jobName: input.job.name, from: input.from, to: input.to, overlap: input.overlap, slots: plan.toRun }),
+    createBackfill(tx, actor, { id: randomUUID(), jobName: input.job.name, from: input.from, to: input.to, overlap: input.overlap, slots: plan.toRun, input: runInput }),
   );
   return { plan, backfill };
 }
@@ -100,6 +105,7 @@ export function describeBackfill(b: Backfill) {
     createdAt: b.createdAt.toISOString(),
     updatedAt: b.updatedAt.toISOString(),
     finishedAt: b.finishedAt?.toISOString() ?? null,
+    input: b.input,
     slots: b.slots.map((s) => s.toISOString()),
   };
 }

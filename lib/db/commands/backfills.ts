@@ -18,6 +18,8 @@ export interface NewBackfill {
   to: Date;
   overlap: BackfillOverlap;
   slots: Date[];
+  /** Checked by the job's input schema already (lib/cron/input.ts); null: the default. */
+  input: unknown;
 }
 
 const isUniqueViolation = (error: unknown): boolean => {
@@ -33,10 +35,10 @@ export async function createBackfill(tx: Db, actor: Actor, input: NewBackfill): 
   try {
     [row] = await queryRows<BackfillRow>(
       tx,
-      sql`INSERT INTO cron_backfills (id, job_name, range_from, range_to, overlap, slots, actor)
+      sql`INSERT INTO cron_backfills (id, job_name, range_from, range_to, overlap, slots, input, actor)
           VALUES (${input.id}, ${input.jobName}, ${input.from.toISOString()}, ${input.to.toISOString()}, ${input.overlap},
             ARRAY(SELECT value::timestamptz FROM jsonb_array_elements_text(${JSON.stringify(input.slots.map((s) => s.toISOString()))}::jsonb) WITH ORDINALITY AS s(value, n) ORDER BY n),
-            ${actor.name})
+            ${input.input === null || input.input === undefined ? null : JSON.stringify(input.input)}::jsonb, ${actor.name})
           RETURNING ${BACKFILL_COLUMNS}`,
     );
   } catch (error) {
@@ -45,7 +47,7 @@ export async function createBackfill(tx: Db, actor: Actor, input: NewBackfill): 
     throw error;
   }
   await writeAudit(tx, actor, "job.backfill", input.jobName, {
-    backfillId: input.id, from: input.from.toISOString(), to: input.to.toISOString(), overlap: input.overlap, slots: input.slots.length,
+    backfillId: input.id, from: input.from.toISOString(), to: input.to.toISOString(), overlap: input.overlap, slots: input.slots.length, withInput: input.input !== null && input.input !== undefined,
   });
   return toBackfill(row!);
 }

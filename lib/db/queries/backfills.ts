@@ -6,7 +6,7 @@ import { num, toDate, toDateOrNull, type DbNumber, type DbTime } from "../rows";
 
 /** A backfill's columns, slots as JSON (the drivers differ on timestamptz[]). */
 export const BACKFILL_COLUMNS: SQL = sql.raw(
-  `id, job_name, range_from, range_to, overlap, array_to_json(slots) AS slots, next_index, ran, completed, failed, skipped, status, error,
+  `id, job_name, range_from, range_to, overlap, array_to_json(slots) AS slots, input, next_index, ran, completed, failed, skipped, status, error,
    last_run_id, actor, cancel_requested_at, cancelled_by, runner_holder, runner_expires_at, created_at, updated_at, finished_at`,
 );
 
@@ -17,6 +17,7 @@ export interface BackfillRow {
   range_to: DbTime;
   overlap: BackfillOverlap;
   slots: string[] | string;
+  input: unknown;
   next_index: DbNumber;
   ran: DbNumber;
   completed: DbNumber;
@@ -44,6 +45,7 @@ export function toBackfill(r: BackfillRow): Backfill {
     to: toDate(r.range_to),
     overlap: r.overlap,
     slots: slots.map((s) => new Date(s)),
+    input: r.input ?? null,
     nextIndex: num(r.next_index),
     ran: num(r.ran),
     completed: num(r.completed),
