@@ -74,6 +74,8 @@ describeWithPostgres("crondeck backfill [postgres]", () => {
       [["backfill", "backfill-hourly", "--from", "2020-01-01T00:00:00Z", "--to", to], "more than 1000 slots"],
       [["backfill", "no-such-job", "--from", from, "--to", to], "crondeck jobs list"],
       [["backfill", "--cancel", "nope"], "a backfill's id (a UUID)"],
+      [["backfill", "backfill-hourly", "--from", from, "--to", to, "--input", "{bad"], "not valid JSON"],
+      [["backfill", "backfill-hourly", "--from", from, "--to", to, "--dry-run", "--input", '{"days": 3}'], "takes no input"],
     ];
     for (const [args, message] of cases) {
       const r = await cli(args);
