@@ -1,7 +1,7 @@
 import type { JobDefinition } from "../cron/define-job";
 import { formatDurationMs } from "../cron/duration";
 import { nextRunAfter, type Schedule } from "../cron/schedule";
-import { scheduleInWords, scheduleNotation } from "../dashboard/format";
+import { gridUnits, scheduleInWords, scheduleNotation } from "../dashboard/format";
 import type { Db } from "../db/client";
 import { categoriesOf, jobsOverviewAndEvery, summarize, type DashboardSummary, type JobOverview, type JobsOverviewOptions } from "../db/queries/jobs";
 import { runningJobs, type RunningJob } from "../db/queries/runs";
@@ -18,7 +18,8 @@ export function describeSchedule(schedule: Schedule) {
     timezone: schedule.kind === "every" || schedule.kind === "once" ? "UTC" : schedule.timezone,
     scheduleKind: schedule.kind ?? "cron",
     scheduleInWords: scheduleInWords(notation),
-    every: schedule.kind === "every" ? formatDurationMs(schedule.everyMs) : null,
+    /** As a definition writes it ("90m", "7d"). */
+    every: schedule.kind === "every" ? gridUnits(schedule.everyMs) : null,
     everyMs: schedule.kind === "every" ? schedule.everyMs : null,
     offsetMs: schedule.kind === "every" ? schedule.offsetMs : null,
     runAt: schedule.kind === "once" ? schedule.at.toISOString() : null,

@@ -23,7 +23,7 @@ export function successRateLevel(rate: number | null | undefined): { level: Rate
 }
 
 /** Whole days, hours or minutes, compactly ("90m", "6h", "1d"): how an interval is written in a job definition. */
-function gridUnits(ms: number): string {
+export function gridUnits(ms: number): string {
   if (ms % 86_400_000 === 0) return `${ms / 86_400_000}d`;
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   return `${Math.round(ms / 60_000)}m`;

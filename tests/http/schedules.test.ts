@@ -106,7 +106,7 @@ describeWithPostgres("interval, one-time and bounded schedules over HTTP and the
     const byName = new Map<string, any>(list.body.jobs.map((j: any) => [j.name, j]));
     expect(byName.get("health-check")).toMatchObject({ scheduleKind: "cron", timezone: "UTC", every: null });
     expect(typeof byName.get("health-check").schedule).toBe("string");
-    expect(byName.get("feature-interval")).toMatchObject({ scheduleKind: "every", schedule: "every 7d offset 5117m", every: "168h", everyMs: 604_800_000, offsetMs: 307_020_000, timezone: "UTC", dispatch: "tick", scheduleInWords: "Every 7 days, offset 5117 minutes from the UTC grid" });
+    expect(byName.get("feature-interval")).toMatchObject({ scheduleKind: "every", schedule: "every 7d offset 5117m", every: "7d", everyMs: 604_800_000, offsetMs: 307_020_000, timezone: "UTC", dispatch: "tick", scheduleInWords: "Every 7 days, offset 5117 minutes from the UTC grid" });
     expect(new Date(byName.get("feature-interval").nextRunAt).getUTCDay()).toBe(0);
     expect(byName.get("feature-once")).toMatchObject({ scheduleKind: "once", runAt: "2026-03-01T12:00:00.000Z", nextRunAt: null });
     expect(byName.get("feature-bounded")).toMatchObject({ scheduleKind: "cron", schedule: "17 4 * * *", startAt: "2026-01-01T00:00:00.000Z", endAt: "2026-06-30T23:59:59.000Z", nextRunAt: null, dispatch: "vercel" });

@@ -65,7 +65,7 @@ describe("Sentry monitor config", () => {
 describe("describeJob", () => {
   it("keeps cron jobs' schedule and timezone, adds each kind's fields, and has no next run once a schedule has ended", () => {
     expect(describeJob(cron, now)).toMatchObject({ schedule: "0 1 * * *", timezone: "UTC", scheduleKind: "cron", every: null, startAt: "2026-01-01T00:00:00.000Z", endAt: "2026-02-01T00:00:00.000Z", nextRunAt: null });
-    expect(describeJob(interval, now)).toMatchObject({ schedule: "every 90m", timezone: "UTC", scheduleKind: "every", everyMs: 5_400_000, offsetMs: 0, scheduleInWords: "Every 90 minutes", nextRunAt: "2026-11-24T13:30:00.000Z" });
+    expect(describeJob(interval, now)).toMatchObject({ schedule: "every 90m", timezone: "UTC", scheduleKind: "every", every: "90m", everyMs: 5_400_000, offsetMs: 0, scheduleInWords: "Every 90 minutes", nextRunAt: "2026-11-24T13:30:00.000Z" });
     expect(describeJob(once, now)).toMatchObject({ schedule: "once 2026-12-24T09:00:00.000Z", scheduleKind: "once", runAt: "2026-12-24T09:00:00.000Z", nextRunAt: "2026-12-24T09:00:00.000Z" });
     expect(describeJob(once, new Date("2026-12-24T09:00:00Z")).nextRunAt).toBeNull();
   });
