@@ -56,7 +56,6 @@ describeWithPostgres("skip-next and snooze over HTTP", () => {
   });
 
   it("refuses bad requests with a 4xx naming the field, and changes nothing", async () => {
-    const before = await snapshot();
     const nextMinute = Math.ceil((Date.now() + 1) / MIN) * MIN;
     const cases: Array<[string, string, string, unknown, number, string | null]> = [
       ["POST", JOB, "skip-next", { slot: "tomorrow" }, 400, "slot"],
@@ -77,6 +76,9 @@ describeWithPostgres("skip-next and snooze over HTTP", () => {
       ["POST", "no-such-job", "snooze", { for: "1h" }, 404, null],
       ["POST", "feature-snooze-once", "skip-next", {}, 409, null],
     ];
+    const login = await call(base(), "POST", "/api/admin/session", { token: ADMIN_TOKEN }, { origin: base(), "content-type": "application/json" });
+    const cookie = login.setCookie.find((c) => c.startsWith("crondeck_session="))!.split(";")[0];
+    const before = await snapshot();
     for (const [method, job, action, body, status, field] of cases) {
       const reply = await call(base(), method, `/api/admin/cron-jobs/${job}/${action}`, body);
       expect(reply.status, `${method} ${job}/${action} ${JSON.stringify(body)}: ${reply.text}`).toBe(status);
@@ -85,6 +87,12 @@ describeWithPostgres("skip-next and snooze over HTTP", () => {
       expect(reply.text).not.toMatch(/at .*\.(ts|js):\d+/);
     }
     expect((await call(base(), "POST", `/api/admin/cron-jobs/${JOB}/snooze`, { for: "1h" }, { "content-type": "application/json" })).status).toBe(401);
+    // A dashboard session's cookie without its own Origin (a cross-site form) is refused before anything is read.
+    for (const origin of [undefined, "https://evil.example"]) {
+      const headers: Record<string, string> = { cookie, "content-type": "application/json", ...(origin ? { origin } : {}) };
+      expect((await call(base(), "POST", `/api/admin/cron-jobs/${JOB}/snooze`, { for: "1h" }, headers)).status).toBe(403);
+      expect((await call(base(), "POST", `/api/admin/cron-jobs/${JOB}/skip-next`, {}, headers)).status).toBe(403);
+    }
     const get = await call(base(), "GET", `/api/admin/cron-jobs/${JOB}/snooze`);
     expect(get.status).toBe(405);
     expect(get.headers.allow).toBe("POST, DELETE");
