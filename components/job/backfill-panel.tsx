@@ -14,7 +14,7 @@ const HOUR_MS = 3_600_000;
  */
 export async function BackfillPanel({ job }: { job: JobDefinition }) {
   const runtime = await getRuntime();
-  const backfills = (await listBackfills({ db: runtime.database.db }, job.name, 5)).map(describeBackfill);
+  const backfills = (await listBackfills({ db: runtime.database.db }, job.name, 5)).map((b) => describeBackfill(b));
   // The default range: the last 24 full hours (the form's fields are plain ISO instants).
   const lastHour = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
   return (

@@ -62,7 +62,7 @@ export function handleListBackfills(request: Request, rawName: string): Promise<
   return adminRoute(request, "list backfills", async () => {
     const job = requireJob(rawName);
     const backfills = await listBackfills(operationDeps(await getRuntime()), job.name);
-    return json({ success: true, jobName: job.name, backfills: backfills.map(describeBackfill) });
+    return json({ success: true, jobName: job.name, backfills: backfills.map((b) => describeBackfill(b)) });
   });
 }
 

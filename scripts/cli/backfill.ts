@@ -108,7 +108,7 @@ export async function backfill(ctx: CliContext, input: CommandInput): Promise<nu
   const job = ctx.job(input.args[0]);
   if (input.options.list) {
     const list = await listBackfills(await ctx.ops(), job.name);
-    ctx.out.result({ ok: true, job: job.name, backfills: list.map(describeBackfill) }, () =>
+    ctx.out.result({ ok: true, job: job.name, backfills: list.map((b) => describeBackfill(b)) }, () =>
       list.length === 0
         ? `no backfills of ${job.name} yet`
         : table(["ID", "STATUS", "RANGE", "DONE", "BY", "CREATED"], list.map((b) => [b.id, b.status, `${b.from.toISOString()} .. ${b.to.toISOString()}`, progressLine(b), b.actor, formatTime(b.createdAt)])),

@@ -81,7 +81,7 @@ export function listBackfills(deps: Pick<OperationDeps, "db">, jobName: string, 
 }
 
 /** A backfill as the API, the CLI's --json and the dashboard show it. */
-export function describeBackfill(b: Backfill) {
+export function describeBackfill(b: Backfill, now: Date = new Date()) {
   return {
     id: b.id,
     jobName: b.jobName,
@@ -101,7 +101,9 @@ export function describeBackfill(b: Backfill) {
     actor: b.actor,
     cancelRequestedAt: b.cancelRequestedAt?.toISOString() ?? null,
     cancelledBy: b.cancelledBy,
-    runnerActive: b.runnerHolder !== null,
+    // A holder whose lease expired is a dead runner: the next tick takes the backfill over.
+    runnerActive: b.runnerHolder !== null && b.runnerExpiresAt !== null && b.runnerExpiresAt.getTime() > now.getTime(),
+    runnerExpiresAt: b.runnerExpiresAt?.toISOString() ?? null,
     createdAt: b.createdAt.toISOString(),
     updatedAt: b.updatedAt.toISOString(),
     finishedAt: b.finishedAt?.toISOString() ?? null,
