@@ -100,6 +100,10 @@ export async function handleExecute(request: Request, rawJobName: string, maxDur
     const refused = refuseTrigger(request, env);
     if (refused) return refused;
     const job = requireJob(rawJobName, getRegistry(env));
+    const runtime = await getRuntime();
+    // The slot is checked against the job as it runs now: a tick job's overridden schedule decides
+    // which slots it has (the engine applies the same overrides to the run itself).
+    const effective = runtime.engine.resolveJob ? await runtime.engine.resolveJob(job) : job;
 
     const url = new URL(request.url);
     refuseControlCharacters(Object.fromEntries(url.searchParams), "query");
@@ -110,7 +114,7 @@ export async function handleExecute(request: Request, rawJobName: string, maxDur
       retryOf = url.searchParams.get("run");
       if (!retryOf || !isUuid(retryOf)) throw new HttpError(400, "invalid_run", "trigger=retry needs run=<the run id of a run waiting for its retry>.");
     }
-    const scheduledFor = slotOf(url, trigger, job, Date.now());
+    const scheduledFor = slotOf(url, trigger, effective, Date.now());
     const input = trigger === "manual" && request.method === "POST" ? await manualInputOf(request, job) : null;
     // A call from a vercel.json older than the registry: flagged on the run, in the server log and in the answer.
     const stale = staleVercelSchedule(request.headers.get(VERCEL_CRON_SCHEDULE_HEADER), job, env.CRON_PLAN);
@@ -125,7 +129,6 @@ export async function handleExecute(request: Request, rawJobName: string, maxDur
         }
       : job;
 
-    const runtime = await getRuntime();
     const outcome = await runTrigger(runtime.engine, {
       job: runJob,
       trigger,

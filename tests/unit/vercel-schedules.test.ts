@@ -94,7 +94,7 @@ describe("the schedules cron:sync writes", () => {
 
   it("numericCronFields keeps the slots of every expression it rewrites, and refuses what is not cron", () => {
     for (const [cron] of TABLE) sameSlots(cron, numericCronFields(cron));
-    for (const j of [...jobs, ...demoJobs]) sameSlots(j.schedule.cron, numericCronFields(j.schedule.cron));
+    for (const j of [...jobs, ...demoJobs]) if (j.schedule.kind !== "every" && j.schedule.kind !== "once") sameSlots(j.schedule.cron, numericCronFields(j.schedule.cron));
     expect(() => numericCronFields("0 0 * * L")).toThrow();
     expect(() => numericCronFields("0 0 * * 1#2")).toThrow();
     expect(() => numericCronFields("0 0 * *")).toThrow(/5/);
