@@ -437,3 +437,21 @@ export function numericCronFields(expression: string): string {
     })
     .join(" ");
 }
+
+/** Whole days, hours or minutes, compactly ("90m", "6h", "1d"): how an interval is written in a job definition. */
+export function gridUnits(ms: number): string {
+  if (ms % 86_400_000 === 0) return `${ms / 86_400_000}d`;
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  return `${Math.round(ms / 60_000)}m`;
+}
+
+/**
+ * A schedule as one line of text, the API's and the CLI's `schedule` field: the cron expression
+ * as written for cron (unchanged, so existing clients read it as before), "every 90m" or
+ * "every 1d offset 6h" for an interval, "once 2026-12-24T09:00:00.000Z" for a one-time job.
+ */
+export function scheduleNotation(schedule: Schedule): string {
+  if (schedule.kind === "every") return `every ${gridUnits(schedule.everyMs)}${schedule.offsetMs ? ` offset ${gridUnits(schedule.offsetMs)}` : ""}`;
+  if (schedule.kind === "once") return `once ${schedule.at.toISOString()}`;
+  return schedule.cron;
+}

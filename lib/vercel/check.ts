@@ -2,7 +2,7 @@ import { FINISH_RESERVE_MS, INVOCATION_MAX_SECONDS, ROUTE_ANSWER_MARGIN_MS } fro
 import type { JobDefinition } from "../cron/define-job";
 import { formatDurationMs } from "../cron/duration";
 import { cronExpressionError } from "../cron/schedule";
-import { scheduleNotation } from "../dashboard/format";
+import { scheduleNotation } from "../cron/schedule";
 import { EXECUTE_PATH, isOncePerDay, routeNotes, routeOnPlan, TICK_PATH, vercelCronsFor, vercelScheduleIssues, withCrons, type JobRouteNote, type VercelCron, type VercelPlan } from "./crons";
 
 /**

@@ -1,6 +1,6 @@
 import type { JobDefinition } from "../cron/define-job";
 import { numericCronFields, slotAt } from "../cron/schedule";
-import { scheduleNotation } from "../dashboard/format";
+import { scheduleNotation } from "../cron/schedule";
 import type { DispatchMode } from "../cron/vocabulary";
 
 /** The Vercel plans whose cron and duration limits Crondeck knows. */

@@ -1,7 +1,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { JobDefinition } from "../../cron/define-job";
 import { nextRunAfter } from "../../cron/schedule";
-import { scheduleNotation } from "../../dashboard/format";
+import { scheduleNotation } from "../../cron/schedule";
 import { JOB_STATES, jobStateOf, type JobState, type RunStatus, type RunTrigger, type SkipReason } from "../../cron/vocabulary";
 import { queryRows, type Db } from "../client";
 import { iso, isoOrNull, num, type DbNumber, type DbTime } from "../rows";
