@@ -52,6 +52,14 @@ const BODY_ROUTES = new Set([
   "POST /api/admin/dead-letter-queue/[id]/retry",
   "POST /api/admin/dead-letter-queue/[id]/mark-failed",
   "PUT /api/admin/dead-letter-queue/[id]/notes",
+  "POST /api/admin/cron-jobs/[jobName]/backfill",
+  "POST /api/admin/backfills/[id]/cancel",
+  "POST /api/admin/cron-jobs/[jobName]/skip-next",
+  "DELETE /api/admin/cron-jobs/[jobName]/skip-next",
+  "POST /api/admin/cron-jobs/[jobName]/snooze",
+  "DELETE /api/admin/cron-jobs/[jobName]/snooze",
+  "PATCH /api/admin/cron-jobs/[jobName]/overrides",
+  "PUT /api/admin/cron-jobs/[jobName]/overrides",
 ]);
 
 /** Every route handler under app/ and the methods it exports. */
