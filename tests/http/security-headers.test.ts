@@ -164,6 +164,12 @@ describe("security headers on every page and API route", () => {
     const entry = dead.body?.entries?.find((e: { runId: string }) => e.runId === run.body.execution.id);
     expect(entry?.id, dead.text).toMatch(/^[0-9a-f-]{36}$/);
     values["dead-letter-queue/[id]"] = entry.id;
+    // A backfill of one past slot of demo-pulse (every minute): its GET answers 200.
+    const slot = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+    const range = { from: new Date(slot).toISOString(), to: new Date(slot + 30_000).toISOString() };
+    const backfill = await rawRequest(server.url, "POST", "/api/admin/cron-jobs/demo-pulse/backfill", { headers: { cookie, origin: server.url, "content-type": "application/json" }, body: range });
+    expect(backfill.body?.backfillId, backfill.text).toMatch(/^[0-9a-f-]{36}$/);
+    values["backfills/[id]"] = backfill.body.backfillId;
   });
 
   afterAll(async () => {
