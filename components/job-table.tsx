@@ -99,7 +99,7 @@ export function JobTable({ jobs, days, filtered }: { jobs: JobOverview[]; days: 
                   <Schedule cron={job.schedule} timezone={job.timezone} />
                 </td>
                 <td className={td}>
-                  <Time iso={job.nextRunAt} />
+                  {job.nextRunAt ? <Time iso={job.nextRunAt} /> : <span className={mutedText}>no further runs</span>}
                 </td>
                 <td className={td}>
                   <LastRun job={job} />
@@ -145,7 +145,7 @@ export function JobTable({ jobs, days, filtered }: { jobs: JobOverview[]; days: 
                 <div>
                   <dt className={`text-xs ${mutedText}`}>Next run</dt>
                   <dd>
-                    <Time iso={job.nextRunAt} />
+                    {job.nextRunAt ? <Time iso={job.nextRunAt} /> : <span className={mutedText}>no further runs</span>}
                   </dd>
                 </div>
                 <div>

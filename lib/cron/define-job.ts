@@ -261,7 +261,7 @@ const durationSchema = z.union([z.string(), z.number()]).superRefine((value, ctx
 const instantSchema = z.union([
   z.date(),
   z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/, 'must be an ISO 8601 instant with its offset, such as "2026-12-24T09:00:00Z"'),
-]);
+], { error: 'must be a valid Date, or an ISO 8601 instant with its offset such as "2026-12-24T09:00:00Z"' });
 
 const rateThresholdSchema = z.union([
   z.literal(false),

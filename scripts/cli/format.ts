@@ -70,6 +70,9 @@ export function explainSkip(reason: string, jobName: string): string {
     already_running: " (a long run, or a stale lease: `crondeck locks list`)",
     paused: ` (\`crondeck jobs resume ${jobName}\`)`,
     dead_lettered: ` (\`crondeck dlq recover ${jobName}\`)`,
+    snoozed: ` (\`crondeck jobs unsnooze ${jobName}\` ends it)`,
+    skip_requested: ` (\`crondeck jobs unskip ${jobName}\` takes it back)`,
+    upstream_failed: ` (\`crondeck jobs deps ${jobName}\` shows which)`,
   };
   if (!(reason in SKIP_REASONS)) return reason;
   return `${SKIP_REASONS[reason as SkipReason]}${nextStep[reason as SkipReason] ?? ""}`;

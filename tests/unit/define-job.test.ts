@@ -131,7 +131,7 @@ describe("interval, one-time and bounded schedules, jitter: what the types canno
   it("runAt is an instant with its offset, alone (no schedule, no bounds)", () => {
     bad({ runAt: "tomorrow" }, /runAt.*ISO 8601/);
     bad({ runAt: "2026-12-24T09:00:00" }, /runAt.*ISO 8601/); // no offset: which 09:00?
-    bad({ runAt: new Date("nope") }, /sched-bad": runAt/);
+    bad({ runAt: new Date("nope") }, /sched-bad": runAt must be a valid Date/);
     bad({ runAt: "2026-12-24T09:00:00Z", schedule: "0 1 * * *" }, /runAt.*cannot be combined with schedule/);
     bad({ runAt: "2026-12-24T09:00:00Z", endAt: "2027-01-01T00:00:00Z" }, /runAt.*startAt or endAt/);
     bad({}, /schedule.*is required/);
