@@ -47,6 +47,8 @@ export async function jobsList(ctx: CliContext, _input: CommandInput): Promise<n
         deadLettered: state.deadLettered,
         deadLetterReason: state.deadLetterReason,
         consecutiveFailures: state.consecutiveFailures,
+        snoozedUntil: state.snoozedUntil,
+        skipSlots: state.skipSlots,
         lease: row?.lease ?? null,
       },
       lastRun: row?.lastRun ? { ...row.lastRun, error: row.lastRun.error ? ctx.redact(row.lastRun.error) : null } : null,
@@ -60,7 +62,9 @@ export async function jobsList(ctx: CliContext, _input: CommandInput): Promise<n
           list.map((j) => [
             j.name,
             j.timezone === "UTC" ? j.schedule : `${j.schedule} (${j.timezone})`,
-            j.state.lease ? `${j.state.status}, running` : j.state.status,
+            [j.state.status, j.state.snoozedUntil && Date.parse(j.state.snoozedUntil) > now.getTime() ? `snoozed until ${formatRelative(j.state.snoozedUntil, now)}` : null, j.state.lease ? "running" : null]
+              .filter(Boolean)
+              .join(", "),
             j.lastRun ? `${j.lastRun.status} ${formatRelative(j.lastRun.startedAt, now)}` : "never",
             j.nextRunAt ? formatRelative(j.nextRunAt, now) : "no further runs",
             formatDurationMs(j.timeoutMs),
