@@ -7,8 +7,8 @@ import { SENDING } from "./alerts";
 import { num, type DbNumber } from "./rows";
 
 /**
- * Retention for every table that is history: run logs, alerts, the audit log and settled
- * dead-letter entries. Each batch is ONE statement on its own (no surrounding transaction),
+ * Retention for every table that is history: run logs, alerts, the audit log, settled
+ * dead-letter entries and ended backfills. Each batch is ONE statement on its own (no surrounding transaction),
  * so it commits when it returns: a crash, a timeout or a failed later batch keeps what the
  * earlier batches deleted, and the next cleanup goes on from there. The loop runs here, in
  * TypeScript, which works on every driver (PGlite, node-postgres, Neon's); a PROCEDURE with
@@ -20,7 +20,7 @@ import { num, type DbNumber } from "./rows";
  */
 
 /** The tables retention trims, in the order a cleanup visits them. */
-export const RETENTION_TABLES = ["cron_dead_letters", "cron_alerts", "cron_audit_log", "cron_job_logs"] as const;
+export const RETENTION_TABLES = ["cron_dead_letters", "cron_alerts", "cron_audit_log", "cron_job_logs", "cron_backfills"] as const;
 export type RetentionTable = (typeof RETENTION_TABLES)[number];
 
 /** Runs in these statuses are never deleted, however old: they have not finished. */
@@ -97,6 +97,13 @@ const RULES: Record<RetentionTable, TableRule> = {
     age: sql`t.created_at`,
     due: (cutoff) => sql`t.created_at < ${cutoff}::timestamptz`,
   },
+  // An ended backfill is the record of its runs: it goes with them (CRON_LOG_RETENTION_DAYS after
+  // it ended); a running one never (its runner resumes it). The audit log keeps who started it.
+  cron_backfills: {
+    key: sql`t.id`,
+    age: sql`coalesce(t.finished_at, t.updated_at)`,
+    due: (cutoff) => sql`t.status <> 'running' AND coalesce(t.finished_at, t.updated_at) < ${cutoff}::timestamptz`,
+  },
   cron_dead_letters: {
     key: sql`t.id`,
     // When it settled: resolved_at (replayed, marked failed), else its last change.
@@ -114,11 +121,12 @@ export function retentionCutoffs(policy: RetentionPolicy, now: Date): Record<Ret
     cron_alerts: new Date(Math.min(daysAgo(policy.alertDays).getTime(), now.getTime() - policy.alertWindowMs)),
     cron_audit_log: daysAgo(policy.auditDays),
     cron_dead_letters: daysAgo(policy.deadLetterDays),
+    cron_backfills: daysAgo(policy.logDays),
   };
 }
 
 function days(policy: RetentionPolicy, table: RetentionTable): number {
-  return { cron_job_logs: policy.logDays, cron_alerts: policy.alertDays, cron_audit_log: policy.auditDays, cron_dead_letters: policy.deadLetterDays }[table];
+  return { cron_job_logs: policy.logDays, cron_alerts: policy.alertDays, cron_audit_log: policy.auditDays, cron_dead_letters: policy.deadLetterDays, cron_backfills: policy.logDays }[table];
 }
 
 /**

@@ -79,7 +79,7 @@ function steppingClock(stepMs: number): Clock {
 describeOnDatabases("retention", (ctx) => {
   beforeEach(async () => {
     // Each test starts from empty history tables, so a report's counts are its own rows.
-    await ctx.db.execute(sql`TRUNCATE cron_job_logs, cron_dead_letters, cron_alerts, cron_audit_log`);
+    await ctx.db.execute(sql`TRUNCATE cron_job_logs, cron_dead_letters, cron_alerts, cron_audit_log, cron_backfills`);
     await ctx.db.execute(sql`DROP TRIGGER IF EXISTS trg_retention_refuse ON cron_job_logs`);
   });
 
@@ -116,6 +116,19 @@ describeOnDatabases("retention", (ctx) => {
     const auditDue = await insertAudit(ctx.db, past(365, MINUTE));
     const auditKept = await insertAudit(ctx.db, past(365, -MINUTE));
 
+    // Backfills: with the runs (90 days) after they ended; a running one never.
+    const backfill = (status: string, endedDaysAgo: number, plusMs = 0) =>
+      queryRows<{ id: string }>(
+        ctx.db,
+        sql`INSERT INTO cron_backfills (id, job_name, range_from, range_to, overlap, slots, status, actor, created_at, updated_at, finished_at)
+            VALUES (gen_random_uuid(), ${job}, ${past(400)}::timestamptz, ${past(399)}::timestamptz, 'skip', '{}', ${status}, 'test',
+                    ${past(400)}::timestamptz, ${past(endedDaysAgo, plusMs)}::timestamptz, CASE WHEN ${status} = 'running' THEN NULL ELSE ${past(endedDaysAgo, plusMs)}::timestamptz END)
+            RETURNING id::text AS id`,
+      ).then((rows) => rows[0].id);
+    const backfillDue = await backfill("completed", 90, MINUTE);
+    const backfillKept = await backfill("cancelled", 90, -MINUTE);
+    const backfillRunning = await backfill("running", 300);
+
     const report = await runRetention(ctx.db, policyOf(), { now });
     expect(report.complete).toBe(true);
     expect(report.tables.map((t) => [t.table, t.status, t.deleted, t.remaining])).toEqual([
@@ -123,8 +136,12 @@ describeOnDatabases("retention", (ctx) => {
       ["cron_alerts", "done", 1, 0],
       ["cron_audit_log", "done", 1, 0],
       ["cron_job_logs", "done", 4, 0],
+      ["cron_backfills", "done", 1, 0],
     ]);
-    expect(report.deleted).toBe(8);
+    expect(report.deleted).toBe(9);
+    const backfillsLeft = await ids(ctx.db, sql`SELECT id::text AS id FROM cron_backfills`);
+    expect(backfillsLeft).toEqual([backfillKept, backfillRunning].sort());
+    expect(backfillsLeft).not.toContain(backfillDue);
 
     const left = {
       runs: await ids(ctx.db, sql`SELECT id::text AS id FROM cron_job_logs`),
@@ -144,7 +161,7 @@ describeOnDatabases("retention", (ctx) => {
     // A second run finds nothing more.
     const again = await runRetention(ctx.db, policyOf(), { now });
     expect(again).toMatchObject({ complete: true, deleted: 0, remaining: 0 });
-    expect(again.tables.map((t) => t.batches)).toEqual([1, 1, 1, 1]);
+    expect(again.tables.map((t) => t.batches)).toEqual([1, 1, 1, 1, 1]);
   });
 
   it("keeps alert rows inside the longest re-alert window of any job, past CRON_ALERT_RETENTION_DAYS", async () => {
