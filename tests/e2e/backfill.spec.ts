@@ -1,6 +1,6 @@
-import { mkdirSync } from "node:fs";
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type BrowserContext, type Page } from "@playwright/test";
+import { signedIn, SCREENSHOTS } from "./signed-in";
 
 /**
  * Backfill on the dashboard in Chromium, against the backfill feature jobs (lib/jobs/feature-jobs/
@@ -9,21 +9,13 @@ import { expect, test, type BrowserContext, type Page } from "@playwright/test";
  * preview then shows the slots taken; a slow backfill cancelled mid-way stops before its next slot.
  */
 
-const BASE = process.env.CRONDECK_E2E_BASE_URL!;
-const ADMIN_TOKEN = process.env.CRONDECK_E2E_ADMIN_TOKEN!;
-const SCREENSHOTS = "test-results/screenshots";
 const HOUR = 3_600_000;
 
 let context: BrowserContext;
 let page: Page;
 
 test.beforeAll(async ({ browser }) => {
-  expect(BASE, "the global setup sets CRONDECK_E2E_BASE_URL").toBeTruthy();
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  context = await browser.newContext({ baseURL: BASE, viewport: { width: 1440, height: 900 }, locale: "en-US", timezoneId: "Europe/Paris" });
-  const login = await context.request.post("/api/admin/session", { headers: { origin: new URL(BASE).origin }, data: { token: ADMIN_TOKEN } });
-  expect(login.status(), await login.text()).toBe(200);
-  page = await context.newPage();
+  ({ context, page } = await signedIn(browser));
 });
 
 test.afterAll(async () => {

@@ -1,7 +1,7 @@
-import { mkdirSync } from "node:fs";
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type BrowserContext, type Page } from "@playwright/test";
 import pg from "pg";
+import { signedIn, SCREENSHOTS } from "./signed-in";
 
 /**
  * Job dependencies on the dashboard in Chromium, against the feature jobs' ETL chain
@@ -12,11 +12,8 @@ import pg from "pg";
  * skips without it); the downstream's triggers go through the execute route and its gate.
  */
 
-const BASE = process.env.CRONDECK_E2E_BASE_URL!;
-const ADMIN_TOKEN = process.env.CRONDECK_E2E_ADMIN_TOKEN!;
 const CRON_SECRET = process.env.CRONDECK_E2E_CRON_SECRET!;
 const DATABASE_URL = process.env.CRONDECK_E2E_DATABASE_URL;
-const SCREENSHOTS = "test-results/screenshots";
 
 let context: BrowserContext;
 let page: Page;
@@ -31,12 +28,8 @@ function latestSlot(now = new Date()): Date {
 test.skip(!DATABASE_URL, "needs the Postgres server (TEST_DATABASE_URL): the spec writes the upstream's run in flight into the server's database");
 
 test.beforeAll(async ({ browser }) => {
-  mkdirSync(SCREENSHOTS, { recursive: true });
   pool = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
-  context = await browser.newContext({ baseURL: BASE, viewport: { width: 1440, height: 900 }, locale: "en-US", timezoneId: "UTC" });
-  const login = await context.request.post("/api/admin/session", { headers: { origin: new URL(BASE).origin }, data: { token: ADMIN_TOKEN } });
-  expect(login.status(), await login.text()).toBe(200);
-  page = await context.newPage();
+  ({ context, page } = await signedIn(browser, "UTC"));
 });
 
 test.afterAll(async () => {

@@ -1,6 +1,5 @@
-import { mkdirSync } from "node:fs";
-import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type BrowserContext, type Page } from "@playwright/test";
+import { signedIn, SCREENSHOTS, expectAccessible as expectAccessibleOn } from "./signed-in";
 
 /**
  * Run-time overrides on the dashboard in Chromium, against the overrides feature jobs
@@ -11,20 +10,13 @@ import { expect, test, type BrowserContext, type Page } from "@playwright/test";
  */
 
 const BASE = process.env.CRONDECK_E2E_BASE_URL!;
-const ADMIN_TOKEN = process.env.CRONDECK_E2E_ADMIN_TOKEN!;
-const SCREENSHOTS = "test-results/screenshots";
 const PATH = "/api/admin/cron-jobs/feature-override-slow/overrides";
 
 let context: BrowserContext;
 let page: Page;
 
 test.beforeAll(async ({ browser }) => {
-  expect(BASE, "the global setup sets CRONDECK_E2E_BASE_URL").toBeTruthy();
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  context = await browser.newContext({ baseURL: BASE, viewport: { width: 1440, height: 900 }, locale: "en-US", timezoneId: "Europe/Paris" });
-  const login = await context.request.post("/api/admin/session", { headers: { origin: new URL(BASE).origin }, data: { token: ADMIN_TOKEN } });
-  expect(login.status(), await login.text()).toBe(200);
-  page = await context.newPage();
+  ({ context, page } = await signedIn(browser));
 });
 
 test.afterAll(async () => {
@@ -32,11 +24,7 @@ test.afterAll(async () => {
   await context?.close();
 });
 
-async function expectAccessible(name: string) {
-  const results = await new AxeBuilder({ page }).analyze();
-  const bad = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(bad.map((v) => `${v.id}: ${v.help}`), `axe on ${name}`).toEqual([]);
-}
+const expectAccessible = (name: string) => expectAccessibleOn(page, name);
 
 const overridesOf = async () => ((await (await context.request.get(PATH)).json()) as { overrides: Record<string, unknown> }).overrides;
 

@@ -1,6 +1,6 @@
-import { mkdirSync } from "node:fs";
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type BrowserContext, type Page } from "@playwright/test";
+import { signedIn, SCREENSHOTS } from "./signed-in";
 
 /**
  * Skip-next and snooze on the dashboard in Chromium, against the snooze feature job
@@ -12,9 +12,7 @@ import { expect, test, type BrowserContext, type Page } from "@playwright/test";
  */
 
 const BASE = process.env.CRONDECK_E2E_BASE_URL!;
-const ADMIN_TOKEN = process.env.CRONDECK_E2E_ADMIN_TOKEN!;
 const CRON_SECRET = process.env.CRONDECK_E2E_CRON_SECRET!;
-const SCREENSHOTS = "test-results/screenshots";
 const JOB = "feature-snooze";
 const MIN = 60_000;
 
@@ -22,12 +20,7 @@ let context: BrowserContext;
 let page: Page;
 
 test.beforeAll(async ({ browser }) => {
-  expect(BASE, "the global setup sets CRONDECK_E2E_BASE_URL").toBeTruthy();
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  context = await browser.newContext({ baseURL: BASE, viewport: { width: 1440, height: 900 }, locale: "en-US", timezoneId: "Europe/Paris" });
-  const login = await context.request.post("/api/admin/session", { headers: { origin: new URL(BASE).origin }, data: { token: ADMIN_TOKEN } });
-  expect(login.status(), await login.text()).toBe(200);
-  page = await context.newPage();
+  ({ context, page } = await signedIn(browser));
 });
 
 test.afterAll(async () => {
