@@ -134,3 +134,11 @@ BEGIN
    WHERE l.id = v_run;
   RETURN QUERY SELECT 'skipped'::text, 'already_running'::text, v_run, NULL::bigint, now(), NULL::timestamptz, v_blocking;
 END $$;
+--> statement-breakpoint
+-- "Every column" of the recent runs: the view's l.* was expanded when it was created, so it is
+-- recreated to carry the new input column too.
+CREATE OR REPLACE VIEW recent_cron_executions AS
+SELECT l.*
+FROM cron_job_logs l
+WHERE l.started_at >= now() - interval '7 days'
+ORDER BY l.started_at DESC, l.id DESC;

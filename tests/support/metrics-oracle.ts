@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import { sql } from "drizzle-orm";
+import { SKIP_REASONS } from "@/lib/cron/vocabulary";
 import { queryRows, type Db } from "@/lib/db/client";
 
 /**
@@ -75,7 +76,8 @@ export function parseScrape(text: string): ParsedScrape {
 }
 
 const FINAL = ["completed", "failed", "timed_out", "abandoned", "missed"];
-const SKIPS = ["already_running", "duplicate", "disabled", "paused", "dead_lettered"];
+// Every skip reason the vocabulary names has its series (zero when none happened); the values below are counted independently.
+const SKIPS = Object.keys(SKIP_REASONS);
 const LOSERS = ["already_running", "duplicate"];
 const IN_PROGRESS = ["started", "queued", "retry_scheduled"];
 const CHANNELS = ["slack", "email", "webhook", "sentry"];
