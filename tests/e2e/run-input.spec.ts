@@ -101,10 +101,14 @@ test("a dead letter shows its run's input and replays with an edited one", async
   await expect(entry.locator('[data-field-error="batch"]')).toContainText("input.batch:");
 
   await editor.fill('{"batch": "e2e-august", "fail": false}');
-  await entry.getByRole("button", { name: "Replay with this input" }).click();
-  const started = entry.getByRole("status").getByRole("link");
-  await expect(started).toBeVisible();
-  const replayId = new URL((await started.getAttribute("href"))!, BASE).searchParams.get("run")!;
+  // The replay's id from the API's answer: once the replay succeeds the entry is no longer
+  // pending and leaves the list, so its "started" link may be gone before the test reads it.
+  const [answer] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === "POST" && /^\/api\/admin\/dead-letter-queue\/[^/]+\/retry$/.test(new URL(r.url()).pathname)),
+    entry.getByRole("button", { name: "Replay with this input" }).click(),
+  ]);
+  expect(answer.status(), await answer.text()).toBe(202);
+  const replayId = ((await answer.json()) as { executionId: string }).executionId;
   expect(await settled(replayId)).toMatchObject({ status: "completed", trigger: "replay", input: { batch: "e2e-august", fail: false } });
   await page.screenshot({ path: `${SCREENSHOTS}/run-input-dead-letter.png`, fullPage: true });
   await expectAccessible("the dead-letter page with a replay input form");
