@@ -89,7 +89,19 @@ export async function createTestDatabase(kind: TestDatabaseKind, options: { migr
       await database.close();
       const cleanup = new pg.Client({ connectionString: adminUrl });
       await cleanup.connect();
-      await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      // A pool the test ended a moment ago may still be closing its connections: a forced drop
+      // now would terminate them mid-close, and their pool would emit that as an unhandled
+      // error in the test process. Wait for them to go (about a second at most), then force.
+      for (let i = 0; ; i++) {
+        try {
+          await cleanup.query(i < 20 ? `DROP DATABASE IF EXISTS ${name}` : `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+          break;
+        } catch (error) {
+          // 55006: the database is being accessed by other users.
+          if ((error as { code?: string }).code !== "55006" || i >= 20) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      }
       await cleanup.end();
     },
   };
