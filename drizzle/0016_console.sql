@@ -1,0 +1,1 @@
+-- 0016_console: written by its part of issue 15 (reserved slot; an empty file applies nothing)

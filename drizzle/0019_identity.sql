@@ -1,0 +1,1 @@
+-- 0019_identity: written by its part of issue 15 (reserved slot; an empty file applies nothing)
