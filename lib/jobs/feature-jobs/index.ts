@@ -1,4 +1,5 @@
 import { backfillFeatureJobs } from "./backfill";
+import { consoleFeatureJobs } from "./console";
 import { dependencyFeatureJobs } from "./dependencies";
 import { inputFeatureJobs } from "./input";
 import { overrideFeatureJobs } from "./overrides";
@@ -6,4 +7,4 @@ import { scheduleFeatureJobs } from "./schedule";
 import { snoozeFeatureJobs } from "./snooze";
 
 /** The schedule features' test jobs (CRONDECK_FAULT_JOBS=1): intervals, dependencies, input, backfill, snooze, overrides. */
-export const featureJobs = [...scheduleFeatureJobs, ...dependencyFeatureJobs, ...inputFeatureJobs, ...backfillFeatureJobs, ...snoozeFeatureJobs, ...overrideFeatureJobs];
+export const featureJobs = [...scheduleFeatureJobs, ...dependencyFeatureJobs, ...inputFeatureJobs, ...backfillFeatureJobs, ...snoozeFeatureJobs, ...overrideFeatureJobs, ...consoleFeatureJobs];
