@@ -75,7 +75,7 @@ async function rollupVsRaw(db: Db, jobName: string, unit: "hour" | "day" = "hour
           WHERE job_name = ${jobName} AND status IN ('completed', 'failed', 'timed_out', 'abandoned', 'missed')
         ), h AS (
           SELECT bucket, crondeck_duration_bucket(duration_ms) AS idx, count(*) AS n FROM r
-          WHERE status IN ('completed', 'failed', 'timed_out', 'abandoned') AND duration_ms IS NOT NULL GROUP BY 1, 2
+          WHERE status IN ('completed', 'failed', 'timed_out') AND duration_ms IS NOT NULL GROUP BY 1, 2
         )
         SELECT r.bucket,
                count(*) FILTER (WHERE status = 'completed')::int AS successes,
@@ -83,8 +83,8 @@ async function rollupVsRaw(db: Db, jobName: string, unit: "hour" | "day" = "hour
                count(*) FILTER (WHERE status = 'timed_out')::int AS timed_out,
                count(*) FILTER (WHERE status = 'abandoned')::int AS abandoned,
                count(*) FILTER (WHERE status = 'missed')::int AS missed,
-               coalesce(sum(duration_ms) FILTER (WHERE status IN ('completed', 'failed', 'timed_out', 'abandoned')), 0)::bigint::text AS sum,
-               count(duration_ms) FILTER (WHERE status IN ('completed', 'failed', 'timed_out', 'abandoned'))::int AS duration_count,
+               coalesce(sum(duration_ms) FILTER (WHERE status IN ('completed', 'failed', 'timed_out')), 0)::bigint::text AS sum,
+               count(duration_ms) FILTER (WHERE status IN ('completed', 'failed', 'timed_out'))::int AS duration_count,
                (SELECT coalesce(json_object_agg(h.idx, h.n ORDER BY h.idx), '{}'::json)::text FROM h WHERE h.bucket = r.bucket) AS hist
         FROM r GROUP BY r.bucket ORDER BY r.bucket`,
   );
@@ -127,13 +127,16 @@ describeOnDatabases("dashboard rollup (cron_job_stats_hourly)", (ctx) => {
     await ctx.db.execute(sql`UPDATE cron_job_logs SET status = 'completed', duration_ms = 1200, error_message = 'x' WHERE id = ${id}::uuid`);
     expect(await rollupTotals(ctx.db, name)).toMatchObject({ successes: 1, failures: 0, duration_count: 1, sum: 1200 });
     // final -> another final: moves, does not add.
-    await ctx.db.execute(sql`UPDATE cron_job_logs SET status = 'abandoned', duration_ms = 3000 WHERE id = ${id}::uuid`);
+    await ctx.db.execute(sql`UPDATE cron_job_logs SET status = 'timed_out', duration_ms = 3000 WHERE id = ${id}::uuid`);
     expect(await rollupTotals(ctx.db, name)).toMatchObject({ successes: 0, failures: 1, duration_count: 1, sum: 3000 });
+    // Abandoned: still a failure, but its duration (until its lease was found expired) is not how long it took (0016).
+    await ctx.db.execute(sql`UPDATE cron_job_logs SET status = 'abandoned', duration_ms = 21600000 WHERE id = ${id}::uuid`);
+    expect(await rollupTotals(ctx.db, name)).toMatchObject({ successes: 0, failures: 1, duration_count: 0, sum: 0 });
     // Inserted directly in a final status: missed slots count; skips are not rolled up (no contention for burst losers).
     await insertRun(ctx.db, { job: name, status: "skipped", ago: "9 minutes", durationMs: 0, skipReason: "already_running" });
     await insertRun(ctx.db, { job: name, status: "missed", ago: "8 minutes", durationMs: 0 });
     await insertRun(ctx.db, { job: name, status: "failed", ago: "7 minutes", durationMs: 20 });
-    expect(await rollupTotals(ctx.db, name)).toMatchObject({ successes: 0, failures: 2, missed: 1, duration_count: 2, sum: 3020 });
+    expect(await rollupTotals(ctx.db, name)).toMatchObject({ successes: 0, failures: 2, missed: 1, duration_count: 1, sum: 20 });
     await expectRollupExact(ctx.db, name);
   });
 

@@ -101,7 +101,7 @@ export async function expectedSamples(db: Db, opts: { jobs: string[]; now: Date;
     for (const status of FINAL) out.set(sampleKey("crondeck_runs_total", { job, status }), count(status));
     for (const status of IN_PROGRESS) out.set(sampleKey("crondeck_runs_in_progress", { job, status }), count(status));
 
-    const durations = (await queryRows<{ d: number }>(db, sql`SELECT duration_ms AS d FROM cron_job_logs WHERE job_name = ${job} AND status IN ('completed', 'failed', 'timed_out', 'abandoned') AND duration_ms IS NOT NULL`)).map((r) => n(r.d));
+    const durations = (await queryRows<{ d: number }>(db, sql`SELECT duration_ms AS d FROM cron_job_logs WHERE job_name = ${job} AND status IN ('completed', 'failed', 'timed_out') AND duration_ms IS NOT NULL`)).map((r) => n(r.d));
     for (const bound of BOUNDS_MS) out.set(sampleKey("crondeck_run_duration_seconds_bucket", { job, le: String(bound / 1000) }), durations.filter((d) => d <= bound).length);
     out.set(sampleKey("crondeck_run_duration_seconds_bucket", { job, le: "+Inf" }), durations.length);
     out.set(sampleKey("crondeck_run_duration_seconds_count", { job }), durations.length);

@@ -26,7 +26,7 @@ export interface JobTotals {
   timedOut: number;
   abandoned: number;
   missed: number;
-  /** Over finished runs with a duration. */
+  /** Over runs whose holder recorded their end (completed, failed, timed out) with a duration: an abandoned run's is not how long it took (0016). */
   durationSumMs: number;
   durationCount: number;
   /** The rollup's sparse duration histogram summed over the job's days: rollup bucket index -> runs. */
