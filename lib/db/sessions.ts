@@ -23,6 +23,8 @@ export interface SessionRecord {
   tokenFingerprint: string;
   ipAddress: string | null;
   userAgent: string | null;
+  /** The person's role (admin for the ADMIN_TOKEN login). */
+  role: string;
 }
 
 interface SessionDbRow {
@@ -36,9 +38,10 @@ interface SessionDbRow {
   token_fingerprint: string;
   ip_address: string | null;
   user_agent: string | null;
+  role: string;
 }
 
-const COLUMNS = sql`id, actor, created_at, last_seen_at, expires_at, revoked_at, revoked_reason, token_fingerprint, ip_address, user_agent`;
+const COLUMNS = sql`id, actor, created_at, last_seen_at, expires_at, revoked_at, revoked_reason, token_fingerprint, ip_address, user_agent, role`;
 
 function toRecord(r: SessionDbRow): SessionRecord {
   return {
@@ -52,6 +55,7 @@ function toRecord(r: SessionDbRow): SessionRecord {
     tokenFingerprint: r.token_fingerprint,
     ipAddress: r.ip_address ?? null,
     userAgent: r.user_agent ?? null,
+    role: r.role,
   };
 }
 
@@ -63,14 +67,16 @@ export interface NewSession {
   tokenFingerprint: string;
   ipAddress: string | null;
   userAgent: string | null;
+  /** Defaults to admin (the ADMIN_TOKEN login). */
+  role?: string;
 }
 
 export async function insertSession(db: Db, s: NewSession): Promise<SessionRecord> {
   const [row] = await queryRows<SessionDbRow>(
     db,
-    sql`INSERT INTO cron_admin_sessions (id, actor, created_at, last_seen_at, expires_at, token_fingerprint, ip_address, user_agent)
+    sql`INSERT INTO cron_admin_sessions (id, actor, created_at, last_seen_at, expires_at, token_fingerprint, ip_address, user_agent, role)
         VALUES (${s.id}, ${s.actor}, ${s.now.toISOString()}::timestamptz, ${s.now.toISOString()}::timestamptz, ${s.expiresAt.toISOString()}::timestamptz,
-                ${s.tokenFingerprint}, ${s.ipAddress}, ${s.userAgent})
+                ${s.tokenFingerprint}, ${s.ipAddress}, ${s.userAgent}, ${s.role ?? "admin"})
         RETURNING ${COLUMNS}`,
   );
   return toRecord(row);
