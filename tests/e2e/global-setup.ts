@@ -4,8 +4,6 @@ import { join, resolve } from "node:path";
 import type { FullConfig } from "@playwright/test";
 import buildNext from "../support/build-next";
 import { createAppDatabase } from "../support/db";
-import { seedMonthOfRuns } from "../support/month-history";
-import { openDatabase } from "@/lib/db/client";
 import { projectRoot, startNextServer } from "../support/next-server";
 import { E2E_STATE_KEY, type E2EState } from "./state";
 
@@ -61,16 +59,6 @@ export default async function globalSetup(_config: FullConfig): Promise<void> {
     // First use opens and migrates the database.
     const warm = await fetch(`${server.url}/api/cron/jobs/health-check`, { headers: { authorization: `Bearer ${cronSecret}` } });
     if (warm.status !== 200) throw new Error(`warm-up answered ${warm.status}: ${await warm.text()}\n${server.output()}`);
-    // A month of history for the console jobs (lib/jobs/feature-jobs/console.ts), on the Postgres
-    // server only: a PGlite directory belongs to the server's process alone.
-    if ("DATABASE_URL" in database.env) {
-      const seeded = await openDatabase({ kind: "postgres", url: database.env.DATABASE_URL });
-      try {
-        await seedMonthOfRuns(seeded.db);
-      } finally {
-        await seeded.close();
-      }
-    }
   } catch (error) {
     await server?.stop();
     await database.dispose();

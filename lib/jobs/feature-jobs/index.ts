@@ -1,5 +1,4 @@
 import { backfillFeatureJobs } from "./backfill";
-import { consoleFeatureJobs } from "./console";
 import { dependencyFeatureJobs } from "./dependencies";
 import { inputFeatureJobs } from "./input";
 import { overrideFeatureJobs } from "./overrides";
@@ -7,4 +6,4 @@ import { scheduleFeatureJobs } from "./schedule";
 import { snoozeFeatureJobs } from "./snooze";
 
 /** The schedule features' test jobs (CRONDECK_FAULT_JOBS=1): intervals, dependencies, input, backfill, snooze, overrides. */
-export const featureJobs = [...scheduleFeatureJobs, ...dependencyFeatureJobs, ...inputFeatureJobs, ...backfillFeatureJobs, ...snoozeFeatureJobs, ...overrideFeatureJobs, ...consoleFeatureJobs];
+export const featureJobs = [...scheduleFeatureJobs, ...dependencyFeatureJobs, ...inputFeatureJobs, ...backfillFeatureJobs, ...snoozeFeatureJobs, ...overrideFeatureJobs];
