@@ -131,10 +131,6 @@ export const AUDIT_ACTIONS = [
   "dead_letter.retry",
   "dead_letter.mark_failed",
   "dead_letter.notes",
-  "dead_letter.resolve",
-  "dead_letter.bulk",
-  "api_token.create",
-  "api_token.revoke",
   "lock.clear",
   "logs.cleanup",
 ] as const;
@@ -143,14 +139,6 @@ export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 /** How an operator reached Crondeck: the dashboard's session cookie, the admin token (bearer), or the CLI. */
 export const ACTOR_CHANNELS = ["cookie", "bearer", "cli"] as const;
 export type ActorChannel = (typeof ACTOR_CHANNELS)[number];
-
-/**
- * What a signed-in person may do, weakest first: a viewer reads; an operator also runs, pauses,
- * replays and clears leases; an admin also changes configuration and manages people's tokens.
- * The rule for each endpoint lives in lib/auth/roles.ts.
- */
-export const ROLES = ["viewer", "operator", "admin"] as const;
-export type Role = (typeof ROLES)[number];
 
 /** Who did something, as the audit log records it. */
 export interface Actor {
@@ -161,8 +149,6 @@ export interface Actor {
   ip: string | null;
   /** The dashboard session that acts (its id); absent or null for the bearer token and the CLI. */
   session?: string | null;
-  /** What the actor may do; absent for the CLI (it holds the database itself, so it acts as admin). */
-  role?: Role;
 }
 
 /**

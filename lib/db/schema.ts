@@ -227,34 +227,8 @@ export const cronAdminSessions = pgTable(
     tokenFingerprint: text("token_fingerprint").notNull(),
     ipAddress: text("ip_address"),
     userAgent: text("user_agent"),
-    /** The person's role (lib/auth/roles.ts): admin for the ADMIN_TOKEN login, from OIDC configuration or a claim otherwise. */
-    role: varchar("role", { length: 20 }).notNull().default("admin"),
   },
   (t) => [index("idx_cron_admin_sessions_expires").on(t.expiresAt)],
-);
-
-/**
- * Personal API tokens for scripts (lib/db/commands/api-tokens.ts): the SHA-256 of a random
- * 256-bit secret (shown once at creation), its owner, a role no higher than the owner's,
- * optional expiry, last use (written once a minute at most), revocation.
- */
-export const cronApiTokens = pgTable(
-  "cron_api_tokens",
-  {
-    id: text("id").primaryKey(),
-    name: varchar("name", { length: 100 }).notNull(),
-    owner: text("owner").notNull(),
-    role: varchar("role", { length: 20 }).notNull(),
-    tokenHash: text("token_hash").notNull(),
-    /** The secret's first characters (cdk_xxxx), to recognise it in a list. */
-    prefix: varchar("prefix", { length: 20 }).notNull(),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull(),
-    expiresAt: timestamp("expires_at", { withTimezone: true }),
-    lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
-    revokedAt: timestamp("revoked_at", { withTimezone: true }),
-    revokedBy: text("revoked_by"),
-  },
-  (t) => [uniqueIndex("idx_cron_api_tokens_hash").on(t.tokenHash), index("idx_cron_api_tokens_owner").on(t.owner)],
 );
 
 /**

@@ -23,8 +23,6 @@ export interface SessionRecord {
   tokenFingerprint: string;
   ipAddress: string | null;
   userAgent: string | null;
-  /** The person's role (admin for the ADMIN_TOKEN login). */
-  role: string;
 }
 
 interface SessionDbRow {
@@ -38,10 +36,9 @@ interface SessionDbRow {
   token_fingerprint: string;
   ip_address: string | null;
   user_agent: string | null;
-  role: string;
 }
 
-const COLUMNS = sql`id, actor, created_at, last_seen_at, expires_at, revoked_at, revoked_reason, token_fingerprint, ip_address, user_agent, role`;
+const COLUMNS = sql`id, actor, created_at, last_seen_at, expires_at, revoked_at, revoked_reason, token_fingerprint, ip_address, user_agent`;
 
 function toRecord(r: SessionDbRow): SessionRecord {
   return {
@@ -55,7 +52,6 @@ function toRecord(r: SessionDbRow): SessionRecord {
     tokenFingerprint: r.token_fingerprint,
     ipAddress: r.ip_address ?? null,
     userAgent: r.user_agent ?? null,
-    role: r.role,
   };
 }
 
@@ -67,16 +63,14 @@ export interface NewSession {
   tokenFingerprint: string;
   ipAddress: string | null;
   userAgent: string | null;
-  /** Defaults to admin (the ADMIN_TOKEN login). */
-  role?: string;
 }
 
 export async function insertSession(db: Db, s: NewSession): Promise<SessionRecord> {
   const [row] = await queryRows<SessionDbRow>(
     db,
-    sql`INSERT INTO cron_admin_sessions (id, actor, created_at, last_seen_at, expires_at, token_fingerprint, ip_address, user_agent, role)
+    sql`INSERT INTO cron_admin_sessions (id, actor, created_at, last_seen_at, expires_at, token_fingerprint, ip_address, user_agent)
         VALUES (${s.id}, ${s.actor}, ${s.now.toISOString()}::timestamptz, ${s.now.toISOString()}::timestamptz, ${s.expiresAt.toISOString()}::timestamptz,
-                ${s.tokenFingerprint}, ${s.ipAddress}, ${s.userAgent}, ${s.role ?? "admin"})
+                ${s.tokenFingerprint}, ${s.ipAddress}, ${s.userAgent})
         RETURNING ${COLUMNS}`,
   );
   return toRecord(row);

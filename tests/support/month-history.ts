@@ -1,6 +1,6 @@
 /**
- * A realistic month of history for the console jobs (lib/jobs/feature-jobs/console.ts): about
- * 10,000 cron_job_logs rows over 30 days, inserted set-based (INSERT ... SELECT generate_series)
+ * A realistic month of history for six console jobs (CONSOLE_JOBS; rows only: the jobs are not
+ * in the registry, so no test's server runs them): about 10,000 cron_job_logs rows over 30 days, inserted set-based (INSERT ... SELECT generate_series)
  * with the rollup trigger off, then crondeck_stats_rebuild(), as bench/dashboard.ts loads its
  * million (the trigger's per-row upserts cost more than the insert itself in one statement).
  *

@@ -1,1 +1,0 @@
--- 0017_run_explorer: written by its part of issue 15 (reserved slot; an empty file applies nothing)

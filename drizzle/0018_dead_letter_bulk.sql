@@ -1,1 +1,0 @@
--- 0018_dead_letter_bulk: written by its part of issue 15 (reserved slot; an empty file applies nothing)
