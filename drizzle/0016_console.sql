@@ -9,6 +9,11 @@
 -- failures and in the abandoned column; only duration_sum_ms, duration_count and
 -- duration_hist leave them out, and so do the seed views and functions that average durations.
 -- The rollups are rebuilt at the end so existing data follows the rule.
+-- The rule, in one place: a run's duration counts when its holder recorded the end.
+CREATE OR REPLACE FUNCTION crondeck_counts_duration(p_status text) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$ SELECT p_status IN ('completed', 'failed', 'timed_out') $$;
+
+--> statement-breakpoint
 CREATE OR REPLACE FUNCTION crondeck_stats_apply(p_job text, p_started timestamptz, p_status text, p_duration integer, p_sign integer)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -17,7 +22,7 @@ DECLARE
   v_timed integer := CASE WHEN p_status = 'timed_out' THEN p_sign ELSE 0 END;
   v_aband integer := CASE WHEN p_status = 'abandoned' THEN p_sign ELSE 0 END;
   v_missed integer := CASE WHEN p_status = 'missed' THEN p_sign ELSE 0 END;
-  v_timed_run boolean := p_status IN ('completed', 'failed', 'timed_out') AND p_duration IS NOT NULL;
+  v_timed_run boolean := crondeck_counts_duration(p_status) AND p_duration IS NOT NULL;
   v_idx integer := CASE WHEN v_timed_run THEN crondeck_duration_bucket(p_duration) END;
   v_sum bigint := CASE WHEN v_timed_run THEN p_sign * p_duration::bigint ELSE 0 END;
   v_count integer := CASE WHEN v_timed_run THEN p_sign ELSE 0 END;
@@ -58,9 +63,9 @@ BEGIN
          count(*) FILTER (WHERE l.status = 'timed_out'),
          count(*) FILTER (WHERE l.status = 'abandoned'),
          count(*) FILTER (WHERE l.status = 'missed'),
-         coalesce(sum(l.duration_ms) FILTER (WHERE l.status IN ('completed', 'failed', 'timed_out')), 0),
-         count(l.duration_ms) FILTER (WHERE l.status IN ('completed', 'failed', 'timed_out')),
-         crondeck_hist_agg(crondeck_duration_bucket(l.duration_ms), 1) FILTER (WHERE l.status IN ('completed', 'failed', 'timed_out') AND l.duration_ms IS NOT NULL)
+         coalesce(sum(l.duration_ms) FILTER (WHERE crondeck_counts_duration(l.status)), 0),
+         count(l.duration_ms) FILTER (WHERE crondeck_counts_duration(l.status)),
+         crondeck_hist_agg(crondeck_duration_bucket(l.duration_ms), 1) FILTER (WHERE crondeck_counts_duration(l.status) AND l.duration_ms IS NOT NULL)
     FROM cron_job_logs l
    WHERE l.status IN ('completed', 'failed', 'timed_out', 'abandoned', 'missed')
      AND (p_jobs IS NULL OR EXISTS (
@@ -95,9 +100,9 @@ BEGIN
            count(*) FILTER (WHERE o.status = 'timed_out')::int AS timed_out,
            count(*) FILTER (WHERE o.status = 'abandoned')::int AS abandoned,
            count(*) FILTER (WHERE o.status = 'missed')::int AS missed,
-           coalesce(sum(o.duration_ms) FILTER (WHERE o.status IN ('completed', 'failed', 'timed_out')), 0)::bigint AS duration_sum_ms,
-           count(o.duration_ms) FILTER (WHERE o.status IN ('completed', 'failed', 'timed_out'))::int AS duration_count,
-           crondeck_hist_agg(crondeck_duration_bucket(o.duration_ms), 1) FILTER (WHERE o.status IN ('completed', 'failed', 'timed_out') AND o.duration_ms IS NOT NULL) AS hist
+           coalesce(sum(o.duration_ms) FILTER (WHERE crondeck_counts_duration(o.status)), 0)::bigint AS duration_sum_ms,
+           count(o.duration_ms) FILTER (WHERE crondeck_counts_duration(o.status))::int AS duration_count,
+           crondeck_hist_agg(crondeck_duration_bucket(o.duration_ms), 1) FILTER (WHERE crondeck_counts_duration(o.status) AND o.duration_ms IS NOT NULL) AS hist
       FROM old_rows o
      WHERE o.status IN ('completed', 'failed', 'timed_out', 'abandoned', 'missed')
      GROUP BY 1, 2
@@ -117,9 +122,9 @@ BEGIN
            count(*) FILTER (WHERE o.status = 'timed_out')::int AS timed_out,
            count(*) FILTER (WHERE o.status = 'abandoned')::int AS abandoned,
            count(*) FILTER (WHERE o.status = 'missed')::int AS missed,
-           coalesce(sum(o.duration_ms) FILTER (WHERE o.status IN ('completed', 'failed', 'timed_out')), 0)::bigint AS duration_sum_ms,
-           count(o.duration_ms) FILTER (WHERE o.status IN ('completed', 'failed', 'timed_out'))::int AS duration_count,
-           crondeck_hist_agg(crondeck_duration_bucket(o.duration_ms), 1) FILTER (WHERE o.status IN ('completed', 'failed', 'timed_out') AND o.duration_ms IS NOT NULL) AS hist
+           coalesce(sum(o.duration_ms) FILTER (WHERE crondeck_counts_duration(o.status)), 0)::bigint AS duration_sum_ms,
+           count(o.duration_ms) FILTER (WHERE crondeck_counts_duration(o.status))::int AS duration_count,
+           crondeck_hist_agg(crondeck_duration_bucket(o.duration_ms), 1) FILTER (WHERE crondeck_counts_duration(o.status) AND o.duration_ms IS NOT NULL) AS hist
       FROM old_rows o
      WHERE o.status IN ('completed', 'failed', 'timed_out', 'abandoned', 'missed')
      GROUP BY 1, 2
@@ -157,7 +162,7 @@ SELECT
       / NULLIF(count(*) FILTER (WHERE l.status IN ('completed', 'failed', 'timed_out', 'abandoned')), 0),
     2
   ) AS success_rate_percentage,
-  (round(avg(l.duration_ms) FILTER (WHERE l.status IN ('completed', 'failed', 'timed_out'))))::int AS avg_duration_ms,
+  (round(avg(l.duration_ms) FILTER (WHERE crondeck_counts_duration(l.status))))::int AS avg_duration_ms,
   max(l.started_at) FILTER (WHERE l.status NOT IN ('skipped', 'missed')) AS last_run_at
 FROM cron_job_logs l
 WHERE l.started_at >= now() - interval '30 days'
@@ -190,9 +195,9 @@ AS $$
         / NULLIF(count(*) FILTER (WHERE l.status IN ('completed', 'failed', 'timed_out', 'abandoned')), 0),
       2
     ),
-    (round(avg(l.duration_ms) FILTER (WHERE l.status IN ('completed', 'failed', 'timed_out'))))::int,
-    min(l.duration_ms) FILTER (WHERE l.status IN ('completed', 'failed', 'timed_out')),
-    max(l.duration_ms) FILTER (WHERE l.status IN ('completed', 'failed', 'timed_out')),
+    (round(avg(l.duration_ms) FILTER (WHERE crondeck_counts_duration(l.status))))::int,
+    min(l.duration_ms) FILTER (WHERE crondeck_counts_duration(l.status)),
+    max(l.duration_ms) FILTER (WHERE crondeck_counts_duration(l.status)),
     max(l.started_at) FILTER (WHERE l.status NOT IN ('skipped', 'missed')),
     max(l.completed_at) FILTER (WHERE l.status = 'completed'),
     max(l.completed_at) FILTER (WHERE l.status IN ('failed', 'timed_out', 'abandoned'))
@@ -226,7 +231,7 @@ AS $$
     (count(l.id))::int,
     (count(l.id) FILTER (WHERE l.status = 'completed'))::int,
     (count(l.id) FILTER (WHERE l.status IN ('failed', 'timed_out', 'abandoned')))::int,
-    (round(avg(l.duration_ms) FILTER (WHERE l.status <> 'abandoned')))::int
+    (round(avg(l.duration_ms) FILTER (WHERE crondeck_counts_duration(l.status))))::int
   FROM buckets bk
   LEFT JOIN cron_job_logs l
     ON l.job_name = p_job_name
