@@ -34,6 +34,15 @@ describeOnDatabases("the month of history for the console", (ctx) => {
     expect(first.pendingDeadLetters["console-dead"]).toBe(3);
     expect(first.pendingDeadLetters["console-nightly"]).toBe(1);
 
+    // The slots are the schedule's (02:00 in Paris on both sides of a DST change), each run keyed as the engine keys its slot.
+    const [slots] = await queryRows<{ off_time: string | number; off_key: string | number }>(
+      ctx.db,
+      sql`SELECT count(*) FILTER (WHERE to_char(scheduled_for AT TIME ZONE 'Europe/Paris', 'HH24:MI') <> '02:00') AS off_time,
+                 count(*) FILTER (WHERE status <> 'missed' AND dedupe_key <> 'slot:' || to_char(scheduled_for AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) AS off_key
+          FROM cron_job_logs WHERE job_name = 'console-nightly' AND status <> 'skipped'`,
+    );
+    expect({ offTime: Number(slots.off_time), offKey: Number(slots.off_key) }).toEqual({ offTime: 0, offKey: 0 });
+
     // The rollups were rebuilt: they hold the month.
     const [{ n }] = await queryRows<{ n: string | number }>(ctx.db, sql`SELECT sum(successes + failures + missed) AS n FROM cron_job_stats_daily WHERE job_name LIKE 'console-%'`);
     expect(Number(n)).toBe(by.completed + by.failed + by.timed_out + by.abandoned + by.missed);

@@ -22,6 +22,9 @@
  * - console-dead: dead-lettered after 3 failures in a row, 3 entries pending.
  */
 import { sql } from "drizzle-orm";
+import { dedupeKeyFor } from "@/lib/cron/claim";
+import { JobTimeoutError } from "@/lib/cron/errors";
+import { occurrencesBetween, type Schedule } from "@/lib/cron/schedule";
 import { queryRows, type Db } from "@/lib/db/client";
 
 export const CONSOLE_JOBS = ["console-sync", "console-hourly", "console-nightly", "console-paused", "console-dead", "console-export"] as const;
@@ -37,15 +40,17 @@ export const MONTH_SCENARIO = {
   holder: "iad1:dpl_console",
 } as const;
 
-type Slots = { everyMinutes: number; offsetMinutes?: number } | { dailyAt: string; timezone: string };
-const SPECS: Record<ConsoleJob, { slots: Slots; medianMs: number }> = {
-  "console-sync": { slots: { everyMinutes: 5 }, medianMs: 1_800 },
-  "console-hourly": { slots: { everyMinutes: 60 }, medianMs: 12_000 },
-  "console-nightly": { slots: { dailyAt: "02:00", timezone: "Europe/Paris" }, medianMs: 95_000 },
-  "console-paused": { slots: { everyMinutes: 60, offsetMinutes: 30 }, medianMs: 4_000 },
-  "console-dead": { slots: { everyMinutes: 360 }, medianMs: 20_000 },
-  "console-export": { slots: { dailyAt: "04:00", timezone: "UTC" }, medianMs: 40_000 },
+const minutes = (n: number) => n * 60_000;
+const SPECS: Record<ConsoleJob, { schedule: Schedule; medianMs: number }> = {
+  "console-sync": { schedule: { kind: "every", everyMs: minutes(5), offsetMs: 0 }, medianMs: 1_800 },
+  "console-hourly": { schedule: { kind: "every", everyMs: minutes(60), offsetMs: 0 }, medianMs: 12_000 },
+  "console-nightly": { schedule: { cron: "0 2 * * *", timezone: "Europe/Paris" }, medianMs: 95_000 },
+  "console-paused": { schedule: { kind: "every", everyMs: minutes(60), offsetMs: minutes(30) }, medianMs: 4_000 },
+  "console-dead": { schedule: { kind: "every", everyMs: minutes(360), offsetMs: 0 }, medianMs: 20_000 },
+  "console-export": { schedule: { cron: "0 4 * * *", timezone: "UTC" }, medianMs: 40_000 },
 };
+/** What the engine stores as a timed-out run's error (the seeded jobs time out at 30 s). */
+const TIMED_OUT_MESSAGE = new JobTimeoutError(30_000).message;
 
 export interface MonthHistory {
   /** The id of each job's latest scheduled slot's run. */
@@ -62,22 +67,16 @@ export interface MonthHistory {
 /** A number in [0, 1) from a job, a slot index and a salt: deterministic, spread like random(). */
 const rand = (salt: string) => sql.raw(`((abs(hashtext(s.job || ':' || s.k || ':${salt}')) % 1000000) / 1000000.0)`);
 
-/** The job's slots in [now - 30 days, now], newest first (k = 0 is the latest). */
+/**
+ * The job's slots in the 30 days before `until`, newest first (k = 0 is the latest), with the
+ * dedupe key a scheduled run of each holds: the engine's own schedule maths and key.
+ */
 function slotsOf(job: ConsoleJob, now: Date, until: Date): ReturnType<typeof sql> {
-  const spec = SPECS[job].slots;
-  const from = new Date(now.getTime() - 30 * 86_400_000);
-  if ("everyMinutes" in spec) {
-    const stepMs = spec.everyMinutes * 60_000;
-    const offsetMs = (spec.offsetMinutes ?? 0) * 60_000;
-    const latest = Math.floor((until.getTime() - offsetMs) / stepMs) * stepMs + offsetMs;
-    const count = Math.floor((latest - from.getTime()) / stepMs) + 1;
-    return sql`SELECT ${job}::text AS job, k, to_timestamp((${latest}::bigint - k::bigint * ${stepMs}::bigint) / 1000.0) AS slot
-               FROM generate_series(0, ${count - 1}) AS k`;
-  }
-  return sql`SELECT ${job}::text AS job, (row_number() OVER (ORDER BY d.slot DESC) - 1)::int AS k, d.slot FROM (
-               SELECT ((date_trunc('day', ${until.toISOString()}::timestamptz AT TIME ZONE ${spec.timezone}) - make_interval(days => g))::date + ${spec.dailyAt}::time) AT TIME ZONE ${spec.timezone} AS slot
-               FROM generate_series(0, 31) AS g) d
-             WHERE d.slot <= ${until.toISOString()}::timestamptz AND d.slot > ${from.toISOString()}::timestamptz`;
+  const slots = occurrencesBetween(SPECS[job].schedule, new Date(now.getTime() - 30 * 86_400_000), until, 100_000).reverse();
+  const isos = slots.map((slot) => slot.toISOString()).join(",");
+  const keys = slots.map((slot) => dedupeKeyFor({ trigger: "schedule", scheduledFor: slot, idempotencyKey: null, backfillId: null })).join(",");
+  return sql`SELECT ${job}::text AS job, (u.ord - 1)::int AS k, u.iso::timestamptz AS slot, u.iso, u.key
+             FROM unnest(string_to_array(${isos}, ','), string_to_array(${keys}, ',')) WITH ORDINALITY AS u(iso, key, ord)`;
 }
 
 /** Where a job's history stops: a paused job ran until it was paused; the dead-lettered one until its third failure. */
@@ -109,14 +108,14 @@ function insertSlots(job: ConsoleJob, now: Date) {
            CASE WHEN x.status = 'missed' THEN x.t ELSE x.t + x.d * interval '1 millisecond' END,
            CASE WHEN x.status = 'missed' THEN 0 ELSE x.d END,
            CASE x.status WHEN 'failed' THEN ${error}
-                         WHEN 'timed_out' THEN 'timed out after 30000ms'
+                         WHEN 'timed_out' THEN ${TIMED_OUT_MESSAGE}::text
                          WHEN 'abandoned' THEN crondeck_abandoned_message(${holder}, x.t, x.t + x.d * interval '1 millisecond') END,
            CASE WHEN x.status = 'missed' THEN 0 ELSE 1 END,
            x.slot, CASE WHEN x.status = 'missed' THEN 'tick' ELSE 'schedule' END,
-           CASE WHEN x.status = 'missed' THEN 'missed:' ELSE 'slot:' END || to_char(x.slot AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+           CASE WHEN x.status = 'missed' THEN 'missed:' || x.iso ELSE x.key END,
            ${holder}, x.t, 'dpl_console'
     FROM (
-      SELECT s.job, s.k, s.slot,
+      SELECT s.job, s.k, s.slot, s.iso, s.key,
              CASE WHEN s.status = 'missed' THEN s.slot + interval '1 minute' ELSE s.slot + (${rand("t")} * 1500) * interval '1 millisecond' END AS t,
              s.status,
              CASE WHEN s.status = 'abandoned' THEN (1200000 + ${rand("a")} * 20400000)::int
