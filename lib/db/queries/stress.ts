@@ -28,6 +28,7 @@ export interface TaggedCounts {
   completed: number;
   failed: number;
   skipped: number;
+  /** Over the runs whose holder recorded their end, as every duration figure counts them (crondeck_counts_duration, 0016). */
   averageDurationMs: number | null;
 }
 
@@ -40,7 +41,7 @@ export async function taggedCounts(db: Db, jobName: string, codeVersion: string)
                count(*) FILTER (WHERE status = 'completed')::int AS completed,
                count(*) FILTER (WHERE status IN ('failed', 'timed_out', 'abandoned'))::int AS failed,
                count(*) FILTER (WHERE status = 'skipped')::int AS skipped,
-               avg(duration_ms) FILTER (WHERE status NOT IN ('skipped', 'missed'))::float8 AS avg_duration_ms
+               avg(duration_ms) FILTER (WHERE crondeck_counts_duration(status))::float8 AS avg_duration_ms
         FROM cron_job_logs WHERE job_name = ${jobName} AND code_version = ${codeVersion}`,
   );
   return { rows: num(r.rows), executions: num(r.executions), completed: num(r.completed), failed: num(r.failed), skipped: num(r.skipped), averageDurationMs: numOrNull(r.avg_duration_ms) };
