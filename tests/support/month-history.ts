@@ -73,10 +73,9 @@ const rand = (salt: string) => sql.raw(`((abs(hashtext(s.job || ':' || s.k || ':
  */
 function slotsOf(job: ConsoleJob, now: Date, until: Date): ReturnType<typeof sql> {
   const slots = occurrencesBetween(SPECS[job].schedule, new Date(now.getTime() - 30 * 86_400_000), until, 100_000).reverse();
-  const isos = slots.map((slot) => slot.toISOString()).join(",");
-  const keys = slots.map((slot) => dedupeKeyFor({ trigger: "schedule", scheduledFor: slot, idempotencyKey: null, backfillId: null })).join(",");
-  return sql`SELECT ${job}::text AS job, (u.ord - 1)::int AS k, u.iso::timestamptz AS slot, u.iso, u.key
-             FROM unnest(string_to_array(${isos}, ','), string_to_array(${keys}, ',')) WITH ORDINALITY AS u(iso, key, ord)`;
+  const list = slots.map((slot) => ({ iso: slot.toISOString(), key: dedupeKeyFor({ trigger: "schedule", scheduledFor: slot, idempotencyKey: null, backfillId: null }) }));
+  return sql`SELECT ${job}::text AS job, (u.ord - 1)::int AS k, (u.v->>'iso')::timestamptz AS slot, u.v->>'iso' AS iso, u.v->>'key' AS key
+             FROM jsonb_array_elements(${JSON.stringify(list)}::jsonb) WITH ORDINALITY AS u(v, ord)`;
 }
 
 /** Where a job's history stops: a paused job ran until it was paused; the dead-lettered one until its third failure. */
@@ -131,15 +130,18 @@ function insertSlots(job: ConsoleJob, now: Date) {
     ) x`;
 }
 
+/** `IN <this>`: the jobs as one parameter, as lib/db passes a list. */
+const inJobs = (jobs: readonly ConsoleJob[]) => sql`(SELECT jsonb_array_elements_text(${JSON.stringify(jobs)}::jsonb))`;
+
 /** Duplicate deliveries: ~1% of a job's run slots (and the nightly's latest, by the scenario) get a skip row seconds later. */
-function insertDuplicates(jobs: readonly string[]) {
+function insertDuplicates(jobs: readonly ConsoleJob[]) {
   return sql`INSERT INTO cron_job_logs (job_name, status, started_at, completed_at, duration_ms, attempts, scheduled_for, trigger, skip_reason, holder, created_at)
     SELECT l.job_name, 'skipped', t, t, 0, 0, l.scheduled_for, 'schedule', 'duplicate', ${MONTH_SCENARIO.holder}, t
     FROM (
       SELECT l.*, l.started_at + interval '3 minutes' AS t,
              row_number() OVER (PARTITION BY l.job_name ORDER BY l.scheduled_for DESC) - 1 AS k
       FROM cron_job_logs l
-      WHERE l.job_name = ANY(${sql.raw(`ARRAY[${jobs.map((j) => `'${j}'`).join(",")}]::text[]`)}) AND l.status <> 'missed' AND l.trigger = 'schedule'
+      WHERE l.job_name IN ${inJobs(jobs)} AND l.status <> 'missed' AND l.trigger = 'schedule'
     ) l
     WHERE (l.job_name = ${MONTH_SCENARIO.failedNightly.job} AND l.k = 0)
        OR (l.k > 1 AND (abs(hashtext(l.job_name || ':' || l.k || ':dup')) % 100) = 0)`;
@@ -152,11 +154,11 @@ function insertDuplicates(jobs: readonly string[]) {
 export async function seedMonthOfRuns(db: Db, options: { now?: Date; jobs?: readonly ConsoleJob[] } = {}): Promise<MonthHistory> {
   const now = new Date(Math.floor((options.now ?? new Date()).getTime() / 1000) * 1000);
   const jobs = options.jobs ?? CONSOLE_JOBS;
-  const jobArray = sql.raw(`ARRAY[${jobs.map((j) => `'${j}'`).join(",")}]::text[]`);
-  await db.execute(sql`DELETE FROM cron_dead_letters WHERE job_name = ANY(${jobArray})`);
-  await db.execute(sql`DELETE FROM cron_job_leases WHERE job_name = ANY(${jobArray})`);
-  await db.execute(sql`DELETE FROM cron_job_logs WHERE job_name = ANY(${jobArray})`);
-  await db.execute(sql`DELETE FROM cron_job_config WHERE job_name = ANY(${jobArray})`);
+  const jobArray = inJobs(jobs);
+  await db.execute(sql`DELETE FROM cron_dead_letters WHERE job_name IN ${jobArray}`);
+  await db.execute(sql`DELETE FROM cron_job_leases WHERE job_name IN ${jobArray}`);
+  await db.execute(sql`DELETE FROM cron_job_logs WHERE job_name IN ${jobArray}`);
+  await db.execute(sql`DELETE FROM cron_job_config WHERE job_name IN ${jobArray}`);
   await db.execute(sql`ALTER TABLE cron_job_logs DISABLE TRIGGER trg_cron_stats_insert`);
   let staleRunId = "";
   try {
@@ -197,14 +199,14 @@ export async function seedMonthOfRuns(db: Db, options: { now?: Date; jobs?: read
         FROM cron_job_logs l
         CROSS JOIN LATERAL (SELECT CASE WHEN l.started_at >= ${threeDaysAgo}::timestamptz THEN 'pending'
                                         WHEN abs(hashtext(l.id::text)) % 4 = 0 THEN 'permanently_failed' ELSE 'replayed' END AS recovery) x
-        WHERE l.job_name = ANY(${jobArray}) AND l.status IN ('failed', 'timed_out', 'abandoned')`,
+        WHERE l.job_name IN ${jobArray} AND l.status IN ('failed', 'timed_out', 'abandoned')`,
   );
   await db.execute(
     sql`INSERT INTO cron_audit_log (actor, action, target, detail, created_at)
         SELECT CASE d.recovery_status WHEN 'replayed' THEN 'alice' ELSE 'bob' END,
                CASE d.recovery_status WHEN 'replayed' THEN 'dead_letter.retry' ELSE 'dead_letter.mark_failed' END,
                d.id::text, jsonb_build_object('jobName', d.job_name, 'runId', d.run_id, 'via', 'cookie'), d.resolved_at
-        FROM cron_dead_letters d WHERE d.job_name = ANY(${jobArray}) AND d.recovery_status <> 'pending'`,
+        FROM cron_dead_letters d WHERE d.job_name IN ${jobArray} AND d.recovery_status <> 'pending'`,
   );
 
   // Job state: failure streaks, the pause, the dead-lettering; missed checks done up to now.
@@ -234,7 +236,7 @@ export async function seedMonthOfRuns(db: Db, options: { now?: Date; jobs?: read
   const latest = await queryRows<{ job_name: string; id: string }>(
     db,
     sql`SELECT DISTINCT ON (job_name) job_name, id FROM cron_job_logs
-        WHERE job_name = ANY(${jobArray}) AND scheduled_for IS NOT NULL AND status <> 'skipped'
+        WHERE job_name IN ${jobArray} AND scheduled_for IS NOT NULL AND status <> 'skipped'
         ORDER BY job_name, scheduled_for DESC`,
   );
   const [dup] = await queryRows<{ id: string }>(
@@ -243,9 +245,9 @@ export async function seedMonthOfRuns(db: Db, options: { now?: Date; jobs?: read
   );
   const pending = await queryRows<{ job_name: string; n: number | string }>(
     db,
-    sql`SELECT job_name, count(*) AS n FROM cron_dead_letters WHERE job_name = ANY(${jobArray}) AND recovery_status = 'pending' GROUP BY job_name`,
+    sql`SELECT job_name, count(*) AS n FROM cron_dead_letters WHERE job_name IN ${jobArray} AND recovery_status = 'pending' GROUP BY job_name`,
   );
-  const [{ n: rows }] = await queryRows<{ n: number | string }>(db, sql`SELECT count(*) AS n FROM cron_job_logs WHERE job_name = ANY(${jobArray})`);
+  const [{ n: rows }] = await queryRows<{ n: number | string }>(db, sql`SELECT count(*) AS n FROM cron_job_logs WHERE job_name IN ${jobArray}`);
   const latestRunIds = Object.fromEntries(latest.map((r) => [r.job_name, r.id]));
   const pendingDeadLetters = Object.fromEntries(jobs.map((j) => [j, Number(pending.find((r) => r.job_name === j)?.n ?? 0)]));
   return {
