@@ -113,8 +113,15 @@ export function httpDispatcher(baseUrl: string, secret: string, env: Pick<Env, "
     else url.searchParams.set("slot", request.slot.toISOString());
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), waitMs);
+    const send = () => fetch(url, { method: "POST", headers: { authorization: `Bearer ${secret}`, "user-agent": "crondeck-tick/1.0", ...bypass }, signal: controller.signal, redirect: "manual" });
     try {
-      const response = await fetch(url, { method: "POST", headers: { authorization: `Bearer ${secret}`, "user-agent": "crondeck-tick/1.0", ...bypass }, signal: controller.signal, redirect: "manual" });
+      // A kept-alive connection the deployment closed as the request went out fails before any
+      // answer: sent once more, on a new connection. The route runs a slot once, so should the
+      // first have arrived after all, the second is recorded as a duplicate delivery.
+      const response = await send().catch((error: unknown) => {
+        if (controller.signal.aborted || !isConnectionReset(error)) throw error;
+        return send();
+      });
       await response.body?.cancel().catch(() => {});
       if (response.status === 401 || response.status === 403) {
         return { request, status: response.status, error: refusedDispatchError(response.status, response.headers.get("content-type"), url.origin, bypassSent) };
@@ -132,6 +139,13 @@ export function httpDispatcher(baseUrl: string, secret: string, env: Pick<Env, "
       clearTimeout(timer);
     }
   };
+}
+
+/** The socket errors of a connection closed under a request (fetch wraps them as its `cause`). */
+const CONNECTION_RESET = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET"]);
+function isConnectionReset(error: unknown): boolean {
+  const code = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
+  return typeof code === "string" && CONNECTION_RESET.has(code);
 }
 
 /**

@@ -95,6 +95,45 @@ describe("the tick's dispatch through Deployment Protection", () => {
   });
 });
 
+describe("the tick's dispatch over a kept-alive connection the deployment closes", () => {
+  it("sends the trigger once more on a new connection, and gets the answer", async () => {
+    // The second request on every connection finds it closed, as when the deployment's
+    // keep-alive timer fires while the tick's process was busy (it failed a CI run that way).
+    const connections = new WeakMap<object, number>();
+    let answered = 0;
+    const closing = createServer((req, res) => {
+      const seen = (connections.get(req.socket) ?? 0) + 1;
+      connections.set(req.socket, seen);
+      if (seen > 1) {
+        req.socket.destroy();
+        return;
+      }
+      answered++;
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ success: true }));
+    });
+    await new Promise<void>((resolve) => closing.listen(0, "127.0.0.1", resolve));
+    try {
+      const dispatch = httpDispatcher(`http://127.0.0.1:${(closing.address() as AddressInfo).port}`, CRON_SECRET, {}, WAIT_MS);
+      const results = [await dispatch(request), await dispatch(request), await dispatch(request)];
+      expect(results).toEqual([{ request, status: 200 }, { request, status: 200 }, { request, status: 200 }]);
+      expect(answered).toBe(3);
+    } finally {
+      closing.closeAllConnections();
+      await new Promise<void>((resolve) => closing.close(() => resolve()));
+    }
+  });
+
+  it("an origin that refuses the connection is reported with its error and not sent again (only a reset connection is)", async () => {
+    const unused = createServer();
+    await new Promise<void>((resolve) => unused.listen(0, "127.0.0.1", resolve));
+    const port = (unused.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => unused.close(() => resolve()));
+    const result = await httpDispatcher(`http://127.0.0.1:${port}`, CRON_SECRET, {}, WAIT_MS)(request);
+    expect(result.status).toBeNull();
+    expect(result.error).toBe("fetch failed");
+  });
+});
+
 describe("where the tick dispatches", () => {
   const base = { NEXT_PUBLIC_APP_URL: undefined, VERCEL_ENV: undefined, VERCEL_PROJECT_PRODUCTION_URL: undefined, VERCEL_URL: undefined };
   it("NEXT_PUBLIC_APP_URL, else the production domain on production, else the deployment URL, else the request's origin", () => {
