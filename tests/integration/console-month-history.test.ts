@@ -8,9 +8,7 @@ const NOW = new Date("2026-11-18T09:30:00Z");
 
 describeOnDatabases("the month of history for the console", (ctx) => {
   it("seeds a realistic, deterministic month with its scenarios", async () => {
-    const started = Date.now();
     const first = await seedMonthOfRuns(ctx.db, { now: NOW });
-    expect(Date.now() - started).toBeLessThan(20_000);
     expect(first.rows).toBeGreaterThan(9_000);
     const mix = await queryRows<{ status: string; n: string | number }>(ctx.db, sql`SELECT status, count(*) AS n FROM cron_job_logs GROUP BY status`);
     const by = Object.fromEntries(mix.map((r) => [r.status, Number(r.n)]));
