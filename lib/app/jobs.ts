@@ -67,10 +67,11 @@ export interface JobsDashboard {
  */
 export async function jobsDashboard(db: Db, jobs: readonly JobDefinition[], opts: JobsOverviewOptions = {}): Promise<JobsDashboard> {
   const filtered = Boolean(opts.category || opts.search || opts.state);
-  const [{ jobs: overview, every }, running] = await Promise.all([jobsOverviewAndEvery(db, jobs, opts), runningJobs(db)]);
+  const [{ jobs: overview, every, pendingDeadLetters }, running] = await Promise.all([jobsOverviewAndEvery(db, jobs, opts), runningJobs(db)]);
+  const stale = running.filter((r) => r.stale).length;
   return {
     jobs: overview,
-    summary: summarize(every, running.length),
+    summary: summarize(every, { running: running.length - stale, stale, pendingDeadLetters }),
     filtered,
     everyJobPaused: every.length > 0 && every.every((j) => j.paused),
     runningJobs: running,

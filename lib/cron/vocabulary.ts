@@ -23,6 +23,12 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** Statuses a run ends in when it ran and did not succeed (abandoned: its process died). */
 export const FAILURE_STATUSES = ["failed", "timed_out", "abandoned"] as const satisfies readonly RunStatus[];
+/**
+ * The statuses that settle a slot: it ran and succeeded or failed, or it got no trigger (missed).
+ * A job whose newest such row is not `completed` is failing until a later slot succeeds; skips,
+ * runs in progress, retries still due and replaced runs settle nothing.
+ */
+export const OUTCOME_STATUSES = ["completed", ...FAILURE_STATUSES, "missed"] as const satisfies readonly RunStatus[];
 /** What the engine records when a claimed run ends (retry_scheduled: its next attempt is deferred). */
 export const FINISH_STATUSES = ["completed", "failed", "timed_out", "retry_scheduled", "replaced"] as const satisfies readonly RunStatus[];
 export type FinishStatus = (typeof FINISH_STATUSES)[number];
@@ -99,6 +105,18 @@ export function jobStateOf(
   if (!(config?.enabled ?? enabledByDefault)) return "disabled";
   return "enabled";
 }
+
+/**
+ * Why a job has no next run on its schedule, and what brings it back: the overview and the job
+ * page show the sentence in place of a time (a snooze or a skipped slot only moves the time).
+ */
+export const NOT_SCHEDULED_REASONS = {
+  dead_lettered: "paused after repeated dead-lettered runs: recover the job to resume its schedule",
+  paused: "paused: resume the job to run its schedule",
+  disabled: "disabled: enable the job to run its schedule",
+  ended: "no further runs: its schedule has ended",
+} as const;
+export type NotScheduledReason = keyof typeof NOT_SCHEDULED_REASONS;
 
 /** Where a dead-letter entry stands. */
 export const RECOVERY_STATUSES = ["pending", "replayed", "resolved", "permanently_failed"] as const;

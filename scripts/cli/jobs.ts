@@ -1,6 +1,6 @@
 import { formatDurationMs } from "../../lib/cron/duration";
 import type { RunReport, TriggerOutcome } from "../../lib/cron/run-job";
-import { nextRunAfter } from "../../lib/cron/schedule";
+import { nextScheduledRun } from "../../lib/cron/next-run";
 import { describeSchedule } from "../../lib/app/jobs";
 import { pauseOrResumeJob, prepareManualRun } from "../../lib/app/operations/jobs";
 import { jobListRows, runLogLines } from "../../lib/db/queries/cli-jobs";
@@ -26,6 +26,7 @@ export async function jobsList(ctx: CliContext, _input: CommandInput): Promise<n
   const list = jobs.map((job) => {
     const row = byName.get(job.name);
     const state = row?.state ?? configStateOf(undefined, job.enabled);
+    const next = nextScheduledRun(job.schedule, state, now);
     return {
       name: job.name,
       ...describeSchedule(job.schedule),
@@ -36,8 +37,9 @@ export async function jobsList(ctx: CliContext, _input: CommandInput): Promise<n
       retries: job.retries,
       overlap: job.overlap,
       dispatch: job.dispatch,
-      // Null: no further runs (a one-time job after its slot, a bounded job past its end).
-      nextRunAt: nextRunAfter(job.schedule, now)?.toISOString() ?? null,
+      // Null while the job will not run on schedule, with the reason (nextScheduledRun, as the dashboard shows it).
+      nextRunAt: next.at?.toISOString() ?? null,
+      notScheduled: next.notScheduled,
       state: {
         // The vocabulary's word for it: what a scheduled trigger would meet.
         status: state.state,
@@ -66,7 +68,7 @@ export async function jobsList(ctx: CliContext, _input: CommandInput): Promise<n
               .filter(Boolean)
               .join(", "),
             j.lastRun ? `${j.lastRun.status} ${formatRelative(j.lastRun.startedAt, now)}` : "never",
-            j.nextRunAt ? formatRelative(j.nextRunAt, now) : "no further runs",
+            j.nextRunAt ? formatRelative(j.nextRunAt, now) : j.notScheduled && j.notScheduled !== "ended" ? `none: ${j.notScheduled.replace("_", "-")}` : "no further runs",
             formatDurationMs(j.timeoutMs),
             j.retries,
             j.overlap,

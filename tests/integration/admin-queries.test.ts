@@ -242,15 +242,22 @@ describeOnDatabases("admin queries", (ctx) => {
 
   it("jobsOverview: state, stats over 30 days from the rollup, latest run, running", async () => {
     const overview = await jobsOverview(ctx.db, [a, b, c]);
-    expect(overview.map((o) => o.name)).toEqual([a.name, b.name, c.name].sort());
+    // Attention first: b's latest slot timed out; then by name.
+    expect(overview.map((o) => o.name)).toEqual([b.name, a.name, c.name]);
+    expect((await jobsOverview(ctx.db, [a, b, c], { sort: "name" })).map((o) => o.name)).toEqual([a.name, b.name, c.name].sort());
     const oa = overview.find((o) => o.name === a.name)!;
-    expect(oa).toMatchObject({ category: "reports", state: "enabled", enabled: true, paused: false, consecutiveFailures: 0, running: { count: 0, since: null } });
+    expect(oa).toMatchObject({ category: "reports", state: "enabled", enabled: true, paused: false, consecutiveFailures: 0, running: { count: 0, since: null, stale: 0 } });
     expect(oa.stats).toMatchObject({ runs: 4, successes: 3, failures: 1, missed: 0, successRate: 75, avgDurationMs: 400 });
     // p95 of 100, 200, 300, 1000 (nearest rank: 1000) from the histogram: within 9%.
     expect(Math.abs(oa.stats.p95DurationMs! - 1000) / 1000).toBeLessThan(0.0906);
-    expect(oa.lastRun).toMatchObject({ status: "skipped", skipReason: "paused" });
+    // The skip after it does not hide the latest run; it is shown beside it.
+    expect(oa.lastRun).toMatchObject({ status: "completed" });
+    expect(oa.lastSkip).toMatchObject({ reason: "paused" });
+    expect(oa).toMatchObject({ failing: false, lastOutcome: { status: "completed", runId: oa.lastRun!.id }, pendingDeadLetters: 0, notScheduled: null });
     const ob = overview.find((o) => o.name === b.name)!;
-    expect(ob).toMatchObject({ state: "disabled", enabled: false, enabledByDefault: false, running: { count: 1 } });
+    expect(ob).toMatchObject({ state: "disabled", enabled: false, enabledByDefault: false, running: { count: 1, stale: 0 } });
+    // Running now, but its latest settled slot timed out; disabled, so no next run, and why.
+    expect(ob).toMatchObject({ failing: true, lastOutcome: { status: "timed_out" }, nextRunAt: null, notScheduled: "disabled", lastSkip: null });
     expect(ob.stats).toMatchObject({ runs: 1, successes: 0, failures: 1, timedOut: 1, successRate: 0, avgDurationMs: 5000 });
     expect(ob.lastRun?.status).toBe("started");
     const oc = overview.find((o) => o.name === c.name)!;
@@ -264,7 +271,10 @@ describeOnDatabases("admin queries", (ctx) => {
       disabledJobs: 1,
       pausedJobs: 0,
       deadLetteredJobs: 0,
+      failingJobs: 1,
       runningJobs: 1,
+      staleRuns: 0,
+      pendingDeadLetters: 0,
       totalExecutions: 5,
       totalFailures: 2,
       overallSuccessRate: 60,

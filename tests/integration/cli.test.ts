@@ -77,6 +77,7 @@ describeWithPostgres("crondeck CLI [postgres]", () => {
     const header = lines[0];
     const row = lines.find((l) => l.startsWith("demo-pulse "))!;
     expect(row.indexOf("paused")).toBe(header.indexOf("STATE"));
+    expect(row.slice(header.indexOf("NEXT RUN"))).toMatch(/^none: paused/);
     expect(json.code).toBe(0);
     expect(json.json.ok).toBe(true);
     const names = json.json.jobs.map((j: { name: string }) => j.name);
@@ -87,7 +88,9 @@ describeWithPostgres("crondeck CLI [postgres]", () => {
       timezone: "UTC",
       timeoutMs: 30_000,
       overlap: "skip",
-      nextRunAt: expect.stringMatching(/Z$/),
+      // Paused: no next run on schedule, and why (nextScheduledRun, as the dashboard shows it).
+      nextRunAt: null,
+      notScheduled: "paused",
       state: { status: "paused", paused: true, pausedReason: "too chatty", deadLettered: false, lease: null },
       lastRun: null,
     });

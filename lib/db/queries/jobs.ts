@@ -1,13 +1,22 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { JobDefinition } from "../../cron/define-job";
-import { nextRunAfter } from "../../cron/schedule";
-import { scheduleNotation } from "../../cron/schedule";
-import { JOB_STATES, jobStateOf, type JobState, type RunStatus, type RunTrigger, type SkipReason } from "../../cron/vocabulary";
+import { nextScheduledRun } from "../../cron/next-run";
+import { nextRunAfter, scheduleNotation } from "../../cron/schedule";
+import {
+  JOB_STATES,
+  OUTCOME_STATUSES,
+  jobStateOf,
+  type JobState,
+  type NotScheduledReason,
+  type RunStatus,
+  type RunTrigger,
+  type SkipReason,
+} from "../../cron/vocabulary";
 import { queryRows, type Db } from "../client";
 import { iso, isoOrNull, num, type DbNumber, type DbTime } from "../rows";
 import { direction, escapeLike, pgTextArray, pick, type SortOrder } from "./params";
 import { P95_CTE, P95_MS_SQL, rate, toWindowStats, windowRows, type WindowRow, type WindowStats } from "./rollups";
-import { toRunSummary, type RunSummary } from "./runs";
+import { LEASE_EXPIRES_SQL, LEASE_STALE_SQL, toRunSummary, type RunSummary } from "./runs";
 
 /**
  * The jobs as the admin API and the dashboard list them: the registry's definitions joined
@@ -91,25 +100,53 @@ export interface JobOverview extends JobConfigState {
   category: string;
   schedule: string;
   timezone: string;
-  /** Null: no further runs (a one-time job after its slot, a bounded job past its end). */
+  /**
+   * When the schedule next runs the job (after a snooze's end, past a slot an operator skipped);
+   * null while it will not run on schedule, with the reason in `notScheduled`.
+   */
   nextRunAt: string | null;
+  /** Why there is no next run (NOT_SCHEDULED_REASONS: dead-lettered, paused, disabled, or the schedule ended). */
+  notScheduled: NotScheduledReason | null;
   /** What the code says; `enabled` is what applies now (the database may override it). */
   enabledByDefault: boolean;
   lastModifiedAt: string | null;
   lastModifiedBy: string | null;
-  /** The newest row of any status: a skip or a missed slot says why nothing ran. */
+  /**
+   * The job's newest row that is not a skip: its latest run, or a missed slot. A duplicate
+   * delivery or a paused slot after a failure does not hide the failure.
+   */
   lastRun: RunSummary | null;
-  /** Runs holding status "started" now. */
-  running: { count: number; since: string | null };
+  /** The newest skip, when it is newer than lastRun (what the triggers since then met); else null. */
+  lastSkip: { runId: string; at: string; reason: SkipReason | null } | null;
+  /**
+   * True when the newest row that settled a slot (OUTCOME_STATUSES) is not completed: the job's
+   * latest slot failed, timed out, was abandoned or was missed, and no later slot has succeeded.
+   */
+  failing: boolean;
+  /** That newest settling row (null: no slot has settled yet). */
+  lastOutcome: { runId: string; status: RunStatus; startedAt: string } | null;
+  /**
+   * Runs holding status "started": `count` of them with a live lease (`since`: the oldest's
+   * start), `stale` whose lease expired (their holder stopped without recording an end; the
+   * sweep or a lease clear abandons them), with the oldest's holder and lease expiry.
+   */
+  running: { count: number; since: string | null; stale: number; staleHolder: string | null; staleSince: string | null };
+  /** Dead-letter entries of the job waiting for an operator (recovery_status pending). */
+  pendingDeadLetters: number;
   /** Over the last 30 days (whole UTC hours). */
   stats: WindowStats;
 }
 
+/**
+ * Sorts, the first the default: "attention" puts first what needs an operator (dead-lettered,
+ * then failing, then a stale run, then pending dead letters), then by name.
+ */
 export const JOB_SORTS: ReadonlyMap<string, SQL> = new Map([
+  ["attention", sql`attention`],
   ["name", sql`name`],
   ["category", sql`category`],
   ["state", sql`state`],
-  ["nextRun", sql`next_run_at`],
+  ["nextRun", sql`next_run_sort`],
   ["lastRun", sql`last_started_at`],
   ["runs", sql`runs`],
   ["failures", sql`failures`],
@@ -118,15 +155,20 @@ export const JOB_SORTS: ReadonlyMap<string, SQL> = new Map([
   ["p95Duration", sql`p95_duration_ms`],
   ["consecutiveFailures", sql`consecutive_failures`],
 ]);
-/** A job state, or "running" (a run holds status started) or "failing" (a failure streak). */
+/**
+ * A job state, or "failing" (see JobOverview.failing), "running" (a run with a live lease),
+ * "stale" (a run whose lease expired) or "dead_letters" (pending dead-letter entries).
+ */
 export const JOB_STATE_FILTERS: ReadonlyMap<string, SQL> = new Map([
   ...JOB_STATES.map((state): [string, SQL] => [state, sql`state = ${state}`]),
+  ["failing", sql`failing`],
   ["running", sql`running_count > 0`],
-  ["failing", sql`consecutive_failures > 0`],
+  ["stale", sql`stale_count > 0`],
+  ["dead_letters", sql`pending_dead_letters > 0`],
 ]);
 
 export interface JobsOverviewOptions {
-  /** A key of JOB_SORTS; default "name". */
+  /** A key of JOB_SORTS; default "attention". */
   sort?: string;
   order?: SortOrder;
   category?: string | null;
@@ -159,8 +201,20 @@ interface OverviewRow extends WindowRow, ConfigStateColumns {
   last_duration_ms: DbNumber | null;
   last_attempts: DbNumber | null;
   last_error: string | null;
+  skip_id: string | null;
+  skip_at: DbTime | null;
+  skip_reason: SkipReason | null;
+  outcome_id: string | null;
+  outcome_status: RunStatus | null;
+  outcome_started_at: DbTime | null;
+  failing: boolean;
   running_count: DbNumber;
   running_since: DbTime | null;
+  stale_count: DbNumber;
+  stale_holder: string | null;
+  stale_since: DbTime | null;
+  pending_dead_letters: DbNumber;
+  pending_dead_letters_total: DbNumber;
 }
 
 /**
@@ -174,12 +228,17 @@ export async function jobsOverview(db: Db, jobs: readonly JobDefinition[], opts:
 
 /**
  * jobsOverview's rows in one round trip, with every job beside the ones the filters keep
- * (`every`, in the same order): the dashboard's summary is over all of them.
+ * (`every`, in the same order): the dashboard's summary is over all of them. With them, the
+ * pending dead letters of every job (registered or not), as the dead-letter page counts them.
  */
-export async function jobsOverviewAndEvery(db: Db, jobs: readonly JobDefinition[], opts: JobsOverviewOptions = {}): Promise<{ jobs: JobOverview[]; every: JobOverview[] }> {
-  if (jobs.length === 0) return { jobs: [], every: [] };
+export async function jobsOverviewAndEvery(
+  db: Db,
+  jobs: readonly JobDefinition[],
+  opts: JobsOverviewOptions = {},
+): Promise<{ jobs: JobOverview[]; every: JobOverview[]; pendingDeadLetters: number }> {
+  if (jobs.length === 0) return { jobs: [], every: [], pendingDeadLetters: 0 };
   const now = opts.now ?? new Date();
-  const sortSql = pick(JOB_SORTS, opts.sort ?? "name", "sort");
+  const sortSql = pick(JOB_SORTS, opts.sort ?? "attention", "sort");
   const stateSql = opts.state ? pick(JOB_STATE_FILTERS, opts.state, "state") : sql`true`;
   const defs = jobs.map((job, ord) => ({
     name: job.name,
@@ -188,7 +247,7 @@ export async function jobsOverviewAndEvery(db: Db, jobs: readonly JobDefinition[
     schedule: scheduleNotation(job.schedule),
     timezone: job.schedule.kind === "every" || job.schedule.kind === "once" ? "UTC" : job.schedule.timezone,
     enabled_default: job.enabled,
-    // Null: no further runs (a one-time job after its slot, a bounded job past its end).
+    // The schedule's next slot; the query sorts by it (or by a snooze's end), toOverview states it exactly.
     next_run_at: nextRunAfter(job.schedule, now)?.toISOString() ?? null,
     ord,
   }));
@@ -203,7 +262,9 @@ export async function jobsOverviewAndEvery(db: Db, jobs: readonly JobDefinition[
                  sum(w.abandoned)::int AS abandoned, sum(w.missed)::int AS missed,
                  round(sum(w.duration_sum_ms)::numeric / nullif(sum(w.duration_count), 0))::int AS avg_duration_ms
           FROM win w GROUP BY w.job_name
-        ), ${P95_CTE}, overview AS (
+        ), ${P95_CTE}, dlq AS (
+          SELECT q.job_name, count(*)::int AS pending FROM cron_dead_letters q WHERE q.recovery_status = 'pending' GROUP BY q.job_name
+        ), overview AS (
           SELECT d.name, d.category, d.description, d.schedule, d.timezone, d.enabled_default, d.next_run_at, d.ord,
                  coalesce(c.enabled, d.enabled_default) AS enabled, coalesce(c.paused, false) AS paused, c.paused_reason, c.paused_at,
                  coalesce(c.dead_lettered, false) AS dead_lettered, c.dead_letter_reason, c.dead_lettered_since,
@@ -219,28 +280,61 @@ export async function jobsOverviewAndEvery(db: Db, jobs: readonly JobDefinition[
                  lr.id AS last_id, lr.status AS last_status, lr.skip_reason AS last_skip_reason, lr.trigger AS last_trigger,
                  lr.scheduled_for AS last_scheduled_for, lr.started_at AS last_started_at, lr.completed_at AS last_completed_at,
                  lr.duration_ms AS last_duration_ms, lr.attempts AS last_attempts, lr.error_message AS last_error,
-                 rn.running_count, rn.running_since
+                 ls.id AS skip_id, ls.started_at AS skip_at, ls.skip_reason AS skip_reason,
+                 fo.id AS outcome_id, fo.status AS outcome_status, fo.started_at AS outcome_started_at,
+                 coalesce(fo.status <> 'completed', false) AS failing,
+                 rn.running_count, rn.running_since, rn.stale_count, rn.stale_holder, rn.stale_since,
+                 coalesce(q.pending, 0) AS pending_dead_letters,
+                 (SELECT coalesce(sum(t.pending), 0)::int FROM dlq t) AS pending_dead_letters_total,
+                 -- The schedule's next slot while the job runs on schedule, or a snooze's end if later (toOverview is exact).
+                 CASE WHEN coalesce(c.dead_lettered, false) OR coalesce(c.paused, false) OR NOT coalesce(c.enabled, d.enabled_default)
+                        OR d.next_run_at IS NULL THEN NULL
+                      ELSE greatest(d.next_run_at, c.snoozed_until) END AS next_run_sort
           FROM defs d
           LEFT JOIN cron_job_config c ON c.job_name = d.name
           LEFT JOIN agg a ON a.job_name = d.name
           LEFT JOIN p95 p ON p.job_name = d.name
+          LEFT JOIN dlq q ON q.job_name = d.name
+          -- The newest row that is not a skip, and the newest that settled a slot: both walk
+          -- idx_cron_logs_job_not_skipped from the newest entry (0017).
           LEFT JOIN LATERAL (
             SELECT l.id, l.status, l.skip_reason, l.trigger, l.scheduled_for, l.started_at, l.completed_at, l.duration_ms, l.attempts, l.error_message
-            FROM cron_job_logs l WHERE l.job_name = d.name ORDER BY l.started_at DESC NULLS LAST LIMIT 1
+            FROM cron_job_logs l WHERE l.job_name = d.name AND l.status <> 'skipped' ORDER BY l.started_at DESC NULLS LAST LIMIT 1
           ) lr ON true
           LEFT JOIN LATERAL (
-            SELECT count(*)::int AS running_count, min(r.started_at) AS running_since
-            FROM cron_job_logs r WHERE r.job_name = d.name AND r.status = 'started'
+            SELECT f.id, f.status, f.started_at FROM cron_job_logs f
+            WHERE f.job_name = d.name AND f.status <> 'skipped' AND f.status = ANY(${pgTextArray(OUTCOME_STATUSES)}::text[])
+            ORDER BY f.started_at DESC NULLS LAST LIMIT 1
+          ) fo ON true
+          LEFT JOIN LATERAL (
+            SELECT s.id, s.started_at, s.skip_reason FROM cron_job_logs s
+            WHERE s.job_name = d.name AND s.status = 'skipped' ORDER BY s.started_at DESC LIMIT 1
+          ) ls ON true
+          LEFT JOIN LATERAL (
+            SELECT count(*) FILTER (WHERE NOT x.stale)::int AS running_count, min(x.started_at) FILTER (WHERE NOT x.stale) AS running_since,
+                   count(*) FILTER (WHERE x.stale)::int AS stale_count, min(x.lease_expires_at) FILTER (WHERE x.stale) AS stale_since,
+                   (array_agg(x.holder ORDER BY x.lease_expires_at) FILTER (WHERE x.stale))[1] AS stale_holder
+            FROM (SELECT r.started_at, coalesce(k.holder, r.holder) AS holder, ${LEASE_EXPIRES_SQL} AS lease_expires_at, ${LEASE_STALE_SQL} AS stale
+                  FROM cron_job_logs r LEFT JOIN cron_job_leases k ON k.run_id = r.id
+                  WHERE r.job_name = d.name AND r.status = 'started') x
           ) rn ON true
+        ), ranked AS (
+          SELECT o.*, CASE WHEN o.dead_lettered THEN 0 WHEN o.failing THEN 1 WHEN o.stale_count > 0 THEN 2 WHEN o.pending_dead_letters > 0 THEN 3 ELSE 4 END AS attention
+          FROM overview o
         )
         SELECT *, coalesce((${opts.category ?? null}::text IS NULL OR category = ${opts.category ?? null})
                     AND (${search}::text IS NULL OR name ILIKE ${search} OR description ILIKE ${search})
                     AND ${stateSql}, false) AS matches
-        FROM overview
+        FROM ranked
         ORDER BY ${sortSql} ${direction(opts.order, "asc")} NULLS LAST, name ASC`,
   );
-  const every = rows.map((r) => ({ overview: toOverview(r), matches: Boolean(r.matches) }));
-  return { jobs: every.filter((e) => e.matches).map((e) => e.overview), every: every.map((e) => e.overview) };
+  const byName = new Map(jobs.map((job) => [job.name, job]));
+  const every = rows.map((r) => ({ overview: toOverview(r, byName.get(r.name)!, now), matches: Boolean(r.matches) }));
+  return {
+    jobs: every.filter((e) => e.matches).map((e) => e.overview),
+    every: every.map((e) => e.overview),
+    pendingDeadLetters: num(rows[0]?.pending_dead_letters_total),
+  };
 }
 
 function lastRunOf(r: OverviewRow): RunSummary | null {
@@ -259,31 +353,56 @@ function lastRunOf(r: OverviewRow): RunSummary | null {
   });
 }
 
-function toOverview(r: OverviewRow): JobOverview {
+function toOverview(r: OverviewRow, job: JobDefinition, now: Date): JobOverview {
+  const state = configStateOf(r, Boolean(r.enabled_default));
+  const next = nextScheduledRun(job.schedule, state, now);
+  const lastRun = lastRunOf(r);
+  const skipAt = isoOrNull(r.skip_at);
+  const skipIsNewer = r.skip_id != null && skipAt !== null && (lastRun === null || Date.parse(skipAt) > Date.parse(lastRun.startedAt));
   return {
     name: r.name,
     description: r.description,
     category: r.category,
     schedule: r.schedule,
     timezone: r.timezone,
-    nextRunAt: isoOrNull(r.next_run_at),
+    nextRunAt: next.at?.toISOString() ?? null,
+    notScheduled: next.notScheduled,
     enabledByDefault: Boolean(r.enabled_default),
-    ...configStateOf(r, Boolean(r.enabled_default)),
+    ...state,
     lastModifiedAt: isoOrNull(r.last_modified_at),
     lastModifiedBy: r.last_modified_by ?? null,
-    lastRun: lastRunOf(r),
-    running: { count: num(r.running_count), since: isoOrNull(r.running_since) },
+    lastRun,
+    lastSkip: skipIsNewer ? { runId: r.skip_id!, at: skipAt, reason: r.skip_reason ?? null } : null,
+    failing: Boolean(r.failing),
+    lastOutcome: r.outcome_id != null ? { runId: r.outcome_id, status: r.outcome_status!, startedAt: iso(r.outcome_started_at!) } : null,
+    running: {
+      count: num(r.running_count),
+      since: isoOrNull(r.running_since),
+      stale: num(r.stale_count),
+      staleHolder: r.stale_holder ?? null,
+      staleSince: isoOrNull(r.stale_since),
+    },
+    pendingDeadLetters: num(r.pending_dead_letters),
     stats: toWindowStats(r),
   };
 }
 
 export interface DashboardSummary {
   totalJobs: number;
+  /** Enabled and neither paused nor dead-lettered: they run on schedule. */
   enabledJobs: number;
+  /** Disabled only (paused and dead-lettered jobs are counted apart). */
   disabledJobs: number;
   pausedJobs: number;
   deadLetteredJobs: number;
+  /** Jobs whose latest slot did not succeed (JobOverview.failing). */
+  failingJobs: number;
+  /** Runs with a live lease. */
   runningJobs: number;
+  /** Runs still "started" whose lease expired. */
+  staleRuns: number;
+  /** Dead-letter entries waiting for an operator. */
+  pendingDeadLetters: number;
   /** Finished runs over the window (30 days). */
   totalExecutions: number;
   totalFailures: number;
@@ -291,21 +410,28 @@ export interface DashboardSummary {
 }
 
 /**
- * The summary cards, from an (unfiltered) overview. enabledJobs counts jobs that run on
- * schedule: enabled and neither paused nor dead-lettered; disabledJobs is the rest.
+ * The summary cards, from an (unfiltered) overview: each job counted in its one state. Running
+ * and stale runs, and pending dead letters, are the overview's sums unless `totals` gives them
+ * over everything (runs and dead letters of jobs no longer registered included).
  */
-export function summarize(overview: readonly JobOverview[], running: number = overview.reduce((n, j) => n + j.running.count, 0)): DashboardSummary {
+export function summarize(
+  overview: readonly JobOverview[],
+  totals: { running?: number; stale?: number; pendingDeadLetters?: number } = {},
+): DashboardSummary {
   const totalExecutions = overview.reduce((n, j) => n + j.stats.runs, 0);
   const totalFailures = overview.reduce((n, j) => n + j.stats.failures, 0);
   const inState = (state: JobState) => overview.filter((j) => j.state === state).length;
-  const enabledJobs = inState("enabled");
+  const sum = (of: (j: JobOverview) => number) => overview.reduce((n, j) => n + of(j), 0);
   return {
     totalJobs: overview.length,
-    enabledJobs,
-    disabledJobs: overview.length - enabledJobs,
+    enabledJobs: inState("enabled"),
+    disabledJobs: inState("disabled"),
     pausedJobs: inState("paused"),
     deadLetteredJobs: inState("dead_lettered"),
-    runningJobs: running,
+    failingJobs: overview.filter((j) => j.failing).length,
+    runningJobs: totals.running ?? sum((j) => j.running.count),
+    staleRuns: totals.stale ?? sum((j) => j.running.stale),
+    pendingDeadLetters: totals.pendingDeadLetters ?? sum((j) => j.pendingDeadLetters),
     totalExecutions,
     totalFailures,
     overallSuccessRate: rate(totalExecutions - totalFailures, totalExecutions),

@@ -280,12 +280,19 @@ interface RunningRow {
  * lease), each with its progress so far: attempts, the latest log line (only that line leaves
  * the database, not the log), the last finished attempt's error.
  */
+/**
+ * When a started run's lease expires, and whether it has (a stale run: its holder stopped
+ * without recording an end), over a run row `r` and its lease `k` (cron_job_leases, LEFT
+ * JOINed on k.run_id = r.id; the run row's own expiry serves a Redis lease, which has no row).
+ */
+export const LEASE_EXPIRES_SQL = sql.raw("coalesce(k.expires_at, r.lease_expires_at)");
+export const LEASE_STALE_SQL = sql.raw("coalesce(coalesce(k.expires_at, r.lease_expires_at) <= now(), false)");
+
 export async function runningJobs(db: Db): Promise<RunningJob[]> {
   const rows = await queryRows<RunningRow>(
     db,
     sql`SELECT r.id, r.job_name, r.started_at, r.running_duration_seconds, r.scheduled_for, r.trigger, r.holder,
-               coalesce(k.expires_at, r.lease_expires_at) AS lease_expires_at,
-               coalesce(coalesce(k.expires_at, r.lease_expires_at) <= now(), false) AS stale,
+               ${LEASE_EXPIRES_SQL} AS lease_expires_at, ${LEASE_STALE_SQL} AS stale,
                l.attempts, coalesce(jsonb_array_length(l.log_lines), 0) AS log_count,
                jsonb_build_object('at', l.log_lines -> -1 ->> 'at', 'message', l.log_lines -> -1 ->> 'message') AS last_line,
                l.attempt_details -> -1 ->> 'error' AS last_attempt_error
