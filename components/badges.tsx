@@ -38,9 +38,12 @@ export function PriorityBadge({ priority }: { priority: string }) {
 const DOT = { good: "bg-green-600", warn: "bg-yellow-500", bad: "bg-red-600", none: "bg-zinc-400" } as const;
 const TONE = { good: "green", warn: "yellow", bad: "red", none: "zinc" } as const;
 
-/** Success rate with its level in words: green 95%+, yellow 80-95%, red below 80%. */
-export function SuccessRate({ rate, runs }: { rate: number | null; runs?: number }) {
-  const { level, label } = successRateLevel(rate);
+/**
+ * Success rate with its level in words: green 95%+, yellow 80-95%, red below 80%. A failing job
+ * (its latest slot did not succeed) is never shown healthy, whatever its rate over the window.
+ */
+export function SuccessRate({ rate, runs, failing = false }: { rate: number | null; runs?: number; failing?: boolean }) {
+  const { level, label } = failing ? { level: "bad" as const, label: "latest failed" } : successRateLevel(rate);
   return (
     <span className="inline-flex flex-col items-start gap-0.5">
       <Badge tone={TONE[level]} title={runs != null ? `${runs} finished run(s) in the window` : undefined}>

@@ -1,26 +1,51 @@
 import Link from "next/link";
 import type { JobOverview } from "@/lib/db/queries/jobs";
+import { NOT_SCHEDULED_REASONS } from "@/lib/cron/vocabulary";
+import { runStatusMeta } from "@/lib/dashboard/format";
 import { formatDuration } from "@/lib/format";
 import { RunNowButton } from "./action-button";
 import { CategoryBadge, JobStateBadge, RunStatusBadge, SnoozedBadge, SuccessRate } from "./badges";
 import { EnableToggle } from "./enable-toggle";
 import { Schedule } from "./schedule";
 import { Time } from "./time";
-import { Card, EmptyState, linkClass, mutedText } from "./ui";
+import { Badge, Card, EmptyState, linkClass, mutedText } from "./ui";
 
 const jobHref = (name: string) => `/dashboard/admin/cron-jobs/${encodeURIComponent(name)}`;
 
+/** The latest run (skips left out: they are shown under it when newer), and the failed slot when the job is failing. */
 function LastRun({ job }: { job: JobOverview }) {
-  if (!job.lastRun) return <span className={mutedText}>never</span>;
   const run = job.lastRun;
+  const outcome = job.failing ? job.lastOutcome : null;
   return (
     <span className="flex flex-col items-start gap-1">
-      <Link href={`${jobHref(job.name)}?run=${run.id}`} className={linkClass} aria-label={`Last run of ${job.name}`}>
-        <Time iso={run.startedAt} />
-      </Link>
-      <RunStatusBadge status={run.status} skipReason={run.skipReason} />
+      {run ? (
+        <>
+          <Link href={`${jobHref(job.name)}?run=${run.id}`} className={linkClass} aria-label={`Last run of ${job.name}`}>
+            <Time iso={run.startedAt} />
+          </Link>
+          <RunStatusBadge status={run.status} skipReason={run.skipReason} />
+        </>
+      ) : (
+        <span className={mutedText}>never</span>
+      )}
+      {outcome && outcome.runId !== run?.id ? (
+        <Link href={`${jobHref(job.name)}?run=${outcome.runId}`} className={`${linkClass} text-xs`}>
+          latest slot {runStatusMeta(outcome.status).label}
+        </Link>
+      ) : null}
+      {job.lastSkip ? (
+        <span className={`text-xs ${mutedText}`}>
+          then {runStatusMeta("skipped", job.lastSkip.reason).label} <Time iso={job.lastSkip.at} format="time" />
+        </span>
+      ) : null}
     </span>
   );
+}
+
+/** The next run on schedule, or why there is none and what brings it back. */
+function NextRun({ job }: { job: JobOverview }) {
+  if (job.nextRunAt) return <Time iso={job.nextRunAt} />;
+  return <span className={`text-xs ${mutedText}`}>{job.notScheduled ? NOT_SCHEDULED_REASONS[job.notScheduled] : NOT_SCHEDULED_REASONS.ended}</span>;
 }
 
 function Durations({ job }: { job: JobOverview }) {
@@ -40,9 +65,24 @@ function JobName({ job }: { job: JobOverview }) {
         {job.name}
       </Link>
       <span className={`text-xs ${mutedText}`}>{job.description}</span>
+      {job.failing ? (
+        <Badge tone="red" title="Its latest slot did not succeed; it stays failing until a later slot does">
+          failing
+        </Badge>
+      ) : null}
       {job.state !== "enabled" ? <JobStateBadge state={job.state} /> : null}
       {job.snoozedUntil && Date.parse(job.snoozedUntil) > Date.now() ? <SnoozedBadge until={job.snoozedUntil} by={job.snoozedBy} reason={job.snoozeReason} /> : null}
       {job.running.count > 0 ? <span className="text-xs font-medium text-blue-800 dark:text-blue-300">running now</span> : null}
+      {job.running.stale > 0 ? (
+        <Badge tone="red" title={`The lease expired${job.running.staleHolder ? ` (held by ${job.running.staleHolder})` : ""}: its holder stopped without recording an end`}>
+          stale run{job.running.stale === 1 ? "" : `s: ${job.running.stale}`}
+        </Badge>
+      ) : null}
+      {job.pendingDeadLetters > 0 ? (
+        <Link href={`/dashboard/admin/dead-letters?job=${encodeURIComponent(job.name)}`} className={`${linkClass} text-xs`}>
+          {job.pendingDeadLetters} pending dead letter{job.pendingDeadLetters === 1 ? "" : "s"}
+        </Link>
+      ) : null}
     </span>
   );
 }
@@ -99,13 +139,13 @@ export function JobTable({ jobs, days, filtered }: { jobs: JobOverview[]; days: 
                   <Schedule cron={job.schedule} timezone={job.timezone} />
                 </td>
                 <td className={td}>
-                  {job.nextRunAt ? <Time iso={job.nextRunAt} /> : <span className={mutedText}>no further runs</span>}
+                  <NextRun job={job} />
                 </td>
                 <td className={td}>
                   <LastRun job={job} />
                 </td>
                 <td className={td}>
-                  <SuccessRate rate={job.stats.successRate} runs={job.stats.runs} />
+                  <SuccessRate rate={job.stats.successRate} runs={job.stats.runs} failing={job.failing} />
                 </td>
                 <td className={td}>
                   <Durations job={job} />
@@ -145,7 +185,7 @@ export function JobTable({ jobs, days, filtered }: { jobs: JobOverview[]; days: 
                 <div>
                   <dt className={`text-xs ${mutedText}`}>Next run</dt>
                   <dd>
-                    {job.nextRunAt ? <Time iso={job.nextRunAt} /> : <span className={mutedText}>no further runs</span>}
+                    <NextRun job={job} />
                   </dd>
                 </div>
                 <div>
@@ -157,7 +197,7 @@ export function JobTable({ jobs, days, filtered }: { jobs: JobOverview[]; days: 
                 <div>
                   <dt className={`text-xs ${mutedText}`}>Success ({days} d)</dt>
                   <dd>
-                    <SuccessRate rate={job.stats.successRate} runs={job.stats.runs} />
+                    <SuccessRate rate={job.stats.successRate} runs={job.stats.runs} failing={job.failing} />
                   </dd>
                 </div>
                 <div>

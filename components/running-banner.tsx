@@ -4,6 +4,7 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState, useTransition } from "react";
 import type { RunningJob } from "@/lib/db/queries/runs";
+import { formatExpiresIn } from "@/lib/dashboard/format";
 import { formatDuration } from "@/lib/format";
 import { backgroundHeaders, backgroundRefresh } from "./background-refresh";
 import { Badge, linkClass } from "./ui";
@@ -12,7 +13,10 @@ import { Time } from "./time";
 const idsOf = (runs: readonly RunningJob[]) => runs.map((r) => r.runId).sort().join(",");
 
 /**
- * What is running now, with durations that tick every second, each run's attempt and latest
+ * What is running now (runs with a live lease), and apart from them the stale runs (status
+ * started, lease expired: their holder stopped without recording an end; the sweep or a lease
+ * clear on the locks page abandons them), with their holder and how long ago the lease expired.
+ * Live runs show durations that tick every second, each run's attempt and latest
  * log line (written with its heartbeats while it runs). Polls GET /api/admin/cron-jobs every
  * `pollMs` (while the tab is visible) and shows each answer's lines; when the set of running
  * runs changes (one finished or started), the page's server components re-render so the table
@@ -69,13 +73,21 @@ export function RunningBanner({ initial, pollMs = 3000 }: { initial: RunningJob[
     };
   }, [pollMs, router]);
 
-  const { runs, receivedAt } = state;
+  const { runs: all, receivedAt } = state;
   const elapsed = now && receivedAt ? Math.max(0, (now - receivedAt) / 1000) : 0;
+  const runs = all.filter((r) => !r.stale);
+  const stale = all.filter((r) => r.stale);
 
   return (
     <section
       aria-labelledby="running-heading"
-      className={`rounded-lg border p-4 ${runs.length ? "border-blue-300 bg-blue-50 dark:border-blue-800 dark:bg-blue-950/40" : "border-zinc-200 dark:border-zinc-800"}`}
+      className={`rounded-lg border p-4 ${
+        stale.length
+          ? "border-red-300 bg-red-50 dark:border-red-800 dark:bg-red-950/40"
+          : runs.length
+            ? "border-blue-300 bg-blue-50 dark:border-blue-800 dark:bg-blue-950/40"
+            : "border-zinc-200 dark:border-zinc-800"
+      }`}
     >
       <div className="flex items-center gap-2">
         {runs.length ? <span aria-hidden="true" className="size-2.5 animate-pulse rounded-full bg-blue-600" /> : null}
@@ -100,11 +112,6 @@ export function RunningBanner({ initial, pollMs = 3000 }: { initial: RunningJob[
                 {run.holder ? ` · on ${run.holder}` : ""}
               </span>
               {run.attempts > 1 ? <span className="text-zinc-600 dark:text-zinc-400">attempt {run.attempts}</span> : null}
-              {run.stale ? (
-                <Badge tone="red" title="The lease expired: its holder stopped heartbeating">
-                  STALE lease: the holder stopped heartbeating
-                </Badge>
-              ) : null}
               {run.lastLine || run.lastAttemptError ? (
                 <p className="w-full truncate font-mono text-xs text-zinc-700 dark:text-zinc-300" title={run.lastLine?.message ?? run.lastAttemptError ?? undefined}>
                   <span className="sr-only">latest log line: </span>
@@ -126,6 +133,39 @@ export function RunningBanner({ initial, pollMs = 3000 }: { initial: RunningJob[
             </li>
           ))}
         </ul>
+      ) : null}
+      {stale.length ? (
+        <>
+          <h3 id="stale-heading" className="mt-4 text-sm font-semibold text-red-900 dark:text-red-200">
+            Stale: {stale.length} run{stale.length === 1 ? "" : "s"} whose holder stopped without recording an end
+          </h3>
+          <ul className="mt-2 flex flex-col gap-2" aria-label="Stale runs">
+            {stale.map((run) => (
+              <li key={run.runId} className="flex flex-wrap items-center gap-x-3 gap-y-1 text-sm">
+                <Link href={`/dashboard/admin/cron-jobs/${encodeURIComponent(run.jobName)}?run=${run.runId}`} className={linkClass}>
+                  {run.jobName}
+                </Link>
+                <Badge tone="red" title="The lease expired: its holder stopped heartbeating">
+                  STALE
+                </Badge>
+                <span className="text-zinc-700 dark:text-zinc-300">
+                  {run.leaseExpiresAt ? (
+                    <>
+                      lease expired <Time iso={run.leaseExpiresAt} />
+                      {now ? ` (${formatExpiresIn(Math.round((Date.parse(run.leaseExpiresAt) - now) / 1000))})` : ""}
+                    </>
+                  ) : (
+                    "lease expired"
+                  )}
+                  {run.holder ? ` · held by ${run.holder}` : ""} · started <Time iso={run.startedAt} />
+                </span>
+                <Link href="/dashboard/admin/locks" className={`${linkClass} text-xs`}>
+                  Clear it on the locks page
+                </Link>
+              </li>
+            ))}
+          </ul>
+        </>
       ) : null}
     </section>
   );

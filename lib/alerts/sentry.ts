@@ -1,4 +1,5 @@
 import * as Sentry from "@sentry/nextjs";
+import { formatDuration } from "../format";
 import type { JobDefinition } from "../cron/define-job";
 import { redactDeep } from "../cron/redact";
 import type { RunReport } from "../cron/run-job";
@@ -62,7 +63,7 @@ export function sentryEnabled(): boolean {
   return Boolean(Sentry.getClient());
 }
 
-/** "timed out after 30000ms" and "timed out after 1200ms" are one issue. */
+/** "timed out after 30 s" and "timed out after 1.2 s" are one issue. */
 export function normaliseErrorMessage(message: string): string {
   return message.replace(/\d+/g, "0").slice(0, 200);
 }
@@ -100,7 +101,7 @@ function intervalOf(everyMs: number): { type: "interval"; value: number; unit: "
  */
 export function captureRunFailure(report: RunReport, job: JobDefinition): string | undefined {
   if (!Sentry.getClient()) return undefined;
-  const message = report.error ?? (report.status === "timed_out" ? `timed out after ${job.timeoutMs}ms` : "run failed");
+  const message = report.error ?? (report.status === "timed_out" ? `timed out after ${formatDuration(job.timeoutMs)}` : "run failed");
   const error = new Error(message);
   error.name = report.status === "timed_out" ? "CronJobTimeout" : "CronJobFailure";
   // The handler's own stack (already redacted by the engine), so Sentry shows where it threw.

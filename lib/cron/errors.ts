@@ -1,3 +1,5 @@
+import { formatDuration } from "./duration";
+
 /** Throw from a handler to fail the run without further attempts. */
 export class NonRetriableError extends Error {
   override name = "NonRetriableError";
@@ -20,7 +22,7 @@ export class JobConfigError extends Error {
 export class JobTimeoutError extends Error {
   override name = "JobTimeoutError";
   constructor(readonly timeoutMs: number) {
-    super(`timed out after ${timeoutMs}ms`);
+    super(`timed out after ${formatDuration(timeoutMs)}`);
   }
 }
 

@@ -412,11 +412,11 @@ describeWithPostgres("a timeout aborts the handler's signal (demo-slow running 8
     const reply = await hit(server.url, "/api/cron/execute/demo-slow", { headers: AUTH });
     const elapsed = Date.now() - t0;
     expect(reply.status, reply.text).toBe(500);
-    expect(reply.body).toMatchObject({ success: false, jobName: "demo-slow", execution: { status: "timed_out", attempts: 1 }, error: "timed out after 5000ms" });
+    expect(reply.body).toMatchObject({ success: false, jobName: "demo-slow", execution: { status: "timed_out", attempts: 1 }, error: "timed out after 5 s" });
     expect(elapsed).toBeGreaterThanOrEqual(4_900);
     expect(elapsed).toBeLessThan(7_000);
     const row = (await pool.query("SELECT * FROM cron_job_logs WHERE id = $1", [reply.body.execution.id])).rows[0];
-    expect(row).toMatchObject({ job_name: "demo-slow", status: "timed_out", attempts: 1, error_message: "timed out after 5000ms" });
+    expect(row).toMatchObject({ job_name: "demo-slow", status: "timed_out", attempts: 1, error_message: "timed out after 5 s" });
     expect(row.duration_ms).toBeGreaterThanOrEqual(4_900);
     expect(row.duration_ms).toBeLessThan(6_500);
     expect(row.attempt_details).toEqual([expect.objectContaining({ attempt: 1, timedOut: true })]);

@@ -56,7 +56,7 @@ describe("timeouts", () => {
     const run = ran(await clock.run(trigger({ timeout: "10s", handler: untilAborted(seen) })));
     expect(seen.abortedAt).toBe(10_000);
     expect(clock.elapsed).toBe(10_000); // a handler that honours its signal is answered at once
-    expect(run).toMatchObject({ status: "timed_out", recorded: true, attempts: 1, error: "timed out after 10000ms" });
+    expect(run).toMatchObject({ status: "timed_out", recorded: true, attempts: 1, error: "timed out after 10 s" });
     expect(run.attemptDetails).toEqual([expect.objectContaining({ attempt: 1, timedOut: true, timeoutMs: 10_000, durationMs: 10_000 })]);
     expect(store.runs.get(run.id)?.status).toBe("timed_out");
     expect(leaseOf(run.id)).toBeUndefined();

@@ -8,6 +8,8 @@ describe("formatDuration", () => {
     expect(formatDuration(0)).toBe("0 ms");
     expect(formatDuration(950)).toBe("950 ms");
     expect(formatDuration(1_234)).toBe("1.2 s");
+    expect(formatDuration(5_000)).toBe("5 s");
+    expect(formatDuration(9_960)).toBe("10 s");
     expect(formatDuration(12_400)).toBe("12 s");
     expect(formatDuration(245_000)).toBe("4 min 5 s");
     expect(formatDuration(240_000)).toBe("4 min");
@@ -23,7 +25,7 @@ describe("formatDuration", () => {
   });
 
   it("keeps the sign and stands `empty` in for a missing value", () => {
-    expect(formatDuration(-5_000)).toBe("-5.0 s");
+    expect(formatDuration(-5_000)).toBe("-5 s");
     expect(formatDuration(null)).toBe("—");
     expect(formatDuration(undefined, "-")).toBe("-");
     expect(formatDuration(Number.NaN, "-")).toBe("-");

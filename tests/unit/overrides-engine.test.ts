@@ -52,7 +52,7 @@ const runNow = (job: JobDefinition = slow) => clock.run(runTrigger(deps, { job, 
 
 describe("overrides through the engine", () => {
   it("runs a 2 s handler to completion under a 3 s timeout override where the code's 1 s times it out, and the revert restores it", async () => {
-    expect(ran(await runNow())).toMatchObject({ status: "timed_out", error: "timed out after 1000ms" });
+    expect(ran(await runNow())).toMatchObject({ status: "timed_out", error: "timed out after 1 s" });
 
     setOverrides(slow.name, { timeout: "3s" });
     const run = ran(await runNow());
@@ -79,7 +79,7 @@ describe("overrides through the engine", () => {
 
   it("ignores a stored document the code no longer accepts: the code's definition runs", async () => {
     setOverrides(slow.name, { timeout: "3s", alerts: { maxRuntime: "10s" } });
-    expect(ran(await runNow())).toMatchObject({ status: "timed_out", error: "timed out after 1000ms" });
+    expect(ran(await runNow())).toMatchObject({ status: "timed_out", error: "timed out after 1 s" });
   });
 
   it("reads the overrides once per TTL, whatever the number of triggers, and again after this process writes", async () => {

@@ -291,7 +291,7 @@ export const LEASE_STALE_SQL = sql.raw("coalesce(coalesce(k.expires_at, r.lease_
 export async function runningJobs(db: Db): Promise<RunningJob[]> {
   const rows = await queryRows<RunningRow>(
     db,
-    sql`SELECT r.id, r.job_name, r.started_at, r.running_duration_seconds, r.scheduled_for, r.trigger, r.holder,
+    sql`SELECT r.id, r.job_name, r.started_at, r.running_duration_seconds, r.scheduled_for, r.trigger, coalesce(k.holder, r.holder) AS holder,
                ${LEASE_EXPIRES_SQL} AS lease_expires_at, ${LEASE_STALE_SQL} AS stale,
                l.attempts, coalesce(jsonb_array_length(l.log_lines), 0) AS log_count,
                jsonb_build_object('at', l.log_lines -> -1 ->> 'at', 'message', l.log_lines -> -1 ->> 'message') AS last_line,

@@ -36,7 +36,7 @@ export default async function LocksPage() {
         <dl className="grid grid-cols-2 gap-3 sm:grid-cols-3 xl:grid-cols-6">
           <Stat label="Held now" value={formatCount(rows.length)} hint={stale ? `${stale} stale` : "none stale"} />
           <Stat label="Acquired" value={formatCount(stats.locks.acquired)} hint="runs that took their claim" />
-          <Stat label="Missed" value={formatCount(stats.locks.missed)} hint="triggers that found it taken" />
+          <Stat label="Contended" value={formatCount(stats.locks.missed)} hint="triggers that found the lease or slot taken (skipped: already running, duplicate)" />
           <Stat label="Contention" value={formatPercent(stats.locks.contentionRate)} />
           <Stat label="Leases expired" value={formatCount(stats.locks.leasesExpired)} hint="runs abandoned" />
           <Stat label="Dead letters pending" value={formatCount(stats.deadLetters.pending)} />

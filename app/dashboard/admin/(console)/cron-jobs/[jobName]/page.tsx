@@ -17,7 +17,8 @@ import { OverridesPanel } from "@/components/job/overrides-panel";
 import { SchedulePanel } from "@/components/job/schedule-panel";
 import { SnoozePanel } from "@/components/job/snooze-panel";
 import { Card, Code, Facts, focusRing, linkClass, mutedText, PageHeader, Stat } from "@/components/ui";
-import { RUN_STATUSES } from "@/lib/cron/vocabulary";
+import { nextScheduledRun } from "@/lib/cron/next-run";
+import { NOT_SCHEDULED_REASONS, RUN_STATUSES } from "@/lib/cron/vocabulary";
 import { jobMonitoring, type JobMonitoring } from "@/lib/db/queries/job-detail";
 import { jobState } from "@/lib/db/queries/jobs";
 import { getRun } from "@/lib/db/queries/run-detail";
@@ -63,6 +64,8 @@ export default async function JobPage({ params, searchParams }: { params: Params
   if (run && run.jobName !== job.name) redirect(`/dashboard/admin/cron-jobs/${encodeURIComponent(run.jobName)}?run=${run.id}`);
 
   const def = describeJob(job);
+  // What the schedule will run next, as the engine will treat it (paused, snoozed, a skipped slot).
+  const next = nextScheduledRun(job.schedule, state, new Date());
   const { stats } = history;
   const runHref = (id: string) => `${base}${queryString({ ...keep, run: id })}`;
   const closeHref = `${base}${queryString(keep)}`;
@@ -125,7 +128,7 @@ export default async function JobPage({ params, searchParams }: { params: Params
         <Facts
           items={[
             ["Schedule", <Schedule key="s" cron={def.schedule} timezone={def.timezone} />],
-            ["Next run", def.nextRunAt ? <Time key="n" iso={def.nextRunAt} /> : "no further runs"],
+            ["Next run", next.at ? <Time key="n" iso={next.at.toISOString()} /> : NOT_SCHEDULED_REASONS[next.notScheduled]],
             ["Timeout", def.timeout],
             ["Retries", def.retries],
             ["Overlap", def.overlap],
