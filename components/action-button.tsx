@@ -20,6 +20,12 @@ export interface ActionButtonProps {
   confirmLabel?: string;
   /** Offer an optional note (sent as `note`), shown with the confirmation. */
   withNote?: boolean;
+  /**
+   * Which edge of the button the confirmation hangs from (it floats over the page, so the
+   * header or row it sits in does not move): "right" (default) for actions at the right of a
+   * header or a table, "left" for actions that start a line of content.
+   */
+  confirmAlign?: "left" | "right";
   /** Shown on success when the API's answer has no message. */
   successMessage?: string;
   /** Hide the success message (the page re-renders to show the new state). */
@@ -31,7 +37,7 @@ export interface ActionButtonProps {
  * a re-render of the page's server components (again a moment later for actions whose run
  * happens after the response). The API's message, or its error, is announced politely.
  */
-export function ActionButton({ label, ariaLabel, method, path, body, variant = "secondary", confirm, confirmLabel, withNote, successMessage, quiet }: ActionButtonProps) {
+export function ActionButton({ label, ariaLabel, method, path, body, variant = "secondary", confirm, confirmLabel, withNote, confirmAlign = "right", successMessage, quiet }: ActionButtonProps) {
   const router = useRouter();
   const [, startTransition] = useTransition();
   const [asking, setAsking] = useState(false);
@@ -72,20 +78,28 @@ export function ActionButton({ label, ariaLabel, method, path, body, variant = "
   }
 
   return (
-    <div className="inline-flex flex-col items-start gap-1">
-      {!asking ? (
-        <button
-          ref={triggerRef}
-          type="button"
-          className={buttonClass[variant]}
-          aria-label={ariaLabel}
-          disabled={busy}
-          onClick={() => (confirm ? setAsking(true) : void run())}
-        >
-          {busy ? `${label}…` : label}
-        </button>
-      ) : (
-        <div role="group" aria-label={`Confirm: ${ariaLabel ?? label}`} className="flex max-w-sm flex-col gap-2 rounded-md border border-zinc-300 bg-white p-3 text-sm shadow-sm dark:border-zinc-700 dark:bg-zinc-900">
+    <div className="relative inline-flex flex-col items-start gap-1">
+      <button
+        ref={triggerRef}
+        type="button"
+        className={buttonClass[variant]}
+        aria-label={ariaLabel}
+        disabled={busy || asking}
+        aria-expanded={confirm ? asking : undefined}
+        onClick={() => (confirm ? setAsking(true) : void run())}
+      >
+        {busy ? `${label}…` : label}
+      </button>
+      {asking ? (
+        <div
+          role="group"
+          aria-label={`Confirm: ${ariaLabel ?? label}`}
+          onKeyDown={(e) => {
+            if (e.key !== "Escape" || busy) return;
+            setAsking(false);
+            setTimeout(() => triggerRef.current?.focus(), 0);
+          }}
+          className={`absolute top-full z-30 mt-1 flex w-80 max-w-[calc(100vw-2rem)] flex-col gap-2 rounded-md border ${confirmAlign === "right" ? "right-0" : "left-0"} border-zinc-300 bg-white p-3 text-sm shadow-lg dark:border-zinc-700 dark:bg-zinc-900`}>
           <p>{confirm}</p>
           {withNote ? (
             <div>
@@ -112,7 +126,7 @@ export function ActionButton({ label, ariaLabel, method, path, body, variant = "
             </button>
           </div>
         </div>
-      )}
+      ) : null}
       <div role="status" aria-live="polite" className="text-xs">
         {result?.ok ? (
           <span className="text-green-800 dark:text-green-300">

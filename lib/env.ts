@@ -153,6 +153,8 @@ export const envSchema = z
     CRONDECK_FAULT_JOBS: flag(false),
     /** Loads the schedule features' test jobs (lib/jobs/feature-jobs); never on a Vercel production deployment. */
     CRONDECK_FEATURE_JOBS: flag(false),
+    /** Loads the console tests' jobs (lib/jobs/console-jobs.ts: their month of history is seeded, never run); never on a Vercel production deployment. */
+    CRONDECK_CONSOLE_JOBS: flag(false),
     /** `npm run dev` calls vercel.json's crons on their schedules (scripts/dev.ts); 0 turns it off. */
     CRON_LOCAL_SCHEDULER: flag(true),
     /** The port `npm run dev` serves on when no -p is given (Next.js reads it too). */

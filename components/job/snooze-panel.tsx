@@ -63,7 +63,7 @@ export async function SnoozePanel({ job }: { job: JobDefinition }) {
                 {nextSnoozed ? null : nextSkipped ? (
                   <ActionButton label="Undo" ariaLabel={`Undo the skip of the run at ${nextIso}`} method="DELETE" path={path("skip-next")} body={{ slot: nextIso }} quiet />
                 ) : (
-                  <ActionButton label="Skip next run" method="POST" path={path("skip-next")} body={{ slot: nextIso }} withNote confirm={`Skip the run of ${job.name} at ${nextIso}?`} confirmLabel="Skip it" quiet />
+                  <ActionButton label="Skip next run" method="POST" path={path("skip-next")} body={{ slot: nextIso }} withNote confirm={`Skip the run of ${job.name} at ${nextIso}?`} confirmLabel="Skip it" confirmAlign="left" quiet />
                 )}
               </>
             ) : (

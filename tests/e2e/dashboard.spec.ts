@@ -315,9 +315,14 @@ test("a stale lease shows as STALE in the banner and on the locks page, and clea
   );
 
   await page.goto("/dashboard/admin/cron-jobs");
-  const banner = page.getByRole("list", { name: "Running jobs" });
+  // Stale, never "running": listed apart, with its holder; the job's row says so too.
+  const banner = page.getByRole("list", { name: "Stale runs" });
   await expect(banner).toContainText("cleanup-old-logs");
   await expect(banner).toContainText("STALE");
+  await expect(banner).toContainText("held by e2e-dead-host:4242");
+  await expect(banner).toContainText(/expired \d+ min/);
+  await expect(page.getByRole("list", { name: "Running jobs" }).getByText("cleanup-old-logs")).toHaveCount(0);
+  await expect(jobRow("cleanup-old-logs")).toContainText("stale run");
 
   await page.getByRole("navigation", { name: "Dashboard" }).getByRole("link", { name: "Locks" }).click();
   await expect(page).toHaveURL(/\/dashboard\/admin\/locks$/);

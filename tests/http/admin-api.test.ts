@@ -327,14 +327,39 @@ describeWithPostgres("admin API on a Postgres server", () => {
       const { body } = reply;
       expect(body.success).toBe(true);
       expect(Object.keys(body.summary).sort()).toEqual(
-        ["totalJobs", "enabledJobs", "disabledJobs", "pausedJobs", "deadLetteredJobs", "runningJobs", "totalExecutions", "totalFailures", "overallSuccessRate"].sort(),
+        [
+          "totalJobs",
+          "enabledJobs",
+          "disabledJobs",
+          "pausedJobs",
+          "deadLetteredJobs",
+          "failingJobs",
+          "runningJobs",
+          "staleRuns",
+          "pendingDeadLetters",
+          "totalExecutions",
+          "totalFailures",
+          "overallSuccessRate",
+        ].sort(),
       );
       const expected = serverJobs({ demo: true });
       expect(body.summary.totalJobs).toBe(expected.count);
-      expect(body.jobs.map((j: { name: string }) => j.name)).toEqual(expected.names);
-      expect(body.jobs.map((j: { name: string }) => j.name)).toEqual([...body.jobs.map((j: { name: string }) => j.name)].sort());
+      type Listed = { name: string; deadLettered: boolean; failing: boolean; running: { stale: number }; pendingDeadLetters: number };
+      expect(body.jobs.map((j: Listed) => j.name).sort()).toEqual(expected.names);
+      // Attention first (dead-lettered, failing, a stale run, pending dead letters), then by name.
+      const rank = (j: Listed) => (j.deadLettered ? 0 : j.failing ? 1 : j.running.stale > 0 ? 2 : j.pendingDeadLetters > 0 ? 3 : 4);
+      const byAttention = [...body.jobs].sort((x: Listed, y: Listed) => rank(x) - rank(y) || (x.name < y.name ? -1 : 1));
+      expect(body.jobs.map((j: Listed) => j.name)).toEqual(byAttention.map((j: Listed) => j.name));
+      expect(rank(body.jobs[0])).toBeLessThan(4);
+      const byName = await call(base(), "GET", "/api/admin/cron-jobs?sort=name", { headers: BEARER });
+      expect(byName.body.jobs.map((j: Listed) => j.name)).toEqual(expected.names);
       const slow = body.jobs.find((j: { name: string }) => j.name === "demo-slow");
-      expect(slow).toMatchObject({ category: "demo", schedule: "*/5 * * * *", timezone: "UTC", state: "enabled", running: { count: 1 } });
+      // Its run's lease expired: stale, with the lease's holder, not running.
+      expect(slow).toMatchObject({ category: "demo", schedule: "*/5 * * * *", timezone: "UTC", state: "enabled", running: { count: 0, stale: 1, staleHolder: "dead-host:1" } });
+      expect(body.summary.staleRuns).toBe(body.runningJobs.filter((r: { stale: boolean }) => r.stale).length);
+      expect(body.summary.staleRuns).toBeGreaterThanOrEqual(1);
+      const pulse = body.jobs.find((j: { name: string }) => j.name === "demo-pulse");
+      expect(pulse.pendingDeadLetters).toBeGreaterThanOrEqual(1);
       expect(slow.stats).toEqual(expect.objectContaining({ runs: expect.any(Number), successRate: null, p95DurationMs: null }));
       expect(body.categories).toEqual(expected.categories);
       expect(body.categories).toMatchObject({ demo: 4 });

@@ -1,8 +1,9 @@
 import { sql } from "drizzle-orm";
 import { expect, it } from "vitest";
+import { jobsDashboard } from "@/lib/app/jobs";
 import { queryRows } from "@/lib/db/client";
 import { describeOnDatabases } from "../support/db";
-import { MONTH_SCENARIO, seedMonthOfRuns } from "../support/month-history";
+import { CONSOLE_DEFINITIONS, CONSOLE_JOBS, MONTH_SCENARIO, seedMonthOfRuns } from "../support/month-history";
 
 const NOW = new Date("2026-11-18T09:30:00Z");
 
@@ -49,5 +50,38 @@ describeOnDatabases("the month of history for the console", (ctx) => {
     const second = await seedMonthOfRuns(ctx.db, { now: NOW });
     expect(second.rows).toBe(first.rows);
     expect(second.pendingDeadLetters).toEqual(first.pendingDeadLetters);
+  }, 60_000);
+
+  it("the overview over the month: last night's failure is not hidden, the dead run is stale, paused jobs say why they will not run", async () => {
+    const now = new Date();
+    const month = await seedMonthOfRuns(ctx.db, { now });
+    const defs = CONSOLE_JOBS.map((name) => CONSOLE_DEFINITIONS[name]);
+    const { jobs, summary } = await jobsDashboard(ctx.db, defs, { now });
+    const by = new Map(jobs.map((j) => [j.name, j]));
+
+    const nightly = by.get(MONTH_SCENARIO.failedNightly.job)!;
+    // Its 30-day rate is high, yet its latest slot failed and a duplicate delivery came after it.
+    expect(nightly.stats.successRate!).toBeGreaterThan(80);
+    expect(nightly).toMatchObject({ failing: true, lastRun: { id: month.failedNightlyRunId, status: "failed" }, lastSkip: { runId: month.duplicateSkipId, reason: "duplicate" } });
+    expect(nightly.pendingDeadLetters).toBe(month.pendingDeadLetters["console-nightly"]);
+
+    const exporter = by.get(MONTH_SCENARIO.staleRun.job)!;
+    expect(exporter.running).toMatchObject({ count: 0, stale: 1, staleHolder: MONTH_SCENARIO.staleRun.holder });
+
+    const paused = by.get(MONTH_SCENARIO.paused.job)!;
+    expect(paused).toMatchObject({ state: "paused", nextRunAt: null, notScheduled: "paused", pausedReason: MONTH_SCENARIO.paused.reason, lastModifiedBy: MONTH_SCENARIO.paused.by });
+    const dead = by.get(MONTH_SCENARIO.deadLettered.job)!;
+    expect(dead).toMatchObject({ state: "dead_lettered", nextRunAt: null, notScheduled: "dead_lettered", pendingDeadLetters: MONTH_SCENARIO.deadLettered.failures });
+
+    // Attention first: dead-lettered, then failing, then a stale run, then pending dead letters.
+    const rank = (j: (typeof jobs)[number]) => (j.deadLettered ? 0 : j.failing ? 1 : j.running.stale > 0 ? 2 : j.pendingDeadLetters > 0 ? 3 : 4);
+    expect(jobs[0].name).toBe(MONTH_SCENARIO.deadLettered.job);
+    expect(rank(nightly)).toBe(1);
+    expect(jobs.map(rank)).toEqual(jobs.map(rank).sort((a, b) => a - b));
+
+    expect(summary).toMatchObject({ totalJobs: 6, pausedJobs: 1, deadLetteredJobs: 1, disabledJobs: 0, staleRuns: expect.any(Number) });
+    expect(summary.failingJobs).toBe(jobs.filter((j) => j.failing).length);
+    expect(summary.failingJobs).toBeGreaterThanOrEqual(2);
+    expect(summary.pendingDeadLetters).toBeGreaterThanOrEqual(month.pendingTotal);
   }, 60_000);
 });

@@ -1,6 +1,6 @@
 /**
- * A realistic month of history for six console jobs (CONSOLE_JOBS; rows only: the jobs are not
- * in the registry, so no test's server runs them): about 10,000 cron_job_logs rows over 30 days, inserted set-based (INSERT ... SELECT generate_series)
+ * A realistic month of history for six console jobs (CONSOLE_JOBS, defined in lib/jobs/console-jobs.ts:
+ * only a server with CRONDECK_CONSOLE_JOBS=1 registers them, and nothing triggers them): about 10,000 cron_job_logs rows over 30 days, inserted set-based (INSERT ... SELECT generate_series)
  * with the rollup trigger off, then crondeck_stats_rebuild(), as bench/dashboard.ts loads its
  * million (the trigger's per-row upserts cost more than the insert itself in one statement).
  *
@@ -25,7 +25,9 @@ import { sql } from "drizzle-orm";
 import { dedupeKeyFor } from "@/lib/cron/claim";
 import { JobTimeoutError } from "@/lib/cron/errors";
 import { occurrencesBetween, type Schedule } from "@/lib/cron/schedule";
+import type { JobDefinition } from "@/lib/cron/define-job";
 import { queryRows, type Db } from "@/lib/db/client";
+import { consoleJobs } from "@/lib/jobs/console-jobs";
 
 export const CONSOLE_JOBS = ["console-sync", "console-hourly", "console-nightly", "console-paused", "console-dead", "console-export"] as const;
 export type ConsoleJob = (typeof CONSOLE_JOBS)[number];
@@ -40,15 +42,21 @@ export const MONTH_SCENARIO = {
   holder: "iad1:dpl_console",
 } as const;
 
-const minutes = (n: number) => n * 60_000;
-const SPECS: Record<ConsoleJob, { schedule: Schedule; medianMs: number }> = {
-  "console-sync": { schedule: { kind: "every", everyMs: minutes(5), offsetMs: 0 }, medianMs: 1_800 },
-  "console-hourly": { schedule: { kind: "every", everyMs: minutes(60), offsetMs: 0 }, medianMs: 12_000 },
-  "console-nightly": { schedule: { cron: "0 2 * * *", timezone: "Europe/Paris" }, medianMs: 95_000 },
-  "console-paused": { schedule: { kind: "every", everyMs: minutes(60), offsetMs: minutes(30) }, medianMs: 4_000 },
-  "console-dead": { schedule: { kind: "every", everyMs: minutes(360), offsetMs: 0 }, medianMs: 20_000 },
-  "console-export": { schedule: { cron: "0 4 * * *", timezone: "UTC" }, medianMs: 40_000 },
+/** The jobs' definitions, as a server with CRONDECK_CONSOLE_JOBS=1 registers them: their schedules are the seed's. */
+export const CONSOLE_DEFINITIONS: Record<ConsoleJob, JobDefinition> = Object.fromEntries(
+  CONSOLE_JOBS.map((name) => [name, consoleJobs.find((j) => j.name === name)!]),
+) as Record<ConsoleJob, JobDefinition>;
+const MEDIAN_MS: Record<ConsoleJob, number> = {
+  "console-sync": 1_800,
+  "console-hourly": 12_000,
+  "console-nightly": 95_000,
+  "console-paused": 4_000,
+  "console-dead": 20_000,
+  "console-export": 40_000,
 };
+const SPECS: Record<ConsoleJob, { schedule: Schedule; medianMs: number }> = Object.fromEntries(
+  CONSOLE_JOBS.map((name) => [name, { schedule: CONSOLE_DEFINITIONS[name].schedule, medianMs: MEDIAN_MS[name] }]),
+) as Record<ConsoleJob, { schedule: Schedule; medianMs: number }>;
 /** What the engine stores as a timed-out run's error (the seeded jobs time out at 30 s). */
 const TIMED_OUT_MESSAGE = new JobTimeoutError(30_000).message;
 

@@ -72,7 +72,15 @@ export default async function DeadLettersPage({ searchParams }: { searchParams: 
         </p>
       ) : null}
 
-      {entries.length === 0 ? (
+      {entries.length === 0 && total > 0 ? (
+        // Past the last page (an old link, or entries settled since): say so, never "nothing pending".
+        <EmptyState title={`Page ${page} is past the end`}>
+          {total} entr{total === 1 ? "y matches" : "ies match"} on {pages} page{pages === 1 ? "" : "s"}.{" "}
+          <Link href={`/dashboard/admin/dead-letters${queryString({ ...keep, page: pages > 1 ? pages : null })}`} className={linkClass}>
+            Go to page {pages}
+          </Link>
+        </EmptyState>
+      ) : entries.length === 0 ? (
         <EmptyState title={filter === "pending" ? "No pending dead letters" : "No dead letters here"}>
           {filter === "pending" ? "Every failed run has been replayed or settled. New ones appear when a run fails after its last retry." : "Try another status filter."}
         </EmptyState>
@@ -160,6 +168,7 @@ export default async function DeadLettersPage({ searchParams }: { searchParams: 
                         method="POST"
                         path={`/api/admin/dead-letter-queue/${entry.id}/retry`}
                         variant="primary"
+                        confirmAlign="left"
                         confirm={`Replay run ${shortId(entry.runId)} of ${entry.jobName}${entry.scheduledFor ? " for its original slot" : ""}? This counts against its replay limit${limit !== null ? ` (${entry.replayCount} of ${limit} used)` : ""}.`}
                         confirmLabel="Replay now"
                       />
