@@ -4,6 +4,7 @@ import { jobStateMeta } from "@/lib/dashboard/format";
 import { buttonClass, inputClass, labelClass, linkClass } from "./ui";
 
 export const SORT_LABELS: Record<string, string> = {
+  attention: "Needs attention first",
   name: "Name",
   category: "Category",
   state: "State",
@@ -19,11 +20,13 @@ export const SORT_LABELS: Record<string, string> = {
 
 const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
-/** The job states in the words of their badges, plus the two filters that are not states. */
+/** The job states in the words of their badges, plus the filters that are not states. */
 export const STATE_LABELS: Record<string, string> = {
   ...Object.fromEntries(JOB_STATES.map((state) => [state, capitalized(jobStateMeta(state).label)])),
+  failing: "Failing (latest slot did not succeed)",
   running: "Running now",
-  failing: "Failing",
+  stale: "Stale run (lease expired)",
+  dead_letters: "Pending dead letters",
 };
 
 export interface JobFilterValues {
@@ -69,7 +72,7 @@ export function JobFilters({ values, categories, sorts, states }: { values: JobF
       </div>
       <SelectField id="job-category" name="category" label="Category" value={values.category ?? ""} options={[["", "All categories"], ...Object.entries(categories).map(([name, count]): Option => [name, `${name} (${count})`])]} />
       <SelectField id="job-state" name="state" label="State" value={values.state ?? ""} options={[["", "Any state"], ...states.map((s): Option => [s, STATE_LABELS[s] ?? s])]} />
-      <SelectField id="job-sort" name="sort" label="Sort by" value={values.sort ?? "name"} options={sorts.map((s): Option => [s, SORT_LABELS[s] ?? s])} />
+      <SelectField id="job-sort" name="sort" label="Sort by" value={values.sort ?? "attention"} options={sorts.map((s): Option => [s, SORT_LABELS[s] ?? s])} />
       <SelectField id="job-order" name="order" label="Order" value={values.order ?? "asc"} options={[["asc", "Ascending"], ["desc", "Descending"]]} />
       <div className="flex items-center gap-3">
         <button type="submit" className={buttonClass.primary}>

@@ -23,7 +23,13 @@ function LastRun({ job }: { job: JobOverview }) {
           <Link href={`${jobHref(job.name)}?run=${run.id}`} className={linkClass} aria-label={`Last run of ${job.name}`}>
             <Time iso={run.startedAt} />
           </Link>
-          <RunStatusBadge status={run.status} skipReason={run.skipReason} />
+          {job.lastRunStale ? (
+            <Badge tone="red" title="Still recorded as started, but its lease expired: its holder stopped without recording an end">
+              stale: lease expired
+            </Badge>
+          ) : (
+            <RunStatusBadge status={run.status} skipReason={run.skipReason} />
+          )}
         </>
       ) : (
         <span className={mutedText}>never</span>

@@ -49,6 +49,8 @@ export default async function globalSetup(_config: FullConfig): Promise<void> {
         CRON_DEMO: "1",
         // The schedule features' jobs (lib/jobs/feature-jobs): intervals, dependencies, input, backfill, snooze, overrides.
         CRONDECK_FEATURE_JOBS: "1",
+        // The console tests' jobs (lib/jobs/console-jobs.ts), whose month of history tests/e2e/console.spec.ts seeds.
+        CRONDECK_CONSOLE_JOBS: "1",
         // Long enough to watch it run in the banner (it polls every 3 s: at least one poll lands while
         // it runs, with room for a slow answer), short of its 5 s timeout.
         CRON_DEMO_SLOW_MS: "4200",

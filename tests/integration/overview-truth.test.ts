@@ -109,6 +109,9 @@ describeOnDatabases("the overview's truth at a glance", (ctx) => {
     const [a, b] = await Promise.all([one(ctx.db, j), one(ctx.db, other)]);
     expect(a.running).toMatchObject({ count: 1, stale: 0, staleHolder: null, staleSince: null });
     expect(b.running).toMatchObject({ count: 0, since: null, stale: 2, staleHolder: "dead-host:9" });
+    // Its last run is the newer stale one: shown as stale, not as running; the live one is not stale.
+    expect(b).toMatchObject({ lastRun: { status: "started" }, lastRunStale: true });
+    expect(a).toMatchObject({ lastRun: { id: live, status: "started" }, lastRunStale: false });
     expect(Date.now() - Date.parse(b.running.staleSince!)).toBeGreaterThan(5.9 * 3_600_000);
     expect((await jobsOverview(ctx.db, [j, other], { state: "stale" })).map((o) => o.name)).toEqual([other.name]);
     expect((await jobsOverview(ctx.db, [j, other], { state: "running" })).map((o) => o.name)).toEqual([j.name]);

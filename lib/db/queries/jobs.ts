@@ -116,6 +116,8 @@ export interface JobOverview extends JobConfigState {
    * delivery or a paused slot after a failure does not hide the failure.
    */
   lastRun: RunSummary | null;
+  /** True when lastRun is still "started" but its lease expired: a stale run, not a running one. */
+  lastRunStale: boolean;
   /** The newest skip, when it is newer than lastRun (what the triggers since then met); else null. */
   lastSkip: { runId: string; at: string; reason: SkipReason | null } | null;
   /**
@@ -201,6 +203,7 @@ interface OverviewRow extends WindowRow, ConfigStateColumns {
   last_duration_ms: DbNumber | null;
   last_attempts: DbNumber | null;
   last_error: string | null;
+  last_stale: boolean;
   skip_id: string | null;
   skip_at: DbTime | null;
   skip_reason: SkipReason | null;
@@ -279,7 +282,7 @@ export async function jobsOverviewAndEvery(
                  a.avg_duration_ms, ${P95_MS_SQL(sql`p.idx`)} AS p95_duration_ms,
                  lr.id AS last_id, lr.status AS last_status, lr.skip_reason AS last_skip_reason, lr.trigger AS last_trigger,
                  lr.scheduled_for AS last_scheduled_for, lr.started_at AS last_started_at, lr.completed_at AS last_completed_at,
-                 lr.duration_ms AS last_duration_ms, lr.attempts AS last_attempts, lr.error_message AS last_error,
+                 lr.duration_ms AS last_duration_ms, lr.attempts AS last_attempts, lr.error_message AS last_error, coalesce(lr.stale, false) AS last_stale,
                  ls.id AS skip_id, ls.started_at AS skip_at, ls.skip_reason AS skip_reason,
                  fo.id AS outcome_id, fo.status AS outcome_status, fo.started_at AS outcome_started_at,
                  coalesce(fo.status <> 'completed', false) AS failing,
@@ -298,8 +301,10 @@ export async function jobsOverviewAndEvery(
           -- The newest row that is not a skip, and the newest that settled a slot: both walk
           -- idx_cron_logs_job_not_skipped from the newest entry (0017).
           LEFT JOIN LATERAL (
-            SELECT l.id, l.status, l.skip_reason, l.trigger, l.scheduled_for, l.started_at, l.completed_at, l.duration_ms, l.attempts, l.error_message
-            FROM cron_job_logs l WHERE l.job_name = d.name AND l.status <> 'skipped' ORDER BY l.started_at DESC NULLS LAST LIMIT 1
+            SELECT r.id, r.status, r.skip_reason, r.trigger, r.scheduled_for, r.started_at, r.completed_at, r.duration_ms, r.attempts, r.error_message,
+                   r.status = 'started' AND ${LEASE_STALE_SQL} AS stale
+            FROM cron_job_logs r LEFT JOIN cron_job_leases k ON k.run_id = r.id
+            WHERE r.job_name = d.name AND r.status <> 'skipped' ORDER BY r.started_at DESC NULLS LAST LIMIT 1
           ) lr ON true
           LEFT JOIN LATERAL (
             SELECT f.id, f.status, f.started_at FROM cron_job_logs f
@@ -372,6 +377,7 @@ function toOverview(r: OverviewRow, job: JobDefinition, now: Date): JobOverview 
     lastModifiedAt: isoOrNull(r.last_modified_at),
     lastModifiedBy: r.last_modified_by ?? null,
     lastRun,
+    lastRunStale: Boolean(r.last_stale),
     lastSkip: skipIsNewer ? { runId: r.skip_id!, at: skipAt, reason: r.skip_reason ?? null } : null,
     failing: Boolean(r.failing),
     lastOutcome: r.outcome_id != null ? { runId: r.outcome_id, status: r.outcome_status!, startedAt: iso(r.outcome_started_at!) } : null,
