@@ -3,6 +3,8 @@
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useId, useRef, useState, useTransition } from "react";
+import { SKIP_REASONS, type SkipReason } from "@/lib/cron/vocabulary";
+import { runStatusMeta } from "@/lib/dashboard/format";
 import { callAdmin } from "./admin-api";
 import { buttonClass, inputClass, labelClass } from "./ui";
 
@@ -30,20 +32,49 @@ export interface ActionButtonProps {
   successMessage?: string;
   /** Hide the success message (the page re-renders to show the new state). */
   quiet?: boolean;
+  /**
+   * Send an Idempotency-Key per click: a request sent again for the same click (the answer was
+   * lost) is the same ask, answered with the run it started; the next click is a new key.
+   */
+  idempotent?: boolean;
+  /**
+   * The action starts a run after its answer (Run now): follow its first status and say what
+   * happened, "started" or why it did not start (skipped: already running), instead of "will start".
+   */
+  followRun?: boolean;
 }
+
+const FOLLOW_POLL_MS = 700;
+const FOLLOW_POLLS = 15;
 
 /**
  * One admin action as a real <button>: optionally confirmed first, then the API call, then
  * a re-render of the page's server components (again a moment later for actions whose run
  * happens after the response). The API's message, or its error, is announced politely.
  */
-export function ActionButton({ label, ariaLabel, method, path, body, variant = "secondary", confirm, confirmLabel, withNote, confirmAlign = "right", successMessage, quiet }: ActionButtonProps) {
+export function ActionButton({
+  label,
+  ariaLabel,
+  method,
+  path,
+  body,
+  variant = "secondary",
+  confirm,
+  confirmLabel,
+  withNote,
+  confirmAlign = "right",
+  successMessage,
+  quiet,
+  idempotent,
+  followRun,
+}: ActionButtonProps) {
   const router = useRouter();
   const [, startTransition] = useTransition();
   const [asking, setAsking] = useState(false);
   const [busy, setBusy] = useState(false);
   const [note, setNote] = useState("");
-  const [result, setResult] = useState<{ ok: boolean; text: string; runHref?: string } | null>(null);
+  const [result, setResult] = useState<{ ok: boolean; text: string; runHref?: string; linkLabel?: string } | null>(null);
+  const keyRef = useRef<string | null>(null);
   const confirmRef = useRef<HTMLButtonElement>(null);
   const triggerRef = useRef<HTMLButtonElement>(null);
   const noteId = useId();
@@ -56,7 +87,10 @@ export function ActionButton({ label, ariaLabel, method, path, body, variant = "
     setBusy(true);
     setResult(null);
     const payload = withNote && note.trim() ? { ...(body ?? {}), note: note.trim() } : body;
-    const response = await callAdmin(method, path, payload);
+    const key = idempotent ? (keyRef.current ??= crypto.randomUUID()) : null;
+    const response = await callAdmin(method, path, payload, key ? { "idempotency-key": key } : {});
+    // Answered: this click's ask is settled, the next click is a new one. No answer: a retry is the same ask.
+    if (response.status !== 0) keyRef.current = null;
     setBusy(false);
     setAsking(false);
     if (!response.ok) {
@@ -70,10 +104,35 @@ export function ActionButton({ label, ariaLabel, method, path, body, variant = "
         : undefined;
     if (!quiet || runHref) setResult({ ok: true, text: typeof data.message === "string" ? data.message : (successMessage ?? "Done."), runHref });
     startTransition(() => router.refresh());
-    if (runHref) {
+    if (followRun && runHref && data.duplicate !== true && typeof data.executionId === "string" && typeof data.jobName === "string") {
+      void follow(data.jobName, data.executionId, runHref);
+    } else if (runHref) {
       // The run starts after the response: show it once it has had a moment.
       setTimeout(() => startTransition(() => router.refresh()), 1500);
       setTimeout(() => startTransition(() => router.refresh()), 4000);
+    }
+  }
+
+  /** Polls the run's light progress until it has a row, then says what it is. */
+  async function follow(jobName: string, runId: string, runHref: string) {
+    for (let i = 0; i < FOLLOW_POLLS; i++) {
+      await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
+      const progress = await callAdmin<{ progress: { status: string; skipReason: SkipReason | null } }>("GET", `/api/admin/runs/${runId}/progress`);
+      if (!progress.ok) continue; // 404 until the run has its row
+      const { status, skipReason } = progress.data.progress;
+      startTransition(() => router.refresh());
+      if (status === "skipped") {
+        const why = skipReason && Object.hasOwn(SKIP_REASONS, skipReason) ? SKIP_REASONS[skipReason] : "it was skipped";
+        setResult({
+          ok: true,
+          text: `${jobName} did not start: ${why} (${runStatusMeta(status, skipReason).label}).`,
+          runHref: `/dashboard/admin/cron-jobs/${encodeURIComponent(jobName)}`,
+          linkLabel: "See what runs",
+        });
+      } else {
+        setResult({ ok: true, text: `${jobName} ${status === "started" ? "started" : `ran: ${runStatusMeta(status).label}`}.`, runHref });
+      }
+      return;
     }
   }
 
@@ -135,7 +194,7 @@ export function ActionButton({ label, ariaLabel, method, path, body, variant = "
               <>
                 {" "}
                 <Link href={result.runHref} className="font-medium underline underline-offset-2">
-                  View run
+                  {result.linkLabel ?? "View run"}
                 </Link>
               </>
             ) : null}
@@ -152,5 +211,7 @@ export function ActionButton({ label, ariaLabel, method, path, body, variant = "
 }
 
 export function RunNowButton({ jobName, variant = "primary" }: { jobName: string; variant?: keyof typeof buttonClass }) {
-  return <ActionButton label="Run now" ariaLabel={`Run ${jobName} now`} method="POST" path={`/api/admin/cron-jobs/${encodeURIComponent(jobName)}/run`} variant={variant} />;
+  return (
+    <ActionButton label="Run now" ariaLabel={`Run ${jobName} now`} method="POST" path={`/api/admin/cron-jobs/${encodeURIComponent(jobName)}/run`} variant={variant} idempotent followRun />
+  );
 }

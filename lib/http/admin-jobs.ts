@@ -132,8 +132,9 @@ export const runNowBodySchema = z.strictObject({ input: z.unknown().optional() }
 /**
  * POST /api/admin/cron-jobs/[jobName]/run: answers 202 with the run's id, then runs the job
  * after the response (next/server after()) as a manual trigger with the admin as actor. If a
- * run holds the job's lease, the row with this id is a skip (already_running). An
- * Idempotency-Key header makes a second click a duplicate instead of a second run.
+ * run holds the job's lease, the row with this id is a skip (already_running). The same
+ * Idempotency-Key header again (the dashboard sends one per click) answers 200 with the run
+ * the first request started, `duplicate: true`, and starts nothing.
  * `{ "input": {...} }` runs it with that input, checked by the job's input schema (400
  * invalid_input naming the field, nothing recorded); no input: the job's default.
  */
@@ -145,6 +146,15 @@ export function handleRunNow(request: Request, rawName: string, maxDurationSecon
     const idempotencyKey = idempotencyKeyOf(request);
     const prepared = await prepareManualRun(operationDeps(await getRuntime()), actor, { job, idempotencyKey, runInput: body.input });
     const { executionId } = prepared;
+    if (prepared.duplicate) {
+      return json({
+        success: true,
+        duplicate: true,
+        jobName: job.name,
+        executionId,
+        message: `Already asked with this Idempotency-Key: it is run ${executionId.slice(0, 8)}; nothing new was started.`,
+      });
+    }
     runAfterResponse(`admin run ${job.name} (${executionId})`, () => prepared.run(budgetLeftMs(maxDurationSeconds, t0)));
     return json(
       {

@@ -197,14 +197,26 @@ test("Run now: the run shows in the running banner, then its detail page follows
   await page.goto("/dashboard/admin/cron-jobs");
   await jobRow("demo-slow").getByRole("button", { name: "Run demo-slow now" }).click();
   const started = jobRow("demo-slow").getByRole("status");
-  await expect(started).toContainText("demo-slow will start right after this response.");
+  // The button follows the run to its first status: it started (not just "will start").
+  await expect(started).toContainText("demo-slow started.");
+  const runHref = await started.getByRole("link", { name: "View run" }).getAttribute("href");
 
   // The banner picks the run up (refresh after the click, then its own polling) and ticks.
   const banner = page.getByRole("list", { name: "Running jobs" });
   await expect(banner.getByRole("link", { name: "demo-slow" })).toBeVisible();
   await screenshot(page, "overview-running", testInfo);
 
-  await started.getByRole("link", { name: "View run" }).click();
+  // A second click while it runs is a new ask (a new Idempotency-Key): it says it did not start, and why.
+  await jobRow("demo-slow").getByRole("button", { name: "Run demo-slow now" }).click();
+  await expect(started).toContainText("demo-slow did not start: a run of this job is still holding its lease (skipped: already running).");
+  await expect(started.getByRole("link", { name: "See what runs" })).toHaveAttribute("href", "/dashboard/admin/cron-jobs/demo-slow");
+  const asked = await query<{ key: string | null }>("SELECT detail ->> 'idempotencyKey' AS key FROM cron_audit_log WHERE action = 'job.run' AND target = 'demo-slow' ORDER BY created_at DESC LIMIT 2");
+  expect(asked).toHaveLength(2);
+  expect(asked[0].key).toMatch(/^[0-9a-f-]{36}$/);
+  expect(asked[1].key).toMatch(/^[0-9a-f-]{36}$/);
+  expect(asked[0].key).not.toBe(asked[1].key);
+
+  await page.goto(runHref!);
   await expect(page).toHaveURL(/\/dashboard\/admin\/cron-jobs\/demo-slow\?run=[0-9a-f-]{36}$/);
   const runId = new URL(page.url()).searchParams.get("run")!;
   const detail = page.getByRole("region", { name: /^Run / });

@@ -461,6 +461,36 @@ describeWithPostgres("admin API on a Postgres server", () => {
       expect(await lastAudit("job.run")).toMatchObject({ actor: "admin", target: "demo-pulse", ip_address: CLIENT_IP, detail: { executionId: reply.body.executionId } });
     });
 
+    it("run now with the same Idempotency-Key twice, even at once, starts one run and answers its id both times", async () => {
+      const key = `click-${process.pid}-${Date.now()}`;
+      const headers = { ...withOrigin(), "idempotency-key": key };
+      const audits = async () => (await q(`SELECT detail ->> 'executionId' AS id FROM cron_audit_log WHERE action = 'job.run' AND detail ->> 'idempotencyKey' = $1`, [key])).map((r) => r.id);
+      // Two at once: one of them writes the audit row and starts the run, the other answers with it.
+      const [a, b] = await Promise.all([call(base(), "POST", "/api/admin/cron-jobs/demo-pulse/run", { headers }), call(base(), "POST", "/api/admin/cron-jobs/demo-pulse/run", { headers })]);
+      const [first, again] = a.status === 202 ? [a, b] : [b, a];
+      expect(first.status, first.text).toBe(202);
+      expect(again.status, again.text).toBe(200);
+      expect(again.body).toMatchObject({ success: true, duplicate: true, jobName: "demo-pulse", executionId: first.body.executionId });
+      expect(again.body.message).toMatch(/nothing new was started/);
+      await waitForRun(first.body.executionId);
+      // Later, the same key still names that run; a new key is a new ask.
+      const later = await call(base(), "POST", "/api/admin/cron-jobs/demo-pulse/run", { headers });
+      expect(later.body).toMatchObject({ duplicate: true, executionId: first.body.executionId });
+      expect(await audits()).toEqual([first.body.executionId]);
+      expect((await q(`SELECT count(*)::int AS n FROM cron_job_logs WHERE dedupe_key = $1`, [`key:${key}`]))[0].n).toBe(1);
+      const other = await call(base(), "POST", "/api/admin/cron-jobs/demo-pulse/run", { headers: { ...withOrigin(), "idempotency-key": `${key}-2` } });
+      expect(other.status, other.text).toBe(202);
+      expect(other.body.executionId).not.toBe(first.body.executionId);
+      await waitForRun(other.body.executionId);
+    });
+
+    it("a run's progress names why it was skipped", async () => {
+      const [{ id }] = await q(`INSERT INTO cron_job_logs (job_name, status, skip_reason, started_at, completed_at, trigger) VALUES ('demo-pulse', 'skipped', 'already_running', now(), now(), 'manual') RETURNING id`);
+      const reply = await call(base(), "GET", `/api/admin/runs/${id}/progress`, { headers: BEARER });
+      expect(reply.status, reply.text).toBe(200);
+      expect(reply.body.progress).toMatchObject({ status: "skipped", skipReason: "already_running" });
+    });
+
     it("recover clears the dead-letter pause and the failure counters", async () => {
       await q(`INSERT INTO cron_job_config (job_name, dead_lettered, dead_letter_reason, consecutive_failures, consecutive_dead_letters) VALUES ('demo-stubborn', true, 'paused after 3', 3, 3)
                ON CONFLICT (job_name) DO UPDATE SET dead_lettered = true, consecutive_failures = 3, consecutive_dead_letters = 3`);
@@ -530,7 +560,8 @@ describeWithPostgres("admin API on a Postgres server", () => {
         "job.resume": 1,
         "job.pause_all": 1,
         "job.resume_all": 1,
-        "job.run": 1,
+        // Run now once, then once per Idempotency-Key (two keys; the key's repeats wrote nothing).
+        "job.run": 3,
         "job.recover": 1,
         "dead_letter.retry": 1,
         "dead_letter.notes": 1,

@@ -43,9 +43,16 @@ export function recoverJobNow(deps: Pick<OperationDeps, "db">, actor: Actor, inp
   return inTransaction(deps.db, (tx) => recoverJob(tx, actor, { jobName: input.job.name, note: input.note ?? null }));
 }
 
+/** The same Idempotency-Key asked before: the run it started (nothing new is written or run). */
+export interface AlreadyAsked {
+  executionId: string;
+  duplicate: true;
+}
+
 /** A run prepared ahead: its id is known and audited; `run` starts it (once). */
 export interface PreparedRun {
   executionId: string;
+  duplicate?: false;
   /** Runs the job through the engine with the invocation's remaining budget. */
   run(budgetMs: number): Promise<TriggerOutcome>;
 }
@@ -54,23 +61,36 @@ export interface PreparedRun {
  * Run now, as a manual trigger by the actor: the audit row is written first, with the id the
  * run will have; the caller then runs it (the admin API after its response, the CLI at once).
  * A manual run ignores disabled and paused, not the lease: if a run holds it, the row with
- * this id is a skip (already_running). The same idempotency key twice is a duplicate.
+ * this id is a skip (already_running). The same idempotency key again (within a day) starts
+ * nothing and answers the first run's id (recordManualRun).
  * `runInput` is checked by the job's input schema first (400 invalid_input naming the field;
  * nothing is written); the run stores it, the audit row records it with secrets scrubbed.
  */
 export async function prepareManualRun(
   deps: Pick<OperationDeps, "db" | "engine">,
   actor: Actor,
+  input: { job: JobDefinition; idempotencyKey?: null; runInput?: unknown },
+): Promise<PreparedRun>;
+export async function prepareManualRun(
+  deps: Pick<OperationDeps, "db" | "engine">,
+  actor: Actor,
+  input: { job: JobDefinition; idempotencyKey: string | null; runInput?: unknown },
+): Promise<PreparedRun | AlreadyAsked>;
+export async function prepareManualRun(
+  deps: Pick<OperationDeps, "db" | "engine">,
+  actor: Actor,
   input: { job: JobDefinition; idempotencyKey?: string | null; runInput?: unknown },
-): Promise<PreparedRun> {
+): Promise<PreparedRun | AlreadyAsked> {
   const { job } = input;
   const runInput = requireRunInput(job, input.runInput);
   const idempotencyKey = input.idempotencyKey ?? null;
-  const executionId = randomUUID();
   const audited = runInput === null ? null : redactDeep(runInput, deps.engine.secrets ?? []);
-  await inTransaction(deps.db, (tx) => recordManualRun(tx, actor, { jobName: job.name, executionId, idempotencyKey, input: audited }));
+  const recorded = await inTransaction(deps.db, (tx) => recordManualRun(tx, actor, { jobName: job.name, executionId: randomUUID(), idempotencyKey, input: audited }));
+  if (recorded.duplicate) return { executionId: recorded.executionId, duplicate: true };
+  const { executionId } = recorded;
   return {
     executionId,
+    duplicate: false,
     run: (budgetMs) => runTrigger(deps.engine, { job, trigger: "manual", scheduledFor: null, idempotencyKey, actor: actor.name, runId: executionId, input: runInput, budgetMs }),
   };
 }

@@ -102,7 +102,32 @@ export async function recoverJob(tx: Db, actor: Actor, input: { jobName: string;
   return result;
 }
 
-/** The audit row of a manual run, written before the run starts (the run's id is known ahead); `input`: the run's, already scrubbed (null: the default). */
-export async function recordManualRun(tx: Db, actor: Actor, input: { jobName: string; executionId: string; idempotencyKey: string | null; input?: unknown }): Promise<void> {
+/** How long an Idempotency-Key of Run now names the run it first started. */
+export const RUN_NOW_KEY_TTL_HOURS = 24;
+
+/**
+ * The audit row of a manual run, written before the run starts (the run's id is known ahead);
+ * `input`: the run's, already scrubbed (null: the default). With an idempotency key that asked
+ * for a run of this job in the last RUN_NOW_KEY_TTL_HOURS, nothing is written: the answer is that
+ * run's id, `duplicate` (the same click sent twice, a retried request). Requests with one key are
+ * serialised by a transaction lock, so two at once cannot both start a run.
+ */
+export async function recordManualRun(
+  tx: Db,
+  actor: Actor,
+  input: { jobName: string; executionId: string; idempotencyKey: string | null; input?: unknown },
+): Promise<{ executionId: string; duplicate: boolean }> {
+  if (input.idempotencyKey !== null) {
+    await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`run-now:${input.jobName}:${input.idempotencyKey}`}))`);
+    const [earlier] = await queryRows<{ id: string }>(
+      tx,
+      sql`SELECT detail ->> 'executionId' AS id FROM cron_audit_log
+          WHERE action = 'job.run' AND target = ${input.jobName} AND detail ->> 'idempotencyKey' = ${input.idempotencyKey}
+            AND created_at > now() - make_interval(hours => ${RUN_NOW_KEY_TTL_HOURS})
+          ORDER BY created_at DESC LIMIT 1`,
+    );
+    if (earlier?.id) return { executionId: earlier.id, duplicate: true };
+  }
   await writeAudit(tx, actor, "job.run", input.jobName, { executionId: input.executionId, idempotencyKey: input.idempotencyKey, ...(input.input == null ? {} : { input: input.input }) });
+  return { executionId: input.executionId, duplicate: false };
 }

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { RecoveryStatus, RunStatus } from "../../cron/vocabulary";
+import type { RecoveryStatus, RunStatus, SkipReason } from "../../cron/vocabulary";
 import { queryRows, type Db } from "../client";
 import { iso, isoOrNull, jsonValue, numOrNull, type DbNumber, type DbTime } from "../rows";
 import { toRunSummary, type HistoryRun, type RunSummaryRow } from "./runs";
@@ -102,6 +102,8 @@ export interface RunProgressView {
   durationMs: number | null;
   leaseExpiresAt: string | null;
   error: string | null;
+  /** Why it was skipped (status skipped), else null. */
+  skipReason: SkipReason | null;
 }
 
 /** One run's progress from line `since` on; null when there is no such run. */
@@ -118,9 +120,10 @@ export async function getRunProgress(db: Db, id: string, since: number): Promise
     duration_ms: DbNumber | null;
     lease_expires_at: DbTime | null;
     error_message: string | null;
+    skip_reason: SkipReason | null;
   }>(
     db,
-    sql`SELECT l.id, l.status, l.attempts, l.attempt_details, coalesce(jsonb_array_length(l.log_lines), 0) AS log_count,
+    sql`SELECT l.id, l.status, l.skip_reason, l.attempts, l.attempt_details, coalesce(jsonb_array_length(l.log_lines), 0) AS log_count,
                (SELECT coalesce(jsonb_agg(e ORDER BY i), '[]'::jsonb) FROM jsonb_array_elements(coalesce(l.log_lines, '[]'::jsonb)) WITH ORDINALITY t(e, i)
                  WHERE i > ${since}) AS tail,
                l.started_at, l.completed_at, l.duration_ms, l.lease_expires_at, l.error_message
@@ -139,5 +142,6 @@ export async function getRunProgress(db: Db, id: string, since: number): Promise
     durationMs: numOrNull(r.duration_ms),
     leaseExpiresAt: isoOrNull(r.lease_expires_at),
     error: r.error_message ?? null,
+    skipReason: r.skip_reason ?? null,
   };
 }
