@@ -12,6 +12,15 @@ import { Time } from "./time";
 
 const idsOf = (runs: readonly RunningJob[]) => runs.map((r) => r.runId).sort().join(",");
 
+/** The run's job, linking to the run on its job's page. */
+function RunLink({ run }: { run: RunningJob }) {
+  return (
+    <Link href={`/dashboard/admin/cron-jobs/${encodeURIComponent(run.jobName)}?run=${run.runId}`} className={linkClass}>
+      {run.jobName}
+    </Link>
+  );
+}
+
 /**
  * What is running now (runs with a live lease), and apart from them the stale runs (status
  * started, lease expired: their holder stopped without recording an end; the sweep or a lease
@@ -100,9 +109,7 @@ export function RunningBanner({ initial, pollMs = 3000 }: { initial: RunningJob[
         <ul className="mt-3 flex flex-col gap-2" aria-label="Running jobs">
           {runs.map((run) => (
             <li key={run.runId} className="flex flex-wrap items-center gap-x-3 gap-y-1 text-sm">
-              <Link href={`/dashboard/admin/cron-jobs/${encodeURIComponent(run.jobName)}?run=${run.runId}`} className={linkClass}>
-                {run.jobName}
-              </Link>
+              <RunLink run={run} />
               <span className="font-mono tabular-nums">
                 <span className="sr-only">running for </span>
                 {formatDuration(Math.floor(run.runningSeconds + elapsed) * 1000)}
@@ -142,9 +149,7 @@ export function RunningBanner({ initial, pollMs = 3000 }: { initial: RunningJob[
           <ul className="mt-2 flex flex-col gap-2" aria-label="Stale runs">
             {stale.map((run) => (
               <li key={run.runId} className="flex flex-wrap items-center gap-x-3 gap-y-1 text-sm">
-                <Link href={`/dashboard/admin/cron-jobs/${encodeURIComponent(run.jobName)}?run=${run.runId}`} className={linkClass}>
-                  {run.jobName}
-                </Link>
+                <RunLink run={run} />
                 <Badge tone="red" title="The lease expired: its holder stopped heartbeating">
                   STALE
                 </Badge>
