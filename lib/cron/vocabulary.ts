@@ -118,9 +118,16 @@ export const NOT_SCHEDULED_REASONS = {
 } as const;
 export type NotScheduledReason = keyof typeof NOT_SCHEDULED_REASONS;
 
-/** Where a dead-letter entry stands. */
+/**
+ * Where a dead-letter entry stands: pending (waiting for an operator), replayed (a replay
+ * succeeded), resolved (an operator settled it as handled: fixed by hand, or no longer
+ * needed), permanently_failed (an operator gave it up).
+ */
 export const RECOVERY_STATUSES = ["pending", "replayed", "resolved", "permanently_failed"] as const;
 export type RecoveryStatus = (typeof RECOVERY_STATUSES)[number];
+/** How an operator settles pending entries by hand, and the audit action of doing it in bulk. */
+export const SETTLE_OUTCOMES = ["permanently_failed", "resolved"] as const satisfies readonly RecoveryStatus[];
+export type SettleOutcome = (typeof SETTLE_OUTCOMES)[number];
 
 /** How urgent a dead-letter entry is. */
 export const PRIORITIES = ["low", "normal", "high", "critical"] as const;
@@ -149,6 +156,10 @@ export const AUDIT_ACTIONS = [
   "dead_letter.retry",
   "dead_letter.mark_failed",
   "dead_letter.notes",
+  /** One row for an action on a selection of entries, with its count (lib/db/commands/dead-letters.ts). */
+  "dead_letter.bulk_replay",
+  "dead_letter.bulk_mark_failed",
+  "dead_letter.bulk_resolve",
   "lock.clear",
   "logs.cleanup",
 ] as const;

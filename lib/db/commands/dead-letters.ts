@@ -1,8 +1,17 @@
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import { OperationError } from "../../cron/errors";
-import type { Actor, Priority } from "../../cron/vocabulary";
+import type { Actor, Priority, SettleOutcome } from "../../cron/vocabulary";
 import { queryRows, type Db } from "../client";
-import { DEAD_LETTER_COLUMNS, getDeadLetter, toDeadLetterEntry, type DeadLetterEntry, type DeadLetterRow } from "../queries/dead-letters";
+import {
+  DEAD_LETTER_COLUMNS,
+  getDeadLetter,
+  selectionOrder,
+  selectionWhere,
+  toDeadLetterEntry,
+  type DeadLetterEntry,
+  type DeadLetterRow,
+  type DeadLetterSelection,
+} from "../queries/dead-letters";
 import { writeAudit } from "./audit";
 
 const notFound = (id: string) => new OperationError("not_found", "dead_letter_not_found", `No dead-letter entry ${id}.`);
@@ -89,4 +98,100 @@ export async function updateDeadLetterNotes(tx: Db, actor: Actor, input: { id: s
   const entry = toDeadLetterEntry(row);
   await writeAudit(tx, actor, "dead_letter.notes", entry.id, { jobName: entry.jobName, notes: patch.notes, assignedTo: patch.assignedTo, priority: patch.priority });
   return entry;
+}
+
+/** The most entries one bulk action takes; the rest stay for the next (the answer says how many). */
+export const BULK_MAX = 500;
+
+/** How a bulk action's audit row describes its selection (dates as ISO, absent fields left out). */
+function selectionDetail(sel: DeadLetterSelection): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries({ ...sel, from: sel.from?.toISOString(), to: sel.to?.toISOString(), ids: sel.ids ? sel.ids.length : undefined }).filter(([, v]) => v != null),
+  );
+}
+
+/**
+ * The pending entries a selection takes (and `extra` keeps), locked for this transaction (a
+ * bulk action at the same time skips them), by priority then age.
+ */
+async function lockPending(tx: Db, selection: DeadLetterSelection, max: number, extra: SQL = sql`true`): Promise<DeadLetterRow[]> {
+  return queryRows<DeadLetterRow>(
+    tx,
+    sql`SELECT ${DEAD_LETTER_COLUMNS} FROM cron_dead_letters ${selectionWhere({ ...selection, status: "pending" })} AND ${extra}
+        ${selectionOrder("priority")} LIMIT ${max} FOR UPDATE SKIP LOCKED`,
+  );
+}
+
+async function pendingLeft(tx: Db, selection: DeadLetterSelection, extra: SQL = sql`true`): Promise<number> {
+  const [{ n }] = await queryRows<{ n: number | string }>(tx, sql`SELECT count(*)::int AS n FROM cron_dead_letters ${selectionWhere({ ...selection, status: "pending" })} AND ${extra}`);
+  return Number(n);
+}
+
+/**
+ * Settles the selection's pending entries (at most `max`) as permanently failed or resolved,
+ * appending who and why to each one's notes, with one audit row for the action (its count, the
+ * selection, the entries' ids). Settled entries are left as they are; none pending: count 0,
+ * and no audit row (nothing changed).
+ */
+export async function settleDeadLetters(
+  tx: Db,
+  actor: Actor,
+  input: { selection: DeadLetterSelection; outcome: SettleOutcome; reason: string; max?: number },
+): Promise<{ count: number; ids: string[]; jobs: Record<string, number>; remaining: number }> {
+  const rows = await lockPending(tx, input.selection, Math.min(input.max ?? BULK_MAX, BULK_MAX));
+  if (rows.length === 0) return { count: 0, ids: [], jobs: {}, remaining: 0 };
+  const word = input.outcome === "resolved" ? "resolved" : "marked permanently failed";
+  const line = `[${new Date().toISOString()}] ${word} by ${actor.name} (bulk): ${input.reason}`;
+  const ids = rows.map((r) => r.id);
+  await tx.execute(
+    sql`UPDATE cron_dead_letters SET recovery_status = ${input.outcome}, resolved_at = now(), updated_at = now(), notes = concat_ws(E'\n', notes, ${line}::text)
+        WHERE id IN (SELECT (jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))::uuid)`,
+  );
+  const jobs: Record<string, number> = {};
+  for (const r of rows) jobs[r.job_name] = (jobs[r.job_name] ?? 0) + 1;
+  const remaining = await pendingLeft(tx, input.selection);
+  await writeAudit(tx, actor, input.outcome === "resolved" ? "dead_letter.bulk_resolve" : "dead_letter.bulk_mark_failed", `${rows.length} dead letters`, {
+    count: rows.length,
+    reason: input.reason,
+    selection: selectionDetail(input.selection),
+    jobs,
+    ids,
+    remaining,
+  });
+  return { count: rows.length, ids, jobs, remaining };
+}
+
+/**
+ * Counts a replay against each of the selection's pending entries that can still be replayed
+ * (at most `max`, by priority then age): its job is in the registry (`replayLimits`, by job
+ * name), below its replay limit and not replayed since `since` (the start of this bulk pass: a
+ * pass replays each entry once, whatever its earlier batches' replays did). One audit row names
+ * the runs the replays will be (`executionIdOf` gives each its id ahead); the caller runs them.
+ * Entries out of replays or of a removed job are never taken: `notReplayable` counts them (mark
+ * them failed or resolve them).
+ */
+export async function replayDeadLetters(
+  tx: Db,
+  actor: Actor,
+  input: { selection: DeadLetterSelection; since: Date; max: number; replayLimits: Record<string, number>; executionIdOf: () => string },
+): Promise<{ replays: Array<{ entry: DeadLetterEntry; executionId: string }>; remaining: number; notReplayable: number }> {
+  const limits = JSON.stringify(input.replayLimits);
+  const replayable = sql`replay_count < coalesce((${limits}::jsonb ->> job_name)::int, 0)`;
+  const notThisPass = sql`(last_replayed_at IS NULL OR last_replayed_at < ${input.since.toISOString()}::timestamptz)`;
+  const rows = await lockPending(tx, input.selection, Math.min(input.max, BULK_MAX), sql`${replayable} AND ${notThisPass}`);
+  const replays: Array<{ entry: DeadLetterEntry; executionId: string }> = [];
+  for (const row of rows) replays.push({ entry: await beginReplay(tx, row.id, input.replayLimits[row.job_name]), executionId: input.executionIdOf() });
+  const remaining = await pendingLeft(tx, input.selection, sql`${replayable} AND ${notThisPass}`);
+  const notReplayable = await pendingLeft(tx, input.selection, sql`NOT (${replayable})`);
+  if (replays.length > 0) {
+    await writeAudit(tx, actor, "dead_letter.bulk_replay", `${replays.length} dead letters`, {
+      count: replays.length,
+      selection: selectionDetail(input.selection),
+      since: input.since.toISOString(),
+      replays: replays.map((r) => ({ id: r.entry.id, jobName: r.entry.jobName, executionId: r.executionId })),
+      remaining,
+      notReplayable,
+    });
+  }
+  return { replays, remaining, notReplayable };
 }

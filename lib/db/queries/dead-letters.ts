@@ -1,7 +1,8 @@
-import { sql } from "drizzle-orm";
-import type { Priority, RecoveryStatus } from "../../cron/vocabulary";
+import { sql, type SQL } from "drizzle-orm";
+import { PRIORITIES, type Priority, type RecoveryStatus } from "../../cron/vocabulary";
 import { queryRows, type Db } from "../client";
 import { iso, isoOrNull, jsonValue, num, type DbNumber, type DbTime } from "../rows";
+import { escapeLike } from "./params";
 
 export interface DeadLetterEntry {
   id: string;
@@ -74,14 +75,59 @@ export function toDeadLetterEntry(r: DeadLetterRow): DeadLetterEntry {
   };
 }
 
-export async function listDeadLetters(db: Db, opts: { status?: RecoveryStatus; jobName?: string; limit: number; offset: number }): Promise<{ entries: DeadLetterEntry[]; total: number }> {
-  const where = sql`WHERE (${opts.status ?? null}::text IS NULL OR recovery_status = ${opts.status ?? null})
-    AND (${opts.jobName ?? null}::text IS NULL OR job_name = ${opts.jobName ?? null})`;
-  const [rows, [{ total }]] = await Promise.all([
-    queryRows<DeadLetterRow>(db, sql`SELECT ${DEAD_LETTER_COLUMNS} FROM cron_dead_letters ${where} ORDER BY created_at DESC, id LIMIT ${opts.limit} OFFSET ${opts.offset}`),
-    queryRows<{ total: DbNumber }>(db, sql`SELECT count(*)::int AS total FROM cron_dead_letters ${where}`),
+/**
+ * Which entries a list or a bulk action takes: every field narrows (absent or null: any). The
+ * URL of the dead-letter page and the admin API's query and bulk body carry the same fields.
+ */
+export interface DeadLetterSelection {
+  status?: RecoveryStatus | null;
+  jobName?: string | null;
+  /** Case-insensitive substring of the failure reason. */
+  reason?: string | null;
+  /** Created at or after `from`, before `to`. */
+  from?: Date | null;
+  to?: Date | null;
+  priority?: Priority | null;
+  /** These entries only. */
+  ids?: readonly string[] | null;
+}
+
+/** The entries' order: newest first, or by priority (critical first), oldest first within one. */
+export const DEAD_LETTER_SORTS = ["newest", "priority"] as const;
+export type DeadLetterSort = (typeof DEAD_LETTER_SORTS)[number];
+
+/** A priority's rank, critical highest (the order of PRIORITIES). */
+const PRIORITY_RANK = sql.raw(`array_position(ARRAY[${PRIORITIES.map((p) => `'${p}'`).join(", ")}]::text[], priority)`);
+
+/** The WHERE clause of a selection (over cron_dead_letters unaliased); the ids go as one JSON parameter. */
+export function selectionWhere(sel: DeadLetterSelection): SQL {
+  const reason = sel.reason ? `%${escapeLike(sel.reason)}%` : null;
+  const ids = sel.ids ? JSON.stringify(sel.ids) : null;
+  return sql`WHERE (${sel.status ?? null}::text IS NULL OR recovery_status = ${sel.status ?? null})
+    AND (${sel.jobName ?? null}::text IS NULL OR job_name = ${sel.jobName ?? null})
+    AND (${reason}::text IS NULL OR failure_reason ILIKE ${reason})
+    AND (${sel.from?.toISOString() ?? null}::timestamptz IS NULL OR created_at >= ${sel.from?.toISOString() ?? null}::timestamptz)
+    AND (${sel.to?.toISOString() ?? null}::timestamptz IS NULL OR created_at < ${sel.to?.toISOString() ?? null}::timestamptz)
+    AND (${sel.priority ?? null}::text IS NULL OR priority = ${sel.priority ?? null})
+    AND (${ids}::jsonb IS NULL OR id IN (SELECT (jsonb_array_elements_text(${ids}::jsonb))::uuid))`;
+}
+
+/** The ORDER BY of a sort (ties by id, so pages are stable). */
+export function selectionOrder(sort: DeadLetterSort = "newest"): SQL {
+  return sort === "priority" ? sql`ORDER BY ${PRIORITY_RANK} DESC, created_at ASC, id` : sql`ORDER BY created_at DESC, id`;
+}
+
+export async function listDeadLetters(
+  db: Db,
+  opts: DeadLetterSelection & { sort?: DeadLetterSort; limit: number; offset: number },
+): Promise<{ entries: DeadLetterEntry[]; total: number; jobs: Record<string, number> }> {
+  const where = selectionWhere(opts);
+  const [rows, counts] = await Promise.all([
+    queryRows<DeadLetterRow>(db, sql`SELECT ${DEAD_LETTER_COLUMNS} FROM cron_dead_letters ${where} ${selectionOrder(opts.sort)} LIMIT ${opts.limit} OFFSET ${opts.offset}`),
+    queryRows<{ job_name: string; n: DbNumber }>(db, sql`SELECT job_name, count(*)::int AS n FROM cron_dead_letters ${where} GROUP BY job_name ORDER BY job_name`),
   ]);
-  return { entries: rows.map(toDeadLetterEntry), total: num(total) };
+  const jobs = Object.fromEntries(counts.map((c) => [c.job_name, num(c.n)]));
+  return { entries: rows.map(toDeadLetterEntry), total: Object.values(jobs).reduce((a, b) => a + b, 0), jobs };
 }
 
 export async function getDeadLetter(db: Db, id: string): Promise<DeadLetterEntry | null> {
