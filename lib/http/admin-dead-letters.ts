@@ -94,8 +94,10 @@ export const bulkBodySchema = z
  * the same fields), audited as one row with its count. mark_failed and resolve settle up to 500
  * (200 { count, jobs, remaining }); replay counts a replay against up to `max` (default 10) of
  * them, each within its job's replay limit, answers 202 { count, executionIds, remaining,
- * notReplayable, since } and runs them one after another after the response: send the next
- * batch with `since` until `remaining` is 0.
+ * notReplayable, since } and runs them one after another after the response: once they have
+ * run (GET /api/admin/runs/<executionId>/progress), send the next batch with `since`, until
+ * `remaining` is 0 (batches at once would replay one job's entries at once, and all but one
+ * would be skipped as already running).
  */
 export function handleBulkDeadLetters(request: Request, maxDurationSeconds: number): Promise<Response> {
   const t0 = Date.now();

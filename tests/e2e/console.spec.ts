@@ -1,6 +1,6 @@
 import { expect, test, type BrowserContext, type Page } from "@playwright/test";
 import { sql } from "drizzle-orm";
-import { openDatabase, type Database } from "@/lib/db/client";
+import { openDatabase, queryRows, type Database } from "@/lib/db/client";
 import { NOT_SCHEDULED_REASONS } from "@/lib/cron/vocabulary";
 import { hasPostgresServer, NEEDS_POSTGRES } from "../support/postgres-server";
 import { CONSOLE_JOBS, MONTH_SCENARIO, seedMonthOfRuns, type MonthHistory } from "../support/month-history";
@@ -141,3 +141,43 @@ test("the locks page calls skipped triggers 'Contended', not 'Missed'", async ()
   await expect(page.locator("dt", { hasText: /^Contended$/ })).toBeVisible();
   await expect(page.locator("dt", { hasText: /^Missed$/ })).toHaveCount(0);
 });
+
+test("bulk dead letters: the filters preview what an action takes; resolve one job's timed-out entries, replay another's", async ({}, testInfo) => {
+  const db = database.db;
+  const count = async (where: ReturnType<typeof sql>) => Number((await queryRows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM cron_dead_letters WHERE ${where}`))[0].n);
+  const timedOut = await count(sql`job_name = 'console-sync' AND recovery_status = 'pending' AND failure_reason ILIKE '%timed out%'`);
+  expect(timedOut, "the month has timed-out console-sync entries pending").toBeGreaterThan(0);
+  const otherSync = await count(sql`job_name = 'console-sync' AND recovery_status = 'pending' AND failure_reason NOT ILIKE '%timed out%'`);
+
+  await page.goto("/dashboard/admin/dead-letters?job=console-sync&reason=timed%20out&sort=priority");
+  const panel = page.getByRole("region", { name: /^Act on all/ });
+  await expect(panel.getByRole("heading")).toHaveText(`Act on all ${timedOut} pending entr${timedOut === 1 ? "y" : "ies"} these filters select`);
+  await expect(page.getByRole("list", { name: "Dead-letter entries" }).locator("li[data-dead-letter]")).toHaveCount(Math.min(timedOut, 25));
+  await expectAccessible(page, "dead letters with a selection");
+  await page.screenshot({ path: `${SCREENSHOTS}/console-dead-letters-bulk.png`, fullPage: true });
+  await testInfo.attach("console-dead-letters-bulk", { path: `${SCREENSHOTS}/console-dead-letters-bulk.png`, contentType: "image/png" });
+
+  await panel.getByRole("button", { name: "Resolve them" }).click();
+  const confirm = panel.getByRole("button", { name: "Resolve every one" });
+  await expect(confirm).toBeDisabled(); // a reason first
+  await panel.getByLabel("Reason (required)").fill("the vendor fixed its timeouts");
+  await confirm.click();
+  await expect(page.getByText("No pending dead letters")).toBeVisible();
+  expect(await count(sql`job_name = 'console-sync' AND recovery_status = 'resolved' AND notes LIKE '%resolved by admin (bulk): the vendor fixed its timeouts'`)).toBe(timedOut);
+  // What the filter left out is still pending.
+  expect(await count(sql`job_name = 'console-sync' AND recovery_status = 'pending' AND failure_reason NOT ILIKE '%timed out%'`)).toBe(otherSync);
+  const [audit] = await queryRows<{ actor: string; detail: { count: number } }>(db, sql`SELECT actor, detail FROM cron_audit_log WHERE action = 'dead_letter.bulk_resolve' ORDER BY created_at DESC LIMIT 1`);
+  expect(audit).toMatchObject({ actor: "admin", detail: { count: timedOut } });
+
+  // The dead-lettered job's three: replayed for their slots, a batch at a time; each ends replayed.
+  const dead = MONTH_SCENARIO.deadLettered.job;
+  await page.goto(`/dashboard/admin/dead-letters?job=${dead}`);
+  await expect(panel.getByRole("heading")).toHaveText(`Act on all ${MONTH_SCENARIO.deadLettered.failures} pending entries these filters select`);
+  await panel.getByRole("button", { name: "Replay them" }).click();
+  await panel.getByRole("button", { name: "Replay every one" }).click();
+  await expect.poll(() => count(sql`job_name = ${dead} AND recovery_status = 'replayed'`), { timeout: 30_000 }).toBe(MONTH_SCENARIO.deadLettered.failures);
+  await expect(page.getByText("No pending dead letters")).toBeVisible();
+  const runs = await queryRows<{ status: string }>(db, sql`SELECT status FROM cron_job_logs WHERE job_name = ${dead} AND trigger = 'replay'`);
+  expect(runs.map((r) => r.status)).toEqual(Array(MONTH_SCENARIO.deadLettered.failures).fill("completed"));
+});
+

@@ -9,9 +9,11 @@ import { Time } from "@/components/time";
 import { Card, EmptyState, Facts, focusRing, linkClass, mutedText, PageHeader, Pager, Pre } from "@/components/ui";
 import { JOB_NAME_RE } from "@/lib/cron/define-job";
 import { inputFields } from "@/lib/cron/input";
-import { RECOVERY_STATUSES } from "@/lib/cron/vocabulary";
+import { BulkDeadLetters } from "@/components/dead-letter-bulk";
+import { buttonClass, inputClass, labelClass } from "@/components/ui";
+import { PRIORITIES, RECOVERY_STATUSES } from "@/lib/cron/vocabulary";
 import { deadLetterInsight, INSIGHT_DEFAULT_DAYS } from "@/lib/db/queries/dead-letter-insight";
-import { deadLetterSummary, listDeadLetters } from "@/lib/db/queries/dead-letters";
+import { DEAD_LETTER_SORTS, deadLetterSummary, listDeadLetters } from "@/lib/db/queries/dead-letters";
 import { deadLetterStatusMeta, shortId } from "@/lib/dashboard/format";
 import { intParam, oneOf, param, queryString, type SearchParams } from "@/lib/dashboard/params";
 import { requireDashboardSession } from "@/lib/dashboard/session";
@@ -20,6 +22,15 @@ import { getRuntime } from "@/lib/app/runtime";
 export const metadata: Metadata = { title: "Dead letters" };
 
 const FILTERS = ["all", ...RECOVERY_STATUSES] as const;
+
+/** A day (YYYY-MM-DD, a real date) from the URL, or null. */
+function dayParam(sp: SearchParams, key: string): string | null {
+  const value = param(sp, key, 10);
+  if (!value || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return null;
+  const at = new Date(`${value}T00:00:00Z`);
+  // 2026-02-31 is no day: refused rather than read as March 3.
+  return !Number.isNaN(at.getTime()) && at.toISOString().startsWith(value) ? value : null;
+}
 const PAGE_SIZE = 25;
 
 /** Runs that failed for good: replay them, settle them, or leave a note for the next person. */
@@ -30,12 +41,29 @@ export default async function DeadLettersPage({ searchParams }: { searchParams: 
   const job = jobParam && JOB_NAME_RE.test(jobParam) ? jobParam : null;
   const page = intParam(sp, "page", 1, 1, 10_000);
   const days = oneOf(sp, "days", INSIGHT_WINDOWS.map(String)) ?? String(INSIGHT_DEFAULT_DAYS);
-  const keep = { status: filter === "pending" ? null : filter, job, days: days === String(INSIGHT_DEFAULT_DAYS) ? null : days };
+  // The selection beyond status and job: a reason's words, created from/to (days, UTC), a priority; and the order.
+  const reason = param(sp, "reason", 200);
+  const from = dayParam(sp, "from");
+  const to = dayParam(sp, "to");
+  const priority = oneOf(sp, "priority", PRIORITIES);
+  const sort = oneOf(sp, "sort", DEAD_LETTER_SORTS);
+  const keep = {
+    status: filter === "pending" ? null : filter,
+    job,
+    days: days === String(INSIGHT_DEFAULT_DAYS) ? null : days,
+    reason,
+    from,
+    to,
+    priority,
+    sort,
+  };
+  // `to` is a day: entries created on it are in.
+  const selection = { jobName: job, reason, from: from ? new Date(`${from}T00:00:00Z`) : null, to: to ? new Date(Date.parse(`${to}T00:00:00Z`) + 86_400_000) : null, priority };
   await requireDashboardSession(`/dashboard/admin/dead-letters${queryString({ ...keep, page: page > 1 ? page : null })}`);
 
   const { database, registry } = await getRuntime();
-  const [{ entries, total }, summary, insight] = await Promise.all([
-    listDeadLetters(database.db, { status: filter === "all" ? undefined : filter, jobName: job ?? undefined, limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE }),
+  const [{ entries, total, jobs }, summary, insight] = await Promise.all([
+    listDeadLetters(database.db, { ...selection, status: filter === "all" ? null : filter, sort: sort ?? "newest", limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE }),
     deadLetterSummary(database.db),
     deadLetterInsight(database.db, { days: Number(days), jobName: job, now: new Date() }),
   ]);
@@ -63,6 +91,54 @@ export default async function DeadLettersPage({ searchParams }: { searchParams: 
           </Link>
         ))}
       </nav>
+      <form method="get" action="/dashboard/admin/dead-letters" role="search" aria-label="Select dead letters" className="flex flex-wrap items-end gap-3">
+        {keep.status ? <input type="hidden" name="status" value={keep.status} /> : null}
+        {job ? <input type="hidden" name="job" value={job} /> : null}
+        {keep.days ? <input type="hidden" name="days" value={keep.days} /> : null}
+        <div>
+          <label htmlFor="dl-reason" className={labelClass}>
+            Reason contains
+          </label>
+          <input id="dl-reason" name="reason" defaultValue={reason ?? ""} maxLength={200} className={inputClass} placeholder="timed out" />
+        </div>
+        <div>
+          <label htmlFor="dl-from" className={labelClass}>
+            From (UTC day)
+          </label>
+          <input id="dl-from" name="from" type="date" defaultValue={from ?? ""} className={inputClass} />
+        </div>
+        <div>
+          <label htmlFor="dl-to" className={labelClass}>
+            To (UTC day)
+          </label>
+          <input id="dl-to" name="to" type="date" defaultValue={to ?? ""} className={inputClass} />
+        </div>
+        <div>
+          <label htmlFor="dl-priority" className={labelClass}>
+            Priority
+          </label>
+          <select id="dl-priority" name="priority" defaultValue={priority ?? ""} className={inputClass}>
+            <option value="">Any</option>
+            {[...PRIORITIES].reverse().map((p) => (
+              <option key={p} value={p}>
+                {p}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div>
+          <label htmlFor="dl-sort" className={labelClass}>
+            Order
+          </label>
+          <select id="dl-sort" name="sort" defaultValue={sort ?? "newest"} className={inputClass}>
+            <option value="newest">Newest first</option>
+            <option value="priority">Most urgent first</option>
+          </select>
+        </div>
+        <button type="submit" className={buttonClass.secondary}>
+          Apply
+        </button>
+      </form>
       {job ? (
         <p className="text-sm">
           Showing <span className="font-mono">{job}</span> only.{" "}
@@ -72,6 +148,15 @@ export default async function DeadLettersPage({ searchParams }: { searchParams: 
         </p>
       ) : null}
 
+      {filter === "pending" && total > 0 ? (
+        <BulkDeadLetters
+          filter={Object.fromEntries(
+            Object.entries({ jobName: job, reason, from: selection.from?.toISOString(), to: selection.to?.toISOString(), priority }).filter(([, v]) => v != null),
+          )}
+          total={total}
+          jobs={jobs}
+        />
+      ) : null}
       {entries.length === 0 && total > 0 ? (
         // Past the last page (an old link, or entries settled since): say so, never "nothing pending".
         <EmptyState title={`Page ${page} is past the end`}>
