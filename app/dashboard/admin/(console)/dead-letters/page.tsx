@@ -33,6 +33,18 @@ function dayParam(sp: SearchParams, key: string): string | null {
 }
 const PAGE_SIZE = 25;
 
+/** One labelled field of the selection form (a GET form: the URL is the selection). */
+function FilterInput({ name, label, value, type = "text", placeholder }: { name: string; label: string; value: string | null; type?: "text" | "date"; placeholder?: string }) {
+  return (
+    <div>
+      <label htmlFor={`dl-${name}`} className={labelClass}>
+        {label}
+      </label>
+      <input id={`dl-${name}`} name={name} type={type} defaultValue={value ?? ""} maxLength={200} className={inputClass} placeholder={placeholder} />
+    </div>
+  );
+}
+
 /** Runs that failed for good: replay them, settle them, or leave a note for the next person. */
 export default async function DeadLettersPage({ searchParams }: { searchParams: Promise<SearchParams> }) {
   const sp = await searchParams;
@@ -95,24 +107,9 @@ export default async function DeadLettersPage({ searchParams }: { searchParams: 
         {keep.status ? <input type="hidden" name="status" value={keep.status} /> : null}
         {job ? <input type="hidden" name="job" value={job} /> : null}
         {keep.days ? <input type="hidden" name="days" value={keep.days} /> : null}
-        <div>
-          <label htmlFor="dl-reason" className={labelClass}>
-            Reason contains
-          </label>
-          <input id="dl-reason" name="reason" defaultValue={reason ?? ""} maxLength={200} className={inputClass} placeholder="timed out" />
-        </div>
-        <div>
-          <label htmlFor="dl-from" className={labelClass}>
-            From (UTC day)
-          </label>
-          <input id="dl-from" name="from" type="date" defaultValue={from ?? ""} className={inputClass} />
-        </div>
-        <div>
-          <label htmlFor="dl-to" className={labelClass}>
-            To (UTC day)
-          </label>
-          <input id="dl-to" name="to" type="date" defaultValue={to ?? ""} className={inputClass} />
-        </div>
+        <FilterInput name="reason" label="Reason contains" value={reason} placeholder="timed out" />
+        <FilterInput name="from" label="From (UTC day)" value={from} type="date" />
+        <FilterInput name="to" label="To (UTC day)" value={to} type="date" />
         <div>
           <label htmlFor="dl-priority" className={labelClass}>
             Priority
