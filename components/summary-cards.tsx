@@ -10,7 +10,8 @@ const OVERVIEW = "/dashboard/admin/cron-jobs";
 function Counted({ n, href, label }: { n: number; href: string; label: string }) {
   if (n === 0) return <>{formatCount(n)}</>;
   return (
-    <Link href={href} className={linkClass} aria-label={`${formatCount(n)} ${label}: show them`}>
+    // Not prefetched: a card's count is read at a glance, and the overview's own URL with a filter is no page to preload.
+    <Link href={href} prefetch={false} className={linkClass} aria-label={`${formatCount(n)} ${label}: show them`}>
       {formatCount(n)}
     </Link>
   );
