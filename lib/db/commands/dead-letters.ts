@@ -111,20 +111,39 @@ function selectionDetail(sel: DeadLetterSelection): Record<string, unknown> {
 }
 
 /**
- * The pending entries a selection takes (and `extra` keeps), locked for this transaction (a
- * bulk action at the same time skips them), by priority then age.
+ * Updates the pending entries a selection takes (and `extra` keeps), at most `max` by priority
+ * then age, in one statement: the rows are locked as they are chosen (a bulk action at the same
+ * time skips them), and come back as they are after `set`, in that order.
  */
-async function lockPending(tx: Db, selection: DeadLetterSelection, max: number, extra: SQL = sql`true`): Promise<DeadLetterRow[]> {
+async function updatePending(tx: Db, selection: DeadLetterSelection, max: number, set: SQL, extra: SQL = sql`true`): Promise<DeadLetterRow[]> {
   return queryRows<DeadLetterRow>(
     tx,
-    sql`SELECT ${DEAD_LETTER_COLUMNS} FROM cron_dead_letters ${selectionWhere({ ...selection, status: "pending" })} AND ${extra}
-        ${selectionOrder("priority")} LIMIT ${max} FOR UPDATE SKIP LOCKED`,
+    sql`WITH taken AS (
+          UPDATE cron_dead_letters SET ${set}, updated_at = now()
+          WHERE id IN (SELECT id FROM cron_dead_letters ${selectionWhere({ ...selection, status: "pending" })} AND ${extra}
+                       ${selectionOrder("priority")} LIMIT ${Math.min(max, BULK_MAX)} FOR UPDATE SKIP LOCKED)
+          RETURNING ${DEAD_LETTER_COLUMNS}
+        )
+        SELECT * FROM taken ${selectionOrder("priority")}`,
   );
 }
 
-async function pendingLeft(tx: Db, selection: DeadLetterSelection, extra: SQL = sql`true`): Promise<number> {
-  const [{ n }] = await queryRows<{ n: number | string }>(tx, sql`SELECT count(*)::int AS n FROM cron_dead_letters ${selectionWhere({ ...selection, status: "pending" })} AND ${extra}`);
-  return Number(n);
+/** How many of the selection's pending entries each condition keeps, in one query. */
+async function pendingCounts<K extends string>(tx: Db, selection: DeadLetterSelection, conditions: Record<K, SQL>): Promise<Record<K, number>> {
+  const keys = Object.keys(conditions) as K[];
+  const columns = sql.join(
+    keys.map((k) => sql`count(*) FILTER (WHERE ${conditions[k]})::int AS ${sql.identifier(k)}`),
+    sql`, `,
+  );
+  const [row] = await queryRows<Record<K, number | string>>(tx, sql`SELECT ${columns} FROM cron_dead_letters ${selectionWhere({ ...selection, status: "pending" })}`);
+  return Object.fromEntries(keys.map((k) => [k, Number(row[k])])) as Record<K, number>;
+}
+
+/** Entries per job. */
+function perJob(rows: readonly DeadLetterRow[]): Record<string, number> {
+  const jobs: Record<string, number> = {};
+  for (const r of rows) jobs[r.job_name] = (jobs[r.job_name] ?? 0) + 1;
+  return jobs;
 }
 
 /**
@@ -138,18 +157,18 @@ export async function settleDeadLetters(
   actor: Actor,
   input: { selection: DeadLetterSelection; outcome: SettleOutcome; reason: string; max?: number },
 ): Promise<{ count: number; ids: string[]; jobs: Record<string, number>; remaining: number }> {
-  const rows = await lockPending(tx, input.selection, Math.min(input.max ?? BULK_MAX, BULK_MAX));
-  if (rows.length === 0) return { count: 0, ids: [], jobs: {}, remaining: 0 };
   const word = input.outcome === "resolved" ? "resolved" : "marked permanently failed";
   const line = `[${new Date().toISOString()}] ${word} by ${actor.name} (bulk): ${input.reason}`;
-  const ids = rows.map((r) => r.id);
-  await tx.execute(
-    sql`UPDATE cron_dead_letters SET recovery_status = ${input.outcome}, resolved_at = now(), updated_at = now(), notes = concat_ws(E'\n', notes, ${line}::text)
-        WHERE id IN (SELECT (jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))::uuid)`,
+  const rows = await updatePending(
+    tx,
+    input.selection,
+    input.max ?? BULK_MAX,
+    sql`recovery_status = ${input.outcome}, resolved_at = now(), notes = concat_ws(E'\n', notes, ${line}::text)`,
   );
-  const jobs: Record<string, number> = {};
-  for (const r of rows) jobs[r.job_name] = (jobs[r.job_name] ?? 0) + 1;
-  const remaining = await pendingLeft(tx, input.selection);
+  if (rows.length === 0) return { count: 0, ids: [], jobs: {}, remaining: 0 };
+  const ids = rows.map((r) => r.id);
+  const jobs = perJob(rows);
+  const { remaining } = await pendingCounts(tx, input.selection, { remaining: sql`true` });
   await writeAudit(tx, actor, input.outcome === "resolved" ? "dead_letter.bulk_resolve" : "dead_letter.bulk_mark_failed", `${rows.length} dead letters`, {
     count: rows.length,
     reason: input.reason,
@@ -178,11 +197,10 @@ export async function replayDeadLetters(
   const limits = JSON.stringify(input.replayLimits);
   const replayable = sql`replay_count < coalesce((${limits}::jsonb ->> job_name)::int, 0)`;
   const notThisPass = sql`(last_replayed_at IS NULL OR last_replayed_at < ${input.since.toISOString()}::timestamptz)`;
-  const rows = await lockPending(tx, input.selection, Math.min(input.max, BULK_MAX), sql`${replayable} AND ${notThisPass}`);
-  const replays: Array<{ entry: DeadLetterEntry; executionId: string }> = [];
-  for (const row of rows) replays.push({ entry: await beginReplay(tx, row.id, input.replayLimits[row.job_name]), executionId: input.executionIdOf() });
-  const remaining = await pendingLeft(tx, input.selection, sql`${replayable} AND ${notThisPass}`);
-  const notReplayable = await pendingLeft(tx, input.selection, sql`NOT (${replayable})`);
+  // One statement counts a replay against every entry it takes, within its job's limit (as beginReplay does for one).
+  const rows = await updatePending(tx, input.selection, input.max, sql`replay_count = replay_count + 1, last_replayed_at = now()`, sql`${replayable} AND ${notThisPass}`);
+  const replays = rows.map((row) => ({ entry: toDeadLetterEntry(row), executionId: input.executionIdOf() }));
+  const { remaining, notReplayable } = await pendingCounts(tx, input.selection, { remaining: sql`${replayable} AND ${notThisPass}`, notReplayable: sql`NOT (${replayable})` });
   if (replays.length > 0) {
     await writeAudit(tx, actor, "dead_letter.bulk_replay", `${replays.length} dead letters`, {
       count: replays.length,
