@@ -3,6 +3,7 @@
 import { useRouter } from "next/navigation";
 import { useId, useRef, useState, useTransition } from "react";
 import { callAdmin } from "./admin-api";
+import { Result } from "./dead-letter-forms";
 import { buttonClass, Card, inputClass, labelClass, mutedText } from "./ui";
 
 const BULK_PATH = "/api/admin/dead-letter-queue/bulk";
@@ -63,15 +64,14 @@ export function BulkDeadLetters({ filter, total, jobs }: { filter: BulkFilter; t
   const [asking, setAsking] = useState<Action | null>(null);
   const [reason, setReason] = useState("");
   const [busy, setBusy] = useState(false);
-  const [progress, setProgress] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
   const stop = useRef(false);
   const reasonId = useId();
   const jobList = Object.entries(jobs);
 
   async function act(action: Action) {
     setBusy(true);
-    setError(null);
+    setResult(null);
     stop.current = false;
     let done = 0;
     let since: string | undefined;
@@ -79,17 +79,17 @@ export function BulkDeadLetters({ filter, total, jobs }: { filter: BulkFilter; t
       for (;;) {
         const body = action === "replay" ? { action, filter, ...(since ? { since } : {}) } : { action, filter, reason: reason.trim() };
         const answer = await callAdmin<BulkAnswer>("POST", BULK_PATH, body);
-        if (!answer.ok) return setError(answer.message);
+        if (!answer.ok) return setResult({ ok: false, text: answer.message });
         const { count, remaining, notReplayable, since: passStart, replays } = answer.data;
         since = passStart;
         const left = remaining ? `, ${remaining} to go` : "";
         const stuck = notReplayable ? `; ${notReplayable} out of replays or of a removed job (mark them failed or resolve them)` : "";
         if (replays?.length) {
-          setProgress(`${done} replayed, ${replays.length} replaying now${left}${stuck}.`);
+          setResult({ ok: true, text: `${done} replayed, ${replays.length} replaying now${left}${stuck}.` });
           await waitForRuns(replays.map((r) => r.executionId), stop);
         }
         done += count;
-        setProgress(`${done} ${WORDS[action].done}${left}${stuck}.`);
+        setResult({ ok: true, text: `${done} ${WORDS[action].done}${left}${stuck}.` });
         startTransition(() => router.refresh());
         if (count === 0 || remaining === 0 || stop.current) return;
       }
@@ -147,14 +147,7 @@ export function BulkDeadLetters({ filter, total, jobs }: { filter: BulkFilter; t
             ))}
           </div>
         )}
-        <div role="status" aria-live="polite" className="text-xs text-green-800 dark:text-green-300">
-          {progress}
-        </div>
-        {error ? (
-          <p role="alert" className="text-xs text-red-800 dark:text-red-300">
-            {error}
-          </p>
-        ) : null}
+        <Result result={result} />
       </section>
     </Card>
   );

@@ -27,7 +27,8 @@ function useSubmit() {
   return { busy, result, submit };
 }
 
-function Result({ result }: { result: { ok: boolean; text: string } | null }) {
+/** An action's outcome: the message announced politely, an error as an alert. */
+export function Result({ result }: { result: { ok: boolean; text: string } | null }) {
   return (
     <>
       <div role="status" aria-live="polite" className="text-xs text-green-800 dark:text-green-300">
