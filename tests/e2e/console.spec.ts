@@ -133,7 +133,7 @@ test("the dead-letter page past its last page says so, with a link back, never '
   await expect(page.getByText("Page 999 is past the end")).toBeVisible();
   await expect(page.getByText("No pending dead letters")).toHaveCount(0);
   await page.getByRole("link", { name: /^Go to page \d+$/ }).click();
-  await expect(page.getByRole("list", { name: "Dead-letter entries" })).toBeVisible();
+  await expect(page.getByRole("list", { name: "Dead-letter entries", exact: true })).toBeVisible();
 });
 
 test("the locks page calls skipped triggers 'Contended', not 'Missed'", async () => {
@@ -152,7 +152,7 @@ test("bulk dead letters: the filters preview what an action takes; resolve one j
   await page.goto("/dashboard/admin/dead-letters?job=console-sync&reason=timed%20out&sort=priority");
   const panel = page.getByRole("region", { name: /^Act on all/ });
   await expect(panel.getByRole("heading")).toHaveText(`Act on all ${timedOut} pending entr${timedOut === 1 ? "y" : "ies"} these filters select`);
-  await expect(page.getByRole("list", { name: "Dead-letter entries" }).locator("li[data-dead-letter]")).toHaveCount(Math.min(timedOut, 25));
+  await expect(page.getByRole("list", { name: "Dead-letter entries", exact: true }).locator("li[data-dead-letter]")).toHaveCount(Math.min(timedOut, 25));
   await expectAccessible(page, "dead letters with a selection");
   await page.screenshot({ path: `${SCREENSHOTS}/console-dead-letters-bulk.png`, fullPage: true });
   await testInfo.attach("console-dead-letters-bulk", { path: `${SCREENSHOTS}/console-dead-letters-bulk.png`, contentType: "image/png" });
