@@ -70,9 +70,13 @@ export const cronJobLogs = pgTable(
   },
   (t) => [
     index("idx_cron_logs_job_started").on(t.jobName, t.startedAt.desc()),
-    index("idx_cron_logs_status").on(t.status),
-    index("idx_cron_logs_started_at").on(t.startedAt.desc()),
-    index("idx_cron_logs_job_status").on(t.jobName, t.status),
+    // 0018: the run explorer's keyset (started_at, id) behind each filter.
+    index("idx_cron_logs_status").on(t.status, t.startedAt.desc().nullsLast(), t.id.desc().nullsLast()),
+    index("idx_cron_logs_started_at").on(t.startedAt.desc().nullsLast(), t.id.desc().nullsLast()),
+    index("idx_cron_logs_job_status").on(t.jobName, t.status, t.startedAt.desc().nullsLast()),
+    index("idx_cron_logs_trigger_started")
+      .on(t.trigger, t.startedAt.desc().nullsLast(), t.id.desc().nullsLast())
+      .where(sql`trigger NOT IN ('schedule', 'tick')`),
     uniqueIndex("uq_cron_logs_job_dedupe").on(t.jobName, t.dedupeKey),
     uniqueIndex("uq_cron_logs_job_slot")
       .on(t.jobName, t.scheduledFor)

@@ -67,13 +67,13 @@ export interface HistoryRun extends RunSummary {
   holder: string | null;
 }
 
-interface HistoryRow extends RunSummaryRow {
+export interface HistoryRow extends RunSummaryRow {
   actor: string | null;
   replay_of: string | null;
   holder: string | null;
 }
 
-const toHistoryRun = (r: HistoryRow): HistoryRun => ({ ...toRunSummary(r), actor: r.actor ?? null, replayOf: r.replay_of ?? null, holder: r.holder ?? null });
+export const toHistoryRun = (r: HistoryRow): HistoryRun => ({ ...toRunSummary(r), actor: r.actor ?? null, replayOf: r.replay_of ?? null, holder: r.holder ?? null });
 
 export interface JobStats {
   totalRuns: number;
