@@ -6,6 +6,7 @@ import { focusRing } from "./ui";
 
 const LINKS = [
   { href: "/dashboard/admin/cron-jobs", label: "Jobs" },
+  { href: "/dashboard/admin/runs", label: "Runs" },
   { href: "/dashboard/admin/dead-letters", label: "Dead letters" },
   { href: "/dashboard/admin/locks", label: "Locks" },
   { href: "/dashboard/admin/tick", label: "Tick" },

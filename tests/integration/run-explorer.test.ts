@@ -170,12 +170,27 @@ describeOnDatabases("the run explorer", (ctx) => {
     const f = filter({ jobs: ["explore-a", "explore-b"] });
     const batches: number[] = [];
     const ids: string[] = [];
-    for await (const batch of allRuns(ctx.db, f, 9)) {
-      batches.push(batch.length);
-      ids.push(...batch.map((r) => r.id));
+    const nexts: Array<string | null> = [];
+    for await (const batch of allRuns(ctx.db, f, { batch: 9 })) {
+      batches.push(batch.runs.length);
+      ids.push(...batch.runs.map((r) => r.id));
+      nexts.push(batch.next);
     }
     expect(ids).toEqual(expected(f));
     expect(batches.slice(0, -1).every((b) => b === 9)).toBe(true);
+    expect(nexts.every((n) => n === null)).toBe(true);
+
+    // Cut short at 20: the last batch says where to continue, and continuing gives the rest.
+    const head: string[] = [];
+    let next: string | null = null;
+    for await (const batch of allRuns(ctx.db, f, { batch: 9, max: 20 })) {
+      head.push(...batch.runs.map((r) => r.id));
+      next = batch.next;
+    }
+    expect(head).toEqual(expected(f).slice(0, 20));
+    const tail: string[] = [];
+    for await (const batch of allRuns(ctx.db, f, { batch: 50, after: decodeCursor(next!, "after") })) tail.push(...batch.runs.map((r) => r.id));
+    expect([...head, ...tail]).toEqual(expected(f));
   });
 
   it("refuses a cursor it did not hand out and an id that is not one, naming the field", async () => {

@@ -192,14 +192,29 @@ export async function exploreRuns(db: Db, filter: RunFilter, position: PagePosit
   };
 }
 
-/** Every run matching `filter`, newest first, `batch` at a time (an export streams these, each batch one keyset query). */
-export async function* allRuns(db: Db, filter: RunFilter, batch = 1000): AsyncGenerator<ExplorerRun[]> {
-  let position: PagePosition = null;
-  for (;;) {
-    const rows: ExplorerRow[] = await queryRows<ExplorerRow>(db, pageQuery(filter, position, batch, null));
-    if (rows.length) yield rows.map(toExplorerRun);
-    if (rows.length < batch) return;
-    const last: ExplorerRow = rows[rows.length - 1];
+/** A batch of an export: its runs and, on the last batch when `max` cut the export short, the cursor to continue after. */
+export interface RunBatch {
+  runs: ExplorerRun[];
+  next: string | null;
+}
+
+/**
+ * Every run matching `filter` (older than `after`, when given), newest first, up to `max`,
+ * `batch` at a time: an export streams these, each batch one keyset query.
+ */
+export async function* allRuns(db: Db, filter: RunFilter, opts: { batch?: number; max?: number; after?: RunCursor | null } = {}): AsyncGenerator<RunBatch> {
+  const batch = opts.batch ?? 1000;
+  let left = opts.max ?? Number.POSITIVE_INFINITY;
+  let position: PagePosition = opts.after ? { after: opts.after } : null;
+  while (left > 0) {
+    const size = Math.min(batch, left);
+    const rows: ExplorerRow[] = await queryRows<ExplorerRow>(db, pageQuery(filter, position, size + 1, null));
+    const page = rows.slice(0, size);
+    const more = rows.length > size;
+    left -= page.length;
+    const last = page[page.length - 1];
+    if (last) yield { runs: page.map(toExplorerRun), next: more && left <= 0 ? cursorOf(last) : null };
+    if (!more || !last) return;
     position = { after: { startedAt: last.cursor_at, id: last.id } };
   }
 }

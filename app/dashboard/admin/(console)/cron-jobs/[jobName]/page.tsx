@@ -24,6 +24,7 @@ import { jobState } from "@/lib/db/queries/jobs";
 import { getRun } from "@/lib/db/queries/run-detail";
 import { jobHistory } from "@/lib/db/queries/runs";
 import { formatDuration } from "@/lib/format";
+import { NO_RUN_QUERY, runQueryString } from "@/lib/app/run-query";
 import { formatCount, LIVE_STATUSES, runStatusMeta, shortId } from "@/lib/dashboard/format";
 import { isUuid, oneOf, param, queryString, type SearchParams } from "@/lib/dashboard/params";
 import { requireDashboardSession } from "@/lib/dashboard/session";
@@ -246,7 +247,17 @@ export default async function JobPage({ params, searchParams }: { params: Params
             </button>
           </form>
         </div>
-        <RunsTable runs={history.history} runHref={runHref} selectedId={runId} days={days} />
+        <RunsTable
+          runs={history.history}
+          runHref={(r) => runHref(r.id)}
+          selectedId={runId}
+          empty={{ title: `No runs in the last ${days} days`, body: "Use Run now, or wait for the next scheduled slot." }}
+        />
+        <p className="text-sm">
+          <Link href={`/dashboard/admin/runs${runQueryString({ ...NO_RUN_QUERY, filter: { ...NO_RUN_QUERY.filter, jobs: [job.name], statuses: status ? [status] : [] } })}`} className={linkClass}>
+            Every run of {job.name}, with filters and export
+          </Link>
+        </p>
       </section>
     </>
   );
