@@ -38,6 +38,13 @@ export interface RunQuery {
 /** The explorer with no filter: every run, newest first. */
 export const NO_RUN_QUERY: RunQuery = { range: { last: null, from: null, to: null }, filter: EMPTY_RUN_FILTER, position: null, limit: RUN_PAGE_DEFAULT };
 
+/** The value's date is a day of the calendar (2026-02-31 is not; Date would read it as March 3) and its time a time of day. */
+function realDay(value: string): boolean {
+  const [y, m, d, hh = 0, mm = 0, ss = 0] = (value.match(/\d+/g) ?? []).map(Number);
+  const day = new Date(Date.UTC(y, m - 1, d));
+  return day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d && hh < 24 && mm < 60 && ss < 60;
+}
+
 /** An instant: ISO 8601 with a zone, or a datetime-local value (YYYY-MM-DDTHH:mm[:ss]) read as UTC. */
 const instant = z
   .string()
@@ -45,7 +52,7 @@ const instant = z
   .transform((value, ctx) => {
     const withZone = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$/.test(value) ? `${value}Z` : value;
     const ok = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(withZone);
-    const at = ok ? new Date(withZone.length === 10 ? `${withZone}T00:00:00Z` : withZone) : new Date(NaN);
+    const at = ok && realDay(value) ? new Date(withZone.length === 10 ? `${withZone}T00:00:00Z` : withZone) : new Date(NaN);
     if (Number.isNaN(at.getTime())) {
       ctx.addIssue({ code: "custom", message: "must be an ISO 8601 instant such as 2026-11-24T06:00:00Z (without a zone: UTC)" });
       return z.NEVER;
@@ -168,6 +175,7 @@ export function runQueryString(query: Pick<RunQuery, "range" | "filter" | "limit
     ["limit", query.limit === RUN_PAGE_DEFAULT ? null : String(query.limit)],
   ];
   const search = new URLSearchParams(entries.filter((e): e is [string, string] => e[1] !== null));
-  const text = search.toString().replace(/%2C/g, ",");
+  // Commas and colons are legal in a query: left as they are, a link stays readable.
+  const text = search.toString().replace(/%2C/g, ",").replace(/%3A/g, ":");
   return text ? `?${text}` : "";
 }

@@ -1,9 +1,9 @@
-import { stringify } from "csv-stringify/sync";
 import { z } from "zod";
 import { OperationError } from "../cron/errors";
 import { redact, truncate } from "../cron/redact";
+import { EXPORT_DEFAULT_MAX, EXPORT_FORMATS, EXPORT_MAX, exportRuns } from "../app/run-export";
 import { parseRunQuery, runQueryRecord } from "../app/run-query";
-import { allRuns, exploreRuns, type ExplorerRun } from "../db/queries/run-explorer";
+import { exploreRuns } from "../db/queries/run-explorer";
 import { getRun, getRunProgress } from "../db/queries/run-detail";
 import { statistics } from "../db/queries/statistics";
 import { getRuntime } from "../app/runtime";
@@ -70,38 +70,11 @@ export function handleListRuns(request: Request): Promise<Response> {
   });
 }
 
-export const EXPORT_FORMATS = ["csv", "json"] as const;
-export const EXPORT_DEFAULT_MAX = 100_000;
 export const runExportQuerySchema = z.object({
   format: z.enum(EXPORT_FORMATS, { error: `must be one of ${EXPORT_FORMATS.join(", ")}` }).default("csv"),
-  /** At most this many runs, newest first (the JSON's nextCursor, or the CSV's last row, continues with `after`). */
-  max: z.coerce.number().int().min(1).max(1_000_000).default(EXPORT_DEFAULT_MAX),
+  /** At most this many runs, newest first (the JSON's nextCursor continues with `after`). */
+  max: z.coerce.number().int().min(1).max(EXPORT_MAX).default(EXPORT_DEFAULT_MAX),
 });
-
-/** The export's columns, in order: the CSV header and each row. */
-const EXPORT_COLUMNS: Array<[string, (r: ExplorerRun) => string | number | null]> = [
-  ["id", (r) => r.id],
-  ["job_name", (r) => r.jobName],
-  ["status", (r) => r.status],
-  ["skip_reason", (r) => r.skipReason],
-  ["trigger", (r) => r.trigger],
-  ["scheduled_for", (r) => r.scheduledFor],
-  ["started_at", (r) => r.startedAt],
-  ["completed_at", (r) => r.completedAt],
-  ["duration_ms", (r) => r.durationMs],
-  ["attempts", (r) => r.attempts],
-  ["actor", (r) => spreadsheetSafe(r.actor)],
-  ["replay_of", (r) => r.replayOf],
-  ["holder", (r) => spreadsheetSafe(r.holder)],
-  ["error", (r) => spreadsheetSafe(r.error)],
-];
-
-/**
- * Free text that a spreadsheet would read as a formula (=, +, -, @, a tab or a carriage return
- * first) gets a leading apostrophe, as OWASP advises for CSV files: an error message such as
- * "=HYPERLINK(...)" opens as text, not as a live cell.
- */
-const spreadsheetSafe = (value: string | null) => (value !== null && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value);
 
 /**
  * GET /api/admin/runs/export?format=csv|json&max&<the explorer's filters>: the filtered runs,
@@ -116,35 +89,30 @@ export function handleExportRuns(request: Request): Promise<Response> {
     const position = query.position && "after" in query.position ? query.position : null;
     if (query.position && "before" in query.position) throw new OperationError("invalid", "invalid_query", "before: an export reads older runs only; use after to continue one", "before");
     const encoder = new TextEncoder();
-    const batches = allRuns(database.db, query.filter, { max, after: position?.after ?? null });
-    let sent = 0;
-    let next: string | null = null;
-    let started = false;
+    const chunks = exportRuns(database.db, query.filter, { format, max, after: position?.after ?? null });
+    // The opening and the first batch are read before the answer starts: a database that does
+    // not answer is a 503 like any other route's, not a 200 that stops short.
+    const head: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const chunk = await chunks.next();
+      if (chunk.done) break;
+      head.push(chunk.value);
+    }
     const stream = new ReadableStream<Uint8Array>({
       async pull(controller) {
         try {
-          if (!started) {
-            started = true;
-            controller.enqueue(encoder.encode(format === "csv" ? stringify([EXPORT_COLUMNS.map(([name]) => name)]) : '{"success":true,"runs":['));
-          }
-          const batch = await batches.next();
-          if (batch.done) {
-            if (format === "json") controller.enqueue(encoder.encode(`],"truncated":${next !== null},"nextCursor":${JSON.stringify(next)}}\n`));
-            controller.close();
-            return;
-          }
-          const { runs } = batch.value;
-          next = batch.value.next;
-          const text = format === "csv" ? stringify(runs.map((r) => EXPORT_COLUMNS.map(([, get]) => get(r)))) : runs.map((r, i) => `${sent + i === 0 ? "" : ","}${JSON.stringify(r)}`).join("");
-          sent += runs.length;
-          controller.enqueue(encoder.encode(text));
+          const first = head.shift();
+          if (first !== undefined) return controller.enqueue(encoder.encode(first));
+          const chunk = await chunks.next();
+          if (chunk.done) controller.close();
+          else controller.enqueue(encoder.encode(chunk.value));
         } catch (error) {
           console.error(`[crondeck] export runs: ${truncate(redact(error instanceof Error ? error.message : String(error)), 500)}`);
           controller.error(new Error("the export stopped: the database did not answer"));
         }
       },
       async cancel() {
-        await batches.return(undefined);
+        await chunks.return(undefined);
       },
     });
     const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, "");

@@ -2,6 +2,7 @@ import { backfillCommands } from "./backfill-spec";
 import { dependencyCommands } from "./dependencies-spec";
 import { overrideCommands } from "./overrides-spec";
 import { snoozeCommands } from "./snooze-spec";
+import { runCommands } from "./runs-spec";
 import type { CommandSpec, GroupSpec } from "./spec";
 
 /**
@@ -13,6 +14,7 @@ export const groups: GroupSpec[] = [
   { name: "jobs", summary: "The job registry: list, run now, pause and resume." },
   { name: "locks", summary: "Job leases: who holds them, stale ones, clearing, and 24-hour statistics." },
   { name: "dlq", summary: "The dead-letter queue: runs that failed for good, replay and recovery." },
+  { name: "runs", summary: "Every job's runs: filter, page through the whole history, export." },
   { name: "logs", summary: "The run log." },
   { name: "vercel", summary: "vercel.json against the registry and the Vercel plan." },
 ];
@@ -168,6 +170,7 @@ export const commands: CommandSpec[] = [
     },
     run: (ctx, input) => import("./dlq").then((m) => m.dlqInsight(ctx, input)),
   },
+  ...runCommands,
   {
     path: ["logs", "cleanup"],
     summary: "Delete runs, alerts, audit rows and settled dead letters past their retention, in batches that each commit (keeps unfinished runs and those behind pending dead letters)",
