@@ -1,16 +1,13 @@
 "use client";
 
 import Link from "next/link";
-import { useRouter } from "next/navigation";
-import { useEffect, useRef, useState, useTransition } from "react";
+import { useCallback, useEffect, useState } from "react";
 import type { RunningJob } from "@/lib/db/queries/runs";
 import { formatExpiresIn } from "@/lib/dashboard/format";
 import { formatDuration } from "@/lib/format";
-import { backgroundHeaders, backgroundRefresh } from "./background-refresh";
+import { LIVE_POLL_MS, useLiveChanges } from "./live-updates";
 import { Badge, linkClass } from "./ui";
 import { Time } from "./time";
-
-const idsOf = (runs: readonly RunningJob[]) => runs.map((r) => r.runId).sort().join(",");
 
 /** The run's job, linking to the run on its job's page. */
 function RunLink({ run }: { run: RunningJob }) {
@@ -26,21 +23,17 @@ function RunLink({ run }: { run: RunningJob }) {
  * started, lease expired: their holder stopped without recording an end; the sweep or a lease
  * clear on the locks page abandons them), with their holder and how long ago the lease expired.
  * Live runs show durations that tick every second, each run's attempt and latest
- * log line (written with its heartbeats while it runs). Polls GET /api/admin/cron-jobs every
- * `pollMs` (while the tab is visible) and shows each answer's lines; when the set of running
- * runs changes (one finished or started), the page's server components re-render so the table
- * shows the new last runs. Both are background
- * requests: they do not keep the session alive (components/background-refresh.ts).
+ * log line (written with its heartbeats while it runs). It runs the page's poll of
+ * GET /api/admin/changes (components/live-updates.tsx): each answer's running runs show here,
+ * and the page re-renders when its change token moves (a run started, finished, failed, was
+ * skipped or missed, a dead letter or a job's state changed), in the background: the polls do
+ * not keep the session alive.
  */
-export function RunningBanner({ initial, pollMs = 3000 }: { initial: RunningJob[]; pollMs?: number }) {
-  const router = useRouter();
-  const [, startTransition] = useTransition();
+export function RunningBanner({ initial, token, pollMs = LIVE_POLL_MS }: { initial: RunningJob[]; token: string; pollMs?: number }) {
   const [state, setState] = useState({ runs: initial, receivedAt: 0 });
   const [now, setNow] = useState(0);
-  const lastIds = useRef(idsOf(initial));
 
   useEffect(() => {
-    lastIds.current = idsOf(initial);
     setState({ runs: initial, receivedAt: Date.now() });
   }, [initial]);
 
@@ -50,37 +43,8 @@ export function RunningBanner({ initial, pollMs = 3000 }: { initial: RunningJob[
     return () => clearInterval(tick);
   }, []);
 
-  useEffect(() => {
-    let stopped = false;
-    const poll = async () => {
-      if (document.hidden) return;
-      try {
-        const response = await fetch("/api/admin/cron-jobs", { cache: "no-store", credentials: "same-origin", headers: { accept: "application/json", ...backgroundHeaders } });
-        if (response.status === 401) {
-          stopped = true;
-          return;
-        }
-        if (!response.ok) return;
-        const body = (await response.json()) as { runningJobs?: RunningJob[] };
-        if (stopped || !Array.isArray(body.runningJobs)) return;
-        const ids = idsOf(body.runningJobs);
-        setState({ runs: body.runningJobs, receivedAt: Date.now() });
-        if (ids !== lastIds.current) {
-          lastIds.current = ids;
-          startTransition(() => backgroundRefresh(() => router.refresh()));
-        }
-      } catch {
-        // a missed poll is fine: the next one comes in a few seconds
-      }
-    };
-    const timer = setInterval(() => {
-      if (!stopped) void poll();
-    }, pollMs);
-    return () => {
-      stopped = true;
-      clearInterval(timer);
-    };
-  }, [pollMs, router]);
+  const onRunning = useCallback((runs: RunningJob[]) => setState({ runs, receivedAt: Date.now() }), []);
+  useLiveChanges({ token, pollMs, onRunning });
 
   const { runs: all, receivedAt } = state;
   const elapsed = now && receivedAt ? Math.max(0, (now - receivedAt) / 1000) : 0;

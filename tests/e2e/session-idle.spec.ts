@@ -45,7 +45,7 @@ test("background polls and refreshes do not extend the session; the user's click
   const refreshes: PwRequest[] = [];
   page.on("request", (r) => {
     const url = new URL(r.url());
-    if (url.pathname === "/api/admin/cron-jobs") polls.push(r);
+    if (url.pathname === "/api/admin/changes") polls.push(r);
     else if (url.pathname === "/dashboard/admin/cron-jobs" && url.searchParams.has("_rsc")) refreshes.push(r);
   });
 

@@ -6,6 +6,7 @@ import { RunningBanner } from "@/components/running-banner";
 import { SummaryCards } from "@/components/summary-cards";
 import { PageHeader } from "@/components/ui";
 import { jobsDashboard } from "@/lib/app/jobs";
+import { changeToken } from "@/lib/db/queries/changes";
 import { JOB_SORTS, JOB_STATE_FILTERS } from "@/lib/db/queries/jobs";
 import { oneOf, param, type SearchParams } from "@/lib/dashboard/params";
 import { requireDashboardSession } from "@/lib/dashboard/session";
@@ -30,6 +31,8 @@ export default async function CronJobsPage({ searchParams }: { searchParams: Pro
 
   const { database, registry } = await getRuntime();
   const jobs = registry.list();
+  // Read before the page's data: a change while it renders moves the next poll's token.
+  const token = await changeToken(database.db);
   const { jobs: overview, summary, filtered, everyJobPaused, runningJobs: running, categories } = await jobsDashboard(database.db, jobs, {
     search: values.q,
     category: values.category,
@@ -67,7 +70,7 @@ export default async function CronJobsPage({ searchParams }: { searchParams: Pro
         }
       />
       <SummaryCards summary={summary} days={DAYS} />
-      <RunningBanner initial={running} />
+      <RunningBanner initial={running} token={token} />
       <section aria-labelledby="jobs-heading" className="flex flex-col gap-4">
         <h2 id="jobs-heading" className="sr-only">
           Jobs

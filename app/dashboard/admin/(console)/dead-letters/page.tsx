@@ -5,6 +5,7 @@ import { ActionButton } from "@/components/action-button";
 import { DeadLetterStatusBadge, PriorityBadge } from "@/components/badges";
 import { MarkFailedForm, NotesForm, ReplayInputForm } from "@/components/dead-letter-forms";
 import { DeadLetterInsightSection, INSIGHT_WINDOWS } from "@/components/dead-letter-insight";
+import { LiveUpdates } from "@/components/live-updates";
 import { Time } from "@/components/time";
 import { Card, EmptyState, Facts, focusRing, linkClass, mutedText, PageHeader, Pager, Pre } from "@/components/ui";
 import { JOB_NAME_RE } from "@/lib/cron/define-job";
@@ -13,6 +14,7 @@ import { BulkDeadLetters } from "@/components/dead-letter-bulk";
 import { buttonClass, inputClass, labelClass } from "@/components/ui";
 import { PRIORITIES, RECOVERY_STATUSES } from "@/lib/cron/vocabulary";
 import { deadLetterInsight, INSIGHT_DEFAULT_DAYS } from "@/lib/db/queries/dead-letter-insight";
+import { changeToken } from "@/lib/db/queries/changes";
 import { DEAD_LETTER_SORTS, deadLetterSummary, listDeadLetters } from "@/lib/db/queries/dead-letters";
 import { deadLetterStatusMeta, shortId } from "@/lib/dashboard/format";
 import { intParam, oneOf, param, queryString, type SearchParams } from "@/lib/dashboard/params";
@@ -74,6 +76,8 @@ export default async function DeadLettersPage({ searchParams }: { searchParams: 
   await requireDashboardSession(`/dashboard/admin/dead-letters${queryString({ ...keep, page: page > 1 ? page : null })}`);
 
   const { database, registry } = await getRuntime();
+  // Read before the page's data: a change while it renders moves the next poll's token.
+  const token = await changeToken(database.db);
   const [{ entries, total, jobs }, summary, insight] = await Promise.all([
     listDeadLetters(database.db, { ...selection, status: filter === "all" ? null : filter, sort: sort ?? "newest", limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE }),
     deadLetterSummary(database.db),
@@ -84,6 +88,7 @@ export default async function DeadLettersPage({ searchParams }: { searchParams: 
 
   return (
     <>
+      <LiveUpdates token={token} />
       <PageHeader
         title="Dead letters"
         description="Runs that failed after all their retries. Replay one for its original slot, mark it permanently failed with a reason, or assign it."
