@@ -8,6 +8,20 @@ import { useHydrated } from "./use-hydrated";
 const HEIGHT = 288;
 
 /**
+ * An axis tick as one line of SVG text. Recharts' own tick breaks a label into lines to fit the
+ * axis (so "1 min 11 s" stood on three lines and "Nov 24" on two); this one never wraps, and the
+ * axes are wide enough for the longest label.
+ */
+function Tick({ x, y, payload, textAnchor, format, dy }: { x?: number; y?: number; payload?: { value: number }; textAnchor?: "start" | "middle" | "end"; format: (v: number) => string; dy: string }) {
+  if (x === undefined || y === undefined || !payload) return null;
+  return (
+    <text x={x} y={y} dy={dy} textAnchor={textAnchor} fill="currentColor" fontSize={12}>
+      {format(payload.value)}
+    </text>
+  );
+}
+
+/**
  * Runs per bucket (stacked successes and failures) with the average duration as a line on
  * its own axis. Rendered in the browser only: tick labels are in the viewer's timezone and
  * the chart measures its container.
@@ -28,16 +42,9 @@ export function TimelineChart({ buckets, granularity }: { buckets: TimelineBucke
     <div className="text-zinc-700 dark:text-zinc-300" data-testid="timeline-chart">
       <ComposedChart responsive style={{ width: "100%", height: HEIGHT }} data={data} margin={{ top: 8, right: 8, bottom: 0, left: 0 }}>
         <CartesianGrid stroke="currentColor" strokeOpacity={0.15} vertical={false} />
-        <XAxis dataKey="t" tickFormatter={label} tick={{ fill: "currentColor", fontSize: 12 }} stroke="currentColor" minTickGap={16} />
-        <YAxis yAxisId="runs" allowDecimals={false} tick={{ fill: "currentColor", fontSize: 12 }} stroke="currentColor" width={36} />
-        <YAxis
-          yAxisId="ms"
-          orientation="right"
-          tickFormatter={(v: number) => formatDuration(v)}
-          tick={{ fill: "currentColor", fontSize: 12 }}
-          stroke="currentColor"
-          width={64}
-        />
+        <XAxis dataKey="t" tick={<Tick format={label} dy="0.71em" />} stroke="currentColor" minTickGap={24} />
+        <YAxis yAxisId="runs" allowDecimals={false} tick={<Tick format={String} dy="0.355em" />} stroke="currentColor" width={40} />
+        <YAxis yAxisId="ms" orientation="right" tick={<Tick format={(v) => formatDuration(v)} dy="0.355em" />} stroke="currentColor" width={84} />
         <Tooltip
           labelFormatter={(t) => fullLabel(Number(t))}
           formatter={(value, name) => (name === "Average duration" ? formatDuration(Number(value)) : value)}

@@ -142,6 +142,22 @@ test("the locks page calls skipped triggers 'Contended', not 'Missed'", async ()
   await expect(page.locator("dt", { hasText: /^Missed$/ })).toHaveCount(0);
 });
 
+test("chart axis labels stand on one line, the duration axis in words included", async () => {
+  // console-nightly runs about 1 min 35 s: its duration axis reads "1 min 30 s" and the like.
+  await page.goto(`/dashboard/admin/cron-jobs/${MONTH_SCENARIO.failedNightly.job}?days=30`);
+  // Every text of the chart's SVG is an axis label (the legend is HTML).
+  const ticks = page.getByTestId("timeline-chart").locator("svg text");
+  await page.getByTestId("timeline-chart").scrollIntoViewIfNeeded();
+  await expect.poll(() => ticks.count()).toBeGreaterThan(3);
+  const labels = await ticks.evaluateAll((texts) =>
+    texts.map((t) => ({ text: t.textContent ?? "", lines: Math.max(1, t.querySelectorAll("tspan").length), height: (t as SVGTextElement).getBBox().height })),
+  );
+  expect(labels.some((l) => /\bmin\b/.test(l.text))).toBe(true);
+  for (const label of labels) expect(label, label.text).toMatchObject({ lines: 1 });
+  // One line of 12 px text is under 20 px tall; a wrapped label is two or three lines.
+  expect(Math.max(...labels.map((l) => l.height))).toBeLessThan(20);
+});
+
 test("bulk dead letters: the filters preview what an action takes; resolve one job's timed-out entries, replay another's", async ({}, testInfo) => {
   const db = database.db;
   const count = async (where: ReturnType<typeof sql>) => Number((await queryRows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM cron_dead_letters WHERE ${where}`))[0].n);
