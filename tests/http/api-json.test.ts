@@ -58,7 +58,7 @@ const UNKNOWN_PATHS = [
   "/api/nope",
   "/api/admin/nope",
   "/api/admin/cron-jobs/health-check/nope",
-  "/api/admin/runs/",
+  "/api/admin/runs/nope/extra",
   "/api/cron/",
   "/api/cron/execute/",
   "/api/cron/execute/%2e%2e",
