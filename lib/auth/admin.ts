@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { ActorChannel } from "../cron/vocabulary";
+import type { ActorChannel, AdminRole } from "../cron/vocabulary";
+import { API_TOKEN_PREFIX, useApiToken } from "../db/commands/api-tokens";
 import type { Env } from "../env";
 import type { Db } from "../db/client";
 import { refusal, type Refusal } from "./refusal";
@@ -21,12 +22,14 @@ export type AdminRefusal = Refusal<"admin_not_configured" | "unauthorized" | "se
 
 export interface AdminAuth {
   ok: true;
-  /** "admin" (session cookie) or "api-token" (bearer). */
+  /** "admin" (ADMIN_TOKEN's session), "api-token" (ADMIN_TOKEN as bearer), or a personal token's owner. */
   actor: string;
+  /** What they may do: admin for ADMIN_TOKEN, the token's role for a personal token. */
+  role: AdminRole;
   via: AdminVia;
   /** The client's address as TRUST_PROXY lets it be known (clientAddress), for the audit log. */
   ip: string | null;
-  /** The session's id (cookie requests); null for the bearer token. */
+  /** The session's id (cookie requests), "token:<id>" for a personal token; null for ADMIN_TOKEN as bearer. */
   session: string | null;
 }
 
@@ -99,8 +102,9 @@ export const isBackgroundRequest = (request: Request) => request.headers.get(BAC
 /**
  * Authenticates an admin request: the result, or the refusal (503 when ADMIN_TOKEN is unset,
  * 401 without valid credentials or with a session that ended, 403 for a cookie request that
- * changes state from a foreign, "null" or missing Origin). A bearer request touches no
- * database; a cookie request reads its session's row (checkSession).
+ * changes state from a foreign, "null" or missing Origin). ADMIN_TOKEN as a bearer touches no
+ * database; a personal token (cdk_...) reads its row by hash; a cookie request reads its
+ * session's row (checkSession).
  */
 export async function authenticateAdmin(
   request: Request,
@@ -117,8 +121,14 @@ export async function authenticateAdmin(
   if (header !== null) {
     // A wrong bearer token is refused even when a valid cookie is also present: no fallback.
     const match = /^Bearer ([^\s,]+)$/.exec(header);
-    if (!match || !adminTokenMatches(match[1], token)) return unauthorized();
-    return { ok: true, actor: "api-token", via: "bearer", ip, session: null };
+    if (!match) return unauthorized();
+    // A personal token (cdk_...) is looked up by its hash; a revoked or expired one is refused.
+    if (match[1].startsWith(API_TOKEN_PREFIX) && match[1].length <= 200) {
+      const personal = await useApiToken(await opts.db(), match[1], opts.now ?? new Date());
+      if (personal) return { ok: true, actor: personal.owner, role: personal.role, via: "bearer", ip, session: `token:${personal.id}` };
+    }
+    if (!adminTokenMatches(match[1], token)) return unauthorized();
+    return { ok: true, actor: "api-token", role: "admin", via: "bearer", ip, session: null };
   }
 
   const cookie = readSessionCookie(request);
@@ -133,5 +143,5 @@ export async function authenticateAdmin(
     if (isExpiry(check.reason)) return refusal(401, "session_expired", "Your admin session expired; log in again at /dashboard/admin/login.");
     return unauthorized();
   }
-  return { ok: true, actor: SESSION_ACTOR, via: "cookie", ip, session: check.session.id };
+  return { ok: true, actor: SESSION_ACTOR, role: "admin", via: "cookie", ip, session: check.session.id };
 }

@@ -53,7 +53,7 @@ export function coerceError(thrown: unknown): Error {
 export class OperationError extends Error {
   override name = "OperationError";
   constructor(
-    readonly kind: "invalid" | "not_found" | "conflict",
+    readonly kind: "invalid" | "forbidden" | "not_found" | "conflict",
     /** Stable, machine-readable: `lock_live`, `job_not_found`, `replay_limit_reached`, ... */
     readonly code: string,
     message: string,

@@ -162,8 +162,20 @@ export const AUDIT_ACTIONS = [
   "dead_letter.bulk_resolve",
   "lock.clear",
   "logs.cleanup",
+  "api_token.create",
+  "api_token.revoke",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/**
+ * What a person may do, each role including the one before it: a viewer reads; an operator also
+ * acts on jobs and runs (run now, pause, replay, clear leases, backfill); an admin also makes and
+ * revokes API tokens for everyone. ADMIN_TOKEN (login or bearer) is admin.
+ */
+export const ADMIN_ROLES = ["viewer", "operator", "admin"] as const;
+export type AdminRole = (typeof ADMIN_ROLES)[number];
+/** True when `role` includes everything `needed` may do. */
+export const roleAllows = (role: AdminRole, needed: AdminRole): boolean => ADMIN_ROLES.indexOf(role) >= ADMIN_ROLES.indexOf(needed);
 
 /** How an operator reached Crondeck: the dashboard's session cookie, the admin token (bearer), or the CLI. */
 export const ACTOR_CHANNELS = ["cookie", "bearer", "cli"] as const;
@@ -171,12 +183,12 @@ export type ActorChannel = (typeof ACTOR_CHANNELS)[number];
 
 /** Who did something, as the audit log records it. */
 export interface Actor {
-  /** "admin" (session), "api-token" (bearer), or "cli:<os user>". */
+  /** "admin" (ADMIN_TOKEN session), "api-token" (ADMIN_TOKEN bearer), a personal token's owner, or "cli:<os user>". */
   name: string;
   via: ActorChannel;
   /** The client's address for HTTP callers; null from the CLI. */
   ip: string | null;
-  /** The dashboard session that acts (its id); absent or null for the bearer token and the CLI. */
+  /** The dashboard session that acts (its id), or "token:<id>" for a personal API token; absent or null for ADMIN_TOKEN's bearer and the CLI. */
   session?: string | null;
 }
 

@@ -107,5 +107,5 @@ export function handleLogout(request: Request): Promise<Response> {
     const response = json({ success: true });
     response.headers.append("set-cookie", clearSessionCookie(request));
     return response;
-  });
+  }, { role: "viewer" });
 }

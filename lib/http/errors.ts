@@ -36,7 +36,7 @@ export interface Problem {
   headers?: Record<string, string>;
 }
 
-const OPERATION_STATUS: Record<OperationError["kind"], number> = { invalid: 400, not_found: 404, conflict: 409 };
+const OPERATION_STATUS: Record<OperationError["kind"], number> = { invalid: 400, forbidden: 403, not_found: 404, conflict: 409 };
 
 /** Where the input a validation error is about came from; it names the code. */
 export type InputPlace = "body" | "query" | "path" | "input";
