@@ -1,4 +1,4 @@
--- 0019_api_tokens: personal API tokens with a role, so that a script acts as a named person with
+-- 0019_api_tokens: roles. Personal API tokens with a role, so that a script acts as a named person with
 -- no more rights than it needs, and the audit log says who (lib/auth/api-tokens.ts).
 --
 -- The secret is never stored: token_hash is its SHA-256 (a token is 256 random bits, so a fast
@@ -20,3 +20,8 @@ CREATE TABLE IF NOT EXISTS cron_api_tokens (
 );
 --> statement-breakpoint
 CREATE INDEX IF NOT EXISTS idx_cron_api_tokens_owner ON cron_api_tokens (owner, created_at DESC);
+--> statement-breakpoint
+-- A session's person and role: an ADMIN_TOKEN login is "admin" with the admin role (every session
+-- before 0019 was one); a login through the identity provider (OIDC) is its person with the role
+-- the configuration gives them.
+ALTER TABLE cron_admin_sessions ADD COLUMN IF NOT EXISTS role varchar(20) NOT NULL DEFAULT 'admin';

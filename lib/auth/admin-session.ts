@@ -1,4 +1,5 @@
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
+import type { AdminRole } from "../cron/vocabulary";
 import type { Db } from "../db/client";
 import { findSession, revokeSession, revokeSessionsNotUnder, touchSession, type SessionRecord } from "../db/sessions";
 
@@ -154,10 +155,11 @@ export async function checkSession(db: Db, value: string | null | undefined, adm
 }
 
 /** What a new session's row holds, from its cookie payload. */
-export function sessionRowFor(cookie: SessionCookie, actor: string, adminToken: string, client: { ip: string | null; userAgent: string | null }) {
+export function sessionRowFor(cookie: SessionCookie, who: { actor: string; role: AdminRole }, adminToken: string, client: { ip: string | null; userAgent: string | null }) {
   return {
     id: cookie.sid,
-    actor,
+    actor: who.actor,
+    role: who.role,
     now: new Date(cookie.iat * 1000),
     expiresAt: new Date((cookie.iat + SESSION_ABSOLUTE_SECONDS) * 1000),
     tokenFingerprint: tokenFingerprint(adminToken),

@@ -143,5 +143,5 @@ export async function authenticateAdmin(
     if (isExpiry(check.reason)) return refusal(401, "session_expired", "Your admin session expired; log in again at /dashboard/admin/login.");
     return unauthorized();
   }
-  return { ok: true, actor: SESSION_ACTOR, role: "admin", via: "cookie", ip, session: check.session.id };
+  return { ok: true, actor: check.session.actor, role: check.session.role, via: "cookie", ip, session: check.session.id };
 }

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { queryRows, type Db } from "./client";
+import type { AdminRole } from "../cron/vocabulary";
 import { num, toDate, toDateOrNull, type DbNumber, type DbTime } from "./rows";
 
 /**
@@ -14,7 +15,10 @@ export type SessionRevokeReason = (typeof SESSION_REVOKE_REASONS)[number];
 
 export interface SessionRecord {
   id: string;
+  /** The person: "admin" for an ADMIN_TOKEN login, the identity provider's name for them otherwise. */
   actor: string;
+  /** What they may do (ADMIN_ROLES). */
+  role: AdminRole;
   createdAt: Date;
   lastSeenAt: Date;
   expiresAt: Date;
@@ -28,6 +32,7 @@ export interface SessionRecord {
 interface SessionDbRow {
   id: string;
   actor: string;
+  role: AdminRole;
   created_at: DbTime;
   last_seen_at: DbTime;
   expires_at: DbTime;
@@ -38,12 +43,13 @@ interface SessionDbRow {
   user_agent: string | null;
 }
 
-const COLUMNS = sql`id, actor, created_at, last_seen_at, expires_at, revoked_at, revoked_reason, token_fingerprint, ip_address, user_agent`;
+const COLUMNS = sql`id, actor, role, created_at, last_seen_at, expires_at, revoked_at, revoked_reason, token_fingerprint, ip_address, user_agent`;
 
 function toRecord(r: SessionDbRow): SessionRecord {
   return {
     id: r.id,
     actor: r.actor,
+    role: r.role,
     createdAt: toDate(r.created_at),
     lastSeenAt: toDate(r.last_seen_at),
     expiresAt: toDate(r.expires_at),
@@ -58,6 +64,7 @@ function toRecord(r: SessionDbRow): SessionRecord {
 export interface NewSession {
   id: string;
   actor: string;
+  role: AdminRole;
   now: Date;
   expiresAt: Date;
   tokenFingerprint: string;
@@ -68,8 +75,8 @@ export interface NewSession {
 export async function insertSession(db: Db, s: NewSession): Promise<SessionRecord> {
   const [row] = await queryRows<SessionDbRow>(
     db,
-    sql`INSERT INTO cron_admin_sessions (id, actor, created_at, last_seen_at, expires_at, token_fingerprint, ip_address, user_agent)
-        VALUES (${s.id}, ${s.actor}, ${s.now.toISOString()}::timestamptz, ${s.now.toISOString()}::timestamptz, ${s.expiresAt.toISOString()}::timestamptz,
+    sql`INSERT INTO cron_admin_sessions (id, actor, role, created_at, last_seen_at, expires_at, token_fingerprint, ip_address, user_agent)
+        VALUES (${s.id}, ${s.actor}, ${s.role}, ${s.now.toISOString()}::timestamptz, ${s.now.toISOString()}::timestamptz, ${s.expiresAt.toISOString()}::timestamptz,
                 ${s.tokenFingerprint}, ${s.ipAddress}, ${s.userAgent})
         RETURNING ${COLUMNS}`,
   );

@@ -86,7 +86,7 @@ export async function handleLogin(request: Request, now: () => Date = () => new 
     const at = now();
     await clearLoginAttempts(database.db, ip, at);
     const cookie = newSession(at.getTime());
-    const row = sessionRowFor(cookie, SESSION_ACTOR, env.ADMIN_TOKEN, { ip, userAgent: request.headers.get("user-agent") });
+    const row = sessionRowFor(cookie, { actor: SESSION_ACTOR, role: "admin" }, env.ADMIN_TOKEN, { ip, userAgent: request.headers.get("user-agent") });
     // The session starts here, so it is the cookie's actor; the detail says how the form was sent.
     await startSession(database.db, { name: SESSION_ACTOR, via: "cookie", ip }, row, { submitted: isForm ? "form" : "json" });
     const setCookie = sessionSetCookie(request, cookie, env.ADMIN_TOKEN);

@@ -37,7 +37,7 @@ describeOnDatabases("admin authentication", (ctx) => {
   /** A stored session started at `at`; its cookie header. */
   const cookieFor = async (at = T0) => {
     const cookie = newSession(at);
-    await startSession(ctx.db, { name: "admin", via: "cookie", ip: null }, sessionRowFor(cookie, "admin", TOKEN, { ip: null, userAgent: "vitest" }));
+    await startSession(ctx.db, { name: "admin", via: "cookie", ip: null }, sessionRowFor(cookie, { actor: "admin", role: "admin" }, TOKEN, { ip: null, userAgent: "vitest" }));
     return `crondeck_session=${signSession(cookie, TOKEN)}`;
   };
 

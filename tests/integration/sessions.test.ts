@@ -26,7 +26,7 @@ describeOnDatabases("admin sessions", (ctx) => {
   /** A stored session started at T0 + `startMs` under `token`; its cookie value and id. */
   const login = async (startMs = 0, token = TOKEN) => {
     const cookie = newSession(T0 + startMs);
-    await startSession(ctx.db, ADMIN, sessionRowFor(cookie, "admin", token, { ip: ADMIN.ip, userAgent: "x".repeat(500) }));
+    await startSession(ctx.db, ADMIN, sessionRowFor(cookie, { actor: "admin", role: "admin" }, token, { ip: ADMIN.ip, userAgent: "x".repeat(500) }));
     return { value: signSession(cookie, token), sid: cookie.sid };
   };
   const check = (value: string, ms: number, background = false, token = TOKEN) => checkSession(ctx.db, value, token, { now: at(ms), background });
