@@ -48,6 +48,13 @@ const percent = (fallback: number) =>
 const positiveInt = (fallback: number) =>
   z.preprocess((v) => (v === "" || v === undefined ? fallback : v), z.coerce.number({ error: "must be a whole number such as 90" }).int("must be a whole number such as 90").positive("must be a positive whole number"));
 
+/** A comma-separated list of e-mail addresses, or "*" (everyone); lowercased. */
+const emailList = (name: string) =>
+  z.preprocess(
+    (v) => (typeof v === "string" && v.trim() !== "" ? v.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean) : []),
+    z.array(z.union([z.literal("*"), z.email({ error: `${name} must be a comma-separated list of e-mail addresses, or *` })])),
+  );
+
 export const envSchema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -147,6 +154,23 @@ export const envSchema = z
       ctx.addIssue({ code: "custom", message: "must be a number of proxy hops such as 1, or a comma-separated list of proxy addresses or CIDRs such as 10.0.0.0/8,192.168.1.5" });
       return z.NEVER;
     }),
+    /**
+     * Sign-in through the team's identity provider (OpenID Connect, lib/auth/oidc.ts): its issuer
+     * URL (https; http only on a loopback address, for local development), the client registered
+     * there (redirect URL <app>/dashboard/admin/login/oidc/callback), the scopes asked for, and the
+     * name the login page shows. ADMIN_TOKEN stays the bootstrap and break-glass login.
+     */
+    OIDC_ISSUER: httpUrl,
+    OIDC_CLIENT_ID: optionalString,
+    OIDC_CLIENT_SECRET: optionalString,
+    OIDC_SCOPES: z.preprocess((v) => (v === "" ? undefined : v), z.string().default("openid email profile")),
+    OIDC_NAME: z.preprocess((v) => (v === "" ? undefined : v), z.string().max(60).default("your identity provider")),
+    /** A claim (a string or a list) whose values name a role: viewer, operator or admin (the highest wins). */
+    OIDC_ROLE_CLAIM: z.preprocess((v) => (v === "" ? undefined : v), z.string().default("roles")),
+    /** Roles from configuration: comma-separated e-mail addresses (or * for everyone the provider signs in). */
+    OIDC_ADMINS: emailList("OIDC_ADMINS"),
+    OIDC_OPERATORS: emailList("OIDC_OPERATORS"),
+    OIDC_VIEWERS: emailList("OIDC_VIEWERS"),
     /** Loads the demo jobs (lib/jobs/demo-*.ts); never on a Vercel production deployment. */
     CRON_DEMO: flag(false),
     /** Loads the fault-injection suite's jobs (lib/jobs/fault-jobs.ts); never on a Vercel production deployment. */
@@ -181,6 +205,8 @@ export const envSchema = z
       ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"],
       ["KV_REST_API_URL", "KV_REST_API_TOKEN"],
     ];
+    if (env.OIDC_ISSUER && !env.OIDC_CLIENT_ID) ctx.addIssue({ code: "custom", path: ["OIDC_CLIENT_ID"], message: "is required when OIDC_ISSUER is set: the client id registered at the identity provider" });
+    if (env.OIDC_CLIENT_ID && !env.OIDC_ISSUER) ctx.addIssue({ code: "custom", path: ["OIDC_ISSUER"], message: "is required when OIDC_CLIENT_ID is set: the identity provider's issuer URL" });
     if (env.ALERT_EMAIL_TO && !env.SMTP_URL) ctx.addIssue({ code: "custom", path: ["SMTP_URL"], message: "is required when ALERT_EMAIL_TO is set" });
     for (const [url, token] of pairs) {
       if (env[url] && !env[token]) ctx.addIssue({ code: "custom", path: [token], message: `is required when ${url} is set` });
@@ -361,7 +387,7 @@ const envSecrets = new WeakMap<Env, readonly string[]>();
 
 function buildSecrets(env: Env, jobWebhooks: ReadonlyArray<string | null | undefined>): readonly string[] {
   return secretSet({
-    values: [env.CRON_SECRET, env.CRON_SECRET_PREVIOUS, env.ADMIN_TOKEN, env.METRICS_TOKEN, env.UPSTASH_REDIS_REST_TOKEN, env.KV_REST_API_TOKEN, env.VERCEL_AUTOMATION_BYPASS_SECRET, ...webhookSecretForms(env.ALERT_WEBHOOK_SECRET), ...otlpHeaderValues(env.OTEL_EXPORTER_OTLP_HEADERS)],
+    values: [env.CRON_SECRET, env.CRON_SECRET_PREVIOUS, env.ADMIN_TOKEN, env.METRICS_TOKEN, env.OIDC_CLIENT_SECRET, env.UPSTASH_REDIS_REST_TOKEN, env.KV_REST_API_TOKEN, env.VERCEL_AUTOMATION_BYPASS_SECRET, ...webhookSecretForms(env.ALERT_WEBHOOK_SECRET), ...otlpHeaderValues(env.OTEL_EXPORTER_OTLP_HEADERS)],
     urls: [env.DATABASE_URL, env.POSTGRES_URL, env.CRONDECK_FAULT_LEDGER_URL, env.SMTP_URL, env.UPSTASH_REDIS_REST_URL, env.KV_REST_API_URL, env.SENTRY_DSN, env.OTEL_EXPORTER_OTLP_ENDPOINT, ...(env.HEALTHCHECK_URLS ?? [])],
     secretUrls: [env.SLACK_WEBHOOK_URL, env.ALERT_WEBHOOK_URL, env.TICK_HEARTBEAT_URL, ...jobWebhooks],
   });

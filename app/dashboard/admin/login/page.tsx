@@ -4,6 +4,8 @@ import { buttonClass, Code, inputClass, labelClass, mutedText } from "@/componen
 import { param, type SearchParams } from "@/lib/dashboard/params";
 import { HOME_PATH, safeNextPath } from "@/lib/dashboard/paths";
 import { readDashboardSession } from "@/lib/dashboard/session";
+import { OIDC_LOGIN_PATH, oidcConfigured } from "@/lib/auth/oidc";
+import { loadEnv } from "@/lib/env";
 
 export const metadata: Metadata = { title: "Log in · Crondeck", robots: { index: false, follow: false } };
 
@@ -11,6 +13,11 @@ const ERRORS: Record<string, string> = {
   invalid_token: "That is not the admin token. Check ADMIN_TOKEN on the server and try again.",
   missing_token: "Enter the admin token.",
   expired: "Your session ended (30 minutes idle, or 8 hours after logging in). Log in again.",
+  oidc_expired: "The sign-in took too long or was started in another browser. Sign in again.",
+  oidc_denied: "The identity provider did not sign you in.",
+  oidc_no_role: "You signed in, but you have no role here: ask an admin to add your e-mail to OIDC_VIEWERS, OIDC_OPERATORS or OIDC_ADMINS, or to give you the role claim.",
+  oidc_failed: "Signing in through the identity provider failed; try again. The server log says why.",
+  oidc_unavailable: "The identity provider could not be reached; try again, or log in with the admin token.",
 };
 
 /**
@@ -24,6 +31,8 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
   const error = param(sp, "error", 40);
   const state = await readDashboardSession();
   if (state.status === "ok") redirect(next ?? HOME_PATH);
+  const env = loadEnv();
+  const oidc = oidcConfigured(env) ? { name: env.OIDC_NAME, href: `${OIDC_LOGIN_PATH}${next ? `?next=${encodeURIComponent(next)}` : ""}` } : null;
 
   return (
     <main id="main" className="flex min-h-screen items-start justify-center bg-zinc-50 px-4 py-16 dark:bg-zinc-950">
@@ -52,6 +61,14 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
           </section>
         ) : (
           <form method="post" action="/api/admin/session" className="mt-4 flex flex-col gap-4">
+            {oidc ? (
+              <>
+                <a href={oidc.href} className={`${buttonClass.primary} justify-center`}>
+                  Sign in with {oidc.name}
+                </a>
+                <p className={`text-sm ${mutedText}`}>Or, to break glass, log in with the server&apos;s ADMIN_TOKEN:</p>
+              </>
+            ) : null}
             <p className={`text-sm ${mutedText}`}>Enter the server&apos;s ADMIN_TOKEN. The session lasts 8 hours, or ends after 30 minutes without activity.</p>
             {param(sp, "loggedOut", 4) ? (
               <p role="status" className="rounded-md bg-green-50 px-3 py-2 text-sm text-green-800 dark:bg-green-950 dark:text-green-300">
