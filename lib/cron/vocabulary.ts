@@ -127,6 +127,9 @@ export const RECOVERY_STATUSES = ["pending", "replayed", "resolved", "permanentl
 export type RecoveryStatus = (typeof RECOVERY_STATUSES)[number];
 /** How an operator settles pending entries by hand, and the audit action of doing it in bulk. */
 export const SETTLE_OUTCOMES = ["permanently_failed", "resolved"] as const satisfies readonly RecoveryStatus[];
+/** What a bulk action does to a selection of pending dead letters (the admin API's and the CLI's names). */
+export const DEAD_LETTER_BULK_ACTIONS = ["replay", "mark_failed", "resolve"] as const;
+export type DeadLetterBulkAction = (typeof DEAD_LETTER_BULK_ACTIONS)[number];
 export type SettleOutcome = (typeof SETTLE_OUTCOMES)[number];
 
 /** How urgent a dead-letter entry is. */

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { JOB_NAME_RE } from "../cron/define-job";
-import { PRIORITIES, RECOVERY_STATUSES, type Priority } from "../cron/vocabulary";
+import { DEAD_LETTER_BULK_ACTIONS, PRIORITIES, RECOVERY_STATUSES, type Priority } from "../cron/vocabulary";
 import { markFailed, prepareBulkReplay, prepareReplay, settleSelection, updateNotes } from "../app/operations/dead-letters";
 import { BULK_MAX } from "../db/commands/dead-letters";
 import { operationDeps } from "../app/operations/deps";
@@ -69,12 +69,10 @@ export function handleListDeadLetters(request: Request): Promise<Response> {
   });
 }
 
-/** What a bulk action does to the selection's pending entries. */
-export const BULK_ACTIONS = ["replay", "mark_failed", "resolve"] as const;
 
 export const bulkBodySchema = z
   .strictObject({
-    action: z.enum(BULK_ACTIONS),
+    action: z.enum(DEAD_LETTER_BULK_ACTIONS),
     /** Which pending entries: every field narrows; {} takes every pending entry. */
     filter: z.strictObject({ ...selectionFields, ids: z.array(z.uuid({ error: "must be entry ids (UUIDs)" })).min(1).max(BULK_MAX).optional() }).refine(fromBeforeTo, FROM_BEFORE_TO).default({}),
     /** Why (mark_failed and resolve): recorded on each entry and on the audit row. */

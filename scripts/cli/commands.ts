@@ -162,6 +162,21 @@ export const commands: CommandSpec[] = [
     run: (ctx, input) => import("./dlq").then((m) => m.dlqMarkFailed(ctx, input)),
   },
   {
+    path: ["dlq", "bulk"],
+    summary: "Replay, mark failed or resolve every pending entry a selection takes (one audited action per batch)",
+    args: [{ name: "action", required: true, description: "replay, mark_failed or resolve" }],
+    options: {
+      job: { type: "string", value: "name", description: "only this job's entries" },
+      "reason-contains": { type: "string", value: "text", description: "only entries whose failure reason contains this (any case)" },
+      from: { type: "string", value: "iso", description: "created at or after (ISO 8601 with a zone)" },
+      to: { type: "string", value: "iso", description: "created before" },
+      priority: { type: "string", value: "priority", description: "only entries of this priority" },
+      reason: { type: "string", value: "text", description: "why (mark_failed and resolve: required; kept on each entry and the audit row)" },
+    },
+    details: ["Replay runs the entries here, one after another, batch after batch, each within its job's replay limit."],
+    run: (ctx, input) => import("./dlq").then((m) => m.dlqBulk(ctx, input)),
+  },
+  {
     path: ["dlq", "insight"],
     summary: "Dead letters per day, the most common failure reasons (by fingerprint) and the average time to recovery, per job and overall",
     options: {

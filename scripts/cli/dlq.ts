@@ -1,8 +1,9 @@
-import { markFailed, prepareReplay } from "../../lib/app/operations/dead-letters";
+import { markFailed, prepareBulkReplay, prepareReplay, settleSelection } from "../../lib/app/operations/dead-letters";
 import { recoverJobNow } from "../../lib/app/operations/jobs";
 import { JOB_NAME_RE } from "../../lib/cron/define-job";
 import { isUuid } from "../../lib/cron/ids";
-import { RECOVERY_STATUSES, type RecoveryStatus } from "../../lib/cron/vocabulary";
+import { DEAD_LETTER_BULK_ACTIONS, PRIORITIES, RECOVERY_STATUSES, type DeadLetterBulkAction, type Priority, type RecoveryStatus } from "../../lib/cron/vocabulary";
+import type { DeadLetterSelection } from "../../lib/db/queries/dead-letters";
 import { deadLetterInsight, INSIGHT_DEFAULT_DAYS, INSIGHT_MAX_DAYS } from "../../lib/db/queries/dead-letter-insight";
 import { listDeadLetters, type DeadLetterEntry } from "../../lib/db/queries/dead-letters";
 import { formatDuration } from "../../lib/format";
@@ -116,5 +117,70 @@ export async function dlqInsight(ctx: CliContext, input: CommandInput): Promise<
     ];
     return lines;
   });
+  return EXIT_OK;
+}
+
+/** An ISO 8601 instant option, or a usage error naming it. */
+function instantOption(input: CommandInput, name: string): Date | null {
+  const raw = stringOption(input, name);
+  if (raw === undefined) return null;
+  const at = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(raw) ? new Date(raw.length === 10 ? `${raw}T00:00:00Z` : raw) : new Date(NaN);
+  if (Number.isNaN(at.getTime())) throw new UsageError(`--${name} must be an ISO 8601 instant with a zone, such as 2026-11-24T00:00:00Z; got "${raw}"`, "invalid_option");
+  return at;
+}
+
+/**
+ * `crondeck dlq bulk <replay|mark_failed|resolve>`: the admin API's bulk action on the pending
+ * entries a selection takes (--job, --reason-contains, --from, --to, --priority), one audited
+ * action per batch. Replay runs here, batch after batch (each within the jobs' replay limits),
+ * until nothing replayable is left; mark_failed and resolve need --reason.
+ */
+export async function dlqBulk(ctx: CliContext, input: CommandInput): Promise<number> {
+  const action = (input.args[0] ?? "").replace(/-/g, "_") as DeadLetterBulkAction;
+  if (!(DEAD_LETTER_BULK_ACTIONS as readonly string[]).includes(action)) throw new UsageError(`the action must be one of ${DEAD_LETTER_BULK_ACTIONS.join(", ")}; got "${input.args[0] ?? ""}"`, "invalid_argument");
+  const jobName = stringOption(input, "job");
+  if (jobName !== undefined && !JOB_NAME_RE.test(jobName)) throw new UsageError(`--job must be a job name such as cleanup-old-logs; got "${jobName}"`, "invalid_option");
+  const priority = stringOption(input, "priority");
+  if (priority !== undefined && !(PRIORITIES as readonly string[]).includes(priority)) throw new UsageError(`--priority must be one of ${PRIORITIES.join(", ")}; got "${priority}"`, "invalid_option");
+  const selection: DeadLetterSelection = {
+    jobName: jobName ?? null,
+    reason: stringOption(input, "reason-contains")?.trim() || null,
+    from: instantOption(input, "from"),
+    to: instantOption(input, "to"),
+    priority: (priority as Priority | undefined) ?? null,
+  };
+  if (selection.from && selection.to && selection.from >= selection.to) throw new UsageError("--to must be after --from", "invalid_option");
+
+  if (action === "replay") {
+    const deps = await ctx.opsWithEngine();
+    const since = ctx.now();
+    let replayed = 0;
+    let notReplayable = 0;
+    for (;;) {
+      const batch = await prepareBulkReplay(deps, ctx.actor, { selection, since });
+      notReplayable = batch.notReplayable;
+      if (batch.replays.length === 0) break;
+      if (!ctx.out.json) ctx.out.note(`replaying ${batch.replays.length} entr${batch.replays.length === 1 ? "y" : "ies"} (${batch.remaining} more after these)...`);
+      await batch.run(() => CLI_BUDGET_MS);
+      replayed += batch.replays.length;
+    }
+    ctx.out.result({ ok: true, action, replayed, notReplayable }, () =>
+      `replayed ${replayed} entr${replayed === 1 ? "y" : "ies"}${notReplayable ? `; ${notReplayable} cannot be replayed (out of replays, or their job is gone): settle them with \`crondeck dlq bulk mark_failed --reason "..."\`` : ""}. Each replay's outcome is in \`crondeck dlq list\`.`,
+    );
+    return EXIT_OK;
+  }
+  const reason = stringOption(input, "reason")?.trim();
+  if (!reason) throw new UsageError(`--reason is required: crondeck dlq bulk ${action} --reason "why"`, "missing_option");
+  const outcome = action === "resolve" ? "resolved" : "permanently_failed";
+  const deps = await ctx.ops();
+  let count = 0;
+  const jobs: Record<string, number> = {};
+  for (;;) {
+    const result = await settleSelection(deps, ctx.actor, { selection, outcome, reason });
+    count += result.count;
+    for (const [job, n] of Object.entries(result.jobs)) jobs[job] = (jobs[job] ?? 0) + n;
+    if (result.remaining === 0 || result.count === 0) break;
+  }
+  ctx.out.result({ ok: true, action, count, jobs }, () => `${outcome === "resolved" ? "resolved" : "marked permanently failed"} ${count} entr${count === 1 ? "y" : "ies"}${count ? `: ${Object.entries(jobs).map(([j, n]) => `${j} ${n}`).join(", ")}` : ""}.`);
   return EXIT_OK;
 }
