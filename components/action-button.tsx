@@ -3,9 +3,10 @@
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useId, useRef, useState, useTransition } from "react";
-import { SKIP_REASONS, type SkipReason } from "@/lib/cron/vocabulary";
+import { SKIP_REASONS, type AdminRole, type SkipReason } from "@/lib/cron/vocabulary";
 import { runStatusMeta } from "@/lib/dashboard/format";
 import { callAdmin } from "./admin-api";
+import { useRole } from "./role";
 import { buttonClass, inputClass, labelClass } from "./ui";
 
 export interface ActionButtonProps {
@@ -42,6 +43,11 @@ export interface ActionButtonProps {
    * happened, "started" or why it did not start (skipped: already running), instead of "will start".
    */
   followRun?: boolean;
+  /**
+   * The least role that may use it; for anyone else it does not render. Default operator: the
+   * API refuses a viewer every write but their own API tokens'.
+   */
+  needs?: AdminRole;
 }
 
 const FOLLOW_POLL_MS = 700;
@@ -51,6 +57,7 @@ const FOLLOW_POLLS = 15;
  * One admin action as a real <button>: optionally confirmed first, then the API call, then
  * a re-render of the page's server components (again a moment later for actions whose run
  * happens after the response). The API's message, or its error, is announced politely.
+ * Nothing renders for a session whose role is below `needs`.
  */
 export function ActionButton({
   label,
@@ -67,7 +74,9 @@ export function ActionButton({
   quiet,
   idempotent,
   followRun,
+  needs = "operator",
 }: ActionButtonProps) {
+  const { allows } = useRole();
   const router = useRouter();
   const [, startTransition] = useTransition();
   const [asking, setAsking] = useState(false);
@@ -136,6 +145,7 @@ export function ActionButton({
     }
   }
 
+  if (!allows(needs)) return null;
   return (
     <div className="relative inline-flex flex-col items-start gap-1">
       <button

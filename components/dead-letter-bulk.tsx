@@ -4,6 +4,7 @@ import { useRouter } from "next/navigation";
 import { useId, useRef, useState, useTransition } from "react";
 import { callAdmin } from "./admin-api";
 import { Result } from "./dead-letter-forms";
+import { useRole } from "./role";
 import { buttonClass, Card, inputClass, labelClass, mutedText } from "./ui";
 
 const BULK_PATH = "/api/admin/dead-letter-queue/bulk";
@@ -56,9 +57,10 @@ async function waitForRuns(ids: readonly string[], stop: { current: boolean }): 
  * Acting on every pending entry the page's filters select (the list below is the preview): replay
  * them in batches (each within its job's replay limit, a batch after another until none is left,
  * with the progress shown and a Stop), or mark them failed or resolve them with a reason. Each
- * request is one audited action with its count.
+ * request is one audited action with its count. Nothing for a viewer.
  */
 export function BulkDeadLetters({ filter, total, jobs }: { filter: BulkFilter; total: number; jobs: Record<string, number> }) {
+  const { canOperate } = useRole();
   const router = useRouter();
   const [, startTransition] = useTransition();
   const [asking, setAsking] = useState<Action | null>(null);
@@ -99,6 +101,7 @@ export function BulkDeadLetters({ filter, total, jobs }: { filter: BulkFilter; t
     }
   }
 
+  if (!canOperate) return null;
   return (
     <Card>
       <section aria-labelledby="bulk-heading" className="flex flex-col gap-3">

@@ -6,6 +6,7 @@ import type { InputField } from "@/lib/cron/input";
 import { PRIORITIES } from "@/lib/cron/vocabulary";
 import { callAdmin } from "./admin-api";
 import { RunInputForm } from "./job/input-form";
+import { useRole } from "./role";
 import { buttonClass, inputClass, labelClass } from "./ui";
 
 const entryPath = (id: string, action: string) => `/api/admin/dead-letter-queue/${encodeURIComponent(id)}/${action}`;
@@ -45,6 +46,7 @@ export function Result({ result }: { result: { ok: boolean; text: string } | nul
 
 /** POST .../mark-failed { reason }: settles a pending entry for good. */
 export function MarkFailedForm({ id }: { id: string }) {
+  const { canOperate } = useRole();
   const { busy, result, submit } = useSubmit();
   const [reason, setReason] = useState("");
   const fieldId = useId();
@@ -52,6 +54,7 @@ export function MarkFailedForm({ id }: { id: string }) {
     event.preventDefault();
     void submit("POST", entryPath(id, "mark-failed"), { reason }, "Marked permanently failed.");
   }
+  if (!canOperate) return null;
   return (
     <form onSubmit={onSubmit} className="flex flex-col gap-2">
       <div>
@@ -72,6 +75,7 @@ export function MarkFailedForm({ id }: { id: string }) {
 
 /** PUT .../notes { notes, assignedTo, priority }. */
 export function NotesForm({ id, notes, assignedTo, priority }: { id: string; notes: string | null; assignedTo: string | null; priority: string }) {
+  const { canOperate } = useRole();
   const { busy, result, submit } = useSubmit();
   const [values, setValues] = useState({ notes: notes ?? "", assignedTo: assignedTo ?? "", priority });
   const base = useId();
@@ -79,6 +83,7 @@ export function NotesForm({ id, notes, assignedTo, priority }: { id: string; not
     event.preventDefault();
     void submit("PUT", entryPath(id, "notes"), { notes: values.notes.trim() || null, assignedTo: values.assignedTo.trim() || null, priority: values.priority }, "Saved.");
   }
+  if (!canOperate) return null;
   return (
     <form onSubmit={onSubmit} className="flex flex-col gap-2">
       <div>

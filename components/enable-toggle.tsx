@@ -3,10 +3,12 @@
 import { useRouter } from "next/navigation";
 import { useEffect, useState, useTransition } from "react";
 import { callAdmin, jobPath } from "./admin-api";
+import { useRole } from "./role";
 import { focusRing } from "./ui";
 
-/** A job's enabled switch (POST .../toggle { enabled }), with its state in words. */
+/** A job's enabled switch (POST .../toggle { enabled }), with its state in words; for a viewer, the state in words alone. */
 export function EnableToggle({ jobName, enabled }: { jobName: string; enabled: boolean }) {
+  const { canOperate } = useRole();
   const router = useRouter();
   const [value, setValue] = useState(enabled);
   const [busy, setBusy] = useState(false);
@@ -30,6 +32,14 @@ export function EnableToggle({ jobName, enabled }: { jobName: string; enabled: b
     startTransition(() => router.refresh());
   }
 
+  if (!canOperate) {
+    return (
+      <span className="text-sm font-medium" data-enabled={enabled}>
+        <span className="sr-only">{jobName} enabled: </span>
+        {enabled ? "On" : "Off"}
+      </span>
+    );
+  }
   return (
     <span className="inline-flex flex-col items-start gap-1">
       <button

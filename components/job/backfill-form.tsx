@@ -3,6 +3,7 @@
 import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useId, useState } from "react";
 import { callAdmin, jobPath } from "../admin-api";
+import { useRole } from "../role";
 import { buttonClass, inputClass, labelClass, mutedText } from "../ui";
 
 /** A backfill as GET /api/admin/backfills/<id> answers it (without its slot list). */
@@ -47,9 +48,11 @@ const progressText = (b: BackfillView) =>
 /**
  * The backfill form: Preview (the dry run) lists the slots, Run backfill starts it (202), then
  * the backfill's GET is polled for progress until it ends; Cancel stops it before the next slot.
- * A backfill already running when the page loads is followed the same way.
+ * A backfill already running when the page loads is followed the same way. A viewer sees the
+ * progress and the recent backfills, not the form or Cancel.
  */
 export function BackfillForm({ jobName, defaultFrom, defaultTo, recent }: { jobName: string; defaultFrom: string; defaultTo: string; recent: Array<BackfillView & { slotCount: number }> }) {
+  const { canOperate } = useRole();
   const router = useRouter();
   const ids = { from: useId(), to: useId(), overlap: useId() };
   const [from, setFrom] = useState(defaultFrom);
@@ -110,46 +113,48 @@ export function BackfillForm({ jobName, defaultFrom, defaultTo, recent }: { jobN
   const invalid = (field: string) => (error?.field === field ? true : undefined);
   return (
     <div className="mt-4 space-y-4">
-      <form
-        className="grid gap-3 sm:grid-cols-[1fr_1fr_auto_auto]"
-        aria-label={`Backfill ${jobName}`}
-        onSubmit={(e) => {
-          e.preventDefault();
-          void send(true);
-        }}
-      >
-        <div>
-          <label htmlFor={ids.from} className={labelClass}>
-            From (ISO, included)
-          </label>
-          <input id={ids.from} name="from" className={`${inputClass} mt-1 font-mono`} value={from} onChange={(e) => setFrom(e.target.value)} aria-invalid={invalid("from")} />
-        </div>
-        <div>
-          <label htmlFor={ids.to} className={labelClass}>
-            To (ISO, included)
-          </label>
-          <input id={ids.to} name="to" className={`${inputClass} mt-1 font-mono`} value={to} onChange={(e) => setTo(e.target.value)} aria-invalid={invalid("to")} />
-        </div>
-        <div>
-          <label htmlFor={ids.overlap} className={labelClass}>
-            Slots with a run
-          </label>
-          <select id={ids.overlap} name="overlap" className={`${inputClass} mt-1`} value={overlap} onChange={(e) => setOverlap(e.target.value === "all" ? "all" : "skip")}>
-            <option value="skip">skip them</option>
-            <option value="all">run them again</option>
-          </select>
-        </div>
-        <div className="flex items-end gap-2">
-          <button type="submit" className={buttonClass.secondary} disabled={busy}>
-            Preview
-          </button>
-          {plan && plan.toRun > 0 ? (
-            <button type="button" className={buttonClass.primary} disabled={busy || running} onClick={() => void send(false)}>
-              Run backfill
+      {canOperate ? (
+        <form
+          className="grid gap-3 sm:grid-cols-[1fr_1fr_auto_auto]"
+          aria-label={`Backfill ${jobName}`}
+          onSubmit={(e) => {
+            e.preventDefault();
+            void send(true);
+          }}
+        >
+          <div>
+            <label htmlFor={ids.from} className={labelClass}>
+              From (ISO, included)
+            </label>
+            <input id={ids.from} name="from" className={`${inputClass} mt-1 font-mono`} value={from} onChange={(e) => setFrom(e.target.value)} aria-invalid={invalid("from")} />
+          </div>
+          <div>
+            <label htmlFor={ids.to} className={labelClass}>
+              To (ISO, included)
+            </label>
+            <input id={ids.to} name="to" className={`${inputClass} mt-1 font-mono`} value={to} onChange={(e) => setTo(e.target.value)} aria-invalid={invalid("to")} />
+          </div>
+          <div>
+            <label htmlFor={ids.overlap} className={labelClass}>
+              Slots with a run
+            </label>
+            <select id={ids.overlap} name="overlap" className={`${inputClass} mt-1`} value={overlap} onChange={(e) => setOverlap(e.target.value === "all" ? "all" : "skip")}>
+              <option value="skip">skip them</option>
+              <option value="all">run them again</option>
+            </select>
+          </div>
+          <div className="flex items-end gap-2">
+            <button type="submit" className={buttonClass.secondary} disabled={busy}>
+              Preview
             </button>
+            {plan && plan.toRun > 0 ? (
+              <button type="button" className={buttonClass.primary} disabled={busy || running} onClick={() => void send(false)}>
+                Run backfill
+              </button>
           ) : null}
         </div>
       </form>
+      ) : null}
       {error ? (
         <p role="alert" className="text-sm text-red-700 dark:text-red-400">
           {error.text}
@@ -167,7 +172,7 @@ export function BackfillForm({ jobName, defaultFrom, defaultTo, recent }: { jobN
             {current.nextSlot && running ? <span className={mutedText}> · next slot {current.nextSlot}</span> : null}
           </p>
           <progress className="mt-2 w-full" max={current.total} value={current.done} aria-label="Backfill progress" />
-          {running && !current.cancelRequestedAt ? (
+          {canOperate && running && !current.cancelRequestedAt ? (
             <button type="button" className={`${buttonClass.danger} mt-2`} disabled={busy} onClick={() => void cancel()}>
               Cancel backfill
             </button>

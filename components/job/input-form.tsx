@@ -5,12 +5,13 @@ import { useRouter } from "next/navigation";
 import { useId, useState, useTransition, type FormEvent } from "react";
 import type { InputField } from "@/lib/cron/input";
 import { callAdmin } from "../admin-api";
+import { useRole } from "../role";
 import { buttonClass, inputClass, labelClass, linkClass, mutedText } from "../ui";
 
 /**
  * A run's input as JSON, posted as `{ input }` to an admin endpoint (run now, a dead letter's
  * replay). The server checks it with the job's schema; its 400 names the field, shown beside
- * that field's description (or under the editor when it is the input as a whole).
+ * that field's description (or under the editor when it is the input as a whole). Nothing for a viewer.
  */
 export function RunInputForm({
   path,
@@ -30,6 +31,7 @@ export function RunInputForm({
   runHref: string;
   label?: string;
 }) {
+  const { canOperate } = useRole();
   const router = useRouter();
   const [, startTransition] = useTransition();
   const [text, setText] = useState(initial);
@@ -66,6 +68,7 @@ export function RunInputForm({
       </p>
     ) : null;
 
+  if (!canOperate) return null;
   return (
     <form onSubmit={onSubmit} className="flex flex-col gap-3">
       <div>

@@ -4,6 +4,7 @@ import { useRouter } from "next/navigation";
 import { useState, useTransition, type FormEvent } from "react";
 import type { OverridesView } from "@/lib/overrides/view";
 import { callAdmin, jobPath, type ApiResult } from "../admin-api";
+import { useRole } from "../role";
 import { Time } from "../time";
 import { buttonClass, cellClass, DataTable, inputClass, mutedText } from "../ui";
 
@@ -33,9 +34,10 @@ const HINTS: Record<string, string> = {
 /**
  * The overrides table with its forms: one per field (saved with PUT of the whole document, the
  * others kept), Revert per field and Revert all (DELETE). The API's 400 is shown under the
- * field it names.
+ * field it names. A viewer sees the table without its Change column.
  */
 export function OverridesEditor({ jobName, view }: { jobName: string; view: OverridesView }) {
+  const { canOperate } = useRole();
   const router = useRouter();
   const [, startTransition] = useTransition();
   const [drafts, setDrafts] = useState<Record<string, string>>(() => Object.fromEntries(view.fields.map((f) => [f.field, editable(f.override)])));
@@ -74,7 +76,7 @@ export function OverridesEditor({ jobName, view }: { jobName: string; view: Over
 
   return (
     <div className="flex flex-col gap-3">
-      <DataTable label="Overrides" caption={`Overridable settings of ${jobName}: the code's value, the override and the effective value`} columns={["Field", "Code", "Override", "Effective", "Change"]} minWidthClass="min-w-[56rem]">
+      <DataTable label="Overrides" caption={`Overridable settings of ${jobName}: the code's value, the override and the effective value`} columns={canOperate ? ["Field", "Code", "Override", "Effective", "Change"] : ["Field", "Code", "Override", "Effective"]} minWidthClass="min-w-[56rem]">
         {view.fields.map((f) => {
           const inputId = `override-${f.field}`;
           const errorId = `${inputId}-error`;
@@ -107,47 +109,49 @@ export function OverridesEditor({ jobName, view }: { jobName: string; view: Over
               <td className={`${cellClass} font-mono text-xs break-all`} data-testid={`effective-${f.field}`}>
                 {shown(f.effective)}
               </td>
-              <td className={cellClass}>
-                {f.overridable ? (
-                  <form onSubmit={(e) => save(e, f.field)} className="flex flex-col gap-1">
-                    <label htmlFor={inputId} className="sr-only">
-                      Override {f.field}
-                    </label>
-                    <div className="flex gap-2">
-                      <input
-                        id={inputId}
-                        className={`${inputClass} font-mono`}
-                        value={drafts[f.field] ?? ""}
-                        placeholder={HINTS[f.field]}
-                        onChange={(e) => setDrafts((d) => ({ ...d, [f.field]: e.target.value }))}
-                        aria-invalid={fieldError ? true : undefined}
-                        aria-describedby={fieldError ? errorId : undefined}
-                      />
-                      <button type="submit" className={buttonClass.secondary} disabled={busy !== null} aria-label={`Save ${f.field} override`}>
-                        {busy === f.field ? "Saving…" : "Save"}
-                      </button>
-                      {f.overridden && (
-                        <button type="button" className={buttonClass.secondary} disabled={busy !== null} onClick={() => revert(f.field)} aria-label={`Revert ${f.field}`}>
-                          Revert
+              {canOperate ? (
+                <td className={cellClass}>
+                  {f.overridable ? (
+                    <form onSubmit={(e) => save(e, f.field)} className="flex flex-col gap-1">
+                      <label htmlFor={inputId} className="sr-only">
+                        Override {f.field}
+                      </label>
+                      <div className="flex gap-2">
+                        <input
+                          id={inputId}
+                          className={`${inputClass} font-mono`}
+                          value={drafts[f.field] ?? ""}
+                          placeholder={HINTS[f.field]}
+                          onChange={(e) => setDrafts((d) => ({ ...d, [f.field]: e.target.value }))}
+                          aria-invalid={fieldError ? true : undefined}
+                          aria-describedby={fieldError ? errorId : undefined}
+                        />
+                        <button type="submit" className={buttonClass.secondary} disabled={busy !== null} aria-label={`Save ${f.field} override`}>
+                          {busy === f.field ? "Saving…" : "Save"}
                         </button>
+                        {f.overridden && (
+                          <button type="button" className={buttonClass.secondary} disabled={busy !== null} onClick={() => revert(f.field)} aria-label={`Revert ${f.field}`}>
+                            Revert
+                          </button>
+                        )}
+                      </div>
+                      {fieldError && (
+                        <p id={errorId} role="alert" className="text-sm text-red-700 dark:text-red-400">
+                          {fieldError}
+                        </p>
                       )}
-                    </div>
-                    {fieldError && (
-                      <p id={errorId} role="alert" className="text-sm text-red-700 dark:text-red-400">
-                        {fieldError}
-                      </p>
-                    )}
-                  </form>
-                ) : (
-                  <p className={`text-sm ${mutedText}`}>Fixed: {f.reason}</p>
-                )}
-              </td>
+                    </form>
+                  ) : (
+                    <p className={`text-sm ${mutedText}`}>Fixed: {f.reason}</p>
+                  )}
+                </td>
+              ) : null}
             </tr>
           );
         })}
       </DataTable>
       <div className="flex items-center gap-3">
-        {anyOverridden && (
+        {canOperate && anyOverridden && (
           <button type="button" className={buttonClass.secondary} disabled={busy !== null} onClick={() => revert(null)}>
             {busy === "all" ? "Reverting…" : "Revert all"}
           </button>

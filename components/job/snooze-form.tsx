@@ -3,14 +3,16 @@
 import { useRouter } from "next/navigation";
 import { useId, useState, useTransition } from "react";
 import { callAdmin, jobPath } from "../admin-api";
+import { useRole } from "../role";
 import { buttonClass, inputClass, labelClass } from "../ui";
 
 /**
  * "Snooze until...": a local date-time (sent as its UTC instant) or a preset (1 hour, 1 day: sent
  * as a duration, so the server's clock decides), and an optional note kept as the reason.
- * The API's refusal is shown next to the field it names.
+ * The API's refusal is shown next to the field it names. Nothing for a viewer.
  */
 export function SnoozeForm({ jobName }: { jobName: string }) {
+  const { canOperate } = useRole();
   const router = useRouter();
   const [, startTransition] = useTransition();
   const ids = { until: useId(), note: useId(), error: useId() };
@@ -43,6 +45,7 @@ export function SnoozeForm({ jobName }: { jobName: string }) {
     void snooze({ until: at.toISOString() });
   }
 
+  if (!canOperate) return null;
   return (
     <form onSubmit={submitUntil} className="flex flex-col gap-2" aria-labelledby={`${ids.until}-legend`}>
       <span id={`${ids.until}-legend`} className="font-medium">

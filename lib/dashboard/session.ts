@@ -1,5 +1,6 @@
 import { cookies } from "next/headers";
 import { redirect } from "next/navigation";
+import { cache } from "react";
 import { checkSession, isExpiry, PLAIN_COOKIE_NAME, SECURE_COOKIE_NAME, type SessionRefusalReason } from "../auth/admin-session";
 import { BACKGROUND_COOKIE } from "../auth/background";
 import type { SessionRecord } from "../db/sessions";
@@ -18,7 +19,11 @@ import { HOME_PATH, LOGIN_PATH, safeNextPath } from "./paths";
 
 export type DashboardSession = { status: "ok"; session: SessionRecord } | { status: "not_configured" } | { status: "signed_out"; reason: SessionRefusalReason };
 
-export async function readDashboardSession(): Promise<DashboardSession> {
+/**
+ * Once per request (React's cache): the console layout (who is signed in, what they may do) and
+ * the page (its redirect) both ask, and the session is read and touched once.
+ */
+export const readDashboardSession = cache(async function readDashboardSession(): Promise<DashboardSession> {
   // cookies() first: it marks the page as rendered per request, even when the answer is
   // "not configured" (otherwise a build without ADMIN_TOKEN would prerender that redirect).
   const store = await cookies();
@@ -31,7 +36,7 @@ export async function readDashboardSession(): Promise<DashboardSession> {
   const { database } = await getRuntime();
   const check = await checkSession(database.db, value, token, { now: new Date(), background: store.get(BACKGROUND_COOKIE)?.value === "1" });
   return check.ok ? { status: "ok", session: check.session } : { status: "signed_out", reason: check.reason };
-}
+});
 
 /** The session, or a redirect to the login page (which explains a missing ADMIN_TOKEN). */
 export async function requireDashboardSession(nextPath: string): Promise<SessionRecord> {

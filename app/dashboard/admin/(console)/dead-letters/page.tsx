@@ -6,6 +6,7 @@ import { DeadLetterStatusBadge, PriorityBadge } from "@/components/badges";
 import { MarkFailedForm, NotesForm, ReplayInputForm } from "@/components/dead-letter-forms";
 import { DeadLetterInsightSection, INSIGHT_WINDOWS } from "@/components/dead-letter-insight";
 import { LiveUpdates } from "@/components/live-updates";
+import { RequireRole } from "@/components/role";
 import { Time } from "@/components/time";
 import { Card, EmptyState, Facts, focusRing, linkClass, mutedText, PageHeader, Pager, Pre } from "@/components/ui";
 import { JOB_NAME_RE } from "@/lib/cron/define-job";
@@ -247,42 +248,45 @@ export default async function DeadLettersPage({ searchParams }: { searchParams: 
                       <Pre label={`Stack trace of run ${shortId(entry.runId)}`}>{entry.errorStack}</Pre>
                     </details>
                   ) : null}
-                  <div className="flex flex-wrap items-start gap-4 border-t border-zinc-200 pt-3 dark:border-zinc-800">
-                    {entry.recoveryStatus === "pending" ? (
-                      <ActionButton
-                        label="Replay"
-                        ariaLabel={`Replay ${entry.jobName} run ${shortId(entry.runId)}`}
-                        method="POST"
-                        path={`/api/admin/dead-letter-queue/${entry.id}/retry`}
-                        variant="primary"
-                        confirmAlign="left"
-                        confirm={`Replay run ${shortId(entry.runId)} of ${entry.jobName}${entry.scheduledFor ? " for its original slot" : ""}? This counts against its replay limit${limit !== null ? ` (${entry.replayCount} of ${limit} used)` : ""}.`}
-                        confirmLabel="Replay now"
-                      />
-                    ) : null}
-                    {entry.recoveryStatus === "pending" && def?.input ? (
+                  {/* Replay, settle, notes: an operator's (a viewer reads the entry above). */}
+                  <RequireRole>
+                    <div className="flex flex-wrap items-start gap-4 border-t border-zinc-200 pt-3 dark:border-zinc-800">
+                      {entry.recoveryStatus === "pending" ? (
+                        <ActionButton
+                          label="Replay"
+                          ariaLabel={`Replay ${entry.jobName} run ${shortId(entry.runId)}`}
+                          method="POST"
+                          path={`/api/admin/dead-letter-queue/${entry.id}/retry`}
+                          variant="primary"
+                          confirmAlign="left"
+                          confirm={`Replay run ${shortId(entry.runId)} of ${entry.jobName}${entry.scheduledFor ? " for its original slot" : ""}? This counts against its replay limit${limit !== null ? ` (${entry.replayCount} of ${limit} used)` : ""}.`}
+                          confirmLabel="Replay now"
+                        />
+                      ) : null}
+                      {entry.recoveryStatus === "pending" && def?.input ? (
+                        <details className="min-w-64 flex-1">
+                          <summary className={`cursor-pointer rounded-sm text-sm font-medium ${focusRing}`}>Replay with edited input…</summary>
+                          <div className="mt-2">
+                            <ReplayInputForm id={entry.id} input={entry.input ?? def.input.default} fields={inputFields(def)} jobHref={jobHref} />
+                          </div>
+                        </details>
+                      ) : null}
+                      {entry.recoveryStatus === "pending" ? (
+                        <details className="min-w-64 flex-1">
+                          <summary className={`cursor-pointer rounded-sm text-sm font-medium ${focusRing}`}>Mark permanently failed…</summary>
+                          <div className="mt-2">
+                            <MarkFailedForm id={entry.id} />
+                          </div>
+                        </details>
+                      ) : null}
                       <details className="min-w-64 flex-1">
-                        <summary className={`cursor-pointer rounded-sm text-sm font-medium ${focusRing}`}>Replay with edited input…</summary>
+                        <summary className={`cursor-pointer rounded-sm text-sm font-medium ${focusRing}`}>Notes, assignee and priority…</summary>
                         <div className="mt-2">
-                          <ReplayInputForm id={entry.id} input={entry.input ?? def.input.default} fields={inputFields(def)} jobHref={jobHref} />
+                          <NotesForm id={entry.id} notes={entry.notes} assignedTo={entry.assignedTo} priority={entry.priority} />
                         </div>
                       </details>
-                    ) : null}
-                    {entry.recoveryStatus === "pending" ? (
-                      <details className="min-w-64 flex-1">
-                        <summary className={`cursor-pointer rounded-sm text-sm font-medium ${focusRing}`}>Mark permanently failed…</summary>
-                        <div className="mt-2">
-                          <MarkFailedForm id={entry.id} />
-                        </div>
-                      </details>
-                    ) : null}
-                    <details className="min-w-64 flex-1">
-                      <summary className={`cursor-pointer rounded-sm text-sm font-medium ${focusRing}`}>Notes, assignee and priority…</summary>
-                      <div className="mt-2">
-                        <NotesForm id={entry.id} notes={entry.notes} assignedTo={entry.assignedTo} priority={entry.priority} />
-                      </div>
-                    </details>
-                  </div>
+                    </div>
+                  </RequireRole>
                 </Card>
               </li>
             );
