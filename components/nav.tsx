@@ -11,6 +11,7 @@ const LINKS = [
   { href: "/dashboard/admin/locks", label: "Locks" },
   { href: "/dashboard/admin/tick", label: "Tick" },
   { href: "/dashboard/admin/audit", label: "Audit log" },
+  { href: "/dashboard/admin/tokens", label: "API tokens" },
 ];
 
 export function DashboardNav() {
