@@ -170,6 +170,10 @@ describe("security headers on every page and API route", () => {
     const backfill = await rawRequest(server.url, "POST", "/api/admin/cron-jobs/demo-pulse/backfill", { headers: { cookie, origin: server.url, "content-type": "application/json" }, body: range });
     expect(backfill.body?.backfillId, backfill.text).toMatch(/^[0-9a-f-]{36}$/);
     values["backfills/[id]"] = backfill.body.backfillId;
+    // A personal API token: its DELETE revokes a real one.
+    const token = await rawRequest(server.url, "POST", "/api/admin/tokens", { headers: { cookie, origin: server.url, "content-type": "application/json" }, body: { name: "security headers", role: "viewer" } });
+    expect(token.body?.token?.id, token.text).toMatch(/^[0-9a-f-]{36}$/);
+    values["tokens/[id]"] = token.body.token.id;
   });
 
   afterAll(async () => {
@@ -213,7 +217,11 @@ describe("security headers on every page and API route", () => {
         // Anonymous: a 307, or (the page streams behind its loading state) a redirect in the stream.
         else expect(reply.status === 307 || reply.text.includes("NEXT_REDIRECT;replace;/dashboard/admin/login"), `${path} (anonymous) -> login`).toBe(true);
       }
-      if (method === "GET" && route.methods.includes("GET") && route.kind === "route" && /^\/api\/(admin|cron\/jobs)\b/.test(route.pattern)) {
+      // The identity provider's sign-in entry points answer without a session; this server has none configured.
+      if (route.pattern.startsWith("/api/admin/oidc/")) {
+        expect(reply.status, `${path} (${who})`).toBe(method === "GET" || method === "HEAD" ? 404 : 405);
+        if (method === "GET") expect(reply.body).toMatchObject({ code: "oidc_not_configured" });
+      } else if (method === "GET" && route.methods.includes("GET") && route.kind === "route" && /^\/api\/(admin|cron\/jobs)\b/.test(route.pattern)) {
         expect(reply.status, `${path} (${who}): ${reply.text.slice(0, 200)}`).toBe(who === "signed in" ? 200 : 401);
       }
     }
