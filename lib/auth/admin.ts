@@ -53,19 +53,25 @@ export function adminTokenMatches(presented: string, adminToken: string): boolea
  * this app never grants, so trusting them here opens nothing.
  */
 export function allowedOrigins(request: Request, env: Pick<Env, "NEXT_PUBLIC_APP_URL">): Set<string> {
-  const url = new URL(request.url);
-  const origins = new Set<string>([url.origin]);
-  const proto = request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase() || url.protocol.replace(":", "");
-  const host = request.headers.get("x-forwarded-host")?.split(",")[0]?.trim() || request.headers.get("host")?.trim();
-  if (host && (proto === "http" || proto === "https")) {
-    try {
-      origins.add(new URL(`${proto}://${host}`).origin);
-    } catch {
-      // a malformed host header adds nothing
-    }
-  }
+  const origins = new Set<string>([new URL(request.url).origin]);
+  const forwarded = forwardedOrigin(request);
+  if (forwarded) origins.add(forwarded);
   if (env.NEXT_PUBLIC_APP_URL) origins.add(new URL(env.NEXT_PUBLIC_APP_URL).origin);
   return origins;
+}
+
+/** The origin a proxy in front reports (x-forwarded-proto/-host, else Host); null when the headers give no usable http(s) origin. */
+export function forwardedOrigin(request: Request): string | null {
+  const url = new URL(request.url);
+  const proto = request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase() || url.protocol.replace(":", "");
+  const host = request.headers.get("x-forwarded-host")?.split(",")[0]?.trim() || request.headers.get("host")?.trim();
+  if (!host || (proto !== "http" && proto !== "https")) return null;
+  try {
+    return new URL(`${proto}://${host}`).origin;
+  } catch {
+    // a malformed host header gives none
+    return null;
+  }
 }
 
 /** Null when the Origin header names this app; otherwise the 403 refusal. */

@@ -1,6 +1,6 @@
 import { isHttps, newSession, readCookie, sessionRowFor, sessionSetCookie } from "../auth/admin-session";
 import { clientAddress } from "../auth/client-address";
-import { adminNotConfigured } from "../auth/admin";
+import { adminNotConfigured, forwardedOrigin } from "../auth/admin";
 import { refusal } from "../auth/refusal";
 import { finishOidcFlow, OIDC_CALLBACK_PATH, OIDC_COOKIE_PATH, OIDC_FLOW_COOKIE, OIDC_FLOW_SECONDS, oidcConfigured, readFlow, roleOf, signFlow, startOidcFlow } from "../auth/oidc";
 import { redact, truncate } from "../cron/redact";
@@ -28,10 +28,7 @@ const loginError = (code: string, cookies: string[] = []) => redirect(`${LOGIN_P
 /** The app's public origin: NEXT_PUBLIC_APP_URL, else what a proxy in front reports, else the request's. */
 function appOrigin(request: Request, env: Pick<Env, "NEXT_PUBLIC_APP_URL">): string {
   if (env.NEXT_PUBLIC_APP_URL) return new URL(env.NEXT_PUBLIC_APP_URL).origin;
-  const url = new URL(request.url);
-  const proto = request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase() || url.protocol.replace(":", "");
-  const host = request.headers.get("x-forwarded-host")?.split(",")[0]?.trim() || request.headers.get("host")?.trim() || url.host;
-  return proto === "http" || proto === "https" ? `${proto}://${host}` : url.origin;
+  return forwardedOrigin(request) ?? new URL(request.url).origin;
 }
 
 /** ADMIN_TOKEN (which signs the cookies), or the JSON answer of a server where this sign-in is not set up: ADMIN_TOKEN first (503), then the provider (404). */
